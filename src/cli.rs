@@ -1,0 +1,167 @@
+//! The `hunyu` command line.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::demo::DemoOptions;
+use crate::domain::role::Role;
+use crate::setup::{InitOptions, RunningNode, create_api_key, init_node};
+use crate::store::{Store, api_keys};
+
+/// hunyu (婚育): marriage-and-childbearing certificates between origin and residence jurisdictions.
+#[derive(Debug, Parser)]
+#[command(name = "hunyu", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a node directory: config, Ed25519 signing key (mode 0600), migrated database.
+    Init(InitArgs),
+    /// Run a node's API server until Ctrl-C or SIGTERM.
+    Serve(ConfigArg),
+    /// Create or list API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Start an origin and a residence node on SQLite and play the certificate story.
+    Demo(DemoArgs),
+}
+
+/// Arguments of `hunyu demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory of the demo nodes (created, or reused with its keys and data).
+    #[arg(long, default_value = "hunyu-demo")]
+    pub dir: PathBuf,
+    /// Base port: the origin listens on PORT+1, the residence on PORT+2.
+    #[arg(long, default_value_t = 8700)]
+    pub port: u16,
+    /// Stop after the story instead of serving until Ctrl-C.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+impl Command {
+    /// Log level when `HUNYU_LOG` is unset: request lines for servers, warnings only for the demo.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self {
+            Self::Demo(_) => "warn",
+            _ => "info",
+        }
+    }
+}
+
+/// Arguments of `hunyu init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory of the new node.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// 12-digit division code of the jurisdiction (county or township).
+    #[arg(long)]
+    pub code: String,
+    /// Name of the jurisdiction.
+    #[arg(long)]
+    pub name: String,
+    /// Database URL: sqlite://FILE (relative to --dir) or postgres://…
+    #[arg(long, default_value = "sqlite://hunyu.db")]
+    pub database: String,
+    /// Address of the API listener.
+    #[arg(long, default_value = "127.0.0.1:8701")]
+    pub listen: String,
+}
+
+/// The config file of a node.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Path of hunyu.toml.
+    #[arg(long, env = "HUNYU_CONFIG", default_value = "hunyu.toml")]
+    pub config: PathBuf,
+}
+
+/// `hunyu keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key; the key is printed once and stored only as a hash.
+    Create {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// admin, officer, worker or employer.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Who or what the key is for.
+        #[arg(long)]
+        label: String,
+        /// Days until the key expires (default: never).
+        #[arg(long)]
+        valid_days: Option<i64>,
+    },
+    /// List API keys (never the keys themselves).
+    List(ConfigArg),
+}
+
+fn parse_role(name: &str) -> Result<Role, String> {
+    Role::parse(name).ok_or_else(|| format!("unknown role {name:?}; use admin, officer, worker or employer"))
+}
+
+/// Runs a parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init(args) => {
+            let options = InitOptions {
+                dir: args.dir,
+                code: args.code,
+                name: args.name,
+                database_url: args.database,
+                listen: args.listen,
+            };
+            let (config, path) = init_node(&options)?;
+            println!("node {} ({}) created: {}", config.node.code, config.node.name, path.display());
+            println!("next: hunyu keys create --config {} --role officer --label …", path.display());
+        }
+        Command::Serve(arg) => {
+            let config = Config::load(&arg.config)?;
+            let running = RunningNode::start(&config)?;
+            println!("hunyu node {} serving on {}", config.node.code, running.url());
+            running.server.await.context("server stopped with an error")?;
+        }
+        Command::Keys(KeysCommand::Create { config, role, label, valid_days }) => {
+            let config = Config::load(&config.config)?;
+            let secret = create_api_key(&config, role, &label, valid_days)?;
+            println!("{secret}");
+            eprintln!("API key for role {role} created; it is shown only now");
+        }
+        Command::Demo(args) => {
+            let options = DemoOptions { dir: args.dir, base_port: args.port, no_serve: args.no_serve };
+            crate::demo::run(&options).await?;
+        }
+        Command::Keys(KeysCommand::List(arg)) => {
+            let config = Config::load(&arg.config)?;
+            let store = Store::open(&config.database_url()?, 1)?;
+            let keys = store.read(api_keys::list)?;
+            println!("{:<38} {:<9} {:<20} {:<20} label", "id", "role", "created", "state");
+            for key in keys {
+                let state = match (key.revoked_at, key.expires_at) {
+                    (Some(at), _) => format!("revoked {}", at.format("%Y-%m-%d")),
+                    (None, Some(at)) => format!("expires {}", at.format("%Y-%m-%d")),
+                    (None, None) => "active".into(),
+                };
+                println!(
+                    "{:<38} {:<9} {:<20} {:<20} {}",
+                    key.id,
+                    key.role,
+                    key.created_at.format("%Y-%m-%d %H:%M"),
+                    state,
+                    key.label
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! One typed node configuration: a TOML file, then `HUNYU_*` environment overrides, validated at start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::division::parse_node_code;
+use crate::store::{Backend, DatabaseUrl};
+
+/// Name of the config file `hunyu init` writes in a node directory.
+pub const CONFIG_FILE: &str = "hunyu.toml";
+
+/// Errors reading or validating the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("invalid setting {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+/// A node's whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub node: NodeSettings,
+    #[serde(default)]
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub keys: KeySettings,
+    /// Peers whose certificates this node verifies, until the trust directory replaces this list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<PeerSettings>,
+}
+
+/// Identity of the node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSettings {
+    /// 12-digit division code of the jurisdiction (county or township level).
+    pub code: String,
+    /// Name of the jurisdiction, e.g. 河北省张家口市怀安县柴沟堡镇.
+    pub name: String,
+}
+
+/// The API listener.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Worker threads (default: one per core).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8701".into(), body_limit: 64 * 1024, workers: None }
+    }
+}
+
+/// The database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (relative to the config file) or `postgres://…`.
+    pub url: String,
+    /// Pool size.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+fn default_max_connections() -> u32 {
+    8
+}
+
+/// Key files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    /// PKCS#8 PEM Ed25519 signing key (mode 0600), relative to the config file.
+    pub signing: PathBuf,
+}
+
+/// A trusted peer node and the file holding its JWKS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerSettings {
+    pub code: String,
+    pub name: String,
+    /// JWKS file of the peer (a copy of its `/.well-known/jwks.json`), relative to the config file.
+    pub jwks: PathBuf,
+}
+
+impl Config {
+    /// Reads `path`, applies `HUNYU_DATABASE_URL` and `HUNYU_LISTEN`, resolves relative paths, validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| ConfigError::Syntax { path: shown, message: e.to_string() })?;
+        if let Ok(url) = std::env::var("HUNYU_DATABASE_URL") {
+            config.database.url = url;
+        }
+        if let Ok(listen) = std::env::var("HUNYU_LISTEN") {
+            config.http.listen = listen;
+        }
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Writes the config as TOML.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| ConfigError::Syntax { path: path.display().to_string(), message: e.to_string() })?;
+        std::fs::write(path, text).map_err(|source| ConfigError::Io { path: path.display().to_string(), source })
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut self.keys.signing);
+        for peer in &mut self.peers {
+            resolve(&mut peer.jwks);
+        }
+        if let Some(path) = self.database.url.strip_prefix("sqlite://")
+            && Path::new(path).is_relative()
+        {
+            self.database.url = format!("sqlite://{}", base.join(path).display());
+        }
+    }
+
+    /// Checks every setting that can be checked without IO.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: String| ConfigError::Invalid { key, message };
+        parse_node_code(&self.node.code).map_err(|e| invalid("node.code", e.to_string()))?;
+        if self.node.name.trim().is_empty() {
+            return Err(invalid("node.name", "must not be empty".into()));
+        }
+        self.database_url()?;
+        self.listen_addr()?;
+        if self.http.body_limit < 1024 {
+            return Err(invalid("http.body_limit", "must be at least 1024 bytes".into()));
+        }
+        for peer in &self.peers {
+            parse_node_code(&peer.code).map_err(|e| invalid("peers.code", e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The parsed database URL.
+    pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
+        DatabaseUrl::parse(&self.database.url)
+            .map_err(|e| ConfigError::Invalid { key: "database.url", message: e.to_string() })
+    }
+
+    /// The parsed listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.http
+            .listen
+            .parse()
+            .map_err(|e: std::net::AddrParseError| ConfigError::Invalid { key: "http.listen", message: e.to_string() })
+    }
+
+    /// Backend of the configured database.
+    pub fn backend(&self) -> Result<Backend, ConfigError> {
+        Ok(self.database_url()?.backend())
+    }
+}

@@ -1,0 +1,321 @@
+//! `hunyu demo`: an origin township and a residence street in another province, on SQLite,
+//! playing the certificate story over real HTTP and printing what happened.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::{CONFIG_FILE, Config};
+use crate::domain::role::Role;
+use crate::seal::{Jwks, qr};
+use crate::setup::{InitOptions, PUBLIC_JWKS_FILE, RunningNode, add_peer, create_api_key, init_node};
+
+/// Options of `hunyu demo`.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub dir: PathBuf,
+    /// Registry port; the origin listens on BASE+1, the residence on BASE+2.
+    pub base_port: u16,
+    /// Stop after the story instead of serving until Ctrl-C.
+    pub no_serve: bool,
+}
+
+/// `DIR/demo.json`: what a newcomer needs to talk to the demo nodes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoFile {
+    pub nodes: Vec<DemoNode>,
+}
+
+/// One demo node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoNode {
+    pub role: String,
+    pub code: String,
+    pub name: String,
+    pub api_url: String,
+    pub api_keys: BTreeMap<String, String>,
+}
+
+struct Site {
+    role: &'static str,
+    code: &'static str,
+    name: &'static str,
+    port_offset: u16,
+}
+
+const ORIGIN: Site =
+    Site { role: "origin", code: "130728102000", name: "河北省张家口市怀安县柴沟堡镇", port_offset: 1 };
+const RESIDENCE: Site =
+    Site { role: "residence", code: "440306001000", name: "广东省深圳市宝安区新安街道", port_offset: 2 };
+
+/// Runs the demo; returns the demo file it wrote.
+pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
+    std::fs::create_dir_all(&options.dir).with_context(|| format!("cannot create {}", options.dir.display()))?;
+    let previous = read_demo_file(&options.dir);
+    println!("hunyu demo in {}", options.dir.display());
+
+    let origin_config = prepare(&options.dir, &ORIGIN, options.base_port)?;
+    let origin_jwks: Jwks =
+        serde_json::from_str(&std::fs::read_to_string(node_dir(&options.dir, &ORIGIN).join(PUBLIC_JWKS_FILE))?)?;
+    let residence_path = node_dir(&options.dir, &RESIDENCE).join(CONFIG_FILE);
+    prepare(&options.dir, &RESIDENCE, options.base_port)?;
+    // The residence trusts the origin's key through its config (the trust directory replaces this later).
+    add_peer(&residence_path, ORIGIN.code, ORIGIN.name, &origin_jwks)?;
+    let residence_config = Config::load(&residence_path)?;
+
+    let mut nodes = Vec::new();
+    let mut handles = Vec::new();
+    for (site, config) in [(&ORIGIN, &origin_config), (&RESIDENCE, &residence_config)] {
+        let running = RunningNode::start(config).with_context(|| format!("cannot start the {} node", site.role))?;
+        let keys = api_keys(config, site, previous.as_ref())?;
+        nodes.push(DemoNode {
+            role: site.role.into(),
+            code: site.code.into(),
+            name: site.name.into(),
+            api_url: running.url(),
+            api_keys: keys,
+        });
+        handles.push(running.handle());
+        tokio::spawn(running.server);
+        println!("  {} node {} {} at {}", site.role, site.code, site.name, nodes[nodes.len() - 1].api_url);
+    }
+    let demo = DemoFile { nodes };
+    let demo_path = options.dir.join("demo.json");
+    std::fs::write(&demo_path, serde_json::to_string_pretty(&demo)?)?;
+
+    story(&demo).await?;
+
+    println!("\nwrote {}", demo_path.display());
+    if options.no_serve {
+        for handle in handles {
+            handle.stop(true).await;
+        }
+    } else {
+        println!("serving; try: curl {}/.well-known/hunyu-node   (Ctrl-C to stop)", demo.nodes[0].api_url);
+        tokio::signal::ctrl_c().await?;
+    }
+    Ok(demo)
+}
+
+fn node_dir(dir: &Path, site: &Site) -> PathBuf {
+    dir.join(site.role)
+}
+
+/// Creates the node directory on first run; reuses it (keys, database) afterwards.
+fn prepare(dir: &Path, site: &Site, base_port: u16) -> anyhow::Result<Config> {
+    let node_dir = node_dir(dir, site);
+    let path = node_dir.join(CONFIG_FILE);
+    let listen = format!("127.0.0.1:{}", base_port + site.port_offset);
+    if !path.exists() {
+        let options = InitOptions {
+            dir: node_dir,
+            code: site.code.into(),
+            name: site.name.into(),
+            database_url: "sqlite://hunyu.db".into(),
+            listen: listen.clone(),
+        };
+        init_node(&options)?;
+        println!("  created {} node in {}", site.role, path.display());
+    }
+    let mut config = Config::load(&path)?;
+    config.http.listen = listen;
+    Ok(config)
+}
+
+fn read_demo_file(dir: &Path) -> Option<DemoFile> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("demo.json")).ok()?).ok()
+}
+
+/// Keys of the previous run when the node is reused, otherwise new ones (the store keeps only hashes).
+fn api_keys(config: &Config, site: &Site, previous: Option<&DemoFile>) -> anyhow::Result<BTreeMap<String, String>> {
+    if let Some(node) = previous.and_then(|p| p.nodes.iter().find(|n| n.code == site.code))
+        && node.api_keys.len() == Role::ALL.len()
+    {
+        return Ok(node.api_keys.clone());
+    }
+    Role::ALL
+        .into_iter()
+        .map(|role| Ok((role.as_str().to_owned(), create_api_key(config, role, "demo", None)?)))
+        .collect()
+}
+
+/// The people of the story: migrants from 怀安县 working in 宝安区.
+fn people() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "张丽, married, one son, IUD",
+            json!({
+                "person": { "name": "张丽", "id_number": "130728199003070026", "sex": "F", "birth_date": "1990-03-07",
+                            "hukou": "130728102000", "ethnicity": "01" },
+                "marital": { "status": "21", "since": "2015-06-01",
+                             "spouse": { "name": "王强", "id_number": "130728198801010015" } },
+                "children": [ { "birth_date": "2016-03-02", "sex": "M", "order": 1 } ],
+                "contraception": { "method": "iud", "since": "2016-09-01" }
+            }),
+        ),
+        (
+            "欧阳晓雯, remarried, three children, tubal ligation",
+            json!({
+                "person": { "name": "欧阳晓雯", "id_number": "130728198804120121", "sex": "F", "birth_date": "1988-04-12",
+                            "hukou": "130728102000", "ethnicity": "01" },
+                "marital": { "status": "22", "since": "2009-10-01",
+                             "spouse": { "name": "司马建国", "id_number": "130728198601020016" } },
+                "children": [
+                    { "birth_date": "2010-07-15", "sex": "F", "order": 1 },
+                    { "birth_date": "2014-02-28", "sex": "M", "order": 2 },
+                    { "birth_date": "2019-11-30", "sex": "F", "order": 3 }
+                ],
+                "contraception": { "method": "tubal_ligation", "since": "2020-03-01" }
+            }),
+        ),
+        (
+            "李娜, unmarried",
+            json!({
+                "person": { "name": "李娜", "id_number": "130728200109150046", "sex": "F", "hukou": "130728102000" },
+                "marital": { "status": "10" },
+                "children": []
+            }),
+        ),
+        (
+            "王芳, divorced, one daughter, pill",
+            json!({
+                "person": { "name": "王芳", "id_number": "130728199511200026", "sex": "F", "hukou": "130728102000",
+                            "ethnicity": "03" },
+                "marital": { "status": "40", "since": "2022-04-18" },
+                "children": [ { "birth_date": "2018-08-08", "sex": "F", "order": 1 } ],
+                "contraception": { "method": "pill" }
+            }),
+        ),
+    ]
+}
+
+struct Client {
+    http: reqwest::Client,
+}
+
+impl Client {
+    async fn post(
+        &self,
+        node: &DemoNode,
+        role: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let key = node.api_keys.get(role).context("demo key missing")?;
+        let mut request = self.http.post(format!("{}{path}", node.api_url)).bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+}
+
+async fn story(demo: &DemoFile) -> anyhow::Result<()> {
+    let (origin, residence) = (&demo.nodes[0], &demo.nodes[1]);
+    let client = Client { http: reqwest::Client::new() };
+    let mut issued = Vec::new();
+
+    println!("\n1. The origin township issues certificates (签发婚育证明)");
+    for (who, content) in people() {
+        let (status, mut body) = client.post(origin, "officer", "/api/v1/certificates", Some(&content)).await?;
+        if status == 409 && body["code"] == "certificate.exists" {
+            // Reused demo directory: she already holds one, so the officer renews it (换发).
+            let id = body["certificate_id"].as_str().context("conflict without certificate id")?.to_owned();
+            let (status, renewed) =
+                client.post(origin, "officer", &format!("/api/v1/certificates/{id}/renew"), Some(&content)).await?;
+            expect(status, 201, &renewed)?;
+            body = renewed;
+        } else {
+            expect(status, 201, &body)?;
+        }
+        let qr_len = body["qr"].as_str().map_or(0, str::len);
+        println!(
+            "   {who}: certificate {} v{} valid until {} (QR text {qr_len} chars)",
+            short(&body["id"]),
+            body["version"],
+            body["valid_until"].as_str().unwrap_or("?")
+        );
+        issued.push((who, body));
+    }
+
+    println!("\n2. She arrives in 宝安区; the residence worker scans her QR code (查验)");
+    for (who, body) in &issued {
+        let (status, result) =
+            client.post(residence, "worker", "/api/v1/verify", Some(&json!({ "token": body["qr"] }))).await?;
+        expect(status, 200, &result)?;
+        println!(
+            "   {who}: valid={} status={} issuer={} {}",
+            result["valid"],
+            result["status"].as_str().unwrap_or("?"),
+            result["issuer"]["code"].as_str().unwrap_or("?"),
+            result["issuer"]["name"].as_str().unwrap_or("?")
+        );
+    }
+    if let Some((who, body)) = issued.get(1) {
+        let text = body["qr"].as_str().unwrap_or_default();
+        let version = qr::version_at_level_m(text).map_or("does not fit".into(), |v| format!("version {v}"));
+        println!("\n   QR code of {who}: {} characters, {version} at error correction M", text.len());
+        if let Some(picture) = qr::render_terminal(text) {
+            println!("{picture}");
+        }
+    }
+
+    println!("3. 张丽 reports the birth of a second child; the origin renews her certificate (换发)");
+    let (_, first) = &issued[0];
+    let mut content = people().swap_remove(0).1;
+    if let Some(children) = content["children"].as_array_mut() {
+        children.push(json!({ "birth_date": "2025-12-20", "sex": "F", "order": 2 }));
+    }
+    let path = format!("/api/v1/certificates/{}/renew", first["id"].as_str().unwrap_or_default());
+    let (status, renewed) = client.post(origin, "officer", &path, Some(&content)).await?;
+    expect(status, 201, &renewed)?;
+    println!("   new version v{} valid until {}", renewed["version"], renewed["valid_until"].as_str().unwrap_or("?"));
+    let (_, old) = client.post(origin, "worker", "/api/v1/verify", Some(&json!({ "token": first["qr"] }))).await?;
+    println!("   the origin now answers for the old QR code: status={}", old["status"].as_str().unwrap_or("?"));
+
+    println!("\n4. 王芳 moves on; the origin revokes her certificate (注销)");
+    let (_, wang) = &issued[3];
+    let path = format!("/api/v1/certificates/{}/revoke", wang["id"].as_str().unwrap_or_default());
+    let (status, body) =
+        client.post(origin, "officer", &path, Some(&json!({ "reason": "迁出，持证人申请注销" }))).await?;
+    expect(status, 200, &body)?;
+    let (_, result) = client.post(origin, "worker", "/api/v1/verify", Some(&json!({ "token": wang["qr"] }))).await?;
+    println!("   verified at the origin: status={}", result["status"].as_str().unwrap_or("?"));
+    println!("   (the residence hears of renewals and revocations through the exchange between nodes)");
+
+    println!("\n5. A forged certificate: one character of 李娜's QR text changed");
+    let (_, li) = &issued[2];
+    let forged = tamper(li["qr"].as_str().unwrap_or_default());
+    let (_, result) = client.post(residence, "worker", "/api/v1/verify", Some(&json!({ "token": forged }))).await?;
+    println!(
+        "   valid={} reason={} ({})",
+        result["valid"],
+        result["reasons"][0]["code"].as_str().unwrap_or("?"),
+        result["reasons"][0]["message"].as_str().unwrap_or("?")
+    );
+    Ok(())
+}
+
+/// Changes one character in the middle of the signed payload part of a QR text.
+fn tamper(text: &str) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    let at = chars.len() / 2;
+    chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+fn short(id: &Value) -> String {
+    id.as_str().map_or_else(String::new, |s| s.chars().take(13).collect())
+}
+
+fn expect(status: u16, wanted: u16, body: &Value) -> anyhow::Result<()> {
+    if status != wanted {
+        bail!("expected HTTP {wanted}, got {status}: {body}");
+    }
+    Ok(())
+}

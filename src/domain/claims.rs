@@ -1,0 +1,67 @@
+//! The signed certificate payload: JWT claims around the certificate content (DESIGN §5).
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::calendar::start_of_day_utc;
+use super::certificate::CertificateContent;
+
+/// `typ` header of a certificate JWS.
+pub const CERTIFICATE_TYP: &str = "hunyu-certificate+jwt";
+
+/// Claims of a certificate being issued, in the contract's field order.
+#[derive(Debug, Serialize)]
+pub struct CertificateClaims<'a> {
+    pub iss: &'a str,
+    pub jti: &'a str,
+    pub ver: u32,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<&'a str>,
+    #[serde(flatten)]
+    pub content: &'a CertificateContent,
+}
+
+/// Identity and version of one certificate version.
+#[derive(Debug, Clone, Copy)]
+pub struct VersionId<'a> {
+    pub jti: &'a str,
+    pub ver: u32,
+    pub supersedes: Option<&'a str>,
+}
+
+impl<'a> CertificateClaims<'a> {
+    /// Claims for `content` signed by `iss` at `issued_at`, valid through the day `valid_until`
+    /// (so `exp` is the following midnight in Asia/Shanghai).
+    pub fn new(
+        iss: &'a str,
+        version: VersionId<'a>,
+        content: &'a CertificateContent,
+        issued_at: DateTime<Utc>,
+        valid_until: NaiveDate,
+    ) -> Self {
+        let end = valid_until.checked_add_days(Days::new(1)).unwrap_or(valid_until);
+        Self {
+            iss,
+            jti: version.jti,
+            ver: version.ver,
+            iat: issued_at.timestamp(),
+            nbf: issued_at.timestamp(),
+            exp: start_of_day_utc(end).timestamp(),
+            supersedes: version.supersedes,
+            content,
+        }
+    }
+}
+
+/// The claims a verifier reads from a received payload (after schema validation).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReceivedClaims {
+    pub iss: String,
+    pub jti: String,
+    pub ver: u32,
+    pub nbf: i64,
+    pub exp: i64,
+}

@@ -1,0 +1,11 @@
+//! Pure rules of the domain: no IO.
+
+pub mod calendar;
+pub mod certificate;
+pub mod claims;
+pub mod division;
+pub mod error;
+pub mod id_number;
+pub mod marital;
+pub mod role;
+pub mod verification;

@@ -1,0 +1,170 @@
+//! What a verifier (查验) concludes about a presented certificate, and why.
+
+use serde::Serialize;
+
+/// One reason a certificate is not (or no longer) valid, with a stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// Not a compact JWS or QR text at all, or undecodable parts.
+    Malformed,
+    /// The presented text is longer than any certificate can be.
+    TokenTooLarge,
+    /// The (inflated) payload exceeds the cap: a compression bomb or garbage.
+    PayloadTooLarge,
+    /// `alg` is `none`, HMAC or anything but Ed25519.
+    DisallowedAlgorithm,
+    /// The `typ` header names another kind of record.
+    WrongType,
+    /// The issuing node is not in the trust set.
+    UnknownIssuer,
+    /// The issuer is known, the key id is not.
+    UnknownKey,
+    /// The signature does not match the content.
+    BadSignature,
+    /// The `iss` claim is not the node that owns the signing key.
+    IssuerMismatch,
+    /// The payload fails `schemas/certificate.schema.json`.
+    Schema,
+    /// `nbf` is in the future.
+    NotYetValid,
+    /// `exp` has passed.
+    Expired,
+    /// A newer version of this certificate exists.
+    Superseded,
+    /// The issuer revoked it.
+    Revoked,
+}
+
+impl Reason {
+    /// Stable machine code.
+    pub fn code(self) -> &'static str {
+        self.texts().0
+    }
+
+    /// Chinese message.
+    pub fn message_zh(self) -> &'static str {
+        self.texts().1
+    }
+
+    /// English message.
+    pub fn message_en(self) -> &'static str {
+        self.texts().2
+    }
+
+    fn texts(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Malformed => ("malformed", "证明格式无法识别", "not a certificate token or QR text"),
+            Self::TokenTooLarge => ("token_too_large", "证明内容超过长度上限", "token is longer than any certificate"),
+            Self::PayloadTooLarge => {
+                ("payload_too_large", "证明内容解压后超过上限", "payload inflates beyond the size limit")
+            }
+            Self::DisallowedAlgorithm => {
+                ("disallowed_algorithm", "签名算法不被接受", "signature algorithm is not allowed")
+            }
+            Self::WrongType => ("wrong_type", "不是婚育证明", "token is not a certificate"),
+            Self::UnknownIssuer => ("unknown_issuer", "签发机关不在信任名录中", "issuer is not a trusted node"),
+            Self::UnknownKey => ("unknown_key", "签发机关的该密钥未登记", "issuer key is not known"),
+            Self::BadSignature => {
+                ("bad_signature", "签名验证失败，内容可能被篡改", "signature does not match the content")
+            }
+            Self::IssuerMismatch => {
+                ("issuer_mismatch", "签发机关与签名密钥不符", "issuer claim does not match the signing key")
+            }
+            Self::Schema => ("schema", "证明内容不符合数据规范", "payload does not follow the certificate schema"),
+            Self::NotYetValid => ("not_yet_valid", "证明尚未生效", "certificate is not valid yet"),
+            Self::Expired => ("expired", "证明已过有效期", "certificate has expired"),
+            Self::Superseded => ("superseded", "证明已被新版本取代", "a newer version of this certificate exists"),
+            Self::Revoked => ("revoked", "证明已被签发机关注销", "certificate was revoked by its issuer"),
+        }
+    }
+
+    /// The overall status a verifier reports when this reason applies.
+    pub fn status(self) -> VerificationStatus {
+        match self {
+            Self::UnknownIssuer | Self::UnknownKey => VerificationStatus::UnknownIssuer,
+            Self::Expired => VerificationStatus::Expired,
+            Self::Superseded => VerificationStatus::Superseded,
+            Self::Revoked => VerificationStatus::Revoked,
+            _ => VerificationStatus::Invalid,
+        }
+    }
+}
+
+/// Overall verdict of a verification, as the API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    /// Genuine, current and within its validity.
+    Active,
+    /// Past its `exp`.
+    Expired,
+    /// Replaced by a newer version.
+    Superseded,
+    /// Revoked by the issuer.
+    Revoked,
+    /// Signed by a node or key this verifier does not trust.
+    UnknownIssuer,
+    /// Not a genuine certificate.
+    Invalid,
+}
+
+/// The status to report for a set of reasons: the most serious one wins (order of the enum).
+pub fn overall_status(reasons: &[Reason]) -> VerificationStatus {
+    reasons.iter().map(|r| r.status()).max().unwrap_or(VerificationStatus::Active)
+}
+
+/// Reasons that follow from the validity window of a genuine certificate at time `now` (seconds).
+pub fn window_reasons(nbf: i64, exp: i64, now: i64) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    if now < nbf {
+        reasons.push(Reason::NotYetValid);
+    }
+    if now >= exp {
+        reasons.push(Reason::Expired);
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn most_serious_reason_sets_status() {
+        assert_eq!(overall_status(&[]), VerificationStatus::Active);
+        assert_eq!(overall_status(&[Reason::Expired, Reason::Revoked]), VerificationStatus::Revoked);
+        assert_eq!(overall_status(&[Reason::Superseded, Reason::Expired]), VerificationStatus::Superseded);
+        assert_eq!(overall_status(&[Reason::NotYetValid]), VerificationStatus::Invalid);
+        assert_eq!(overall_status(&[Reason::UnknownKey]), VerificationStatus::UnknownIssuer);
+    }
+
+    #[test]
+    fn window_is_half_open() {
+        assert!(window_reasons(10, 20, 10).is_empty());
+        assert_eq!(window_reasons(10, 20, 9), vec![Reason::NotYetValid]);
+        assert_eq!(window_reasons(10, 20, 20), vec![Reason::Expired]);
+    }
+
+    #[test]
+    fn codes_are_unique() {
+        use Reason::*;
+        let all = [
+            Malformed,
+            TokenTooLarge,
+            PayloadTooLarge,
+            DisallowedAlgorithm,
+            WrongType,
+            UnknownIssuer,
+            UnknownKey,
+            BadSignature,
+            IssuerMismatch,
+            Schema,
+            NotYetValid,
+            Expired,
+            Superseded,
+            Revoked,
+        ];
+        let codes: std::collections::HashSet<_> = all.iter().map(|r| r.code()).collect();
+        assert_eq!(codes.len(), all.len());
+    }
+}

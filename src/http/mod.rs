@@ -1,0 +1,148 @@
+//! The actix-web application: routes per actor, bearer auth, problem+json errors, OpenAPI.
+
+mod certificates;
+pub mod error;
+mod meta;
+pub mod openapi;
+mod verify;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{FromRequest, HttpRequest, web};
+use chrono::Utc;
+use std::future::{Ready, ready};
+
+pub use error::{ApiError, Problem};
+
+use crate::access::{self, Caller};
+use crate::domain::role::Role;
+use crate::node::{Node, NodeError};
+
+/// Settings of the API listener that the app itself needs.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub body_limit: usize,
+    pub workers: Option<usize>,
+}
+
+/// Starts the API server on `listener` (bind port 0 to get a free port).
+pub fn serve(node: Arc<Node>, listener: TcpListener, settings: &AppSettings) -> std::io::Result<Server> {
+    let node = web::Data::from(node);
+    let limit = settings.body_limit;
+    let mut server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(node.clone())
+            .app_data(web::JsonConfig::default().limit(limit).error_handler(move |e, _| json_error(e, limit).into()))
+            .app_data(web::PayloadConfig::default().limit(limit))
+            .wrap(from_fn(request_log))
+            .configure(routes)
+            .default_service(web::to(|| async { Err::<web::Json<()>, _>(ApiError::not_found("route")) }))
+    })
+    .listen(listener)?;
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Every route of the API.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(meta::healthz)
+        .service(meta::readyz)
+        .service(meta::jwks)
+        .service(meta::node_descriptor)
+        .service(meta::openapi_json)
+        .service(certificates::create)
+        .service(certificates::show)
+        .service(certificates::renew)
+        .service(certificates::revoke)
+        .service(verify::verify);
+}
+
+fn json_error(e: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
+    use actix_web::error::JsonPayloadError as E;
+    match e {
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => error::too_large(limit),
+        E::ContentType => ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request.content_type",
+            "请求内容类型须为 application/json",
+            "request Content-Type must be application/json",
+        ),
+        E::Deserialize(e) => error::json_problem(&e),
+        _ => ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "request.body",
+            "无法读取请求内容",
+            "request body could not be read",
+        ),
+    }
+}
+
+/// Gives each request an id (`X-Request-Id`) and logs one line without query strings or bodies.
+async fn request_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let mut response = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+    let status = response.status().as_u16();
+    let micros = started.elapsed().as_micros();
+    if status >= 500 {
+        tracing::error!(request_id = %id, %method, %path, status, micros, "request");
+    } else {
+        tracing::info!(request_id = %id, %method, %path, status, micros, "request");
+    }
+    Ok(response)
+}
+
+/// The presented bearer key (checked against the store inside the blocking job).
+pub struct Bearer(String);
+
+impl FromRequest for Bearer {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let secret = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        ready(secret.map(|s| Self(s.to_owned())).ok_or_else(ApiError::unauthenticated))
+    }
+}
+
+/// Authenticates, checks the role, and runs `work` on the blocking pool: one hop per request.
+pub async fn authorized<T, F>(
+    node: &web::Data<Node>,
+    bearer: Bearer,
+    allowed: &'static [Role],
+    work: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Node, Caller) -> Result<T, NodeError> + Send + 'static,
+{
+    let node = node.clone().into_inner();
+    web::block(move || {
+        let caller = access::authenticate(node.store(), &bearer.0, Utc::now())?;
+        caller.require(allowed)?;
+        work(&node, caller).map_err(ApiError::from)
+    })
+    .await?
+}

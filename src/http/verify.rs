@@ -1,0 +1,35 @@
+//! Residence worker (现居住地) endpoint: verify a certificate (查验) from its QR text or token.
+
+use actix_web::{HttpResponse, post, web};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::{Bearer, Problem, authorized};
+use crate::domain::role::Role;
+use crate::node::{Node, Verification};
+
+/// Body of a verification.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// QR text (`HY1:…`) or compact JWS.
+    pub token: String,
+}
+
+/// Verify a certificate: genuine, current and whose, with every reason when it is not.
+#[utoipa::path(post, path = "/api/v1/verify", tag = "worker", request_body = VerifyRequest, security(("bearer" = [])),
+    responses((status = 200, body = Verification), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem)))]
+#[post("/api/v1/verify")]
+pub async fn verify(
+    node: web::Data<Node>,
+    bearer: Bearer,
+    body: web::Json<VerifyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().token;
+    let verification =
+        authorized(&node, bearer, &[Role::Worker, Role::Officer], move |node, _| node.verify(&token, Utc::now()))
+            .await?;
+    Ok(HttpResponse::Ok().json(verification))
+}

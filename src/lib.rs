@@ -1,0 +1,16 @@
+//! hunyu (婚育): issue, verify and exchange migrants' marriage-and-childbearing certificates
+//! (流动人口婚育证明) between the origin (户籍地) and residence (现居住地) jurisdictions.
+//!
+//! Data flows one way: [`http`] → [`domain`] (validate, decide) → [`store`] (one transaction).
+
+pub mod access;
+pub mod cli;
+pub mod config;
+pub mod contract;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod node;
+pub mod seal;
+pub mod setup;
+pub mod store;

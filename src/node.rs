@@ -1,0 +1,499 @@
+//! One jurisdiction's certificate service: issue, renew, revoke, show and verify (查验).
+//!
+//! Handlers call these methods on a blocking thread; each write is one store transaction.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize as _, Serialize};
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::contract::{Contract, SchemaError};
+use crate::domain::calendar::local_date;
+use crate::domain::certificate::{CertificateContent, CertificateDraft};
+use crate::domain::claims::{CERTIFICATE_TYP, CertificateClaims, ReceivedClaims, VersionId};
+use crate::domain::error::FieldError;
+use crate::domain::verification::{Reason, VerificationStatus, overall_status, window_reasons};
+use crate::seal::{self, Ed25519Signer, Jwks, KeyError, Signer, TrustStore, qr};
+use crate::store::certificates::{self as certs, CertificateRow, NewEvent, PersonRow, REVOKED, SUPERSEDED, VersionRow};
+use crate::store::{DbConn, Store, StoreError};
+
+/// Errors of the certificate service.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("the request breaks {} rule(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{}", .0.message_en)]
+    Conflict(Conflict),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a produced payload breaks the contract: {0}")]
+    Contract(String),
+}
+
+impl From<diesel::result::Error> for NodeError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// A request that contradicts what is stored (e.g. renewing a revoked certificate).
+#[derive(Debug, Clone)]
+pub struct Conflict {
+    pub code: &'static str,
+    pub message_zh: &'static str,
+    pub message_en: &'static str,
+    /// The certificate the conflict is about.
+    pub certificate_id: Option<String>,
+}
+
+/// Errors starting a node.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error("peer {code}: {message}")]
+    Peer { code: String, message: String },
+}
+
+/// What the officer gets back for an issued or renewed certificate.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Issued {
+    /// Certificate (lineage) id, the same for every version.
+    pub id: String,
+    pub version: u32,
+    /// Compact JWS (uncompressed payload: any JOSE library verifies it).
+    pub token: String,
+    /// QR text (`HY1:` + Base45, compressed payload).
+    pub qr: String,
+    /// Last day of validity (inclusive, Asia/Shanghai).
+    #[schema(value_type = String, format = Date)]
+    pub valid_until: chrono::NaiveDate,
+}
+
+/// Outcome of a revocation.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Revocation {
+    pub id: String,
+    pub version: u32,
+    pub revoked_at: DateTime<Utc>,
+}
+
+/// One version of a certificate as the officer sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VersionView {
+    pub version: u32,
+    pub jti: String,
+    pub status: VerificationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<String>,
+    pub issued_at: DateTime<Utc>,
+    #[schema(value_type = String, format = Date)]
+    pub valid_until: chrono::NaiveDate,
+    pub token: String,
+    pub qr: String,
+}
+
+/// A certificate lineage with every version, newest last.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CertificateView {
+    pub id: String,
+    pub versions: Vec<VersionView>,
+    /// Payload of the newest version.
+    #[schema(value_type = Object)]
+    pub certificate: Value,
+}
+
+/// One reason in a verification result.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReasonView {
+    pub code: &'static str,
+    /// Chinese message.
+    pub message: &'static str,
+    pub message_en: &'static str,
+}
+
+impl From<Reason> for ReasonView {
+    fn from(r: Reason) -> Self {
+        Self { code: r.code(), message: r.message_zh(), message_en: r.message_en() }
+    }
+}
+
+/// The node that signed a certificate.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IssuerView {
+    pub code: String,
+    pub name: String,
+}
+
+/// Result of `POST /api/v1/verify`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Verification {
+    pub valid: bool,
+    pub status: VerificationStatus,
+    pub reasons: Vec<ReasonView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<IssuerView>,
+    /// The signed payload, when the signature is genuine (for roles that may see it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub certificate: Option<Value>,
+}
+
+impl Verification {
+    fn refused(reason: Reason) -> Self {
+        Self { valid: false, status: reason.status(), reasons: vec![reason.into()], issuer: None, certificate: None }
+    }
+}
+
+/// A certificate whose signature, schema and issuer checked out; window and status not yet applied.
+pub struct GenuineCertificate {
+    pub claims: ReceivedClaims,
+    pub payload: Value,
+    pub issuer: IssuerView,
+}
+
+/// A running node's certificate service.
+pub struct Node {
+    code: String,
+    name: String,
+    store: Store,
+    signer: Box<dyn Signer>,
+    trust: TrustStore,
+    contract: Contract,
+}
+
+impl Node {
+    /// Opens the store (running migrations), loads the key and the trusted peer keys.
+    pub fn open(config: &Config) -> Result<Self, SetupError> {
+        let store = Store::open(&config.database_url()?, config.database.max_connections)?;
+        let signer = Ed25519Signer::load(&config.keys.signing, &config.node.code)?;
+        let mut trust = TrustStore::default();
+        trust.add_node(&config.node.code, &config.node.name, &[signer.public_jwk()])?;
+        for peer in &config.peers {
+            let failed = |message: String| SetupError::Peer { code: peer.code.clone(), message };
+            let text =
+                std::fs::read_to_string(&peer.jwks).map_err(|e| failed(format!("{}: {e}", peer.jwks.display())))?;
+            let jwks: Jwks = serde_json::from_str(&text).map_err(|e| failed(e.to_string()))?;
+            trust.add_node(&peer.code, &peer.name, &jwks.keys).map_err(|e| failed(e.to_string()))?;
+        }
+        Ok(Self {
+            code: config.node.code.clone(),
+            name: config.node.name.clone(),
+            store,
+            signer: Box::new(signer),
+            trust,
+            contract: Contract::new()?,
+        })
+    }
+
+    /// 12-digit code of this node.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// Name of this node's jurisdiction.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The store (for auth lookups and health checks).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Public keys of this node.
+    pub fn jwks(&self) -> Jwks {
+        Jwks { keys: vec![self.signer.public_jwk()] }
+    }
+
+    /// Issues version 1 of a new certificate; refused while the person holds one in force here.
+    pub fn issue(&self, draft: CertificateDraft, actor: &str, now: DateTime<Utc>) -> Result<Issued, NodeError> {
+        let today = local_date(now);
+        let content = CertificateContent::parse(draft, today).map_err(NodeError::Invalid)?;
+        self.store.write(|conn| {
+            let id_number = content.person.id_number.as_str();
+            for lineage in certs::certificates_of_person(conn, id_number)? {
+                if is_in_force(conn, &lineage.id, today)? {
+                    return Err(NodeError::Conflict(Conflict {
+                        code: "certificate.exists",
+                        message_zh: "该人员已持有本机关签发的有效婚育证明，请换发",
+                        message_en: "this person already holds a certificate in force from this node; renew it",
+                        certificate_id: Some(lineage.id),
+                    }));
+                }
+            }
+            certs::save_person(conn, &person_row(&content, now))?;
+            let id = uuid::Uuid::now_v7().to_string();
+            let created_at = now.naive_utc();
+            certs::insert_certificate(
+                conn,
+                &CertificateRow { id: id.clone(), id_number: id_number.into(), created_at },
+            )?;
+            self.sign_version(conn, &id, &content, None, actor, now)
+        })
+    }
+
+    /// Issues the next version of a certificate (换发): new content, or the same content re-dated.
+    pub fn renew(
+        &self,
+        id: &str,
+        draft: Option<CertificateDraft>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Issued, NodeError> {
+        let today = local_date(now);
+        self.store.write(|conn| {
+            let lineage = certs::find_certificate(conn, id)?.ok_or(NodeError::NotFound("certificate"))?;
+            let current = current_version(conn, id)?;
+            if certs::statuses(conn, &current.jti)?.iter().any(|s| s == REVOKED) {
+                return Err(revoked_conflict(id));
+            }
+            let draft = match draft {
+                Some(draft) => draft,
+                None => draft_of(&current.token)?,
+            };
+            let content = CertificateContent::parse(draft, today).map_err(NodeError::Invalid)?;
+            if content.person.id_number.as_str() != lineage.id_number {
+                return Err(NodeError::Invalid(vec![FieldError {
+                    field: "person.id_number".into(),
+                    code: "certificate.person_changed",
+                    message_zh: "换发不能更换持证人".into(),
+                    message_en: "a renewal cannot change the holder".into(),
+                }]));
+            }
+            certs::save_person(conn, &person_row(&content, now))?;
+            self.sign_version(conn, id, &content, Some(&current), actor, now)
+        })
+    }
+
+    /// Revokes (注销) the newest version of a certificate.
+    pub fn revoke(&self, id: &str, reason: &str, actor: &str, now: DateTime<Utc>) -> Result<Revocation, NodeError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(NodeError::Invalid(vec![FieldError {
+                field: "reason".into(),
+                code: "revocation.reason",
+                message_zh: "请填写注销原因（不超过500字）".into(),
+                message_en: "give a reason for the revocation (at most 500 characters)".into(),
+            }]));
+        }
+        self.store.write(|conn| {
+            certs::find_certificate(conn, id)?.ok_or(NodeError::NotFound("certificate"))?;
+            let current = current_version(conn, id)?;
+            if certs::statuses(conn, &current.jti)?.iter().any(|s| s == REVOKED) {
+                return Err(revoked_conflict(id));
+            }
+            let at = now.naive_utc();
+            certs::insert_event(
+                conn,
+                &NewEvent { jti: &current.jti, status: REVOKED, reason: Some(reason), at, actor },
+            )?;
+            Ok(Revocation { id: id.into(), version: version_number(&current), revoked_at: now })
+        })
+    }
+
+    /// A certificate with all its versions and their statuses.
+    pub fn certificate(&self, id: &str, now: DateTime<Utc>) -> Result<CertificateView, NodeError> {
+        let (versions, events) = self.store.read(|conn| {
+            certs::find_certificate(conn, id)?.ok_or(NodeError::NotFound("certificate"))?;
+            Ok::<_, NodeError>((certs::versions(conn, id)?, certs::events_of_certificate(conn, id)?))
+        })?;
+        let today = local_date(now);
+        let views: Vec<VersionView> = versions
+            .into_iter()
+            .map(|v| {
+                let recorded: Vec<&str> = events.iter().filter(|e| e.jti == v.jti).map(|e| e.status.as_str()).collect();
+                let mut reasons = recorded_reasons(&recorded);
+                if v.valid_until < today {
+                    reasons.push(Reason::Expired);
+                }
+                VersionView {
+                    version: version_number(&v),
+                    status: overall_status(&reasons),
+                    jti: v.jti,
+                    supersedes: v.supersedes,
+                    issued_at: v.issued_at.and_utc(),
+                    valid_until: v.valid_until,
+                    token: v.token,
+                    qr: v.qr,
+                }
+            })
+            .collect();
+        let newest = views.last().ok_or_else(|| StoreError::Corrupt(format!("certificate {id} has no version")))?;
+        let certificate = payload_of(&newest.token)?;
+        Ok(CertificateView { id: id.into(), versions: views, certificate })
+    }
+
+    /// Verifies a token or QR text as of `now`; only a database failure is an error.
+    pub fn verify(&self, text: &str, now: DateTime<Utc>) -> Result<Verification, NodeError> {
+        let genuine = match self.check_genuine(text) {
+            Ok(genuine) => genuine,
+            Err(reason) => return Ok(Verification::refused(reason)),
+        };
+        let mut reasons = window_reasons(genuine.claims.nbf, genuine.claims.exp, now.timestamp());
+        // Only the issuer knows about renewals and revocations (until status lists arrive).
+        if genuine.claims.iss == self.code {
+            let recorded = self.store.read(|conn| certs::statuses(conn, &genuine.claims.jti))?;
+            let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
+            reasons.extend(recorded_reasons(&recorded));
+        }
+        let status = overall_status(&reasons);
+        Ok(Verification {
+            valid: status == VerificationStatus::Active,
+            status,
+            reasons: reasons.into_iter().map(ReasonView::from).collect(),
+            issuer: Some(genuine.issuer),
+            certificate: Some(genuine.payload),
+        })
+    }
+
+    /// Checks everything that needs no database: form, algorithm, key, signature, size, schema, issuer.
+    pub fn check_genuine(&self, text: &str) -> Result<GenuineCertificate, Reason> {
+        check_certificate(text, &self.trust, &self.contract)
+    }
+
+    /// Signs and stores a version; marks the previous one superseded.
+    fn sign_version(
+        &self,
+        conn: &mut DbConn,
+        certificate_id: &str,
+        content: &CertificateContent,
+        previous: Option<&VersionRow>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Issued, NodeError> {
+        let valid_until = content.valid_until(local_date(now));
+        let jti = uuid::Uuid::now_v7().to_string();
+        let ver = previous.map_or(1, |p| version_number(p) + 1);
+        let version = VersionId { jti: &jti, ver, supersedes: previous.map(|p| p.jti.as_str()) };
+        let claims = CertificateClaims::new(&self.code, version, content, now, valid_until);
+        let payload = serde_json::to_value(&claims).map_err(|e| NodeError::Contract(e.to_string()))?;
+        if let Some(violation) = self.contract.certificate_violation(&payload) {
+            return Err(NodeError::Contract(violation));
+        }
+        let bytes = payload.to_string().into_bytes();
+        let token = seal::sign_compact(&*self.signer, CERTIFICATE_TYP, &bytes, false);
+        let qr = qr::encode(&seal::sign_compact(&*self.signer, CERTIFICATE_TYP, &bytes, true))
+            .map_err(|r| NodeError::Contract(r.code().into()))?;
+        certs::insert_version(
+            conn,
+            &VersionRow {
+                jti: jti.clone(),
+                certificate_id: certificate_id.into(),
+                version: i32::try_from(ver).map_err(|e| NodeError::Contract(e.to_string()))?,
+                supersedes: previous.map(|p| p.jti.clone()),
+                issued_at: now.naive_utc(),
+                valid_until,
+                token: token.clone(),
+                qr: qr.clone(),
+                issued_by: actor.into(),
+            },
+        )?;
+        if let Some(previous) = previous {
+            let event = NewEvent { jti: &previous.jti, status: SUPERSEDED, reason: None, at: now.naive_utc(), actor };
+            certs::insert_event(conn, &event)?;
+        }
+        Ok(Issued { id: certificate_id.into(), version: ver, token, qr, valid_until })
+    }
+}
+
+/// Checks a token or QR text against `trust` and the contract, without any stored state.
+pub fn check_certificate(text: &str, trust: &TrustStore, contract: &Contract) -> Result<GenuineCertificate, Reason> {
+    let text = text.trim();
+    let decoded;
+    let token = if qr::is_qr_text(text) {
+        decoded = qr::decode(text)?;
+        decoded.as_str()
+    } else {
+        text
+    };
+    let verified = seal::verify_compact(token, CERTIFICATE_TYP, trust)?;
+    let payload: Value = serde_json::from_slice(&verified.payload).map_err(|_| Reason::Malformed)?;
+    if contract.certificate_violation(&payload).is_some() {
+        return Err(Reason::Schema);
+    }
+    let claims = ReceivedClaims::deserialize(&payload).map_err(|_| Reason::Schema)?;
+    if claims.iss != verified.key.issuer {
+        return Err(Reason::IssuerMismatch);
+    }
+    let issuer = IssuerView { code: verified.key.issuer.clone(), name: verified.key.issuer_name.clone() };
+    Ok(GenuineCertificate { claims, payload, issuer })
+}
+
+/// Reasons that follow from recorded status events.
+fn recorded_reasons(statuses: &[&str]) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    if statuses.contains(&REVOKED) {
+        reasons.push(Reason::Revoked);
+    }
+    if statuses.contains(&SUPERSEDED) {
+        reasons.push(Reason::Superseded);
+    }
+    reasons
+}
+
+fn revoked_conflict(id: &str) -> NodeError {
+    NodeError::Conflict(Conflict {
+        code: "certificate.revoked",
+        message_zh: "该婚育证明已注销",
+        message_en: "this certificate has been revoked",
+        certificate_id: Some(id.into()),
+    })
+}
+
+fn version_number(row: &VersionRow) -> u32 {
+    u32::try_from(row.version).unwrap_or(0)
+}
+
+fn current_version(conn: &mut DbConn, id: &str) -> Result<VersionRow, NodeError> {
+    certs::current_version(conn, id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("certificate {id} has no version")).into())
+}
+
+/// Whether a lineage's newest version is unrevoked and not past its validity on `today`.
+fn is_in_force(conn: &mut DbConn, id: &str, today: chrono::NaiveDate) -> Result<bool, NodeError> {
+    let current = current_version(conn, id)?;
+    Ok(current.valid_until >= today && !certs::statuses(conn, &current.jti)?.iter().any(|s| s == REVOKED))
+}
+
+fn person_row(content: &CertificateContent, now: DateTime<Utc>) -> PersonRow {
+    let person = &content.person;
+    PersonRow {
+        id_number: person.id_number.as_str().into(),
+        name: person.name.clone(),
+        sex: if matches!(person.sex, crate::domain::id_number::Sex::F) { "F" } else { "M" }.into(),
+        birth_date: person.birth_date,
+        hukou: person.hukou.as_str().into(),
+        ethnicity: person.ethnicity.clone(),
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    }
+}
+
+/// Payload of a token this node signed and stored.
+fn payload_of(token: &str) -> Result<Value, StoreError> {
+    let corrupt = || StoreError::Corrupt("a stored token does not decode".into());
+    let part = token.split('.').nth(1).ok_or_else(corrupt)?;
+    serde_json::from_slice(&seal::b64url_decode(part).ok_or_else(corrupt)?).map_err(|_| corrupt())
+}
+
+/// The draft that re-issues a stored version's content unchanged.
+fn draft_of(token: &str) -> Result<CertificateDraft, NodeError> {
+    let mut payload = payload_of(token)?;
+    let mut draft = serde_json::Map::new();
+    for key in ["person", "marital", "children", "contraception"] {
+        if let Some(value) = payload.get_mut(key).map(Value::take) {
+            draft.insert(key.into(), value);
+        }
+    }
+    serde_json::from_value(Value::Object(draft))
+        .map_err(|e| StoreError::Corrupt(format!("stored content does not re-read: {e}")).into())
+}

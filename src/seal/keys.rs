@@ -1,0 +1,185 @@
+//! Node signing keys: Ed25519 in PKCS#8 PEM files, their public JWK form and key ids.
+
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::Path;
+
+use ring::rand::SystemRandom;
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
+use serde::{Deserialize, Serialize};
+
+use super::{b64url, b64url_decode};
+
+/// JOSE name we emit for Ed25519 signatures; RFC 9864's `Ed25519` is accepted too.
+pub const ALG_EDDSA: &str = "EdDSA";
+/// RFC 9864 fully-specified algorithm name for Ed25519.
+pub const ALG_ED25519: &str = "Ed25519";
+
+/// Errors loading, creating or reading keys.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key file {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("key file {0} is not a PKCS#8 PEM Ed25519 private key")]
+    NotEd25519(String),
+    #[error("could not generate a key: the system random source failed")]
+    Random,
+    #[error("JWK is not an Ed25519 public key (kty OKP, crv Ed25519, 32-byte x)")]
+    BadJwk,
+}
+
+/// A private key that signs records for one node (sign, JWK form, `alg` name).
+pub trait Signer: Send + Sync {
+    /// JOSE `alg` header value.
+    fn alg(&self) -> &'static str;
+    /// Full key id, `<node code>#<key id>`.
+    fn kid(&self) -> &str;
+    /// Signature over `message`.
+    fn sign(&self, message: &[u8]) -> Vec<u8>;
+    /// Public half as a JWK.
+    fn public_jwk(&self) -> Jwk;
+}
+
+/// Ed25519 signing key of a node.
+pub struct Ed25519Signer {
+    pair: Ed25519KeyPair,
+    kid: String,
+}
+
+impl Ed25519Signer {
+    /// Generates a new key and writes it as PKCS#8 PEM with mode 0600; refuses to overwrite.
+    pub fn generate(path: &Path, node_code: &str) -> Result<Self, KeyError> {
+        let io = |source| KeyError::Io { path: path.display().to_string(), source };
+        let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| KeyError::Random)?;
+        let text = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
+        file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io)?;
+        Self::from_pkcs8(der.as_ref(), node_code).ok_or_else(|| KeyError::NotEd25519(path.display().to_string()))
+    }
+
+    /// Loads a PKCS#8 PEM key (v1 as written by OpenSSL, or v2 as written by `hunyu init`).
+    pub fn load(path: &Path, node_code: &str) -> Result<Self, KeyError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| KeyError::Io { path: path.display().to_string(), source })?;
+        let not_key = || KeyError::NotEd25519(path.display().to_string());
+        let block = pem::parse(text).map_err(|_| not_key())?;
+        if block.tag() != "PRIVATE KEY" {
+            return Err(not_key());
+        }
+        Self::from_pkcs8(block.contents(), node_code).ok_or_else(not_key)
+    }
+
+    /// Builds a signer from a raw 32-byte seed and public key (test vectors, RFC 8037).
+    pub fn from_seed(seed: &[u8], public: &[u8], kid: &str) -> Option<Self> {
+        let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public).ok()?;
+        Some(Self { pair, kid: kid.to_owned() })
+    }
+
+    fn from_pkcs8(der: &[u8], node_code: &str) -> Option<Self> {
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).ok()?;
+        let kid = format!("{node_code}#{}", key_id(pair.public_key().as_ref()));
+        Some(Self { pair, kid })
+    }
+}
+
+impl Signer for Ed25519Signer {
+    fn alg(&self) -> &'static str {
+        ALG_EDDSA
+    }
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.pair.sign(message).as_ref().to_vec()
+    }
+    fn public_jwk(&self) -> Jwk {
+        Jwk::ed25519(self.pair.public_key().as_ref(), &self.kid)
+    }
+}
+
+/// Short key id: the first 8 characters of the RFC 7638 JWK thumbprint (short, for QR size).
+fn key_id(public: &[u8]) -> String {
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, b64url(public));
+    let digest = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());
+    b64url(digest.as_ref()).chars().take(8).collect()
+}
+
+/// A public key in JWK form (RFC 7517, OKP per RFC 8037).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub kid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
+    pub use_: Option<String>,
+}
+
+impl Jwk {
+    /// The JWK of an Ed25519 public key.
+    pub fn ed25519(public: &[u8], kid: &str) -> Self {
+        Self {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: b64url(public),
+            kid: kid.into(),
+            alg: Some(ALG_EDDSA.into()),
+            use_: Some("sig".into()),
+        }
+    }
+}
+
+/// A JWK set (`/.well-known/jwks.json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// A public key that checks signatures of one algorithm.
+#[derive(Debug, Clone)]
+pub enum VerifyingKey {
+    /// Ed25519 (RFC 8032), JOSE `EdDSA` or `Ed25519`.
+    Ed25519(UnparsedPublicKey<Vec<u8>>),
+}
+
+impl VerifyingKey {
+    /// Reads a public JWK; only Ed25519 keys are accepted.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        match (jwk.kty.as_str(), jwk.crv.as_str(), b64url_decode(&jwk.x)) {
+            ("OKP", "Ed25519", Some(x)) if x.len() == 32 => Ok(Self::Ed25519(UnparsedPublicKey::new(&ED25519, x))),
+            _ => Err(KeyError::BadJwk),
+        }
+    }
+
+    /// Whether a JWS `alg` value names this key's algorithm.
+    pub fn accepts_alg(&self, alg: &str) -> bool {
+        match self {
+            Self::Ed25519(_) => alg == ALG_EDDSA || alg == ALG_ED25519,
+        }
+    }
+
+    /// Length of every signature of this algorithm (a different length is a truncated or garbled token).
+    pub fn signature_len(&self) -> usize {
+        match self {
+            Self::Ed25519(_) => 64,
+        }
+    }
+
+    /// Checks `signature` over `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Self::Ed25519(key) => key.verify(message, signature).is_ok(),
+        }
+    }
+}
+
+/// Whether `alg` is any algorithm this build can verify (everything else is refused up front).
+pub fn is_supported_alg(alg: &str) -> bool {
+    alg == ALG_EDDSA || alg == ALG_ED25519
+}

@@ -1,0 +1,27 @@
+//! Keys, signatures and the two transport forms of a signed record (compact JWS and QR text).
+//!
+//! Every signature goes through [`Signer`] and [`VerifyingKey`], so that a second algorithm
+//! (SM2 with SM3, for the national 国密 profile) is one more implementation, not a rewrite.
+//! The crypto provider is `ring`, the same one rustls uses for the exchange.
+
+pub mod jws;
+pub mod keys;
+pub mod qr;
+pub mod trust;
+
+pub use jws::{JwsError, VerifiedJws, sign_compact, verify_compact};
+pub use keys::{Ed25519Signer, Jwk, Jwks, KeyError, Signer, VerifyingKey};
+pub use trust::{TrustStore, TrustedKey};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Encodes bytes as unpadded base64url, the only form JOSE allows.
+pub fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes unpadded base64url; padded or non-canonical input is refused.
+pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}

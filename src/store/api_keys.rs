@@ -1,0 +1,75 @@
+//! Bearer API keys: only a SHA-256 of each key is stored; the key itself is shown once.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use ring::rand::{SecureRandom as _, SystemRandom};
+
+use super::schema::api_keys;
+use super::{DbConn, StoreError};
+use crate::domain::role::Role;
+use crate::seal::b64url;
+
+/// A stored API key.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub role: String,
+    pub label: String,
+    pub key_hash: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl ApiKeyRow {
+    /// The role, if the stored name is one this build knows.
+    pub fn role(&self) -> Option<Role> {
+        Role::parse(&self.role)
+    }
+
+    /// Whether the key may be used at `now`.
+    pub fn is_usable(&self, now: NaiveDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|t| now < t)
+    }
+}
+
+/// SHA-256 of a presented key, hex-encoded: what is stored and looked up.
+pub fn hash_secret(secret: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates a key for `role`; returns the stored row and the secret, which is not kept.
+pub fn create(
+    conn: &mut DbConn,
+    role: Role,
+    label: &str,
+    now: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+) -> Result<(ApiKeyRow, String), StoreError> {
+    let mut raw = [0u8; 32];
+    SystemRandom::new().fill(&mut raw).map_err(|_| StoreError::Corrupt("system random source failed".into()))?;
+    let secret = format!("hy_{}_{}", role.as_str(), b64url(&raw));
+    let row = ApiKeyRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        role: role.as_str().into(),
+        label: label.into(),
+        key_hash: hash_secret(&secret),
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+    };
+    diesel::insert_into(api_keys::table).values(&row).execute(conn)?;
+    Ok((row, secret))
+}
+
+/// The key whose hash is `key_hash`, if any.
+pub fn find_by_hash(conn: &mut DbConn, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+    Ok(api_keys::table.filter(api_keys::key_hash.eq(key_hash)).select(ApiKeyRow::as_select()).first(conn).optional()?)
+}
+
+/// Every key, oldest first.
+pub fn list(conn: &mut DbConn) -> Result<Vec<ApiKeyRow>, StoreError> {
+    Ok(api_keys::table.order(api_keys::created_at.asc()).select(ApiKeyRow::as_select()).load(conn)?)
+}

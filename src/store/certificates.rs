@@ -1,0 +1,175 @@
+//! Persons, certificate lineages, their signed versions and status events.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{certificate_events, certificate_versions, certificates, persons};
+use super::{DbConn, StoreError};
+
+/// A person as this node last recorded her.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = persons)]
+pub struct PersonRow {
+    pub id_number: String,
+    pub name: String,
+    pub sex: String,
+    pub birth_date: NaiveDate,
+    pub hukou: String,
+    pub ethnicity: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A certificate lineage (all versions share its id).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = certificates)]
+pub struct CertificateRow {
+    pub id: String,
+    pub id_number: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// One signed version of a certificate.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = certificate_versions)]
+pub struct VersionRow {
+    pub jti: String,
+    pub certificate_id: String,
+    pub version: i32,
+    pub supersedes: Option<String>,
+    pub issued_at: NaiveDateTime,
+    pub valid_until: NaiveDate,
+    pub token: String,
+    pub qr: String,
+    pub issued_by: String,
+}
+
+/// A status change of a version, to append.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = certificate_events)]
+pub struct NewEvent<'a> {
+    pub jti: &'a str,
+    pub status: &'a str,
+    pub reason: Option<&'a str>,
+    pub at: NaiveDateTime,
+    pub actor: &'a str,
+}
+
+/// A recorded status change.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = certificate_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub jti: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub at: NaiveDateTime,
+    pub actor: String,
+}
+
+/// Status recorded when a newer version replaces a version.
+pub const SUPERSEDED: &str = "superseded";
+/// Status recorded when the issuer revokes a version.
+pub const REVOKED: &str = "revoked";
+
+/// Inserts the person, or updates what is known of her (created_at is kept).
+pub fn save_person(conn: &mut DbConn, person: &PersonRow) -> Result<(), StoreError> {
+    let updated = diesel::update(persons::table.find(&person.id_number))
+        .set((
+            persons::name.eq(&person.name),
+            persons::sex.eq(&person.sex),
+            persons::birth_date.eq(person.birth_date),
+            persons::hukou.eq(&person.hukou),
+            persons::ethnicity.eq(&person.ethnicity),
+            persons::updated_at.eq(person.updated_at),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(persons::table).values(person).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Inserts a new lineage.
+pub fn insert_certificate(conn: &mut DbConn, row: &CertificateRow) -> Result<(), StoreError> {
+    diesel::insert_into(certificates::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a signed version.
+pub fn insert_version(conn: &mut DbConn, row: &VersionRow) -> Result<(), StoreError> {
+    diesel::insert_into(certificate_versions::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Appends a status change.
+pub fn insert_event(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<(), StoreError> {
+    diesel::insert_into(certificate_events::table).values(event).execute(conn)?;
+    Ok(())
+}
+
+/// The lineage with this id.
+pub fn find_certificate(conn: &mut DbConn, id: &str) -> Result<Option<CertificateRow>, StoreError> {
+    Ok(certificates::table.find(id).select(CertificateRow::as_select()).first(conn).optional()?)
+}
+
+/// Every lineage of a person.
+pub fn certificates_of_person(conn: &mut DbConn, id_number: &str) -> Result<Vec<CertificateRow>, StoreError> {
+    Ok(certificates::table
+        .filter(certificates::id_number.eq(id_number))
+        .select(CertificateRow::as_select())
+        .load(conn)?)
+}
+
+/// Every version of a lineage, oldest first.
+pub fn versions(conn: &mut DbConn, certificate_id: &str) -> Result<Vec<VersionRow>, StoreError> {
+    Ok(certificate_versions::table
+        .filter(certificate_versions::certificate_id.eq(certificate_id))
+        .order(certificate_versions::version.asc())
+        .select(VersionRow::as_select())
+        .load(conn)?)
+}
+
+/// The newest version of a lineage.
+pub fn current_version(conn: &mut DbConn, certificate_id: &str) -> Result<Option<VersionRow>, StoreError> {
+    Ok(certificate_versions::table
+        .filter(certificate_versions::certificate_id.eq(certificate_id))
+        .order(certificate_versions::version.desc())
+        .select(VersionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Status changes recorded for one version, oldest first (the verify hot path: one indexed read).
+pub fn statuses(conn: &mut DbConn, jti: &str) -> Result<Vec<String>, StoreError> {
+    Ok(certificate_events::table
+        .filter(certificate_events::jti.eq(jti))
+        .order(certificate_events::id.asc())
+        .select(certificate_events::status)
+        .load(conn)?)
+}
+
+/// Status changes of every version of a lineage, oldest first.
+pub fn events_of_certificate(conn: &mut DbConn, certificate_id: &str) -> Result<Vec<EventRow>, StoreError> {
+    Ok(certificate_events::table
+        .inner_join(certificate_versions::table)
+        .filter(certificate_versions::certificate_id.eq(certificate_id))
+        .order(certificate_events::id.asc())
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+/// The person with this ID number.
+pub fn find_person(conn: &mut DbConn, id_number: &str) -> Result<Option<PersonRow>, StoreError> {
+    Ok(persons::table.find(id_number).select(PersonRow::as_select()).first(conn).optional()?)
+}
+
+/// Number of rows in each table that issuance writes (tests check that refused input writes none).
+pub fn row_counts(conn: &mut DbConn) -> Result<[i64; 4], StoreError> {
+    Ok([
+        persons::table.count().get_result(conn)?,
+        certificates::table.count().get_result(conn)?,
+        certificate_versions::table.count().get_result(conn)?,
+        certificate_events::table.count().get_result(conn)?,
+    ])
+}

@@ -1,0 +1,265 @@
+//! Storage over SQLite (embedded default) or PostgreSQL (server), from the same query code.
+//!
+//! The backend is chosen by the URL scheme (`sqlite://` or `postgres://`), never by guessing.
+//! Every write runs in one transaction through [`Store::write`].
+
+pub mod api_keys;
+pub mod certificates;
+pub mod schema;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection as _;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Pragmas set on every SQLite connection: durability first (WAL with a full fsync per commit).
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+/// A connection to either backend; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which database engine a node runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        })
+    }
+}
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL must start with sqlite:// or postgres:// (got {0:?})")]
+    UnknownScheme(String),
+    #[error("cannot reach the database: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("database migrations failed: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the error is a unique-key violation (a concurrent write of the same thing).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            Self::Query(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+        )
+    }
+}
+
+/// A database location with its backend; `Display` never shows a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    target: String,
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://PATH` (relative or absolute) or `postgres://…` / `postgresql://…`.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if !path.is_empty() {
+                return Ok(Self { backend: Backend::Sqlite, target: path.to_owned() });
+            }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self { backend: Backend::Postgres, target: url.to_owned() });
+        }
+        Err(StoreError::UnknownScheme(redact(url)))
+    }
+
+    /// The backend named by the scheme.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The SQLite file path or the full PostgreSQL URL.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.backend {
+            Backend::Sqlite => write!(f, "sqlite://{}", self.target),
+            Backend::Postgres => f.write_str(&redact(&self.target)),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Hides the user-info part (`user:password@`) of a URL.
+fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://***@{}", &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens connections of the URL's backend with their per-connection settings.
+#[derive(Debug)]
+struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match self.url.backend {
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url.target).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            Backend::Postgres => {
+                let conn = PgConnection::establish(&self.url.target).map_err(r2d2::Error::ConnectionError)?;
+                Ok(DbConn::Postgres(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// A pool of connections to one node's database.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<Manager>,
+    backend: Backend,
+    /// SQLite has one writer at a time; queueing writers here avoids its sleep-and-retry busy loop.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Store {
+    /// Connects, applies pending migrations, and returns the pool.
+    pub fn open(url: &DatabaseUrl, max_connections: u32) -> Result<Self, StoreError> {
+        if url.backend == Backend::Sqlite
+            && let Some(dir) = std::path::Path::new(&url.target).parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Migration(format!("{}: {e}", dir.display())))?;
+        }
+        let pool = Pool::builder()
+            .max_size(max_connections.max(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager { url: url.clone() })?;
+        let store = Self { pool, backend: url.backend, sqlite_writer: Arc::new(Mutex::new(())) };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let applied = match &mut *conn {
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConn::Postgres(c) => {
+                // Several `serve` processes may start at once on one database: migrate one at a time.
+                c.batch_execute("SELECT pg_advisory_lock(7270001)")?;
+                let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+                c.batch_execute("SELECT pg_advisory_unlock(7270001)")?;
+                result
+            }
+        }
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        if applied > 0 {
+            tracing::info!(applied, backend = %self.backend, "database migrations applied");
+        }
+        Ok(())
+    }
+
+    /// The backend of this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs read-only work on a pooled connection.
+    pub fn read<T, E>(&self, work: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.pool.get().map_err(StoreError::from)?;
+        work(&mut conn)
+    }
+
+    /// Runs `work` in one transaction: all of it is committed, or none of it.
+    pub fn write<T, E>(&self, work: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        let _queue = match self.backend {
+            // A poisoned lock only means another writer panicked; the database itself is intact.
+            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Postgres => None,
+        };
+        let mut conn = self.pool.get().map_err(StoreError::from)?;
+        let conn: &mut DbConn = &mut conn;
+        conn.transaction(work)
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_comes_from_the_scheme_only() {
+        assert_eq!(DatabaseUrl::parse("sqlite://data/node.db").unwrap().backend(), Backend::Sqlite);
+        assert_eq!(DatabaseUrl::parse("sqlite:///var/lib/hunyu.db").unwrap().target(), "/var/lib/hunyu.db");
+        assert_eq!(DatabaseUrl::parse("postgres://u:p@h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(DatabaseUrl::parse("postgresql://h/db").unwrap().backend(), Backend::Postgres);
+        for bad in ["node.db", "sqlite://", "mysql://h/db", "/tmp/x.db", ""] {
+            assert!(matches!(DatabaseUrl::parse(bad), Err(StoreError::UnknownScheme(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let url = DatabaseUrl::parse("postgres://hunyu:s3cret@db.example/hunyu").unwrap();
+        assert!(!url.to_string().contains("s3cret"));
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert!(!StoreError::UnknownScheme(redact("pg://a:s3cret@h")).to_string().contains("s3cret"));
+    }
+}

@@ -1,0 +1,71 @@
+//! Diesel table definitions, the same for SQLite and PostgreSQL (see `migrations/`).
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        role -> Text,
+        label -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    persons (id_number) {
+        id_number -> Text,
+        name -> Text,
+        sex -> Text,
+        birth_date -> Date,
+        hukou -> Text,
+        ethnicity -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    certificates (id) {
+        id -> Text,
+        id_number -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    certificate_versions (jti) {
+        jti -> Text,
+        certificate_id -> Text,
+        version -> Integer,
+        supersedes -> Nullable<Text>,
+        issued_at -> Timestamp,
+        valid_until -> Date,
+        token -> Text,
+        qr -> Text,
+        issued_by -> Text,
+    }
+}
+
+diesel::table! {
+    certificate_events (id) {
+        id -> BigInt,
+        jti -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        at -> Timestamp,
+        actor -> Text,
+    }
+}
+
+diesel::joinable!(certificates -> persons (id_number));
+diesel::joinable!(certificate_versions -> certificates (certificate_id));
+diesel::joinable!(certificate_events -> certificate_versions (jti));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    persons,
+    certificates,
+    certificate_versions,
+    certificate_events,
+);

@@ -1,0 +1,112 @@
+//! The API surface: health, keys, descriptor, OpenAPI contract, authentication and error bodies.
+
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{Backend, ORIGIN, TestNode, read, zhang_li};
+
+both_backends!(health_keys_and_descriptor, roles_and_keys_are_enforced, bad_requests_get_problem_json);
+
+async fn health_keys_and_descriptor(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    assert_eq!(node.get("/healthz", "").await, (200, json!({ "status": "ok" })));
+    assert_eq!(node.get("/readyz", "").await, (200, json!({ "status": "ready" })));
+    let (status, jwks) = node.get("/.well-known/jwks.json", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(jwks, serde_json::to_value(node.jwks()).unwrap());
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
+    let (status, descriptor) = node.get("/.well-known/hunyu-node", "").await;
+    assert_eq!(status, 200);
+    assert_eq!((descriptor["code"].as_str(), descriptor["name"].as_str()), (Some(ORIGIN.0), Some(ORIGIN.1)));
+}
+
+async fn roles_and_keys_are_enforced(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let issued = node.issue(&zhang_li()).await;
+    let token = json!({ "token": issued["qr"] });
+    let create = "/api/v1/certificates";
+    for (path, key, body, expected) in [
+        (create, "", &zhang_li(), (401, "auth.unauthenticated")),
+        (create, "hy_officer_not-a-real-key", &zhang_li(), (401, "auth.unauthenticated")),
+        (create, node.worker.as_str(), &zhang_li(), (403, "auth.forbidden")),
+        (create, node.employer.as_str(), &zhang_li(), (403, "auth.forbidden")),
+        (create, node.admin.as_str(), &zhang_li(), (403, "auth.forbidden")),
+        ("/api/v1/verify", node.employer.as_str(), &token, (403, "auth.forbidden")),
+        ("/api/v1/verify", node.admin.as_str(), &token, (403, "auth.forbidden")),
+    ] {
+        let (status, problem) = node.post(path, key, body).await;
+        assert_eq!((status, problem["code"].as_str().unwrap()), expected, "{path} {problem}");
+        assert!(problem.get("certificate").is_none());
+        assert!(!problem.to_string().contains("130728199003070026"));
+    }
+    // A 401 tells the client how to authenticate.
+    let response = node.client.post(format!("{}/api/v1/verify", node.url)).json(&token).send().await.unwrap();
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    assert!(response.headers().contains_key("x-request-id"));
+    // The officer may verify too.
+    let (status, _) = node.post("/api/v1/verify", &node.officer, &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(node.row_counts(), [1, 1, 1, 0]);
+}
+
+async fn bad_requests_get_problem_json(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let url = |path: &str| format!("{}{path}", node.url);
+    let send = |request: reqwest::RequestBuilder| async move { read(request.send().await.unwrap()).await };
+
+    let (status, problem) = send(node.client.get(url("/api/v1/nothing-here"))).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")));
+    let bad_json = node
+        .client
+        .post(url("/api/v1/certificates"))
+        .bearer_auth(&node.officer)
+        .header("content-type", "application/json")
+        .body("{\"person\": ");
+    let (status, problem) = send(bad_json).await;
+    assert_eq!((status, problem["code"].as_str()), (400, Some("request.json")), "{problem}");
+    let wrong_type = node
+        .client
+        .post(url("/api/v1/verify"))
+        .bearer_auth(&node.worker)
+        .header("content-type", "text/plain")
+        .body("{\"token\": \"x\"}");
+    let (status, problem) = send(wrong_type).await;
+    assert_eq!((status, problem["code"].as_str()), (415, Some("request.content_type")));
+    let missing_field = node.client.post(url("/api/v1/verify")).bearer_auth(&node.worker).json(&json!({}));
+    let (status, problem) = send(missing_field).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("request.fields")));
+    let (status, problem) =
+        node.post("/api/v1/certificates", &node.officer, &json!({ "padding": "x".repeat(70_000) })).await;
+    assert_eq!((status, problem["code"].as_str()), (413, Some("request.too_large")));
+    assert_eq!(node.row_counts(), [0, 0, 0, 0]);
+}
+
+/// The OpenAPI document is the API's contract: any change shows as a diff of the snapshot.
+#[test]
+fn openapi_document_matches_the_snapshot() {
+    let document = serde_json::to_string_pretty(&hunyu::http::openapi::document()).unwrap() + "\n";
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/openapi.json");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, &document).unwrap();
+    }
+    let snapshot = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(snapshot == document, "OpenAPI changed: review, then run with UPDATE_SNAPSHOTS=1 to accept");
+    for path in [
+        "/api/v1/certificates",
+        "/api/v1/certificates/{id}/renew",
+        "/api/v1/certificates/{id}/revoke",
+        "/api/v1/verify",
+    ] {
+        assert!(document.contains(&format!("\"{path}\"")), "{path} is not documented");
+    }
+}
+
+#[tokio::test]
+async fn served_openapi_is_the_generated_one() {
+    let node = TestNode::spawn(Backend::Sqlite, ORIGIN, &[]).await;
+    let (status, served) = node.get("/api/v1/openapi.json", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(served, serde_json::to_value(hunyu::http::openapi::document()).unwrap());
+    assert_eq!(served["openapi"], "3.1.0");
+}

@@ -1,0 +1,233 @@
+//! Spawning real nodes for tests, each on its own database, on SQLite or PostgreSQL.
+
+use diesel::connection::SimpleConnection as _;
+use diesel::{Connection as _, PgConnection};
+use hunyu::config::Config;
+use hunyu::domain::id_number::check_digit;
+use hunyu::domain::role::Role;
+use hunyu::seal::{Ed25519Signer, Jwks};
+use hunyu::setup::{InitOptions, PUBLIC_JWKS_FILE, RunningNode, add_peer, create_api_key, init_node};
+use serde_json::{Value, json};
+
+/// Which database a test node runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+/// Server URL of the PostgreSQL used by tests; each test gets its own database there.
+pub fn pg_server_url() -> String {
+    std::env::var("HUNYU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A PostgreSQL database created for one test and dropped after it.
+pub struct PgDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Self {
+        let server = pg_server_url();
+        let name = format!("hunyu_t_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = PgConnection::establish(&server)
+            .unwrap_or_else(|e| panic!("PostgreSQL must be running for the tests ({server}): {e}"));
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let base = server.rsplit_once('/').unwrap().0;
+        Self { url: format!("{base}/{name}"), name }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&pg_server_url()) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// A node serving on a free port, with one API key per role.
+pub struct TestNode {
+    pub url: String,
+    pub code: String,
+    pub name: String,
+    pub config: Config,
+    pub officer: String,
+    pub worker: String,
+    pub employer: String,
+    pub admin: String,
+    pub client: reqwest::Client,
+    pub running: std::sync::Arc<hunyu::node::Node>,
+    _pg: Option<PgDatabase>,
+    pub dir: tempfile::TempDir,
+}
+
+/// Origin township of the tests: 河北省张家口市怀安县柴沟堡镇 (illustrative code under a real county).
+pub const ORIGIN: (&str, &str) = ("130728102000", "河北省张家口市怀安县柴沟堡镇");
+/// Residence street of the tests: 广东省深圳市宝安区新安街道.
+pub const RESIDENCE: (&str, &str) = ("440306001000", "广东省深圳市宝安区新安街道");
+
+impl TestNode {
+    /// Starts a node that trusts `peers`.
+    pub async fn spawn(backend: Backend, (code, name): (&str, &str), peers: &[&TestNode]) -> TestNode {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+        let database_url = pg.as_ref().map_or_else(|| "sqlite://node.db".to_owned(), |db| db.url.clone());
+        let options = InitOptions {
+            dir: dir.path().to_owned(),
+            code: code.into(),
+            name: name.into(),
+            database_url,
+            listen: "127.0.0.1:0".into(),
+        };
+        let (_, config_path) = init_node(&options).unwrap();
+        for peer in peers {
+            add_peer(&config_path, &peer.code, &peer.name, &peer.jwks()).unwrap();
+        }
+        let mut config = Config::load(&config_path).unwrap();
+        config.http.workers = Some(2);
+        let key = |role| create_api_key(&config, role, "test", None).unwrap();
+        let (officer, worker, employer, admin) =
+            (key(Role::Officer), key(Role::Worker), key(Role::Employer), key(Role::Admin));
+        let running = RunningNode::start(&config).unwrap();
+        let url = running.url();
+        let node = running.node.clone();
+        tokio::spawn(running.server);
+        TestNode {
+            url,
+            code: code.into(),
+            name: name.into(),
+            config,
+            officer,
+            worker,
+            employer,
+            admin,
+            client: reqwest::Client::new(),
+            running: node,
+            _pg: pg,
+            dir,
+        }
+    }
+
+    /// The node's public keys as written by `hunyu init`.
+    pub fn jwks(&self) -> Jwks {
+        let text = std::fs::read_to_string(self.dir.path().join(PUBLIC_JWKS_FILE)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The node's own signing key, loaded from its key file.
+    pub fn signer(&self) -> Ed25519Signer {
+        Ed25519Signer::load(&self.config.keys.signing, &self.code).unwrap()
+    }
+
+    /// POSTs JSON with a bearer key; returns status and body.
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        let response =
+            self.client.post(format!("{}{path}", self.url)).bearer_auth(key).json(body).send().await.unwrap();
+        read(response).await
+    }
+
+    /// GETs with a bearer key; returns status and body.
+    pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        let response = self.client.get(format!("{}{path}", self.url)).bearer_auth(key).send().await.unwrap();
+        read(response).await
+    }
+
+    /// Issues a certificate as the officer; panics unless 201.
+    pub async fn issue(&self, draft: &Value) -> Value {
+        let (status, body) = self.post("/api/v1/certificates", &self.officer, draft).await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    /// Verifies a token or QR text as the worker; panics unless 200.
+    pub async fn verify(&self, token: &str) -> Value {
+        let (status, body) = self.post("/api/v1/verify", &self.worker, &json!({ "token": token })).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Rows in persons, certificates, versions and events.
+    pub fn row_counts(&self) -> [i64; 4] {
+        self.running.store().read(hunyu::store::certificates::row_counts).unwrap()
+    }
+}
+
+/// Status and JSON body of a response; problem responses must say so in their Content-Type.
+pub async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type =
+        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if status >= 400 {
+        assert_eq!(content_type, "application/problem+json", "error {status} without problem+json: {body}");
+        for key in ["type", "title", "status", "code", "message_zh", "message_en"] {
+            assert!(body.get(key).is_some(), "problem without {key}: {body}");
+        }
+    }
+    (status, body)
+}
+
+/// A valid citizen ID number for the given region, birth date (YYYYMMDD), sequence and sex.
+pub fn id_number(region: &str, birth: &str, seq: u32, female: bool) -> String {
+    let sex_digit = if female { (seq % 5) * 2 } else { (seq % 5) * 2 + 1 };
+    let first17 = format!("{region}{birth}{:02}{sex_digit}", seq % 100);
+    let check = check_digit(&first17).unwrap();
+    format!("{first17}{check}")
+}
+
+/// Certificate content of 张丽 (the vectors' person), married with one child and an IUD.
+pub fn zhang_li() -> Value {
+    json!({
+        "person": { "name": "张丽", "id_number": "130728199003070026", "sex": "F", "birth_date": "1990-03-07",
+                    "hukou": "130728102000", "ethnicity": "01" },
+        "marital": { "status": "21", "since": "2015-06-01",
+                     "spouse": { "name": "王强", "id_number": "130728198801010015" } },
+        "children": [ { "birth_date": "2016-03-02", "sex": "M", "order": 1 } ],
+        "contraception": { "method": "iud", "since": "2016-09-01" }
+    })
+}
+
+/// A married woman with three children: the largest ordinary certificate (the QR size bar).
+pub fn three_children() -> Value {
+    json!({
+        "person": { "name": "欧阳晓雯", "id_number": id_number("621227", "19880412", 12, true), "sex": "F",
+                    "birth_date": "1988-04-12", "hukou": "621227105203", "ethnicity": "01" },
+        "marital": { "status": "22", "since": "2009-10-01",
+                     "spouse": { "name": "司马建国", "id_number": id_number("621227", "19860102", 31, false) } },
+        "children": [
+            { "birth_date": "2010-07-15", "sex": "F", "order": 1 },
+            { "birth_date": "2014-02-28", "sex": "M", "order": 2 },
+            { "birth_date": "2019-11-30", "sex": "F", "order": 3 }
+        ],
+        "contraception": { "method": "tubal_ligation", "since": "2020-03-01" }
+    })
+}
+
+/// An unmarried young woman without children.
+pub fn single_woman(seq: u32) -> Value {
+    json!({
+        "person": { "name": "李娜", "id_number": id_number("430181", "20010915", seq, true), "sex": "F",
+                    "hukou": "430181001000" },
+        "marital": { "status": "10" },
+        "children": []
+    })
+}

@@ -1,0 +1,10 @@
+//! Integration tests: real nodes on 127.0.0.1, real SQLite files and PostgreSQL databases, real signatures.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on the first surprise")]
+
+mod helpers;
+
+mod api;
+mod certificates;
+mod cli;
+mod vectors;
+mod verify;
