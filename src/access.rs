@@ -1,10 +1,20 @@
 //! Who is calling: bearer API keys resolved to a role, and the roles each action allows.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 
 use crate::domain::role::Role;
 use crate::store::api_keys::{self, hash_secret};
 use crate::store::{Store, StoreError};
+
+/// How long a resolved key is trusted without asking the database again: the longest a key
+/// revoked by another process (or the CLI) may still be used.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
+/// Resolved keys kept at most; the cache is emptied when full (keys are few, so this is rare).
+const KEY_CACHE_MAX: usize = 10_000;
 
 /// An authenticated API caller.
 #[derive(Debug, Clone)]
@@ -25,22 +35,53 @@ pub enum AccessError {
     Store(#[from] StoreError),
 }
 
-/// Resolves a presented bearer key; expired, revoked and unknown keys are all "unauthenticated".
-pub fn authenticate(store: &Store, secret: &str, now: DateTime<Utc>) -> Result<Caller, AccessError> {
-    let hash = hash_secret(secret);
-    let row = store.read(|conn| api_keys::find_by_hash(conn, &hash))?;
-    match row {
-        Some(row) if row.is_usable(now.naive_utc()) => {
-            let role = row.role().ok_or(AccessError::Unauthenticated)?;
-            Ok(Caller { key_id: row.id, role })
-        }
-        _ => Err(AccessError::Unauthenticated),
-    }
-}
-
 impl Caller {
     /// Refuses the caller unless its role is one of `allowed`.
     pub fn require(&self, allowed: &[Role]) -> Result<(), AccessError> {
         if allowed.contains(&self.role) { Ok(()) } else { Err(AccessError::Forbidden(self.role)) }
+    }
+}
+
+struct Cached {
+    caller: Caller,
+    fetched: Instant,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Resolves bearer keys, remembering valid ones for [`KEY_CACHE_TTL`] so that the hot path
+/// (verification) needs no database round trip. Unknown keys are never cached.
+#[derive(Default)]
+pub struct KeyResolver {
+    cache: RwLock<HashMap<String, Cached>>,
+}
+
+impl KeyResolver {
+    /// The caller for `secret` if it was resolved recently and is still within its expiry.
+    pub fn cached(&self, secret: &str, now: DateTime<Utc>) -> Option<Caller> {
+        let hash = hash_secret(secret);
+        let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(&hash)
+            .filter(|c| c.fetched.elapsed() < KEY_CACHE_TTL && c.expires_at.is_none_or(|t| now < t))
+            .map(|c| c.caller.clone())
+    }
+
+    /// Resolves `secret` against the store; expired, revoked and unknown keys are all "unauthenticated".
+    pub fn authenticate(&self, store: &Store, secret: &str, now: DateTime<Utc>) -> Result<Caller, AccessError> {
+        if let Some(caller) = self.cached(secret, now) {
+            return Ok(caller);
+        }
+        let hash = hash_secret(secret);
+        let row = store.read(|conn| api_keys::find_by_hash(conn, &hash))?;
+        let row = row.filter(|r| r.is_usable(now.naive_utc())).ok_or(AccessError::Unauthenticated)?;
+        let role = row.role().ok_or(AccessError::Unauthenticated)?;
+        let caller = Caller { key_id: row.id, role };
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= KEY_CACHE_MAX {
+            cache.clear();
+        }
+        let expires_at = row.expires_at.map(|t| t.and_utc());
+        cache.insert(hash, Cached { caller: caller.clone(), fetched: Instant::now(), expires_at });
+        Ok(caller)
     }
 }

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use crate::bench::BenchOptions;
 use crate::config::Config;
 use crate::demo::DemoOptions;
 use crate::domain::role::Role;
 use crate::setup::{InitOptions, RunningNode, create_api_key, init_node};
-use crate::store::{Store, api_keys};
+use crate::store::{Backend, Store, api_keys};
 
 /// hunyu (婚育): marriage-and-childbearing certificates between origin and residence jurisdictions.
 #[derive(Debug, Parser)]
@@ -31,6 +32,25 @@ pub enum Command {
     Keys(KeysCommand),
     /// Start an origin and a residence node on SQLite and play the certificate story.
     Demo(DemoArgs),
+    /// Measure verification and issuance throughput against their limits (build with --release).
+    Bench(BenchArgs),
+}
+
+/// Arguments of `hunyu bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// sqlite, postgres or both.
+    #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
+    pub backend: String,
+    /// PostgreSQL server where a scratch database is created and dropped.
+    #[arg(long, env = "HUNYU_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pub postgres_url: String,
+    /// Seconds per measured phase.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Concurrent connections of the load generator.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
 }
 
 /// Arguments of `hunyu demo`.
@@ -51,7 +71,7 @@ impl Command {
     /// Log level when `HUNYU_LOG` is unset: request lines for servers, warnings only for the demo.
     pub fn default_log_filter(&self) -> &'static str {
         match self {
-            Self::Demo(_) => "warn",
+            Self::Demo(_) | Self::Bench(_) => "warn",
             _ => "info",
         }
     }
@@ -140,6 +160,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => {
             let options = DemoOptions { dir: args.dir, base_port: args.port, no_serve: args.no_serve };
             crate::demo::run(&options).await?;
+        }
+        Command::Bench(args) => {
+            let backends = match args.backend.as_str() {
+                "sqlite" => vec![Backend::Sqlite],
+                "postgres" => vec![Backend::Postgres],
+                _ => vec![Backend::Sqlite, Backend::Postgres],
+            };
+            let options = BenchOptions {
+                backends,
+                postgres_url: args.postgres_url,
+                seconds: args.seconds,
+                connections: args.connections,
+            };
+            crate::bench::run(&options).await?;
         }
         Command::Keys(KeysCommand::List(arg)) => {
             let config = Config::load(&arg.config)?;

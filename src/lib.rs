@@ -4,6 +4,7 @@
 //! Data flows one way: [`http`] → [`domain`] (validate, decide) → [`store`] (one transaction).
 
 pub mod access;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod contract;

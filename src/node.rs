@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
 
+use crate::access::KeyResolver;
 use crate::config::Config;
 use crate::contract::{Contract, SchemaError};
 use crate::domain::calendar::local_date;
@@ -168,6 +169,15 @@ pub struct Node {
     signer: Box<dyn Signer>,
     trust: TrustStore,
     contract: Contract,
+    keys: KeyResolver,
+}
+
+/// First step of a verification: finished without the database, or waiting for the issuer's records.
+pub enum Checked {
+    /// Nothing stored here can change the result.
+    Done(Verification),
+    /// A certificate this node issued: its recorded status must be read.
+    NeedsStatus(Box<GenuineCertificate>),
 }
 
 impl Node {
@@ -191,6 +201,7 @@ impl Node {
             signer: Box::new(signer),
             trust,
             contract: Contract::new()?,
+            keys: KeyResolver::default(),
         })
     }
 
@@ -209,6 +220,11 @@ impl Node {
         &self.store
     }
 
+    /// API key resolution (with its short-lived cache).
+    pub fn keys(&self) -> &KeyResolver {
+        &self.keys
+    }
+
     /// Public keys of this node.
     pub fn jwks(&self) -> Jwks {
         Jwks { keys: vec![self.signer.public_jwk()] }
@@ -218,9 +234,12 @@ impl Node {
     pub fn issue(&self, draft: CertificateDraft, actor: &str, now: DateTime<Utc>) -> Result<Issued, NodeError> {
         let today = local_date(now);
         let content = CertificateContent::parse(draft, today).map_err(NodeError::Invalid)?;
-        self.store.write(|conn| {
-            let id_number = content.person.id_number.as_str();
-            for lineage in certs::certificates_of_person(conn, id_number)? {
+        let id = uuid::Uuid::now_v7().to_string();
+        // Signing is CPU work: done before the transaction, so the writer is held only for IO.
+        let version = self.sign_version(&id, &content, None, actor, now)?;
+        let person = person_row(&content, now);
+        self.store.write(move |conn| {
+            for lineage in certs::certificates_of_person(conn, &person.id_number)? {
                 if is_in_force(conn, &lineage.id, today)? {
                     return Err(NodeError::Conflict(Conflict {
                         code: "certificate.exists",
@@ -230,14 +249,10 @@ impl Node {
                     }));
                 }
             }
-            certs::save_person(conn, &person_row(&content, now))?;
-            let id = uuid::Uuid::now_v7().to_string();
-            let created_at = now.naive_utc();
-            certs::insert_certificate(
-                conn,
-                &CertificateRow { id: id.clone(), id_number: id_number.into(), created_at },
-            )?;
-            self.sign_version(conn, &id, &content, None, actor, now)
+            certs::save_person(conn, &person)?;
+            let lineage = CertificateRow { id, id_number: person.id_number, created_at: now.naive_utc() };
+            certs::insert_certificate(conn, &lineage)?;
+            store_version(conn, version, now)
         })
     }
 
@@ -250,33 +265,45 @@ impl Node {
         now: DateTime<Utc>,
     ) -> Result<Issued, NodeError> {
         let today = local_date(now);
-        self.store.write(|conn| {
+        let (lineage, current) = self.store.read(|conn| {
             let lineage = certs::find_certificate(conn, id)?.ok_or(NodeError::NotFound("certificate"))?;
-            let current = current_version(conn, id)?;
-            if certs::statuses(conn, &current.jti)?.iter().any(|s| s == REVOKED) {
-                return Err(revoked_conflict(id));
+            Ok::<_, NodeError>((lineage, current_version(conn, id)?))
+        })?;
+        let draft = match draft {
+            Some(draft) => draft,
+            None => draft_of(&current.token)?,
+        };
+        let content = CertificateContent::parse(draft, today).map_err(NodeError::Invalid)?;
+        if content.person.id_number.as_str() != lineage.id_number {
+            return Err(NodeError::Invalid(vec![FieldError {
+                field: "person.id_number".into(),
+                code: "certificate.person_changed",
+                message_zh: "换发不能更换持证人".into(),
+                message_en: "a renewal cannot change the holder".into(),
+            }]));
+        }
+        let version = self.sign_version(id, &content, Some(&current), actor, now)?;
+        let person = person_row(&content, now);
+        self.store.write(move |conn| {
+            // Signed outside the transaction: refuse if the certificate changed meanwhile.
+            let newest = current_version(conn, &lineage.id)?;
+            if newest.jti != current.jti {
+                return Err(NodeError::Conflict(Conflict {
+                    code: "conflict.concurrent",
+                    message_zh: "该婚育证明刚被他人修改，请刷新后重试",
+                    message_en: "the certificate changed meanwhile; reload and try again",
+                    certificate_id: Some(lineage.id),
+                }));
             }
-            let draft = match draft {
-                Some(draft) => draft,
-                None => draft_of(&current.token)?,
-            };
-            let content = CertificateContent::parse(draft, today).map_err(NodeError::Invalid)?;
-            if content.person.id_number.as_str() != lineage.id_number {
-                return Err(NodeError::Invalid(vec![FieldError {
-                    field: "person.id_number".into(),
-                    code: "certificate.person_changed",
-                    message_zh: "换发不能更换持证人".into(),
-                    message_en: "a renewal cannot change the holder".into(),
-                }]));
-            }
-            certs::save_person(conn, &person_row(&content, now))?;
-            self.sign_version(conn, id, &content, Some(&current), actor, now)
+            refuse_if_revoked(conn, &lineage.id, &current.jti)?;
+            certs::save_person(conn, &person)?;
+            store_version(conn, version, now)
         })
     }
 
     /// Revokes (注销) the newest version of a certificate.
     pub fn revoke(&self, id: &str, reason: &str, actor: &str, now: DateTime<Utc>) -> Result<Revocation, NodeError> {
-        let reason = reason.trim();
+        let reason = reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > 500 {
             return Err(NodeError::Invalid(vec![FieldError {
                 field: "reason".into(),
@@ -285,18 +312,15 @@ impl Node {
                 message_en: "give a reason for the revocation (at most 500 characters)".into(),
             }]));
         }
-        self.store.write(|conn| {
-            certs::find_certificate(conn, id)?.ok_or(NodeError::NotFound("certificate"))?;
-            let current = current_version(conn, id)?;
-            if certs::statuses(conn, &current.jti)?.iter().any(|s| s == REVOKED) {
-                return Err(revoked_conflict(id));
-            }
+        let (id, actor) = (id.to_owned(), actor.to_owned());
+        self.store.write(move |conn| {
+            certs::find_certificate(conn, &id)?.ok_or(NodeError::NotFound("certificate"))?;
+            let current = current_version(conn, &id)?;
+            refuse_if_revoked(conn, &id, &current.jti)?;
             let at = now.naive_utc();
-            certs::insert_event(
-                conn,
-                &NewEvent { jti: &current.jti, status: REVOKED, reason: Some(reason), at, actor },
-            )?;
-            Ok(Revocation { id: id.into(), version: version_number(&current), revoked_at: now })
+            let event = NewEvent { jti: &current.jti, status: REVOKED, reason: Some(&reason), at, actor: &actor };
+            certs::insert_event(conn, &event)?;
+            Ok(Revocation { version: version_number(&current), id, revoked_at: now })
         })
     }
 
@@ -334,25 +358,27 @@ impl Node {
 
     /// Verifies a token or QR text as of `now`; only a database failure is an error.
     pub fn verify(&self, text: &str, now: DateTime<Utc>) -> Result<Verification, NodeError> {
-        let genuine = match self.check_genuine(text) {
-            Ok(genuine) => genuine,
-            Err(reason) => return Ok(Verification::refused(reason)),
-        };
-        let mut reasons = window_reasons(genuine.claims.nbf, genuine.claims.exp, now.timestamp());
-        // Only the issuer knows about renewals and revocations (until status lists arrive).
-        if genuine.claims.iss == self.code {
-            let recorded = self.store.read(|conn| certs::statuses(conn, &genuine.claims.jti))?;
-            let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
-            reasons.extend(recorded_reasons(&recorded));
+        match self.verify_offline(text, now) {
+            Checked::Done(verification) => Ok(verification),
+            Checked::NeedsStatus(genuine) => self.verify_status(*genuine, now),
         }
-        let status = overall_status(&reasons);
-        Ok(Verification {
-            valid: status == VerificationStatus::Active,
-            status,
-            reasons: reasons.into_iter().map(ReasonView::from).collect(),
-            issuer: Some(genuine.issuer),
-            certificate: Some(genuine.payload),
-        })
+    }
+
+    /// Everything a verification needs but the issuer's records; cheap enough for the request thread.
+    pub fn verify_offline(&self, text: &str, now: DateTime<Utc>) -> Checked {
+        match self.check_genuine(text) {
+            Err(reason) => Checked::Done(Verification::refused(reason)),
+            // Only the issuer knows about renewals and revocations (until status lists arrive).
+            Ok(genuine) if genuine.claims.iss == self.code => Checked::NeedsStatus(Box::new(genuine)),
+            Ok(genuine) => Checked::Done(verdict(genuine, Vec::new(), now)),
+        }
+    }
+
+    /// Completes the verification of a certificate this node issued with its recorded status.
+    pub fn verify_status(&self, genuine: GenuineCertificate, now: DateTime<Utc>) -> Result<Verification, NodeError> {
+        let recorded = self.store.read(|conn| certs::statuses(conn, &genuine.claims.jti))?;
+        let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
+        Ok(verdict(genuine, recorded_reasons(&recorded), now))
     }
 
     /// Checks everything that needs no database: form, algorithm, key, signature, size, schema, issuer.
@@ -360,16 +386,15 @@ impl Node {
         check_certificate(text, &self.trust, &self.contract)
     }
 
-    /// Signs and stores a version; marks the previous one superseded.
+    /// Builds, checks against the contract and signs a version (token and QR text); stores nothing.
     fn sign_version(
         &self,
-        conn: &mut DbConn,
         certificate_id: &str,
         content: &CertificateContent,
         previous: Option<&VersionRow>,
         actor: &str,
         now: DateTime<Utc>,
-    ) -> Result<Issued, NodeError> {
+    ) -> Result<VersionRow, NodeError> {
         let valid_until = content.valid_until(local_date(now));
         let jti = uuid::Uuid::now_v7().to_string();
         let ver = previous.map_or(1, |p| version_number(p) + 1);
@@ -383,26 +408,35 @@ impl Node {
         let token = seal::sign_compact(&*self.signer, CERTIFICATE_TYP, &bytes, false);
         let qr = qr::encode(&seal::sign_compact(&*self.signer, CERTIFICATE_TYP, &bytes, true))
             .map_err(|r| NodeError::Contract(r.code().into()))?;
-        certs::insert_version(
-            conn,
-            &VersionRow {
-                jti: jti.clone(),
-                certificate_id: certificate_id.into(),
-                version: i32::try_from(ver).map_err(|e| NodeError::Contract(e.to_string()))?,
-                supersedes: previous.map(|p| p.jti.clone()),
-                issued_at: now.naive_utc(),
-                valid_until,
-                token: token.clone(),
-                qr: qr.clone(),
-                issued_by: actor.into(),
-            },
-        )?;
-        if let Some(previous) = previous {
-            let event = NewEvent { jti: &previous.jti, status: SUPERSEDED, reason: None, at: now.naive_utc(), actor };
-            certs::insert_event(conn, &event)?;
-        }
-        Ok(Issued { id: certificate_id.into(), version: ver, token, qr, valid_until })
+        Ok(VersionRow {
+            version: i32::try_from(ver).map_err(|e| NodeError::Contract(e.to_string()))?,
+            jti,
+            certificate_id: certificate_id.into(),
+            supersedes: previous.map(|p| p.jti.clone()),
+            issued_at: now.naive_utc(),
+            valid_until,
+            token,
+            qr,
+            issued_by: actor.into(),
+        })
     }
+}
+
+/// Stores a signed version and marks the one it supersedes.
+fn store_version(conn: &mut DbConn, row: VersionRow, now: DateTime<Utc>) -> Result<Issued, NodeError> {
+    certs::insert_version(conn, &row)?;
+    if let Some(previous) = &row.supersedes {
+        let actor = &row.issued_by;
+        let event = NewEvent { jti: previous, status: SUPERSEDED, reason: None, at: now.naive_utc(), actor };
+        certs::insert_event(conn, &event)?;
+    }
+    Ok(Issued {
+        version: version_number(&row),
+        id: row.certificate_id,
+        token: row.token,
+        qr: row.qr,
+        valid_until: row.valid_until,
+    })
 }
 
 /// Checks a token or QR text against `trust` and the contract, without any stored state.
@@ -428,6 +462,20 @@ pub fn check_certificate(text: &str, trust: &TrustStore, contract: &Contract) ->
     Ok(GenuineCertificate { claims, payload, issuer })
 }
 
+/// The result for a genuine certificate: its validity window at `now` plus the recorded reasons.
+fn verdict(genuine: GenuineCertificate, recorded: Vec<Reason>, now: DateTime<Utc>) -> Verification {
+    let mut reasons = window_reasons(genuine.claims.nbf, genuine.claims.exp, now.timestamp());
+    reasons.extend(recorded);
+    let status = overall_status(&reasons);
+    Verification {
+        valid: status == VerificationStatus::Active,
+        status,
+        reasons: reasons.into_iter().map(ReasonView::from).collect(),
+        issuer: Some(genuine.issuer),
+        certificate: Some(genuine.payload),
+    }
+}
+
 /// Reasons that follow from recorded status events.
 fn recorded_reasons(statuses: &[&str]) -> Vec<Reason> {
     let mut reasons = Vec::new();
@@ -440,13 +488,17 @@ fn recorded_reasons(statuses: &[&str]) -> Vec<Reason> {
     reasons
 }
 
-fn revoked_conflict(id: &str) -> NodeError {
-    NodeError::Conflict(Conflict {
-        code: "certificate.revoked",
-        message_zh: "该婚育证明已注销",
-        message_en: "this certificate has been revoked",
-        certificate_id: Some(id.into()),
-    })
+/// A revoked certificate can be neither renewed nor revoked again.
+fn refuse_if_revoked(conn: &mut DbConn, id: &str, jti: &str) -> Result<(), NodeError> {
+    if certs::statuses(conn, jti)?.iter().any(|s| s == REVOKED) {
+        return Err(NodeError::Conflict(Conflict {
+            code: "certificate.revoked",
+            message_zh: "该婚育证明已注销",
+            message_en: "this certificate has been revoked",
+            certificate_id: Some(id.into()),
+        }));
+    }
+    Ok(())
 }
 
 fn version_number(row: &VersionRow) -> u32 {

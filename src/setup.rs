@@ -76,7 +76,8 @@ pub fn create_api_key(config: &Config, role: Role, label: &str, valid_days: Opti
     let store = Store::open(&config.database_url()?, 1)?;
     let now = Utc::now();
     let expires = valid_days.map(|d| (now + Duration::days(d)).naive_utc());
-    let (_, secret) = store.write(|conn| api_keys::create(conn, role, label, now.naive_utc(), expires))?;
+    let label = label.to_owned();
+    let (_, secret) = store.write(move |conn| api_keys::create(conn, role, &label, now.naive_utc(), expires))?;
     Ok(secret)
 }
 

@@ -20,7 +20,7 @@ use std::future::{Ready, ready};
 
 pub use error::{ApiError, Problem};
 
-use crate::access::{self, Caller};
+use crate::access::Caller;
 use crate::domain::role::Role;
 use crate::node::{Node, NodeError};
 
@@ -127,22 +127,28 @@ impl FromRequest for Bearer {
     }
 }
 
-/// Authenticates, checks the role, and runs `work` on the blocking pool: one hop per request.
-pub async fn authorized<T, F>(
-    node: &web::Data<Node>,
-    bearer: Bearer,
-    allowed: &'static [Role],
-    work: F,
-) -> Result<T, ApiError>
+/// The caller behind `bearer`, if its role is `allowed`: from the key cache on the request thread,
+/// or from the store on the blocking pool.
+pub async fn caller(node: &web::Data<Node>, bearer: Bearer, allowed: &[Role]) -> Result<Caller, ApiError> {
+    let now = Utc::now();
+    let caller = match node.keys().cached(&bearer.0, now) {
+        Some(caller) => caller,
+        None => {
+            let node = node.clone().into_inner();
+            web::block(move || node.keys().authenticate(node.store(), &bearer.0, now)).await??
+        }
+    };
+    caller.require(allowed)?;
+    Ok(caller)
+}
+
+/// Authenticates, checks the role, and runs `work` (which touches the database) on the blocking pool.
+pub async fn authorized<T, F>(node: &web::Data<Node>, bearer: Bearer, allowed: &[Role], work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Node, Caller) -> Result<T, NodeError> + Send + 'static,
 {
+    let caller = caller(node, bearer, allowed).await?;
     let node = node.clone().into_inner();
-    web::block(move || {
-        let caller = access::authenticate(node.store(), &bearer.0, Utc::now())?;
-        caller.require(allowed)?;
-        work(&node, caller).map_err(ApiError::from)
-    })
-    .await?
+    Ok(web::block(move || work(&node, caller)).await??)
 }

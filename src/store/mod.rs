@@ -6,9 +6,10 @@
 pub mod api_keys;
 pub mod certificates;
 pub mod schema;
+mod writer;
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection as _;
@@ -20,8 +21,10 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Pragmas set on every SQLite connection: durability first (WAL with a full fsync per commit).
+/// The busy timeout comes first so that switching to WAL waits for, rather than fails on, a lock
+/// held by a connection opening at the same time.
 const SQLITE_PRAGMAS: &str =
-    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
 /// A connection to either backend; queries are written once against it.
 #[derive(diesel::MultiConnection)]
@@ -59,6 +62,8 @@ pub enum StoreError {
     Query(#[from] diesel::result::Error),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("the write was not committed: {0}")]
+    Commit(String),
 }
 
 impl StoreError {
@@ -153,8 +158,8 @@ impl ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -163,8 +168,8 @@ impl ManageConnection for Manager {
 pub struct Store {
     pool: Pool<Manager>,
     backend: Backend,
-    /// SQLite has one writer at a time; queueing writers here avoids its sleep-and-retry busy loop.
-    sqlite_writer: Arc<Mutex<()>>,
+    /// SQLite's single writer, committing queued writes in batches (PostgreSQL writes directly).
+    sqlite_writer: Option<Arc<writer::Writer>>,
 }
 
 impl Store {
@@ -178,8 +183,14 @@ impl Store {
         let pool = Pool::builder()
             .max_size(max_connections.max(1))
             .connection_timeout(Duration::from_secs(10))
+            // A broken connection fails its query and is replaced; probing each checkout costs a round trip.
+            .test_on_check_out(false)
             .build(Manager { url: url.clone() })?;
-        let store = Self { pool, backend: url.backend, sqlite_writer: Arc::new(Mutex::new(())) };
+        let sqlite_writer = match url.backend {
+            Backend::Sqlite => Some(Arc::new(writer::Writer::start(pool.clone())?)),
+            Backend::Postgres => None,
+        };
+        let store = Self { pool, backend: url.backend, sqlite_writer };
         store.migrate()?;
         Ok(store)
     }
@@ -217,19 +228,29 @@ impl Store {
         work(&mut conn)
     }
 
-    /// Runs `work` in one transaction: all of it is committed, or none of it.
-    pub fn write<T, E>(&self, work: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    /// Runs `work` in one transaction: all of it is committed, or none of it, before this returns.
+    ///
+    /// On SQLite the work is queued to the writer thread and may share its commit with other writes.
+    pub fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        E: From<StoreError> + From<diesel::result::Error>,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
-        let _queue = match self.backend {
-            // A poisoned lock only means another writer panicked; the database itself is intact.
-            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
-            Backend::Postgres => None,
-        };
-        let mut conn = self.pool.get().map_err(StoreError::from)?;
-        let conn: &mut DbConn = &mut conn;
-        conn.transaction(work)
+        match &self.sqlite_writer {
+            Some(writer) => {
+                let (reply, answer) = std::sync::mpsc::sync_channel(1);
+                if !writer.submit(Box::new(writer::Job { work, reply })) {
+                    return Err(StoreError::Commit("the writer thread has stopped".into()).into());
+                }
+                answer.recv().unwrap_or_else(|_| Err(StoreError::Commit("the writer thread has stopped".into()).into()))
+            }
+            None => {
+                let mut conn = self.pool.get().map_err(StoreError::from)?;
+                let conn: &mut DbConn = &mut conn;
+                conn.transaction(work)
+            }
+        }
     }
 
     /// Whether the database answers (for `/readyz`).

@@ -51,3 +51,52 @@ fn init_writes_a_private_key_and_keys_are_hashed() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("node.code"));
 }
+
+/// Two free consecutive ports after a base port (the demo listens on BASE+1 and BASE+2).
+fn free_base_port() -> u16 {
+    for _ in 0..100 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = probe.local_addr().unwrap().port().saturating_sub(1);
+        drop(probe);
+        if base > 1024 && (1..=2).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free ports");
+}
+
+#[test]
+fn demo_plays_the_story_and_writes_demo_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let base = free_base_port();
+    let run = || {
+        hunyu()
+            .args(["demo", "--dir", demo_dir.to_str().unwrap(), "--port", &base.to_string(), "--no-serve"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for step in ["valid=true status=active", "status=superseded", "status=revoked", "reason=bad_signature", "version"] {
+        assert!(stdout.contains(step), "demo output lacks {step:?}:\n{stdout}");
+    }
+    let demo: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(demo_dir.join("demo.json")).unwrap()).unwrap();
+    let nodes = demo["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2);
+    for (node, role) in nodes.iter().zip(["origin", "residence"]) {
+        assert_eq!(node["role"], role);
+        assert!(node["api_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+        for key in ["officer", "worker", "employer", "admin"] {
+            assert!(node["api_keys"][key].as_str().unwrap().starts_with(&format!("hy_{key}_")));
+        }
+    }
+    // A second run reuses the nodes, their keys and their data.
+    let again = run();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stdout));
+    let demo_again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(demo_dir.join("demo.json")).unwrap()).unwrap();
+    assert_eq!(demo_again["nodes"][0]["api_keys"], demo["nodes"][0]["api_keys"]);
+}

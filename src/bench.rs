@@ -1,0 +1,421 @@
+//! `hunyu bench`: throughput figures, each printed beside the limit it is judged against, measured
+//! in the same run on the same machine.
+//!
+//! - certificate check in-process vs. the bare Ed25519 signature check it contains;
+//! - `POST /api/v1/verify` over HTTP vs. a bare actix-web endpoint that only checks the same
+//!   token's signature (same load generator, same connections, same workers);
+//! - issuance through the API vs. the backend's single-row durable commit rate.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use chrono::{Days, NaiveDate};
+use diesel::RunQueryDsl as _;
+use diesel::connection::SimpleConnection as _;
+use serde_json::json;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+use crate::config::Config;
+use crate::domain::id_number::check_digit;
+use crate::domain::role::Role;
+use crate::node::Node;
+use crate::seal::Jwks;
+use crate::seal::jws::split_compact;
+use crate::seal::{Jwk, VerifyingKey, qr};
+use crate::setup::{InitOptions, PUBLIC_JWKS_FILE, RunningNode, add_peer, create_api_key, init_node};
+use crate::store::{Backend, DatabaseUrl, Store};
+
+/// Options of `hunyu bench`.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub backends: Vec<Backend>,
+    /// PostgreSQL server on which a scratch database is created and dropped.
+    pub postgres_url: String,
+    /// Length of each timed phase.
+    pub seconds: u64,
+    /// Concurrent HTTP connections of the load generator.
+    pub connections: usize,
+}
+
+/// Runs every benchmark and prints the figures.
+pub async fn run(options: &BenchOptions) -> anyhow::Result<()> {
+    let phase = Duration::from_secs(options.seconds.max(1));
+    println!(
+        "hunyu bench: {} s per phase, {} connections, {} cores",
+        phase.as_secs(),
+        options.connections,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    for &backend in &options.backends {
+        let mut scratch = Scratch::new(backend, &options.postgres_url)?;
+        bench_backend(backend, &mut scratch, phase, options.connections).await?;
+    }
+    Ok(())
+}
+
+async fn bench_backend(
+    backend: Backend,
+    scratch: &mut Scratch,
+    phase: Duration,
+    connections: usize,
+) -> anyhow::Result<()> {
+    println!("\n== {backend} ==");
+    let origin = BenchNode::start(scratch, "origin", "130728102000", "怀安县柴沟堡镇", &[])?;
+    let residence = BenchNode::start(scratch, "residence", "440306001000", "宝安区新安街道", &[&origin])?;
+
+    // Issuance through the API against the single-row durable commit rate of the same database.
+    let commits = commit_rate(&DatabaseUrl::parse(&origin.database_url)?, phase)?;
+    let people = Arc::new(AtomicU64::new(0));
+    let issue_body = move |_: u64| json!(synthetic_woman(people.fetch_add(1, Ordering::Relaxed))).to_string();
+    let issued =
+        load(origin.addr, "/api/v1/certificates", &origin.officer, Arc::new(issue_body), connections, phase).await?;
+    report("single-row durable commits (1 connection)", commits, "commits/s", None);
+    report("issuance, POST /api/v1/certificates", issued.rate(), "certificates/s", Some((commits, "commit rate", 0.5)));
+
+    // Real QR texts of issued certificates for the verification phases.
+    let tokens = Arc::new(stored_qr_texts(&origin.node, 256)?);
+    if backend == Backend::Sqlite {
+        in_process(&origin.node, &tokens, phase)?;
+    }
+    let bare = BareVerifier::start(&origin.node)?;
+    let body = {
+        let tokens = tokens.clone();
+        move |i: u64| json!({ "token": tokens[usize::try_from(i).unwrap_or(0) % tokens.len()] }).to_string()
+    };
+    let body: BodyFn = Arc::new(body);
+    let bare_rate = load(bare.addr, "/verify", "", body.clone(), connections, phase).await?.rate();
+    let at_residence =
+        load(residence.addr, "/api/v1/verify", &residence.worker, body.clone(), connections, phase).await?;
+    let at_origin = load(origin.addr, "/api/v1/verify", &origin.worker, body, connections, phase).await?;
+    bare.handle.stop(false).await;
+    report("bare actix endpoint, signature check only", bare_rate, "requests/s", None);
+    report(
+        "POST /api/v1/verify at the residence (查验)",
+        at_residence.rate(),
+        "requests/s",
+        Some((bare_rate, "bare", 0.8)),
+    );
+    report(
+        "POST /api/v1/verify at the issuer (+ status read)",
+        at_origin.rate(),
+        "requests/s",
+        Some((bare_rate, "bare", 0.8)),
+    );
+    origin.handle.stop(true).await;
+    residence.handle.stop(true).await;
+    Ok(())
+}
+
+/// A node started for the benchmark, with an officer and a worker key.
+struct BenchNode {
+    node: Arc<Node>,
+    addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    database_url: String,
+    officer: String,
+    worker: String,
+    dir: std::path::PathBuf,
+    code: String,
+    name: String,
+}
+
+impl BenchNode {
+    fn start(scratch: &mut Scratch, role: &str, code: &str, name: &str, peers: &[&BenchNode]) -> anyhow::Result<Self> {
+        let database_url = scratch.database(role)?;
+        let dir = scratch.dir.path().join(role);
+        let options = InitOptions {
+            dir: dir.clone(),
+            code: code.into(),
+            name: name.into(),
+            database_url: database_url.clone(),
+            listen: "127.0.0.1:0".into(),
+        };
+        let (_, path) = init_node(&options)?;
+        for peer in peers {
+            let jwks: Jwks = serde_json::from_str(&std::fs::read_to_string(peer.dir.join(PUBLIC_JWKS_FILE))?)?;
+            add_peer(&path, &peer.code, &peer.name, &jwks)?;
+        }
+        let config = Config::load(&path)?;
+        let officer = create_api_key(&config, Role::Officer, "bench", None)?;
+        let worker = create_api_key(&config, Role::Worker, "bench", None)?;
+        let running = RunningNode::start(&config)?;
+        let (node, addr, handle) = (running.node.clone(), running.addr, running.handle());
+        tokio::spawn(running.server);
+        Ok(Self { node, addr, handle, database_url, officer, worker, dir, code: code.into(), name: name.into() })
+    }
+}
+
+fn report(what: &str, rate: f64, unit: &str, against: Option<(f64, &str, f64)>) {
+    match against {
+        Some((limit, name, target)) => {
+            let ratio = rate / limit;
+            let verdict = if ratio >= target { "meets" } else { "BELOW" };
+            println!("  {what:<52} {rate:>10.0} {unit:<15} = {ratio:.2}× {name} ({verdict} target ≥ {target}×)");
+        }
+        None => println!("  {what:<52} {rate:>10.0} {unit}"),
+    }
+}
+
+/// Scratch databases: SQLite files in a temp dir, or fresh PostgreSQL databases dropped afterwards.
+struct Scratch {
+    backend: Backend,
+    dir: tempfile::TempDir,
+    server: String,
+    created: Vec<String>,
+}
+
+impl Scratch {
+    fn new(backend: Backend, server: &str) -> anyhow::Result<Self> {
+        Ok(Self { backend, dir: tempfile::tempdir()?, server: server.to_owned(), created: Vec::new() })
+    }
+
+    /// URL of a new empty database.
+    fn database(&mut self, name: &str) -> anyhow::Result<String> {
+        match self.backend {
+            Backend::Sqlite => Ok(format!("sqlite://{}/{name}.db", self.dir.path().display())),
+            Backend::Postgres => {
+                use diesel::Connection as _;
+                let db = format!("hunyu_bench_{name}_{}", uuid::Uuid::now_v7().simple());
+                let mut admin =
+                    diesel::PgConnection::establish(&self.server).context("PostgreSQL for the benchmark")?;
+                admin.batch_execute(&format!("CREATE DATABASE {db}"))?;
+                self.created.push(db.clone());
+                let base = self.server.rsplit_once('/').map_or(self.server.as_str(), |(base, _)| base);
+                Ok(format!("{base}/{db}"))
+            }
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        use diesel::Connection as _;
+        if self.created.is_empty() {
+            return;
+        }
+        if let Ok(mut admin) = diesel::PgConnection::establish(&self.server) {
+            for db in &self.created {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// Sequential single-row transactions on one connection, each durably committed.
+fn commit_rate(url: &DatabaseUrl, phase: Duration) -> anyhow::Result<f64> {
+    let store = Store::open(url, 1)?;
+    let ddl = match store.backend() {
+        Backend::Sqlite => "CREATE TABLE bench_commits (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)",
+        Backend::Postgres => {
+            "CREATE TABLE bench_commits (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body TEXT NOT NULL)"
+        }
+    };
+    store.write(|conn| conn.batch_execute(ddl).map_err(crate::store::StoreError::from))?;
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < phase {
+        store.write(|conn| {
+            diesel::sql_query("INSERT INTO bench_commits (body) VALUES ('a row about as long as a small record')")
+                .execute(conn)
+                .map_err(crate::store::StoreError::from)
+        })?;
+        n += 1;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Certificate content of the n-th synthetic woman (unique ID number, aged 20–45).
+fn synthetic_woman(n: u64) -> serde_json::Value {
+    let base = NaiveDate::from_ymd_opt(1982, 1, 1).unwrap_or_default();
+    // 500 women per birth date (100 sequence numbers × 5 even sex digits), 8,000 birth dates.
+    let birth = base.checked_add_days(Days::new(n / 500 % 8000)).unwrap_or(base);
+    let first17 = format!("130728{}{:02}{}", birth.format("%Y%m%d"), n % 500 / 5, (n % 5) * 2);
+    let id_number = format!("{first17}{}", check_digit(&first17).unwrap_or('0'));
+    json!({
+        "person": { "name": "测试", "id_number": id_number, "sex": "F", "hukou": "130728102000" },
+        "marital": { "status": "10" },
+        "children": [],
+    })
+}
+
+fn stored_qr_texts(node: &Node, limit: i64) -> anyhow::Result<Vec<String>> {
+    use crate::store::schema::certificate_versions::dsl::*;
+    use diesel::QueryDsl as _;
+    let texts: Vec<String> = node
+        .store()
+        .read(|conn| certificate_versions.select(qr).limit(limit).load(conn).map_err(crate::store::StoreError::from))?;
+    if texts.is_empty() {
+        bail!("no certificate was issued");
+    }
+    Ok(texts)
+}
+
+/// In-process rates on one core: the raw signature check, and the whole certificate check.
+fn in_process(node: &Node, tokens: &[String], phase: Duration) -> anyhow::Result<()> {
+    let key = VerifyingKey::from_jwk(&node.jwks().keys[0])?;
+    let decoded: Vec<String> =
+        tokens.iter().map(|t| qr::decode(t)).collect::<Result<_, _>>().map_err(|r| anyhow::anyhow!(r.code()))?;
+    let raw = timed(phase / 2, |i| {
+        let parts = split_compact(&decoded[i % decoded.len()]).ok();
+        parts.is_some_and(|p| key.verify(p.signing_input.as_bytes(), &p.signature))
+    });
+    let full = timed(phase / 2, |i| node.check_genuine(&tokens[i % tokens.len()]).is_ok());
+    report("Ed25519 signature check in-process (1 core)", raw, "checks/s", None);
+    report("certificate check in-process (QR, inflate, schema)", full, "checks/s", Some((raw, "signature", 0.0)));
+    Ok(())
+}
+
+fn timed(phase: Duration, mut work: impl FnMut(usize) -> bool) -> f64 {
+    let started = Instant::now();
+    let mut n = 0usize;
+    while started.elapsed() < phase {
+        for _ in 0..64 {
+            if !work(n) {
+                return 0.0;
+            }
+            n += 1;
+        }
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The limit of the HTTP verify figure: an actix-web endpoint that only checks the token's signature.
+struct BareVerifier {
+    addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl BareVerifier {
+    fn start(node: &Node) -> anyhow::Result<Self> {
+        use actix_web::{App, HttpResponse, HttpServer, web};
+        let jwk: Jwk = node.jwks().keys[0].clone();
+        let key = web::Data::new(VerifyingKey::from_jwk(&jwk)?);
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let server = HttpServer::new(move || {
+            App::new().app_data(key.clone()).route(
+                "/verify",
+                web::post().to(|key: web::Data<VerifyingKey>, body: web::Json<serde_json::Value>| async move {
+                    let text = body["token"].as_str().unwrap_or_default();
+                    let valid = qr::decode(text)
+                        .ok()
+                        .and_then(|token| {
+                            split_compact(&token).ok().map(|p| key.verify(p.signing_input.as_bytes(), &p.signature))
+                        })
+                        .unwrap_or(false);
+                    HttpResponse::Ok().json(json!({ "valid": valid }))
+                }),
+            )
+        })
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Ok(Self { addr, handle })
+    }
+}
+
+/// Completed requests of a load phase.
+struct Load {
+    ok: u64,
+    elapsed: Duration,
+}
+
+impl Load {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+type BodyFn = Arc<dyn Fn(u64) -> String + Send + Sync>;
+
+/// Keeps `connections` keep-alive HTTP/1.1 connections busy for `phase`; a 2xx counts as done.
+///
+/// A minimal client on purpose: on two cores the load generator shares the CPU with the server,
+/// and a full HTTP client would cost more per request than the endpoints being measured.
+async fn load(
+    addr: SocketAddr,
+    path: &str,
+    bearer: &str,
+    body: BodyFn,
+    connections: usize,
+    phase: Duration,
+) -> anyhow::Result<Load> {
+    let counter = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + phase;
+    let mut tasks = Vec::new();
+    for _ in 0..connections.max(1) {
+        let (path, bearer, body, counter) = (path.to_owned(), bearer.to_owned(), body.clone(), counter.clone());
+        tasks.push(tokio::spawn(async move { connection(addr, &path, &bearer, &*body, &counter, deadline).await }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        ok += task.await??;
+    }
+    Ok(Load { ok, elapsed: started.elapsed() })
+}
+
+async fn connection(
+    addr: SocketAddr,
+    path: &str,
+    bearer: &str,
+    body: &(dyn Fn(u64) -> String + Send + Sync),
+    counter: &AtomicU64,
+    deadline: Instant,
+) -> anyhow::Result<u64> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let auth = if bearer.is_empty() { String::new() } else { format!("Authorization: Bearer {bearer}\r\n") };
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let mut ok = 0;
+    while Instant::now() < deadline {
+        let payload = body(counter.fetch_add(1, Ordering::Relaxed));
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{payload}",
+            payload.len()
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let status = read_response(&mut stream, &mut buf).await?;
+        if (200..300).contains(&status) {
+            ok += 1;
+        } else {
+            bail!("{path} answered {status}: {}", String::from_utf8_lossy(&buf));
+        }
+    }
+    Ok(ok)
+}
+
+/// Reads one response (headers and a Content-Length body); returns its status.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<u16> {
+    buf.clear();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end])?;
+            let status: u16 = head.get(9..12).context("short status line")?.parse()?;
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")))
+                .map_or(Ok(0), |(_, v)| v.trim().parse())?;
+            while buf.len() < end + 4 + length {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    bail!("connection closed mid-body");
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            buf.drain(..end + 4);
+            return Ok(status);
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("connection closed");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}

@@ -1,0 +1,110 @@
+//! SQLite group commit: one writer thread runs the queued write jobs of a moment in one transaction,
+//! each job in its own savepoint, and answers every caller once the batch is durably committed.
+//!
+//! SQLite has a single writer and pays one fsync per commit; sharing that fsync among concurrent
+//! requests is what lets issuance run above the single-row commit rate.
+
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+
+use diesel::Connection as _;
+use diesel::r2d2::Pool;
+
+use super::{DbConn, Manager, StoreError};
+
+/// Most jobs committed together.
+const MAX_BATCH: usize = 256;
+
+/// Answers a job's caller once the batch outcome is known (`Some(message)` when the commit failed).
+pub(super) type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// What the writer does with one queued job.
+pub(super) trait WriteJob: Send {
+    /// Runs the job in a savepoint of the batch transaction; returns how to answer its caller.
+    fn run(self: Box<Self>, conn: &mut DbConn) -> Answer;
+    /// Answers the caller with an error without running the job.
+    fn fail(self: Box<Self>, message: &str);
+}
+
+/// A job with a typed result, sent back over a channel once its batch has committed.
+pub(super) struct Job<F, T, E> {
+    pub work: F,
+    pub reply: SyncSender<Result<T, E>>,
+}
+
+impl<F, T, E> WriteJob for Job<F, T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send,
+    T: Send + 'static,
+    E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &mut DbConn) -> Answer {
+        let Job { work, reply } = *self;
+        // Inside the batch transaction this is a savepoint: a failing job undoes only itself.
+        let outcome = conn.transaction(work);
+        Box::new(move |commit_error| {
+            let result = match commit_error {
+                None => outcome,
+                Some(message) => Err(StoreError::Commit(message.to_owned()).into()),
+            };
+            let _ = reply.send(result);
+        })
+    }
+
+    fn fail(self: Box<Self>, message: &str) {
+        let _ = self.reply.send(Err(StoreError::Commit(message.to_owned()).into()));
+    }
+}
+
+/// Handle to the writer thread.
+pub(super) struct Writer {
+    jobs: Sender<Box<dyn WriteJob>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `pool`.
+    pub fn start(pool: Pool<Manager>) -> Result<Self, StoreError> {
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("hunyu-sqlite-writer".into())
+            .spawn(move || run(&pool, &queue))
+            .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { jobs })
+    }
+
+    /// Queues a job; false when the writer has stopped.
+    pub fn submit(&self, job: Box<dyn WriteJob>) -> bool {
+        self.jobs.send(job).is_ok()
+    }
+}
+
+fn run(pool: &Pool<Manager>, queue: &Receiver<Box<dyn WriteJob>>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut conn = match pool.get() {
+            Ok(conn) => conn,
+            Err(e) => {
+                let message = e.to_string();
+                tracing::error!(error = %message, jobs = batch.len(), "no database connection for the writer");
+                batch.into_iter().for_each(|job| job.fail(&message));
+                continue;
+            }
+        };
+        let conn: &mut DbConn = &mut conn;
+        let mut answers = Vec::with_capacity(batch.len());
+        let committed = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            answers.extend(batch.into_iter().map(|job| job.run(conn)));
+            Ok(())
+        });
+        let error = committed.err().map(|e| e.to_string());
+        if let Some(message) = &error {
+            tracing::error!(error = %message, jobs = answers.len(), "write batch failed to commit");
+        }
+        answers.into_iter().for_each(|answer| answer(error.as_deref()));
+    }
+}
