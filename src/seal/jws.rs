@@ -3,6 +3,9 @@
 //! Hand-written on purpose: common JOSE crates neither accept RFC 9864's `Ed25519` name nor the
 //! `zip` header, nor say *why* a token fails, and a verifier here must name the reason.
 
+use std::cell::RefCell;
+
+use libdeflater::{CompressionLvl, Compressor, DecompressionError, Decompressor};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{Signer, is_supported_alg};
@@ -56,7 +59,12 @@ pub fn sign_compact(signer: &dyn Signer, typ: &str, payload: &[u8], compress: bo
 
 /// Raw DEFLATE at the best compression: a certificate is signed once and scanned many times.
 fn deflate(bytes: &[u8]) -> Vec<u8> {
-    miniz_oxide::deflate::compress_to_vec(bytes, 9)
+    let mut compressor = Compressor::new(CompressionLvl::best());
+    let mut out = vec![0; compressor.deflate_compress_bound(bytes.len())];
+    // The buffer has the bound libdeflate asks for, so compression cannot run out of space.
+    let written = compressor.deflate_compress(bytes, &mut out).unwrap_or(0);
+    out.truncate(written);
+    out
 }
 
 /// A token whose signature checked out against a trusted key.
@@ -128,12 +136,17 @@ fn cap(payload: Vec<u8>) -> Result<Vec<u8>, Reason> {
     if payload.len() > MAX_PAYLOAD_LEN { Err(Reason::PayloadTooLarge) } else { Ok(payload) }
 }
 
-/// Inflates raw DEFLATE, stopping at the cap so a bomb costs nothing.
+thread_local! {
+    /// One decompressor and one capped output buffer per thread: inflating is on the verify hot path.
+    static INFLATER: RefCell<(Decompressor, Vec<u8>)> = RefCell::new((Decompressor::new(), vec![0; MAX_PAYLOAD_LEN]));
+}
+
+/// Inflates raw DEFLATE into a buffer of the capped size: a bomb stops at the cap, costing nothing.
 fn inflate(compressed: &[u8]) -> Result<Vec<u8>, Reason> {
-    use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_with_limit};
-    decompress_to_vec_with_limit(compressed, MAX_PAYLOAD_LEN).map_err(|e| match e.status {
-        TINFLStatus::HasMoreOutput => Reason::PayloadTooLarge,
-        _ => Reason::Malformed,
+    INFLATER.with_borrow_mut(|(decompressor, buffer)| match decompressor.deflate_decompress(compressed, buffer) {
+        Ok(len) => Ok(buffer[..len].to_vec()),
+        Err(DecompressionError::InsufficientSpace) => Err(Reason::PayloadTooLarge),
+        Err(DecompressionError::BadData) => Err(Reason::Malformed),
     })
 }
 
