@@ -20,6 +20,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use crate::config::Config;
+use crate::domain::error::Coded as _;
 use crate::domain::id_number::check_digit;
 use crate::domain::role::Role;
 use crate::node::Node;

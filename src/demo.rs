@@ -142,8 +142,8 @@ fn api_keys(config: &Config, site: &Site, previous: Option<&DemoFile>) -> anyhow
         .collect()
 }
 
-/// The people of the story: migrants from 怀安县 working in 宝安区.
-fn people() -> Vec<(&'static str, Value)> {
+/// The people of the story, migrants from 怀安县 working in 宝安区 (also the tests' sample people).
+pub fn sample_people() -> Vec<(&'static str, Value)> {
     vec![
         (
             "张丽, married, one son, IUD",
@@ -221,7 +221,7 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
     let mut issued = Vec::new();
 
     println!("\n1. The origin township issues certificates (签发婚育证明)");
-    for (who, content) in people() {
+    for (who, content) in sample_people() {
         let (status, mut body) = client.post(origin, "officer", "/api/v1/certificates", Some(&content)).await?;
         if status == 409 && body["code"] == "certificate.exists" {
             // Reused demo directory: she already holds one, so the officer renews it (换发).
@@ -267,7 +267,7 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
 
     println!("3. 张丽 reports the birth of a second child; the origin renews her certificate (换发)");
     let (_, first) = &issued[0];
-    let mut content = people().swap_remove(0).1;
+    let mut content = sample_people().swap_remove(0).1;
     if let Some(children) = content["children"].as_array_mut() {
         children.push(json!({ "birth_date": "2025-12-20", "sex": "F", "order": 2 }));
     }

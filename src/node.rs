@@ -12,7 +12,7 @@ use crate::contract::{Contract, SchemaError};
 use crate::domain::calendar::local_date;
 use crate::domain::certificate::{CertificateContent, CertificateDraft};
 use crate::domain::claims::{CERTIFICATE_TYP, CertificateClaims, ReceivedClaims, VersionId};
-use crate::domain::error::FieldError;
+use crate::domain::error::{Coded as _, FieldError};
 use crate::domain::verification::{Reason, VerificationStatus, overall_status, window_reasons};
 use crate::seal::{self, Ed25519Signer, Jwks, KeyError, Signer, TrustStore, qr};
 use crate::store::certificates::{self as certs, CertificateRow, NewEvent, PersonRow, REVOKED, SUPERSEDED, VersionRow};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::parse_iso_date;
 use super::division::{DivisionCode, DivisionError, DivisionLevel};
-use super::error::FieldError;
+use super::error::{Coded, FieldError};
 use super::id_number::{self, IdNumber, Sex};
 use super::marital::MaritalStatus;
 
@@ -334,9 +334,9 @@ enum Rule {
     ContraceptionSince,
 }
 
-impl Rule {
+impl Coded for Rule {
     /// Code, Chinese and English message: the one table for this module.
-    fn texts(self) -> (&'static str, &'static str, &'static str) {
+    fn texts(&self) -> (&'static str, &'static str, &'static str) {
         match self {
             Rule::Name => (
                 "name.invalid",
@@ -409,12 +409,6 @@ impl Rule {
             ),
         }
     }
-
-    /// This rule broken at `field`.
-    fn at(self, field: &str) -> FieldError {
-        let (code, zh, en) = self.texts();
-        FieldError::new(field, code, zh, en)
-    }
 }
 
 /// What the rules about spouse, children and dates need of the holder.
@@ -435,7 +429,7 @@ impl Checker {
     /// Keeps `value`, or records `rule` at `field` when it is missing.
     fn require<T>(&mut self, value: Option<T>, rule: Rule, field: &str) -> Option<T> {
         if value.is_none() {
-            self.errors.push(rule.at(field));
+            self.errors.push(rule.to_field_error(field));
         }
         value
     }
@@ -475,7 +469,7 @@ impl Checker {
         let id = self.id_number(&d.id_number, "person.id_number");
         let sex = self.require(Sex::parse(&d.sex), Rule::Sex, "person.sex");
         if id.as_ref().zip(sex).is_some_and(|(id, sex)| id.sex() != sex) {
-            self.errors.push(Rule::SexMismatch.at("person.sex"));
+            self.errors.push(Rule::SexMismatch.to_field_error("person.sex"));
         }
 
         let stated_birth = match d.birth_date.as_deref() {
@@ -505,10 +499,10 @@ impl Checker {
         // 婚育证明 is for women of childbearing age.
         let male = sex == Some(Sex::M) || id.as_ref().is_some_and(|id| id.sex() == Sex::M);
         if male {
-            self.errors.push(Rule::NotFemale.at("person.sex"));
+            self.errors.push(Rule::NotFemale.to_field_error("person.sex"));
         }
         if birth.is_some_and(|b| !(MIN_AGE..END_AGE).contains(&age_on(b, self.issue_date))) {
-            self.errors.push(Rule::Age.at("person.birth_date"));
+            self.errors.push(Rule::Age.to_field_error("person.birth_date"));
         }
 
         let holder = Holder { id: id.clone(), birth };
@@ -526,10 +520,10 @@ impl Checker {
         let status = self.require(MaritalStatus::parse(&d.status), Rule::MaritalStatus, "marital.status");
         match (status, &d.spouse) {
             (Some(s), None) if s.is_married() => {
-                self.errors.push(Rule::SpouseRequired.at("marital.spouse"));
+                self.errors.push(Rule::SpouseRequired.to_field_error("marital.spouse"));
             }
             (Some(s), Some(_)) if !s.is_married() => {
-                self.errors.push(Rule::SpouseUnexpected.at("marital.spouse"));
+                self.errors.push(Rule::SpouseUnexpected.to_field_error("marital.spouse"));
             }
             _ => {}
         }
@@ -540,7 +534,7 @@ impl Checker {
                 let id = self.id_number(&sd.id_number, "marital.spouse.id_number").filter(|id| {
                     let same = holder == Some(id);
                     if same {
-                        self.errors.push(Rule::SpouseSamePerson.at("marital.spouse.id_number"));
+                        self.errors.push(Rule::SpouseSamePerson.to_field_error("marital.spouse.id_number"));
                     }
                     !same
                 });
@@ -570,7 +564,7 @@ impl Checker {
         let mut orders: Vec<u32> = drafts.iter().map(|c| c.order).collect();
         orders.sort_unstable();
         if !orders.iter().zip(1u32..).all(|(o, n)| *o == n) {
-            self.errors.push(Rule::ChildOrder.at("children"));
+            self.errors.push(Rule::ChildOrder.to_field_error("children"));
             return None;
         }
         children

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use super::error::FieldError;
+use super::error::Coded;
 
 /// Whether a two-digit 省级行政区划代码 exists (GB/T 2260); the one rule shared with ID numbers.
 pub fn province_exists(code2: &str) -> bool {
@@ -62,7 +62,7 @@ pub enum DivisionError {
     Level,
 }
 
-impl DivisionError {
+impl Coded for DivisionError {
     /// Code, Chinese and English message: the one table for this module.
     fn texts(&self) -> (&'static str, &'static str, &'static str) {
         match self {
@@ -79,26 +79,6 @@ impl DivisionError {
                 ("division.level", "区划代码的级别不符合要求", "division code is not of an allowed level")
             }
         }
-    }
-
-    /// Stable machine code, e.g. `division.format`.
-    pub fn code(&self) -> &'static str {
-        self.texts().0
-    }
-
-    /// Chinese message.
-    pub fn message_zh(&self) -> &'static str {
-        self.texts().1
-    }
-
-    /// English message.
-    pub fn message_en(&self) -> &'static str {
-        self.texts().2
-    }
-
-    /// This error as a [`FieldError`] about `field`.
-    pub fn to_field_error(&self, field: &str) -> FieldError {
-        FieldError::new(field, self.code(), self.message_zh(), self.message_en())
     }
 }
 

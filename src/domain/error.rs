@@ -28,6 +28,32 @@ impl FieldError {
     }
 }
 
+/// A rule with a stable code and messages in Chinese and English; each module keeps one table of them.
+pub trait Coded {
+    /// The table row: code, Chinese message, English message.
+    fn texts(&self) -> (&'static str, &'static str, &'static str);
+
+    /// Stable machine code, e.g. `id_number.checksum`.
+    fn code(&self) -> &'static str {
+        self.texts().0
+    }
+
+    /// Chinese message.
+    fn message_zh(&self) -> &'static str {
+        self.texts().1
+    }
+
+    /// English message.
+    fn message_en(&self) -> &'static str {
+        self.texts().2
+    }
+
+    /// This rule, broken by `field`.
+    fn to_field_error(&self, field: &str) -> FieldError {
+        FieldError::new(field, self.code(), self.message_zh(), self.message_en())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

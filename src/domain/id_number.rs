@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::division::province_exists;
-use super::error::FieldError;
+use super::error::Coded;
 
 /// Weights of ISO 7064 MOD 11-2 for the first 17 digits.
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -59,7 +59,7 @@ pub enum IdNumberError {
     Checksum,
 }
 
-impl IdNumberError {
+impl Coded for IdNumberError {
     /// Code, Chinese and English message: the one table for this module.
     fn texts(&self) -> (&'static str, &'static str, &'static str) {
         match self {
@@ -85,26 +85,6 @@ impl IdNumberError {
                 ("id_number.checksum", "公民身份号码校验码错误", "citizen ID number check digit is wrong")
             }
         }
-    }
-
-    /// Stable machine code, e.g. `id_number.checksum`.
-    pub fn code(&self) -> &'static str {
-        self.texts().0
-    }
-
-    /// Chinese message.
-    pub fn message_zh(&self) -> &'static str {
-        self.texts().1
-    }
-
-    /// English message.
-    pub fn message_en(&self) -> &'static str {
-        self.texts().2
-    }
-
-    /// This error as a [`FieldError`] about `field`.
-    pub fn to_field_error(&self, field: &str) -> FieldError {
-        FieldError::new(field, self.code(), self.message_zh(), self.message_en())
     }
 }
 

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::error::Coded;
+
 /// One reason a certificate is not (or no longer) valid, with a stable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
@@ -35,23 +37,8 @@ pub enum Reason {
     Revoked,
 }
 
-impl Reason {
-    /// Stable machine code.
-    pub fn code(self) -> &'static str {
-        self.texts().0
-    }
-
-    /// Chinese message.
-    pub fn message_zh(self) -> &'static str {
-        self.texts().1
-    }
-
-    /// English message.
-    pub fn message_en(self) -> &'static str {
-        self.texts().2
-    }
-
-    fn texts(self) -> (&'static str, &'static str, &'static str) {
+impl Coded for Reason {
+    fn texts(&self) -> (&'static str, &'static str, &'static str) {
         match self {
             Self::Malformed => ("malformed", "证明格式无法识别", "not a certificate token or QR text"),
             Self::TokenTooLarge => ("token_too_large", "证明内容超过长度上限", "token is longer than any certificate"),
@@ -77,7 +64,9 @@ impl Reason {
             Self::Revoked => ("revoked", "证明已被签发机关注销", "certificate was revoked by its issuer"),
         }
     }
+}
 
+impl Reason {
     /// The overall status a verifier reports when this reason applies.
     pub fn status(self) -> VerificationStatus {
         match self {

@@ -196,30 +196,12 @@ pub fn id_number(region: &str, birth: &str, seq: u32, female: bool) -> String {
 
 /// Certificate content of 张丽 (the vectors' person), married with one child and an IUD.
 pub fn zhang_li() -> Value {
-    json!({
-        "person": { "name": "张丽", "id_number": "130728199003070026", "sex": "F", "birth_date": "1990-03-07",
-                    "hukou": "130728102000", "ethnicity": "01" },
-        "marital": { "status": "21", "since": "2015-06-01",
-                     "spouse": { "name": "王强", "id_number": "130728198801010015" } },
-        "children": [ { "birth_date": "2016-03-02", "sex": "M", "order": 1 } ],
-        "contraception": { "method": "iud", "since": "2016-09-01" }
-    })
+    hunyu::demo::sample_people().swap_remove(0).1
 }
 
-/// A married woman with three children: the largest ordinary certificate (the QR size bar).
+/// 欧阳晓雯, married with three children: the largest ordinary certificate (the QR size bar).
 pub fn three_children() -> Value {
-    json!({
-        "person": { "name": "欧阳晓雯", "id_number": id_number("621227", "19880412", 12, true), "sex": "F",
-                    "birth_date": "1988-04-12", "hukou": "621227105203", "ethnicity": "01" },
-        "marital": { "status": "22", "since": "2009-10-01",
-                     "spouse": { "name": "司马建国", "id_number": id_number("621227", "19860102", 31, false) } },
-        "children": [
-            { "birth_date": "2010-07-15", "sex": "F", "order": 1 },
-            { "birth_date": "2014-02-28", "sex": "M", "order": 2 },
-            { "birth_date": "2019-11-30", "sex": "F", "order": 3 }
-        ],
-        "contraception": { "method": "tubal_ligation", "since": "2020-03-01" }
-    })
+    hunyu::demo::sample_people().swap_remove(1).1
 }
 
 /// An unmarried young woman without children.

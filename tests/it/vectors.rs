@@ -3,6 +3,7 @@
 use chrono::{TimeZone as _, Utc};
 use hunyu::contract::Contract;
 use hunyu::domain::claims::CERTIFICATE_TYP;
+use hunyu::domain::error::Coded as _;
 use hunyu::domain::verification::window_reasons;
 use hunyu::node::check_certificate;
 use hunyu::seal::{Ed25519Signer, Jwks, TrustStore, b64url_decode, qr, sign_compact};
