@@ -35,10 +35,53 @@ pub enum AccessError {
     Store(#[from] StoreError),
 }
 
+/// Every API action behind a key. [`Action::roles`] is the one place that says who may do what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `POST /api/v1/certificates`
+    IssueCertificate,
+    /// `GET /api/v1/certificates/{id}`
+    ShowCertificate,
+    /// `POST /api/v1/certificates/{id}/renew`
+    RenewCertificate,
+    /// `POST /api/v1/certificates/{id}/revoke`
+    RevokeCertificate,
+    /// `POST /api/v1/verify`: the whole certificate, personal data included.
+    Verify,
+    /// `POST /api/v1/employer/confirm`: valid or not, name, issuer, validity.
+    ConfirmEmployment,
+}
+
+impl Action {
+    /// Every action, in the order of the README's role matrix.
+    pub const ALL: [Action; 6] = [
+        Action::IssueCertificate,
+        Action::ShowCertificate,
+        Action::RenewCertificate,
+        Action::RevokeCertificate,
+        Action::Verify,
+        Action::ConfirmEmployment,
+    ];
+
+    /// The roles allowed to take this action.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            // The origin township keeps the books: only its officers write or read them whole.
+            Self::IssueCertificate | Self::ShowCertificate | Self::RenewCertificate | Self::RevokeCertificate => {
+                &[Role::Officer]
+            }
+            // 查验 reads the whole certificate: the residence worker, and the officer at the origin.
+            Self::Verify => &[Role::Worker, Role::Officer],
+            // Employers see validity only, and only through the holder's presentation.
+            Self::ConfirmEmployment => &[Role::Employer],
+        }
+    }
+}
+
 impl Caller {
-    /// Refuses the caller unless its role is one of `allowed`.
-    pub fn require(&self, allowed: &[Role]) -> Result<(), AccessError> {
-        if allowed.contains(&self.role) { Ok(()) } else { Err(AccessError::Forbidden(self.role)) }
+    /// Refuses the caller unless its role may take `action`.
+    pub fn may(&self, action: Action) -> Result<(), AccessError> {
+        if action.roles().contains(&self.role) { Ok(()) } else { Err(AccessError::Forbidden(self.role)) }
     }
 }
 

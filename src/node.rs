@@ -11,10 +11,12 @@ use crate::config::Config;
 use crate::contract::{Contract, SchemaError};
 use crate::domain::calendar::local_date;
 use crate::domain::certificate::{CertificateContent, CertificateDraft};
-use crate::domain::claims::{CERTIFICATE_TYP, CertificateClaims, ReceivedClaims, VersionId};
+use crate::domain::claims::{
+    CERTIFICATE_TYP, CertificateClaims, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, VersionId,
+};
 use crate::domain::error::{Coded as _, FieldError};
 use crate::domain::verification::{Reason, VerificationStatus, overall_status, window_reasons};
-use crate::seal::{self, Ed25519Signer, Jwks, KeyError, Signer, TrustStore, qr};
+use crate::seal::{self, Ed25519Signer, Jwks, KeyError, Signer, TrustStore, TrustedKey, qr};
 use crate::store::certificates::{self as certs, CertificateRow, NewEvent, PersonRow, REVOKED, SUPERSEDED, VersionRow};
 use crate::store::{DbConn, Store, StoreError};
 
@@ -74,6 +76,10 @@ pub struct Issued {
     pub token: String,
     /// QR text (`HY1:` + Base45, compressed payload).
     pub qr: String,
+    /// Employer presentation (name, issuer, validity only), as a compact JWS.
+    pub employer_token: String,
+    /// Employer presentation as QR text, for the holder to show employers.
+    pub employer_qr: String,
     /// Last day of validity (inclusive, Asia/Shanghai).
     #[schema(value_type = String, format = Date)]
     pub valid_until: chrono::NaiveDate,
@@ -100,6 +106,8 @@ pub struct VersionView {
     pub valid_until: chrono::NaiveDate,
     pub token: String,
     pub qr: String,
+    pub employer_token: String,
+    pub employer_qr: String,
 }
 
 /// A certificate lineage with every version, newest last.
@@ -152,6 +160,17 @@ impl Verification {
     fn refused(reason: Reason) -> Self {
         Self { valid: false, status: reason.status(), reasons: vec![reason.into()], issuer: None, certificate: None }
     }
+}
+
+/// Result of `POST /api/v1/employer/confirm`: valid or not, whose, from where, until when; nothing else.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EmployerConfirmation {
+    pub valid: bool,
+    /// The holder's name, when the presentation is genuine.
+    pub name: Option<String>,
+    pub issuer: Option<IssuerView>,
+    /// Last day of validity, `YYYY-MM-DD`.
+    pub valid_until: Option<String>,
 }
 
 /// A certificate whose signature, schema and issuer checked out; window and status not yet applied.
@@ -348,6 +367,8 @@ impl Node {
                     valid_until: v.valid_until,
                     token: v.token,
                     qr: v.qr,
+                    employer_token: v.employer_token,
+                    employer_qr: v.employer_qr,
                 }
             })
             .collect();
@@ -381,6 +402,26 @@ impl Node {
         Ok(verdict(genuine, recorded_reasons(&recorded), now))
     }
 
+    /// Confirms an employer presentation (用人单位查验): genuine, in its window, and its certificate
+    /// version neither superseded nor revoked. A refused presentation says only `valid: false`.
+    pub fn confirm_employment(&self, text: &str, now: DateTime<Utc>) -> Result<EmployerConfirmation, NodeError> {
+        let Ok((claims, issuer)) = check_presentation(text, &self.trust, &self.contract) else {
+            return Ok(EmployerConfirmation { valid: false, name: None, issuer: None, valid_until: None });
+        };
+        let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
+        if claims.iss == self.code {
+            let recorded = self.store.read(|conn| certs::statuses(conn, &claims.cid))?;
+            let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
+            reasons.extend(recorded_reasons(&recorded));
+        }
+        Ok(EmployerConfirmation {
+            valid: reasons.is_empty(),
+            name: Some(claims.name),
+            issuer: Some(issuer),
+            valid_until: Some(claims.valid_until),
+        })
+    }
+
     /// Checks everything that needs no database: form, algorithm, key, signature, size, schema, issuer.
     pub fn check_genuine(&self, text: &str) -> Result<GenuineCertificate, Reason> {
         check_certificate(text, &self.trust, &self.contract)
@@ -404,10 +445,13 @@ impl Node {
         if let Some(violation) = self.contract.certificate_violation(&payload) {
             return Err(NodeError::Contract(violation));
         }
-        let bytes = payload.to_string().into_bytes();
-        let token = seal::sign_compact(&*self.signer, CERTIFICATE_TYP, &bytes, false);
-        let qr = qr::encode(&seal::sign_compact(&*self.signer, CERTIFICATE_TYP, &bytes, true))
-            .map_err(|r| NodeError::Contract(r.code().into()))?;
+        let (token, qr) = self.seal(CERTIFICATE_TYP, &payload)?;
+        let presentation = PresentationClaims::of(&claims, &uuid::Uuid::now_v7().to_string(), valid_until);
+        let presentation = serde_json::to_value(&presentation).map_err(|e| NodeError::Contract(e.to_string()))?;
+        if let Some(violation) = self.contract.presentation_violation(&presentation) {
+            return Err(NodeError::Contract(violation));
+        }
+        let (employer_token, employer_qr) = self.seal(PRESENTATION_TYP, &presentation)?;
         Ok(VersionRow {
             version: i32::try_from(ver).map_err(|e| NodeError::Contract(e.to_string()))?,
             jti,
@@ -417,8 +461,19 @@ impl Node {
             valid_until,
             token,
             qr,
+            employer_token,
+            employer_qr,
             issued_by: actor.into(),
         })
+    }
+
+    /// Signs a payload twice: as a compact JWS, and compressed as QR text.
+    fn seal(&self, typ: &str, payload: &Value) -> Result<(String, String), NodeError> {
+        let bytes = payload.to_string().into_bytes();
+        let token = seal::sign_compact(&*self.signer, typ, &bytes, false);
+        let qr = qr::encode(&seal::sign_compact(&*self.signer, typ, &bytes, true))
+            .map_err(|r| NodeError::Contract(r.code().into()))?;
+        Ok((token, qr))
     }
 }
 
@@ -435,12 +490,40 @@ fn store_version(conn: &mut DbConn, row: VersionRow, now: DateTime<Utc>) -> Resu
         id: row.certificate_id,
         token: row.token,
         qr: row.qr,
+        employer_token: row.employer_token,
+        employer_qr: row.employer_qr,
         valid_until: row.valid_until,
     })
 }
 
 /// Checks a token or QR text against `trust` and the contract, without any stored state.
 pub fn check_certificate(text: &str, trust: &TrustStore, contract: &Contract) -> Result<GenuineCertificate, Reason> {
+    let (payload, key) = open_signed(text, CERTIFICATE_TYP, trust)?;
+    if contract.certificate_violation(&payload).is_some() {
+        return Err(Reason::Schema);
+    }
+    let claims = ReceivedClaims::deserialize(&payload).map_err(|_| Reason::Schema)?;
+    let issuer = issuer_of(&claims.iss, key)?;
+    Ok(GenuineCertificate { claims, payload, issuer })
+}
+
+/// Checks an employer presentation the way [`check_certificate`] checks a certificate.
+pub fn check_presentation(
+    text: &str,
+    trust: &TrustStore,
+    contract: &Contract,
+) -> Result<(PresentationClaims, IssuerView), Reason> {
+    let (payload, key) = open_signed(text, PRESENTATION_TYP, trust)?;
+    if contract.presentation_violation(&payload).is_some() {
+        return Err(Reason::Schema);
+    }
+    let claims = PresentationClaims::deserialize(&payload).map_err(|_| Reason::Schema)?;
+    let issuer = issuer_of(&claims.iss, key)?;
+    Ok((claims, issuer))
+}
+
+/// Decodes QR text or a compact JWS of type `typ`, checks its signature, and parses its payload.
+fn open_signed<'t>(text: &str, typ: &str, trust: &'t TrustStore) -> Result<(Value, &'t TrustedKey), Reason> {
     let text = text.trim();
     let decoded;
     let token = if qr::is_qr_text(text) {
@@ -449,17 +532,17 @@ pub fn check_certificate(text: &str, trust: &TrustStore, contract: &Contract) ->
     } else {
         text
     };
-    let verified = seal::verify_compact(token, CERTIFICATE_TYP, trust)?;
-    let payload: Value = serde_json::from_slice(&verified.payload).map_err(|_| Reason::Malformed)?;
-    if contract.certificate_violation(&payload).is_some() {
-        return Err(Reason::Schema);
-    }
-    let claims = ReceivedClaims::deserialize(&payload).map_err(|_| Reason::Schema)?;
-    if claims.iss != verified.key.issuer {
+    let verified = seal::verify_compact(token, typ, trust)?;
+    let payload = serde_json::from_slice(&verified.payload).map_err(|_| Reason::Malformed)?;
+    Ok((payload, verified.key))
+}
+
+/// The issuer named by `iss`, which must be the node that owns the signing key.
+fn issuer_of(iss: &str, key: &TrustedKey) -> Result<IssuerView, Reason> {
+    if iss != key.issuer {
         return Err(Reason::IssuerMismatch);
     }
-    let issuer = IssuerView { code: verified.key.issuer.clone(), name: verified.key.issuer_name.clone() };
-    Ok(GenuineCertificate { claims, payload, issuer })
+    Ok(IssuerView { code: key.issuer.clone(), name: key.issuer_name.clone() })
 }
 
 /// The result for a genuine certificate: its validity window at `now` plus the recorded reasons.

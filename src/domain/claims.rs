@@ -8,6 +8,8 @@ use super::certificate::CertificateContent;
 
 /// `typ` header of a certificate JWS.
 pub const CERTIFICATE_TYP: &str = "hunyu-certificate+jwt";
+/// `typ` header of an employer presentation JWS.
+pub const PRESENTATION_TYP: &str = "hunyu-presentation+jwt";
 
 /// Claims of a certificate being issued, in the contract's field order.
 #[derive(Debug, Serialize)]
@@ -64,4 +66,36 @@ pub struct ReceivedClaims {
     pub ver: u32,
     pub nbf: i64,
     pub exp: i64,
+}
+
+/// The employer presentation (用人单位查验): the holder's name, the issuer and the validity of one
+/// certificate version, signed with it, and nothing else.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PresentationClaims {
+    pub iss: String,
+    pub jti: String,
+    /// `jti` of the certificate version it is bound to (its status decides the presentation's).
+    pub cid: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub name: String,
+    /// Last day of validity, `YYYY-MM-DD`.
+    pub valid_until: String,
+}
+
+impl PresentationClaims {
+    /// The presentation of a certificate version, with the same validity window.
+    pub fn of(certificate: &CertificateClaims<'_>, jti: &str, valid_until: NaiveDate) -> Self {
+        Self {
+            iss: certificate.iss.into(),
+            jti: jti.into(),
+            cid: certificate.jti.into(),
+            iat: certificate.iat,
+            nbf: certificate.nbf,
+            exp: certificate.exp,
+            name: certificate.content.person.name.clone(),
+            valid_until: valid_until.to_string(),
+        }
+    }
 }

@@ -14,11 +14,13 @@ pub enum Role {
     Worker,
     /// Employer (用人单位): confirms that a certificate is valid, nothing more.
     Employer,
+    /// Auditor: reads the audit log and reports, no personal fields beyond what a report needs.
+    Auditor,
 }
 
 impl Role {
     /// Every role, in a stable order.
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Officer, Role::Worker, Role::Employer];
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Officer, Role::Worker, Role::Employer, Role::Auditor];
 
     /// Stored and CLI name.
     pub fn as_str(self) -> &'static str {
@@ -27,6 +29,7 @@ impl Role {
             Self::Officer => "officer",
             Self::Worker => "worker",
             Self::Employer => "employer",
+            Self::Auditor => "auditor",
         }
     }
 

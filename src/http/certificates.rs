@@ -6,11 +6,9 @@ use serde::Deserialize;
 
 use super::error::{ApiError, json_problem};
 use super::{Bearer, Problem, authorized};
+use crate::access::Action;
 use crate::domain::certificate::CertificateDraft;
-use crate::domain::role::Role;
 use crate::node::{CertificateView, Issued, Node, Revocation};
-
-const OFFICER: &[Role] = &[Role::Officer];
 
 /// Issue a certificate (签发婚育证明): the node validates, signs and stores version 1.
 #[utoipa::path(post, path = "/api/v1/certificates", tag = "officer", request_body = CertificateDraft,
@@ -24,8 +22,10 @@ pub async fn create(
     draft: web::Json<CertificateDraft>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = draft.into_inner();
-    let issued =
-        authorized(&node, bearer, OFFICER, move |node, caller| node.issue(draft, &caller.key_id, Utc::now())).await?;
+    let issued = authorized(&node, bearer, Action::IssueCertificate, move |node, caller| {
+        node.issue(draft, &caller.key_id, Utc::now())
+    })
+    .await?;
     tracing::info!(certificate = %issued.id, version = issued.version, "certificate issued");
     Ok(HttpResponse::Created().json(issued))
 }
@@ -37,7 +37,8 @@ pub async fn create(
 #[get("/api/v1/certificates/{id}")]
 pub async fn show(node: web::Data<Node>, bearer: Bearer, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let view = authorized(&node, bearer, OFFICER, move |node, _| node.certificate(&id, Utc::now())).await?;
+    let view =
+        authorized(&node, bearer, Action::ShowCertificate, move |node, _| node.certificate(&id, Utc::now())).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -60,9 +61,10 @@ pub async fn renew(
         Some(serde_json::from_slice::<CertificateDraft>(&body).map_err(|e| json_problem(&e))?)
     };
     let id = id.into_inner();
-    let issued =
-        authorized(&node, bearer, OFFICER, move |node, caller| node.renew(&id, draft, &caller.key_id, Utc::now()))
-            .await?;
+    let issued = authorized(&node, bearer, Action::RenewCertificate, move |node, caller| {
+        node.renew(&id, draft, &caller.key_id, Utc::now())
+    })
+    .await?;
     tracing::info!(certificate = %issued.id, version = issued.version, "certificate renewed");
     Ok(HttpResponse::Created().json(issued))
 }
@@ -88,9 +90,10 @@ pub async fn revoke(
     body: web::Json<RevokeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, reason) = (id.into_inner(), body.into_inner().reason);
-    let revoked =
-        authorized(&node, bearer, OFFICER, move |node, caller| node.revoke(&id, &reason, &caller.key_id, Utc::now()))
-            .await?;
+    let revoked = authorized(&node, bearer, Action::RevokeCertificate, move |node, caller| {
+        node.revoke(&id, &reason, &caller.key_id, Utc::now())
+    })
+    .await?;
     tracing::info!(certificate = %revoked.id, version = revoked.version, "certificate revoked");
     Ok(HttpResponse::Ok().json(revoked))
 }

@@ -1,10 +1,11 @@
 //! The actix-web application: routes per actor, bearer auth, problem+json errors, OpenAPI.
 
 mod certificates;
+mod employer;
 pub mod error;
 mod meta;
 pub mod openapi;
-mod verify;
+pub(crate) mod verify;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -20,8 +21,7 @@ use std::future::{Ready, ready};
 
 pub use error::{ApiError, Problem};
 
-use crate::access::Caller;
-use crate::domain::role::Role;
+use crate::access::{Action, Caller};
 use crate::node::{Node, NodeError};
 
 /// Settings of the API listener that the app itself needs.
@@ -63,7 +63,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(certificates::create)
         .service(certificates::show)
         .service(certificates::renew)
-        .service(certificates::revoke);
+        .service(certificates::revoke)
+        .service(employer::confirm);
 }
 
 fn json_error(e: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
@@ -128,9 +129,9 @@ impl FromRequest for Bearer {
     }
 }
 
-/// The caller behind `bearer`, if its role is `allowed`: from the key cache on the request thread,
-/// or from the store on the blocking pool.
-pub async fn caller(node: &web::Data<Node>, bearer: Bearer, allowed: &[Role]) -> Result<Caller, ApiError> {
+/// The caller behind `bearer`, if its role may take `action`: from the key cache on the request
+/// thread, or from the store on the blocking pool.
+pub async fn caller(node: &web::Data<Node>, bearer: Bearer, action: Action) -> Result<Caller, ApiError> {
     let now = Utc::now();
     let caller = match node.keys().cached(&bearer.0, now) {
         Some(caller) => caller,
@@ -139,17 +140,17 @@ pub async fn caller(node: &web::Data<Node>, bearer: Bearer, allowed: &[Role]) ->
             web::block(move || node.keys().authenticate(node.store(), &bearer.0, now)).await??
         }
     };
-    caller.require(allowed)?;
+    caller.may(action)?;
     Ok(caller)
 }
 
 /// Authenticates, checks the role, and runs `work` (which touches the database) on the blocking pool.
-pub async fn authorized<T, F>(node: &web::Data<Node>, bearer: Bearer, allowed: &[Role], work: F) -> Result<T, ApiError>
+pub async fn authorized<T, F>(node: &web::Data<Node>, bearer: Bearer, action: Action, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Node, Caller) -> Result<T, NodeError> + Send + 'static,
 {
-    let caller = caller(node, bearer, allowed).await?;
+    let caller = caller(node, bearer, action).await?;
     let node = node.clone().into_inner();
     Ok(web::block(move || work(&node, caller)).await??)
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::{Bearer, Problem, caller};
-use crate::domain::role::Role;
+use crate::access::Action;
 use crate::node::{Checked, Node, Verification};
 
 /// Body of a verification.
@@ -27,7 +27,7 @@ pub async fn verify(
     bearer: Bearer,
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller(&node, bearer, &[Role::Worker, Role::Officer]).await?;
+    caller(&node, bearer, Action::Verify).await?;
     let now = Utc::now();
     // Signature and content are checked on the request thread; only the issuer's own records need the database.
     let verification = match node.verify_offline(&body.token, now) {

@@ -41,6 +41,8 @@ pub struct VersionRow {
     pub valid_until: NaiveDate,
     pub token: String,
     pub qr: String,
+    pub employer_token: String,
+    pub employer_qr: String,
     pub issued_by: String,
 }
 

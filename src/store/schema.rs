@@ -43,6 +43,8 @@ diesel::table! {
         valid_until -> Date,
         token -> Text,
         qr -> Text,
+        employer_token -> Text,
+        employer_qr -> Text,
         issued_by -> Text,
     }
 }

@@ -3,9 +3,13 @@
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{Backend, ORIGIN, TestNode, read, zhang_li};
+use hunyu::access::Action;
+use hunyu::domain::role::Role;
+
+use crate::helpers::{Backend, ORIGIN, TestNode, read, single_woman, zhang_li};
 
 both_backends!(health_keys_and_descriptor, roles_and_keys_are_enforced, bad_requests_get_problem_json);
+both_backends!(the_role_matrix_is_enforced_and_leaks_nothing);
 
 async fn health_keys_and_descriptor(backend: Backend) {
     let node = TestNode::spawn(backend, ORIGIN, &[]).await;
@@ -109,4 +113,45 @@ async fn served_openapi_is_the_generated_one() {
     assert_eq!(status, 200);
     assert_eq!(served, serde_json::to_value(hunyu::http::openapi::document()).unwrap());
     assert_eq!(served["openapi"], "3.1.0");
+}
+
+/// Walks every action with every role: allowed roles succeed, the others get 403, and no response
+/// to a role without a need for personal data carries any.
+async fn the_role_matrix_is_enforced_and_leaks_nothing(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let mut people = 100..;
+    for action in Action::ALL {
+        for role in Role::ALL {
+            let person = single_woman(people.next().unwrap());
+            let issued = node.issue(&person).await;
+            let id_number = person["person"]["id_number"].as_str().unwrap();
+            let id = issued["id"].as_str().unwrap();
+            let key = node.key(role);
+            let (status, body) = match action {
+                Action::IssueCertificate => {
+                    node.post("/api/v1/certificates", key, &single_woman(people.next().unwrap())).await
+                }
+                Action::ShowCertificate => node.get(&format!("/api/v1/certificates/{id}"), key).await,
+                Action::RenewCertificate => node.post(&format!("/api/v1/certificates/{id}/renew"), key, &person).await,
+                Action::RevokeCertificate => {
+                    node.post(&format!("/api/v1/certificates/{id}/revoke"), key, &json!({ "reason": "matrix" })).await
+                }
+                Action::Verify => node.post("/api/v1/verify", key, &json!({ "token": issued["qr"] })).await,
+                Action::ConfirmEmployment => {
+                    node.post("/api/v1/employer/confirm", key, &json!({ "token": issued["employer_qr"] })).await
+                }
+            };
+            let allowed = action.roles().contains(&role);
+            assert_eq!((200..300).contains(&status), allowed, "{action:?} as {role}: {status} {body}");
+            if !allowed {
+                assert_eq!(body["code"], "auth.forbidden");
+            }
+            let sees_personal_data = allowed && matches!(role, Role::Officer | Role::Worker);
+            if !sees_personal_data {
+                let text = body.to_string();
+                assert!(!text.contains(id_number), "{action:?} as {role} shows an ID number: {text}");
+                assert!(!text.contains("\"marital\""), "{action:?} as {role} shows marital data: {text}");
+            }
+        }
+    }
 }

@@ -74,6 +74,7 @@ pub struct TestNode {
     pub worker: String,
     pub employer: String,
     pub admin: String,
+    pub auditor: String,
     pub client: reqwest::Client,
     pub running: std::sync::Arc<hunyu::node::Node>,
     _pg: Option<PgDatabase>,
@@ -105,8 +106,8 @@ impl TestNode {
         let mut config = Config::load(&config_path).unwrap();
         config.http.workers = Some(2);
         let key = |role| create_api_key(&config, role, "test", None).unwrap();
-        let (officer, worker, employer, admin) =
-            (key(Role::Officer), key(Role::Worker), key(Role::Employer), key(Role::Admin));
+        let (officer, worker, employer) = (key(Role::Officer), key(Role::Worker), key(Role::Employer));
+        let (admin, auditor) = (key(Role::Admin), key(Role::Auditor));
         let running = RunningNode::start(&config).unwrap();
         let url = running.url();
         let node = running.node.clone();
@@ -120,10 +121,22 @@ impl TestNode {
             worker,
             employer,
             admin,
+            auditor,
             client: reqwest::Client::new(),
             running: node,
             _pg: pg,
             dir,
+        }
+    }
+
+    /// The API key of `role`.
+    pub fn key(&self, role: Role) -> &str {
+        match role {
+            Role::Officer => &self.officer,
+            Role::Worker => &self.worker,
+            Role::Employer => &self.employer,
+            Role::Admin => &self.admin,
+            Role::Auditor => &self.auditor,
         }
     }
 

@@ -6,5 +6,6 @@ mod helpers;
 mod api;
 mod certificates;
 mod cli;
+mod employer;
 mod vectors;
 mod verify;

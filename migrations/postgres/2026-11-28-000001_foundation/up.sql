@@ -3,7 +3,7 @@
 -- Bearer API keys per role; only the SHA-256 of the key is kept.
 CREATE TABLE api_keys (
     id          TEXT PRIMARY KEY NOT NULL,
-    role        TEXT NOT NULL CHECK (role IN ('admin', 'officer', 'worker', 'employer')),
+    role        TEXT NOT NULL CHECK (role IN ('admin', 'officer', 'worker', 'employer', 'auditor')),
     label       TEXT NOT NULL,
     key_hash    TEXT NOT NULL UNIQUE,
     created_at  TIMESTAMP NOT NULL,
@@ -41,6 +41,9 @@ CREATE TABLE certificate_versions (
     valid_until     DATE NOT NULL,
     token           TEXT NOT NULL,
     qr              TEXT NOT NULL,
+    -- The employer presentation bound to this version: name, issuer and validity only.
+    employer_token  TEXT NOT NULL,
+    employer_qr     TEXT NOT NULL,
     issued_by       TEXT NOT NULL REFERENCES api_keys (id),
     UNIQUE (certificate_id, version)
 );
