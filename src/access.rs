@@ -50,17 +50,20 @@ pub enum Action {
     Verify,
     /// `POST /api/v1/employer/confirm`: valid or not, name, issuer, validity.
     ConfirmEmployment,
+    /// `GET /api/v1/audit`: who accessed what; persons only as keyed hashes.
+    ReadAudit,
 }
 
 impl Action {
     /// Every action, in the order of the README's role matrix.
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::IssueCertificate,
         Action::ShowCertificate,
         Action::RenewCertificate,
         Action::RevokeCertificate,
         Action::Verify,
         Action::ConfirmEmployment,
+        Action::ReadAudit,
     ];
 
     /// The roles allowed to take this action.
@@ -74,8 +77,46 @@ impl Action {
             Self::Verify => &[Role::Worker, Role::Officer],
             // Employers see validity only, and only through the holder's presentation.
             Self::ConfirmEmployment => &[Role::Employer],
+            // Oversight reads the log; it names persons only by keyed hash.
+            Self::ReadAudit => &[Role::Admin, Role::Auditor],
         }
     }
+}
+
+impl Action {
+    /// Name in the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::IssueCertificate => "issue_certificate",
+            Self::ShowCertificate => "show_certificate",
+            Self::RenewCertificate => "renew_certificate",
+            Self::RevokeCertificate => "revoke_certificate",
+            Self::Verify => "verify",
+            Self::ConfirmEmployment => "confirm_employment",
+            Self::ReadAudit => "read_audit",
+        }
+    }
+
+    /// The purpose recorded when the caller states none.
+    pub fn default_purpose(self) -> &'static str {
+        match self {
+            Self::IssueCertificate => "签发婚育证明 issue a certificate",
+            Self::ShowCertificate => "查阅婚育证明 consult a certificate",
+            Self::RenewCertificate => "换发婚育证明 renew a certificate",
+            Self::RevokeCertificate => "注销婚育证明 revoke a certificate",
+            Self::Verify => "查验婚育证明 verify a certificate",
+            Self::ConfirmEmployment => "用人单位查验 employer confirmation",
+            Self::ReadAudit => "审计 audit",
+        }
+    }
+}
+
+/// Who acts, in which request and why: what every audit entry records.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub caller: Caller,
+    pub request_id: String,
+    pub purpose: String,
 }
 
 impl Caller {

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::demo::DemoOptions;
 use crate::domain::role::Role;
 use crate::setup::{InitOptions, RunningNode, create_api_key, init_node};
-use crate::store::{Backend, Store, api_keys};
+use crate::store::{Backend, Store, api_keys, audit};
 
 /// hunyu (婚育): marriage-and-childbearing certificates between origin and residence jurisdictions.
 #[derive(Debug, Parser)]
@@ -30,6 +30,9 @@ pub enum Command {
     /// Create or list API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Start an origin and a residence node on SQLite and play the certificate story.
     Demo(DemoArgs),
     /// Measure verification and issuance throughput against their limits (build with --release).
@@ -105,6 +108,13 @@ pub struct ConfigArg {
     pub config: PathBuf,
 }
 
+/// `hunyu audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of the audit log; names the first entry that was changed or removed.
+    Verify(ConfigArg),
+}
+
 /// `hunyu keys …`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -174,6 +184,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 connections: args.connections,
             };
             crate::bench::run(&options).await?;
+        }
+        Command::Audit(AuditCommand::Verify(arg)) => {
+            let config = Config::load(&arg.config)?;
+            let store = Store::open(&config.database_url()?, 1)?;
+            match store.read(audit::verify_chain)? {
+                Ok(report) => println!("audit log intact: {} entries, head {}", report.entries, report.head),
+                Err(broken) => anyhow::bail!("audit log broken: {broken}"),
+            }
         }
         Command::Keys(KeysCommand::List(arg)) => {
             let config = Config::load(&arg.config)?;

@@ -86,6 +86,8 @@ fn default_max_connections() -> u32 {
 pub struct KeySettings {
     /// PKCS#8 PEM Ed25519 signing key (mode 0600), relative to the config file.
     pub signing: PathBuf,
+    /// Audit key (mode 0600): keys the hashes that name persons in the audit log.
+    pub audit: PathBuf,
 }
 
 /// A trusted peer node and the file holding its JWKS.
@@ -130,6 +132,7 @@ impl Config {
             }
         };
         resolve(&mut self.keys.signing);
+        resolve(&mut self.keys.audit);
         for peer in &mut self.peers {
             resolve(&mut peer.jwks);
         }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
 
-use crate::access::KeyResolver;
+use crate::access::{Action, Audit, KeyResolver};
 use crate::config::Config;
 use crate::contract::{Contract, SchemaError};
 use crate::domain::calendar::local_date;
@@ -16,7 +16,10 @@ use crate::domain::claims::{
 };
 use crate::domain::error::{Coded as _, FieldError};
 use crate::domain::verification::{Reason, VerificationStatus, overall_status, window_reasons};
+use crate::seal::chain::subject_key;
+use crate::seal::keys::load_audit_key;
 use crate::seal::{self, Ed25519Signer, Jwks, KeyError, Signer, TrustStore, TrustedKey, qr};
+use crate::store::audit::{self, AuditFilter, AuditRow, NewAudit};
 use crate::store::certificates::{self as certs, CertificateRow, NewEvent, PersonRow, REVOKED, SUPERSEDED, VersionRow};
 use crate::store::{DbConn, Store, StoreError};
 
@@ -189,14 +192,8 @@ pub struct Node {
     trust: TrustStore,
     contract: Contract,
     keys: KeyResolver,
-}
-
-/// First step of a verification: finished without the database, or waiting for the issuer's records.
-pub enum Checked {
-    /// Nothing stored here can change the result.
-    Done(Verification),
-    /// A certificate this node issued: its recorded status must be read.
-    NeedsStatus(Box<GenuineCertificate>),
+    /// Keys the hashes that name persons in the audit log.
+    audit_key: Vec<u8>,
 }
 
 impl Node {
@@ -221,6 +218,7 @@ impl Node {
             trust,
             contract: Contract::new()?,
             keys: KeyResolver::default(),
+            audit_key: load_audit_key(&config.keys.audit)?,
         })
     }
 
@@ -250,13 +248,14 @@ impl Node {
     }
 
     /// Issues version 1 of a new certificate; refused while the person holds one in force here.
-    pub fn issue(&self, draft: CertificateDraft, actor: &str, now: DateTime<Utc>) -> Result<Issued, NodeError> {
+    pub fn issue(&self, draft: CertificateDraft, who: &Audit, now: DateTime<Utc>) -> Result<Issued, NodeError> {
         let today = local_date(now);
         let content = CertificateContent::parse(draft, today).map_err(NodeError::Invalid)?;
         let id = uuid::Uuid::now_v7().to_string();
         // Signing is CPU work: done before the transaction, so the writer is held only for IO.
-        let version = self.sign_version(&id, &content, None, actor, now)?;
+        let version = self.sign_version(&id, &content, None, &who.caller.key_id, now)?;
         let person = person_row(&content, now);
+        let entry = self.audit_entry(who, Action::IssueCertificate, Some(&person.id_number), Some(&id), now);
         self.store.write(move |conn| {
             for lineage in certs::certificates_of_person(conn, &person.id_number)? {
                 if is_in_force(conn, &lineage.id, today)? {
@@ -271,7 +270,9 @@ impl Node {
             certs::save_person(conn, &person)?;
             let lineage = CertificateRow { id, id_number: person.id_number, created_at: now.naive_utc() };
             certs::insert_certificate(conn, &lineage)?;
-            store_version(conn, version, now)
+            let issued = store_version(conn, version, now)?;
+            audit::append(conn, NewAudit { outcome: format!("issued v{}", issued.version), ..entry })?;
+            Ok(issued)
         })
     }
 
@@ -280,7 +281,7 @@ impl Node {
         &self,
         id: &str,
         draft: Option<CertificateDraft>,
-        actor: &str,
+        who: &Audit,
         now: DateTime<Utc>,
     ) -> Result<Issued, NodeError> {
         let today = local_date(now);
@@ -301,8 +302,9 @@ impl Node {
                 message_en: "a renewal cannot change the holder".into(),
             }]));
         }
-        let version = self.sign_version(id, &content, Some(&current), actor, now)?;
+        let version = self.sign_version(id, &content, Some(&current), &who.caller.key_id, now)?;
         let person = person_row(&content, now);
+        let entry = self.audit_entry(who, Action::RenewCertificate, Some(&person.id_number), Some(id), now);
         self.store.write(move |conn| {
             // Signed outside the transaction: refuse if the certificate changed meanwhile.
             let newest = current_version(conn, &lineage.id)?;
@@ -316,12 +318,14 @@ impl Node {
             }
             refuse_if_revoked(conn, &lineage.id, &current.jti)?;
             certs::save_person(conn, &person)?;
-            store_version(conn, version, now)
+            let issued = store_version(conn, version, now)?;
+            audit::append(conn, NewAudit { outcome: format!("renewed v{}", issued.version), ..entry })?;
+            Ok(issued)
         })
     }
 
     /// Revokes (注销) the newest version of a certificate.
-    pub fn revoke(&self, id: &str, reason: &str, actor: &str, now: DateTime<Utc>) -> Result<Revocation, NodeError> {
+    pub fn revoke(&self, id: &str, reason: &str, who: &Audit, now: DateTime<Utc>) -> Result<Revocation, NodeError> {
         let reason = reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > 500 {
             return Err(NodeError::Invalid(vec![FieldError {
@@ -331,23 +335,35 @@ impl Node {
                 message_en: "give a reason for the revocation (at most 500 characters)".into(),
             }]));
         }
-        let (id, actor) = (id.to_owned(), actor.to_owned());
+        let id = id.to_owned();
+        let entry = self.audit_entry(who, Action::RevokeCertificate, None, Some(&id), now);
+        let audit_key = self.audit_key.clone();
         self.store.write(move |conn| {
-            certs::find_certificate(conn, &id)?.ok_or(NodeError::NotFound("certificate"))?;
+            let lineage = certs::find_certificate(conn, &id)?.ok_or(NodeError::NotFound("certificate"))?;
             let current = current_version(conn, &id)?;
             refuse_if_revoked(conn, &id, &current.jti)?;
             let at = now.naive_utc();
-            let event = NewEvent { jti: &current.jti, status: REVOKED, reason: Some(&reason), at, actor: &actor };
+            let event = NewEvent { jti: &current.jti, status: REVOKED, reason: Some(&reason), at, actor: &entry.actor };
             certs::insert_event(conn, &event)?;
+            let subject = Some(subject_key(&audit_key, &lineage.id_number));
+            let outcome = format!("revoked v{}", current.version);
+            audit::append(conn, NewAudit { subject, outcome, ..entry })?;
             Ok(Revocation { version: version_number(&current), id, revoked_at: now })
         })
     }
 
     /// A certificate with all its versions and their statuses.
-    pub fn certificate(&self, id: &str, now: DateTime<Utc>) -> Result<CertificateView, NodeError> {
-        let (versions, events) = self.store.read(|conn| {
-            certs::find_certificate(conn, id)?.ok_or(NodeError::NotFound("certificate"))?;
-            Ok::<_, NodeError>((certs::versions(conn, id)?, certs::events_of_certificate(conn, id)?))
+    pub fn certificate(&self, id: &str, who: &Audit, now: DateTime<Utc>) -> Result<CertificateView, NodeError> {
+        let entry = self.audit_entry(who, Action::ShowCertificate, None, Some(id), now);
+        let (id_owned, audit_key) = (id.to_owned(), self.audit_key.clone());
+        // A read of personal data, recorded in the same transaction as the read.
+        let (versions, events) = self.store.write(move |conn| {
+            let id = id_owned.as_str();
+            let lineage = certs::find_certificate(conn, id)?.ok_or(NodeError::NotFound("certificate"))?;
+            let found = (certs::versions(conn, id)?, certs::events_of_certificate(conn, id)?);
+            let subject = Some(subject_key(&audit_key, &lineage.id_number));
+            audit::append(conn, NewAudit { subject, outcome: "shown".into(), ..entry })?;
+            Ok::<_, NodeError>(found)
         })?;
         let today = local_date(now);
         let views: Vec<VersionView> = versions
@@ -377,49 +393,97 @@ impl Node {
         Ok(CertificateView { id: id.into(), versions: views, certificate })
     }
 
-    /// Verifies a token or QR text as of `now`; only a database failure is an error.
-    pub fn verify(&self, text: &str, now: DateTime<Utc>) -> Result<Verification, NodeError> {
-        match self.verify_offline(text, now) {
-            Checked::Done(verification) => Ok(verification),
-            Checked::NeedsStatus(genuine) => self.verify_status(*genuine, now),
-        }
-    }
-
-    /// Everything a verification needs but the issuer's records; cheap enough for the request thread.
-    pub fn verify_offline(&self, text: &str, now: DateTime<Utc>) -> Checked {
-        match self.check_genuine(text) {
-            Err(reason) => Checked::Done(Verification::refused(reason)),
-            // Only the issuer knows about renewals and revocations (until status lists arrive).
-            Ok(genuine) if genuine.claims.iss == self.code => Checked::NeedsStatus(Box::new(genuine)),
-            Ok(genuine) => Checked::Done(verdict(genuine, Vec::new(), now)),
-        }
-    }
-
-    /// Completes the verification of a certificate this node issued with its recorded status.
-    pub fn verify_status(&self, genuine: GenuineCertificate, now: DateTime<Utc>) -> Result<Verification, NodeError> {
-        let recorded = self.store.read(|conn| certs::statuses(conn, &genuine.claims.jti))?;
-        let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
-        Ok(verdict(genuine, recorded_reasons(&recorded), now))
+    /// Verifies a token or QR text as of `now` and records the access; only a database failure is an error.
+    pub fn verify(&self, text: &str, who: &Audit, now: DateTime<Utc>) -> Result<Verification, NodeError> {
+        // Signature, schema and window are CPU work: done before the transaction.
+        let checked = self.check_genuine(text);
+        let (subject, object, own) = match &checked {
+            Ok(genuine) => (
+                genuine.payload["person"]["id_number"].as_str(),
+                Some(genuine.claims.jti.as_str()),
+                genuine.claims.iss == self.code,
+            ),
+            Err(_) => (None, None, false),
+        };
+        let entry = self.audit_entry(who, Action::Verify, subject, object, now);
+        self.store.write(move |conn| {
+            let verification = match checked {
+                Err(reason) => Verification::refused(reason),
+                // Only the issuer knows about renewals and revocations (until status lists arrive).
+                Ok(genuine) if own => {
+                    let recorded = certs::statuses(conn, &genuine.claims.jti)?;
+                    let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
+                    verdict(genuine, recorded_reasons(&recorded), now)
+                }
+                Ok(genuine) => verdict(genuine, Vec::new(), now),
+            };
+            let outcome = verification.reasons.first().map_or("active", |r| r.code).to_owned();
+            audit::append(conn, NewAudit { outcome, ..entry })?;
+            Ok(verification)
+        })
     }
 
     /// Confirms an employer presentation (用人单位查验): genuine, in its window, and its certificate
     /// version neither superseded nor revoked. A refused presentation says only `valid: false`.
-    pub fn confirm_employment(&self, text: &str, now: DateTime<Utc>) -> Result<EmployerConfirmation, NodeError> {
-        let Ok((claims, issuer)) = check_presentation(text, &self.trust, &self.contract) else {
-            return Ok(EmployerConfirmation { valid: false, name: None, issuer: None, valid_until: None });
-        };
-        let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
-        if claims.iss == self.code {
-            let recorded = self.store.read(|conn| certs::statuses(conn, &claims.cid))?;
-            let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
-            reasons.extend(recorded_reasons(&recorded));
-        }
-        Ok(EmployerConfirmation {
-            valid: reasons.is_empty(),
-            name: Some(claims.name),
-            issuer: Some(issuer),
-            valid_until: Some(claims.valid_until),
+    pub fn confirm_employment(
+        &self,
+        text: &str,
+        who: &Audit,
+        now: DateTime<Utc>,
+    ) -> Result<EmployerConfirmation, NodeError> {
+        let checked = check_presentation(text, &self.trust, &self.contract);
+        let object = checked.as_ref().ok().map(|(claims, _)| claims.cid.as_str());
+        let entry = self.audit_entry(who, Action::ConfirmEmployment, None, object, now);
+        let (own_code, audit_key) = (self.code.clone(), self.audit_key.clone());
+        self.store.write(move |conn| {
+            let Ok((claims, issuer)) = checked else {
+                audit::append(conn, NewAudit { outcome: "invalid".into(), ..entry })?;
+                return Ok(EmployerConfirmation { valid: false, name: None, issuer: None, valid_until: None });
+            };
+            let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
+            let mut subject = None;
+            if claims.iss == own_code {
+                let recorded = certs::statuses(conn, &claims.cid)?;
+                let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
+                reasons.extend(recorded_reasons(&recorded));
+                subject = certs::holder_of_version(conn, &claims.cid)?.map(|id| subject_key(&audit_key, &id));
+            }
+            let outcome = reasons.first().map_or("active", |r| r.code()).to_owned();
+            audit::append(conn, NewAudit { subject, outcome, ..entry })?;
+            Ok(EmployerConfirmation {
+                valid: reasons.is_empty(),
+                name: Some(claims.name),
+                issuer: Some(issuer),
+                valid_until: Some(claims.valid_until),
+            })
         })
+    }
+
+    /// Audit entries matching `filter` (they name persons only by keyed hash).
+    pub fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, NodeError> {
+        Ok(self.store.read(|conn| audit::list(conn, filter))?)
+    }
+
+    /// The start of an audit entry for `who` taking `action` (the outcome is filled in when known).
+    fn audit_entry(
+        &self,
+        who: &Audit,
+        action: Action,
+        id_number: Option<&str>,
+        object: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> NewAudit {
+        NewAudit {
+            at: now.naive_utc(),
+            request_id: who.request_id.clone(),
+            actor: who.caller.key_id.clone(),
+            role: who.caller.role.as_str().into(),
+            action: action.name(),
+            subject: id_number.map(|id| subject_key(&self.audit_key, id)),
+            object: object.map(str::to_owned),
+            purpose: who.purpose.clone(),
+            outcome: String::new(),
+        }
     }
 
     /// Checks everything that needs no database: form, algorithm, key, signature, size, schema, issuer.

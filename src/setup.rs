@@ -11,6 +11,7 @@ use crate::config::{CONFIG_FILE, Config, DatabaseSettings, HttpSettings, KeySett
 use crate::domain::role::Role;
 use crate::http::{AppSettings, serve};
 use crate::node::{Node, SetupError};
+use crate::seal::keys::generate_audit_key;
 use crate::seal::{Ed25519Signer, Jwks, Signer as _};
 use crate::store::{Store, api_keys};
 
@@ -28,7 +29,7 @@ pub struct InitOptions {
 /// File (in the node directory) holding the node's public JWKS, to hand to peers.
 pub const PUBLIC_JWKS_FILE: &str = "jwks.json";
 
-/// Creates `dir` with a config, a fresh signing key (0600) and a migrated database.
+/// Creates `dir` with a config, a fresh signing key and audit key (0600) and a migrated database.
 pub fn init_node(options: &InitOptions) -> Result<(Config, PathBuf), SetupError> {
     let config_path = options.dir.join(CONFIG_FILE);
     if config_path.exists() {
@@ -41,12 +42,13 @@ pub fn init_node(options: &InitOptions) -> Result<(Config, PathBuf), SetupError>
         node: NodeSettings { code: options.code.clone(), name: options.name.clone() },
         http: HttpSettings { listen: options.listen.clone(), ..HttpSettings::default() },
         database: DatabaseSettings { url: options.database_url.clone(), max_connections: 8 },
-        keys: KeySettings { signing: PathBuf::from("keys/signing.pem") },
+        keys: KeySettings { signing: PathBuf::from("keys/signing.pem"), audit: PathBuf::from("keys/audit.key") },
         peers: Vec::new(),
     };
     config.validate()?;
     std::fs::create_dir_all(&options.dir).map_err(|source| io_error(&options.dir, source))?;
     let signer = Ed25519Signer::generate(&options.dir.join(&config.keys.signing), &options.code)?;
+    generate_audit_key(&options.dir.join(&config.keys.audit))?;
     write_json(&options.dir.join(PUBLIC_JWKS_FILE), &Jwks { keys: vec![signer.public_jwk()] })?;
     config.save(&config_path)?;
     let loaded = Config::load(&config_path)?;

@@ -5,7 +5,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::error::{ApiError, json_problem};
-use super::{Bearer, Problem, authorized};
+use super::{Problem, Requester, authorized};
 use crate::access::Action;
 use crate::domain::certificate::CertificateDraft;
 use crate::node::{CertificateView, Issued, Node, Revocation};
@@ -18,14 +18,13 @@ use crate::node::{CertificateView, Issued, Node, Revocation};
 #[post("/api/v1/certificates")]
 pub async fn create(
     node: web::Data<Node>,
-    bearer: Bearer,
+    requester: Requester,
     draft: web::Json<CertificateDraft>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = draft.into_inner();
-    let issued = authorized(&node, bearer, Action::IssueCertificate, move |node, caller| {
-        node.issue(draft, &caller.key_id, Utc::now())
-    })
-    .await?;
+    let issued =
+        authorized(&node, requester, Action::IssueCertificate, move |node, who| node.issue(draft, &who, Utc::now()))
+            .await?;
     tracing::info!(certificate = %issued.id, version = issued.version, "certificate issued");
     Ok(HttpResponse::Created().json(issued))
 }
@@ -35,10 +34,15 @@ pub async fn create(
     params(("id" = String, Path, description = "certificate id")),
     responses((status = 200, body = CertificateView), (status = 401, body = Problem), (status = 404, body = Problem)))]
 #[get("/api/v1/certificates/{id}")]
-pub async fn show(node: web::Data<Node>, bearer: Bearer, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn show(
+    node: web::Data<Node>,
+    requester: Requester,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let view =
-        authorized(&node, bearer, Action::ShowCertificate, move |node, _| node.certificate(&id, Utc::now())).await?;
+        authorized(&node, requester, Action::ShowCertificate, move |node, who| node.certificate(&id, &who, Utc::now()))
+            .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -51,7 +55,7 @@ pub async fn show(node: web::Data<Node>, bearer: Bearer, id: web::Path<String>) 
 #[post("/api/v1/certificates/{id}/renew")]
 pub async fn renew(
     node: web::Data<Node>,
-    bearer: Bearer,
+    requester: Requester,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -61,8 +65,8 @@ pub async fn renew(
         Some(serde_json::from_slice::<CertificateDraft>(&body).map_err(|e| json_problem(&e))?)
     };
     let id = id.into_inner();
-    let issued = authorized(&node, bearer, Action::RenewCertificate, move |node, caller| {
-        node.renew(&id, draft, &caller.key_id, Utc::now())
+    let issued = authorized(&node, requester, Action::RenewCertificate, move |node, who| {
+        node.renew(&id, draft, &who, Utc::now())
     })
     .await?;
     tracing::info!(certificate = %issued.id, version = issued.version, "certificate renewed");
@@ -85,13 +89,13 @@ pub struct RevokeRequest {
 #[post("/api/v1/certificates/{id}/revoke")]
 pub async fn revoke(
     node: web::Data<Node>,
-    bearer: Bearer,
+    requester: Requester,
     id: web::Path<String>,
     body: web::Json<RevokeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, reason) = (id.into_inner(), body.into_inner().reason);
-    let revoked = authorized(&node, bearer, Action::RevokeCertificate, move |node, caller| {
-        node.revoke(&id, &reason, &caller.key_id, Utc::now())
+    let revoked = authorized(&node, requester, Action::RevokeCertificate, move |node, who| {
+        node.revoke(&id, &reason, &who, Utc::now())
     })
     .await?;
     tracing::info!(certificate = %revoked.id, version = revoked.version, "certificate revoked");

@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use super::error::ApiError;
 use super::verify::VerifyRequest;
-use super::{Bearer, Problem, authorized};
+use super::{Problem, Requester, authorized};
 use crate::access::Action;
 use crate::node::{EmployerConfirmation, Node};
 
@@ -17,12 +17,12 @@ use crate::node::{EmployerConfirmation, Node};
 #[post("/api/v1/employer/confirm")]
 pub async fn confirm(
     node: web::Data<Node>,
-    bearer: Bearer,
+    requester: Requester,
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().token;
-    let confirmation = authorized(&node, bearer, Action::ConfirmEmployment, move |node, _| {
-        node.confirm_employment(&token, Utc::now())
+    let confirmation = authorized(&node, requester, Action::ConfirmEmployment, move |node, who| {
+        node.confirm_employment(&token, &who, Utc::now())
     })
     .await?;
     Ok(HttpResponse::Ok().json(confirmation))

@@ -1,5 +1,6 @@
 //! The actix-web application: routes per actor, bearer auth, problem+json errors, OpenAPI.
 
+mod audit;
 mod certificates;
 mod employer;
 pub mod error;
@@ -15,13 +16,13 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use chrono::Utc;
 use std::future::{Ready, ready};
 
 pub use error::{ApiError, Problem};
 
-use crate::access::{Action, Caller};
+use crate::access::{Action, Audit, Caller};
 use crate::node::{Node, NodeError};
 
 /// Settings of the API listener that the app itself needs.
@@ -40,6 +41,15 @@ pub fn serve(node: Arc<Node>, listener: TcpListener, settings: &AppSettings) -> 
             .app_data(node.clone())
             .app_data(web::JsonConfig::default().limit(limit).error_handler(move |e, _| json_error(e, limit).into()))
             .app_data(web::PayloadConfig::default().limit(limit))
+            .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                ApiError::new(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "request.query",
+                    "查询参数不符合接口要求",
+                    "query parameters do not match the API",
+                )
+                .into()
+            }))
             .wrap(from_fn(request_log))
             .configure(routes)
             .default_service(web::to(|| async { Err::<web::Json<()>, _>(ApiError::not_found("route")) }))
@@ -64,7 +74,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(certificates::show)
         .service(certificates::renew)
         .service(certificates::revoke)
-        .service(employer::confirm);
+        .service(employer::confirm)
+        .service(audit::list);
 }
 
 fn json_error(e: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
@@ -94,6 +105,7 @@ async fn request_log(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let id = uuid::Uuid::now_v7().simple().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.path().to_owned();
     let mut response = next.call(req).await?;
@@ -110,10 +122,21 @@ async fn request_log(
     Ok(response)
 }
 
-/// The presented bearer key (checked against the store inside the blocking job).
-pub struct Bearer(String);
+/// The id the request log gives each request (`X-Request-Id`), also recorded in the audit log.
+#[derive(Debug, Clone)]
+struct RequestId(String);
 
-impl FromRequest for Bearer {
+/// Header in which a caller may state the purpose of an access (UTF-8, at most 200 characters).
+pub const PURPOSE_HEADER: &str = "hunyu-purpose";
+
+/// Who is asking: the presented bearer key, the request id and the stated purpose, if any.
+pub struct Requester {
+    secret: String,
+    request_id: String,
+    purpose: Option<String>,
+}
+
+impl FromRequest for Requester {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
@@ -125,32 +148,50 @@ impl FromRequest for Bearer {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|s| !s.is_empty());
-        ready(secret.map(|s| Self(s.to_owned())).ok_or_else(ApiError::unauthenticated))
+        let Some(secret) = secret else {
+            return ready(Err(ApiError::unauthenticated()));
+        };
+        let purpose = req
+            .headers()
+            .get(PURPOSE_HEADER)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+            .map(|p| p.trim().chars().take(200).collect::<String>())
+            .filter(|p| !p.is_empty());
+        let request_id = req.extensions().get::<RequestId>().map_or_else(String::new, |id| id.0.clone());
+        ready(Ok(Self { secret: secret.to_owned(), request_id, purpose }))
     }
 }
 
-/// The caller behind `bearer`, if its role may take `action`: from the key cache on the request
+/// The caller behind `requester`, if its role may take `action`: from the key cache on the request
 /// thread, or from the store on the blocking pool.
-pub async fn caller(node: &web::Data<Node>, bearer: Bearer, action: Action) -> Result<Caller, ApiError> {
+async fn caller(node: &web::Data<Node>, secret: String, action: Action) -> Result<Caller, ApiError> {
     let now = Utc::now();
-    let caller = match node.keys().cached(&bearer.0, now) {
+    let caller = match node.keys().cached(&secret, now) {
         Some(caller) => caller,
         None => {
             let node = node.clone().into_inner();
-            web::block(move || node.keys().authenticate(node.store(), &bearer.0, now)).await??
+            web::block(move || node.keys().authenticate(node.store(), &secret, now)).await??
         }
     };
     caller.may(action)?;
     Ok(caller)
 }
 
-/// Authenticates, checks the role, and runs `work` (which touches the database) on the blocking pool.
-pub async fn authorized<T, F>(node: &web::Data<Node>, bearer: Bearer, action: Action, work: F) -> Result<T, ApiError>
+/// Authenticates, checks the role, and runs `work` (which reads or writes the database, and records
+/// the access in the audit log) on the blocking pool.
+pub async fn authorized<T, F>(
+    node: &web::Data<Node>,
+    requester: Requester,
+    action: Action,
+    work: F,
+) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Node, Caller) -> Result<T, NodeError> + Send + 'static,
+    F: FnOnce(&Node, Audit) -> Result<T, NodeError> + Send + 'static,
 {
-    let caller = caller(node, bearer, action).await?;
+    let caller = caller(node, requester.secret, action).await?;
+    let purpose = requester.purpose.unwrap_or_else(|| action.default_purpose().to_owned());
+    let audit = Audit { caller, request_id: requester.request_id, purpose };
     let node = node.clone().into_inner();
-    Ok(web::block(move || work(&node, caller)).await??)
+    Ok(web::block(move || work(&node, audit)).await??)
 }

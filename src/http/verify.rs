@@ -5,9 +5,9 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::{Bearer, Problem, caller};
+use super::{Problem, Requester, authorized};
 use crate::access::Action;
-use crate::node::{Checked, Node, Verification};
+use crate::node::{Node, Verification};
 
 /// Body of a verification.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -24,18 +24,11 @@ pub struct VerifyRequest {
 #[post("/api/v1/verify")]
 pub async fn verify(
     node: web::Data<Node>,
-    bearer: Bearer,
+    requester: Requester,
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller(&node, bearer, Action::Verify).await?;
-    let now = Utc::now();
-    // Signature and content are checked on the request thread; only the issuer's own records need the database.
-    let verification = match node.verify_offline(&body.token, now) {
-        Checked::Done(verification) => verification,
-        Checked::NeedsStatus(genuine) => {
-            let node = node.into_inner();
-            web::block(move || node.verify_status(*genuine, now)).await??
-        }
-    };
+    let token = body.into_inner().token;
+    let verification =
+        authorized(&node, requester, Action::Verify, move |node, who| node.verify(&token, &who, Utc::now())).await?;
     Ok(HttpResponse::Ok().json(verification))
 }

@@ -27,6 +27,8 @@ pub enum KeyError {
     Random,
     #[error("JWK is not an Ed25519 public key (kty OKP, crv Ed25519, 32-byte x)")]
     BadJwk,
+    #[error("audit key file {0} must hold 64 hex digits")]
+    BadAuditKey(String),
 }
 
 /// A private key that signs records for one node (sign, JWK form, `alg` name).
@@ -50,14 +52,8 @@ pub struct Ed25519Signer {
 impl Ed25519Signer {
     /// Generates a new key and writes it as PKCS#8 PEM with mode 0600; refuses to overwrite.
     pub fn generate(path: &Path, node_code: &str) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io { path: path.display().to_string(), source };
         let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| KeyError::Random)?;
-        let text = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
-        file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io)?;
+        write_private(path, pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec())).as_bytes())?;
         Self::from_pkcs8(der.as_ref(), node_code).ok_or_else(|| KeyError::NotEd25519(path.display().to_string()))
     }
 
@@ -99,6 +95,35 @@ impl Signer for Ed25519Signer {
     fn public_jwk(&self) -> Jwk {
         Jwk::ed25519(self.pair.public_key().as_ref(), &self.kid)
     }
+}
+
+/// Writes a secret file with mode 0600, durably; never overwrites one.
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io { path: path.display().to_string(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
+    file.write_all(contents).and_then(|()| file.sync_all()).map_err(io)
+}
+
+/// Creates the node's audit key (32 random bytes, hex), which keys the hashes naming persons in the audit log.
+pub fn generate_audit_key(path: &Path) -> Result<(), KeyError> {
+    let mut key = [0u8; 32];
+    ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut key).map_err(|_| KeyError::Random)?;
+    write_private(path, super::hex(&key).as_bytes())
+}
+
+/// Reads the audit key.
+pub fn load_audit_key(path: &Path) -> Result<Vec<u8>, KeyError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| KeyError::Io { path: path.display().to_string(), source })?;
+    let text = text.trim();
+    let bad = || KeyError::BadAuditKey(path.display().to_string());
+    if text.len() != 64 {
+        return Err(bad());
+    }
+    (0..32).map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())).collect()
 }
 
 /// Short key id: the first 8 characters of the RFC 7638 JWK thumbprint (short, for QR size).

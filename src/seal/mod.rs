@@ -4,6 +4,7 @@
 //! (SM2 with SM3, for the national 国密 profile) is one more implementation, not a rewrite.
 //! The crypto provider is `ring`, the same one rustls uses for the exchange.
 
+pub mod chain;
 pub mod jws;
 pub mod keys;
 pub mod qr;
@@ -24,4 +25,15 @@ pub fn b64url(bytes: &[u8]) -> String {
 /// Decodes unpadded base64url; padded or non-canonical input is refused.
 pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+/// Lower-case hex of bytes (hashes, stored and compared as text).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
 }

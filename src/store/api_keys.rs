@@ -7,7 +7,7 @@ use ring::rand::{SecureRandom as _, SystemRandom};
 use super::schema::api_keys;
 use super::{DbConn, StoreError};
 use crate::domain::role::Role;
-use crate::seal::b64url;
+use crate::seal::{b64url, hex};
 
 /// A stored API key.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -36,14 +36,7 @@ impl ApiKeyRow {
 
 /// SHA-256 of a presented key, hex-encoded: what is stored and looked up.
 pub fn hash_secret(secret: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in digest.as_ref() {
-        hex.push(char::from(HEX[usize::from(byte >> 4)]));
-        hex.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    hex
+    hex(ring::digest::digest(&ring::digest::SHA256, secret.as_bytes()).as_ref())
 }
 
 /// Creates a key for `role`; returns the stored row and the secret, which is not kept.

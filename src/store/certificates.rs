@@ -161,6 +161,16 @@ pub fn events_of_certificate(conn: &mut DbConn, certificate_id: &str) -> Result<
         .load(conn)?)
 }
 
+/// ID number of the holder of a certificate version.
+pub fn holder_of_version(conn: &mut DbConn, jti: &str) -> Result<Option<String>, StoreError> {
+    Ok(certificate_versions::table
+        .inner_join(certificates::table)
+        .filter(certificate_versions::jti.eq(jti))
+        .select(certificates::id_number)
+        .first(conn)
+        .optional()?)
+}
+
 /// The person with this ID number.
 pub fn find_person(conn: &mut DbConn, id_number: &str) -> Result<Option<PersonRow>, StoreError> {
     Ok(persons::table.find(id_number).select(PersonRow::as_select()).first(conn).optional()?)

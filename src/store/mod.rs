@@ -4,6 +4,7 @@
 //! Every write runs in one transaction through [`Store::write`].
 
 pub mod api_keys;
+pub mod audit;
 pub mod certificates;
 pub mod schema;
 mod writer;
@@ -168,8 +169,8 @@ impl ManageConnection for Manager {
 pub struct Store {
     pool: Pool<Manager>,
     backend: Backend,
-    /// SQLite's single writer, committing queued writes in batches (PostgreSQL writes directly).
-    sqlite_writer: Option<Arc<writer::Writer>>,
+    /// The writer thread: queued writes are committed in batches, one fsync for many requests.
+    writer: Arc<writer::Writer>,
 }
 
 impl Store {
@@ -186,11 +187,8 @@ impl Store {
             // A broken connection fails its query and is replaced; probing each checkout costs a round trip.
             .test_on_check_out(false)
             .build(Manager { url: url.clone() })?;
-        let sqlite_writer = match url.backend {
-            Backend::Sqlite => Some(Arc::new(writer::Writer::start(pool.clone())?)),
-            Backend::Postgres => None,
-        };
-        let store = Self { pool, backend: url.backend, sqlite_writer };
+        let writer = Arc::new(writer::Writer::start(pool.clone())?);
+        let store = Self { pool, backend: url.backend, writer };
         store.migrate()?;
         Ok(store)
     }
@@ -230,27 +228,20 @@ impl Store {
 
     /// Runs `work` in one transaction: all of it is committed, or none of it, before this returns.
     ///
-    /// On SQLite the work is queued to the writer thread and may share its commit with other writes.
+    /// The work is queued to the writer thread and may share its commit with other writes (each in
+    /// its own savepoint): SQLite has a single writer anyway, and the audit chain needs one order.
     pub fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
-        match &self.sqlite_writer {
-            Some(writer) => {
-                let (reply, answer) = std::sync::mpsc::sync_channel(1);
-                if !writer.submit(Box::new(writer::Job { work, reply })) {
-                    return Err(StoreError::Commit("the writer thread has stopped".into()).into());
-                }
-                answer.recv().unwrap_or_else(|_| Err(StoreError::Commit("the writer thread has stopped".into()).into()))
-            }
-            None => {
-                let mut conn = self.pool.get().map_err(StoreError::from)?;
-                let conn: &mut DbConn = &mut conn;
-                conn.transaction(work)
-            }
+        let stopped = || StoreError::Commit("the writer thread has stopped".into()).into();
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        if !self.writer.submit(Box::new(writer::Job { work, reply })) {
+            return Err(stopped());
         }
+        answer.recv().unwrap_or_else(|_| Err(stopped()))
     }
 
     /// Whether the database answers (for `/readyz`).

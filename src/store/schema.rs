@@ -60,6 +60,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        request_id -> Text,
+        actor -> Text,
+        role -> Text,
+        action -> Text,
+        subject -> Nullable<Text>,
+        object -> Nullable<Text>,
+        purpose -> Text,
+        outcome -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
 diesel::joinable!(certificates -> persons (id_number));
 diesel::joinable!(certificate_versions -> certificates (certificate_id));
 diesel::joinable!(certificate_events -> certificate_versions (jti));
@@ -70,4 +87,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificates,
     certificate_versions,
     certificate_events,
+    audit_log,
 );

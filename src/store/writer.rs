@@ -1,8 +1,8 @@
-//! SQLite group commit: one writer thread runs the queued write jobs of a moment in one transaction,
-//! each job in its own savepoint, and answers every caller once the batch is durably committed.
+//! Group commit: one writer thread runs the queued write jobs of a moment in one transaction, each
+//! job in its own savepoint, and answers every caller once the batch is durably committed.
 //!
-//! SQLite has a single writer and pays one fsync per commit; sharing that fsync among concurrent
-//! requests is what lets issuance run above the single-row commit rate.
+//! Both backends pay one fsync per commit; sharing it among concurrent requests is what lets
+//! issuance and audited reads run near or above the single-row commit rate.
 
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
@@ -65,7 +65,7 @@ impl Writer {
     pub fn start(pool: Pool<Manager>) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
-            .name("hunyu-sqlite-writer".into())
+            .name("hunyu-writer".into())
             .spawn(move || run(&pool, &queue))
             .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
         Ok(Self { jobs })

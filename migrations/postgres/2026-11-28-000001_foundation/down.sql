@@ -1,3 +1,4 @@
+DROP TABLE audit_log;
 DROP TABLE certificate_events;
 DROP TABLE certificate_versions;
 DROP TABLE certificates;

@@ -59,3 +59,23 @@ CREATE TABLE certificate_events (
 );
 CREATE INDEX certificate_events_by_jti ON certificate_events (jti);
 
+
+-- Every read or write of personal data, hash-chained: an edited or deleted entry breaks the chain.
+-- `subject` is an HMAC of the person's ID number under the node's audit key, never the number.
+CREATE TABLE audit_log (
+    seq         BIGINT PRIMARY KEY NOT NULL,
+    at          TIMESTAMP NOT NULL,
+    request_id  TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    subject     TEXT,
+    object      TEXT,
+    purpose     TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_actor ON audit_log (actor, seq);
+CREATE INDEX audit_log_by_subject ON audit_log (subject, seq);
+CREATE INDEX audit_log_by_at ON audit_log (at);

@@ -1,0 +1,125 @@
+//! The audit log: every access to personal data, hash-chained, checked by `hunyu audit verify`.
+
+use std::process::Command;
+
+use diesel::connection::SimpleConnection as _;
+use hunyu::store::StoreError;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, three_children, zhang_li};
+
+both_backends!(every_access_is_recorded_without_id_numbers, tampering_is_named_by_audit_verify);
+both_backends!(concurrent_accesses_keep_the_chain);
+
+fn audit_verify(node: &TestNode) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hunyu"))
+        .args(["audit", "verify", "--config", node.dir.path().join("hunyu.toml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+async fn entries(node: &TestNode, query: &str) -> Vec<Value> {
+    let (status, body) = node.get(&format!("/api/v1/audit{query}"), &node.auditor).await;
+    assert_eq!(status, 200, "{body}");
+    body["entries"].as_array().unwrap().clone()
+}
+
+fn tamper(node: &TestNode, sql: &'static str) {
+    node.running.store().write(move |conn| conn.batch_execute(sql).map_err(StoreError::from)).unwrap();
+}
+
+async fn every_access_is_recorded_without_id_numbers(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let issued = origin.issue(&zhang_li()).await;
+    let id = issued["id"].as_str().unwrap();
+    origin.verify(issued["qr"].as_str().unwrap()).await;
+    let response = residence
+        .client
+        .post(format!("{}/api/v1/verify", residence.url))
+        .bearer_auth(&residence.worker)
+        .header("hunyu-purpose", "入户核查 home visit")
+        .json(&json!({ "token": issued["qr"] }))
+        .send()
+        .await
+        .unwrap();
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(response.status(), 200);
+    origin.get(&format!("/api/v1/certificates/{id}"), &origin.officer).await;
+    origin.post("/api/v1/employer/confirm", &origin.employer, &json!({ "token": issued["employer_qr"] })).await;
+    origin.post(&format!("/api/v1/certificates/{id}/revoke"), &origin.officer, &json!({ "reason": "注销" })).await;
+    origin.post("/api/v1/verify", &origin.worker, &json!({ "token": "forged" })).await;
+
+    let log = entries(&origin, "").await;
+    let actions: Vec<&str> = log.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["issue_certificate", "verify", "show_certificate", "confirm_employment", "revoke_certificate", "verify"]
+    );
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(!text.contains("130728199003070026") && !text.contains("张丽"), "personal data in the audit log");
+    // One person, one keyed name; the forged token names nobody.
+    let subjects: Vec<&Value> = log.iter().map(|e| &e["subject"]).collect();
+    assert!(subjects[..5].iter().all(|s| *s == subjects[0] && s.is_string()), "{subjects:?}");
+    assert!(subjects[5].is_null());
+    assert_eq!(log[4]["outcome"], "revoked v1");
+    assert_eq!(log[5]["outcome"], "malformed");
+    assert_eq!(log[1]["role"], "worker");
+    assert_eq!(log[3]["role"], "employer");
+
+    // The residence recorded its own access, with the stated purpose and the request id.
+    let there = entries(&residence, "?action=verify").await;
+    assert_eq!(there.len(), 1);
+    assert_eq!(there[0]["purpose"], "入户核查 home visit");
+    assert_eq!(there[0]["request_id"], request_id.as_str());
+    assert_eq!(there[0]["outcome"], "active");
+    // Filters and paging.
+    assert_eq!(entries(&origin, "?action=verify&limit=1").await.len(), 1);
+    assert_eq!(entries(&origin, "?after=5").await.len(), 1);
+    let (status, problem) = origin.get("/api/v1/audit?id_number=130728199003070026", &origin.auditor).await;
+    assert_eq!((status, problem["code"].as_str()), (400, Some("request.query")));
+    assert!(!problem.to_string().contains("130728199003070026"));
+}
+
+async fn tampering_is_named_by_audit_verify(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let issued = origin.issue(&three_children()).await;
+    for _ in 0..4 {
+        origin.verify(issued["qr"].as_str().unwrap()).await;
+    }
+    let (ok, out) = audit_verify(&origin);
+    assert!(ok, "{out}");
+    assert!(out.contains("intact: 5 entries"), "{out}");
+
+    tamper(&origin, "UPDATE audit_log SET outcome = 'revoked' WHERE seq = 3");
+    let (ok, out) = audit_verify(&origin);
+    assert!(!ok);
+    assert!(out.contains("entry #3: was changed"), "{out}");
+
+    tamper(&origin, "DELETE FROM audit_log WHERE seq = 3");
+    let (ok, out) = audit_verify(&origin);
+    assert!(!ok);
+    assert!(out.contains("entry #4: entries #3 to #3 are missing"), "{out}");
+}
+
+async fn concurrent_accesses_keep_the_chain(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let issued = origin.issue(&zhang_li()).await;
+    let qr = issued["qr"].as_str().unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let (client, url, key, qr) = (origin.client.clone(), origin.url.clone(), origin.worker.clone(), qr.clone());
+        tasks.push(tokio::spawn(async move {
+            let response =
+                client.post(format!("{url}/api/v1/verify")).bearer_auth(key).json(&json!({ "token": qr })).send().await;
+            response.unwrap().status().as_u16()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let (ok, out) = audit_verify(&origin);
+    assert!(ok && out.contains("intact: 41 entries"), "{out}");
+}
