@@ -4,15 +4,18 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+use std::num::NonZeroU32;
+
 use chrono::{DateTime, Utc};
+use governor::Quota;
+use governor::clock::{Clock as _, DefaultClock};
+
+use crate::config::LimitSettings;
 
 use crate::domain::role::Role;
 use crate::store::api_keys::{self, hash_secret};
 use crate::store::{Store, StoreError};
 
-/// How long a resolved key is trusted without asking the database again: the longest a key
-/// revoked by another process (or the CLI) may still be used.
-pub const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
 /// Resolved keys kept at most; the cache is emptied when full (keys are few, so this is rare).
 const KEY_CACHE_MAX: usize = 10_000;
 
@@ -50,19 +53,22 @@ pub enum Action {
     Verify,
     /// `POST /api/v1/employer/confirm`: valid or not, name, issuer, validity.
     ConfirmEmployment,
+    /// `POST /api/v1/lookup`: a person's certificates at this node, by ID number.
+    Lookup,
     /// `GET /api/v1/audit`: who accessed what; persons only as keyed hashes.
     ReadAudit,
 }
 
 impl Action {
     /// Every action, in the order of the README's role matrix.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::IssueCertificate,
         Action::ShowCertificate,
         Action::RenewCertificate,
         Action::RevokeCertificate,
         Action::Verify,
         Action::ConfirmEmployment,
+        Action::Lookup,
         Action::ReadAudit,
     ];
 
@@ -73,8 +79,8 @@ impl Action {
             Self::IssueCertificate | Self::ShowCertificate | Self::RenewCertificate | Self::RevokeCertificate => {
                 &[Role::Officer]
             }
-            // 查验 reads the whole certificate: the residence worker, and the officer at the origin.
-            Self::Verify => &[Role::Worker, Role::Officer],
+            // 查验 and look-ups read the whole certificate: the residence worker and the origin officer.
+            Self::Verify | Self::Lookup => &[Role::Worker, Role::Officer],
             // Employers see validity only, and only through the holder's presentation.
             Self::ConfirmEmployment => &[Role::Employer],
             // Oversight reads the log; it names persons only by keyed hash.
@@ -93,6 +99,7 @@ impl Action {
             Self::RevokeCertificate => "revoke_certificate",
             Self::Verify => "verify",
             Self::ConfirmEmployment => "confirm_employment",
+            Self::Lookup => "lookup",
             Self::ReadAudit => "read_audit",
         }
     }
@@ -106,6 +113,7 @@ impl Action {
             Self::RevokeCertificate => "注销婚育证明 revoke a certificate",
             Self::Verify => "查验婚育证明 verify a certificate",
             Self::ConfirmEmployment => "用人单位查验 employer confirmation",
+            Self::Lookup => "查询婚育证明 look a person up",
             Self::ReadAudit => "审计 audit",
         }
     }
@@ -132,21 +140,27 @@ struct Cached {
     expires_at: Option<DateTime<Utc>>,
 }
 
-/// Resolves bearer keys, remembering valid ones for [`KEY_CACHE_TTL`] so that the hot path
+/// Resolves bearer keys, remembering valid ones for a few seconds so that the hot path
 /// (verification) needs no database round trip. Unknown keys are never cached.
-#[derive(Default)]
 pub struct KeyResolver {
     cache: RwLock<HashMap<String, Cached>>,
+    /// How long a resolved key is trusted: the longest a key revoked elsewhere may still be used.
+    ttl: Duration,
 }
 
 impl KeyResolver {
+    /// A resolver trusting resolved keys for `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self { cache: RwLock::default(), ttl }
+    }
+
     /// The caller for `secret` if it was resolved recently and is still within its expiry.
     pub fn cached(&self, secret: &str, now: DateTime<Utc>) -> Option<Caller> {
         let hash = hash_secret(secret);
         let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
         cache
             .get(&hash)
-            .filter(|c| c.fetched.elapsed() < KEY_CACHE_TTL && c.expires_at.is_none_or(|t| now < t))
+            .filter(|c| c.fetched.elapsed() < self.ttl && c.expires_at.is_none_or(|t| now < t))
             .map(|c| c.caller.clone())
     }
 
@@ -167,5 +181,39 @@ impl KeyResolver {
         let expires_at = row.expires_at.map(|t| t.and_utc());
         cache.insert(hash, Cached { caller: caller.clone(), fetched: Instant::now(), expires_at });
         Ok(caller)
+    }
+}
+
+type Limiter = governor::DefaultKeyedRateLimiter<String>;
+
+/// Per-key request limits on the actions that read personal data (GCRA, burst = the per-minute rate).
+pub struct RateLimits {
+    verify: Limiter,
+    confirm: Limiter,
+    lookup: Limiter,
+}
+
+impl RateLimits {
+    /// Limits from the configuration.
+    pub fn new(settings: &LimitSettings) -> Self {
+        let per_minute = |n: u32| Limiter::keyed(Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)));
+        Self {
+            verify: per_minute(settings.verify_per_minute),
+            confirm: per_minute(settings.confirm_per_minute),
+            lookup: per_minute(settings.lookup_per_minute),
+        }
+    }
+
+    /// Counts a request of `key_id`; when over the limit, how long to wait.
+    pub fn check(&self, action: Action, key_id: &str) -> Result<(), Duration> {
+        let limiter = match action {
+            Action::Verify => &self.verify,
+            Action::ConfirmEmployment => &self.confirm,
+            Action::Lookup => &self.lookup,
+            _ => return Ok(()),
+        };
+        limiter
+            .check_key(&key_id.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 }

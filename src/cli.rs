@@ -134,6 +134,40 @@ pub enum KeysCommand {
     },
     /// List API keys (never the keys themselves).
     List(ConfigArg),
+    /// Revoke a key now (running nodes stop accepting it within http.key_cache_seconds).
+    Revoke {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Key id, as `keys list` shows it.
+        #[arg(long)]
+        id: String,
+    },
+    /// Set when a key expires (default: now).
+    Expire {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Key id, as `keys list` shows it.
+        #[arg(long)]
+        id: String,
+        /// RFC 3339 time, e.g. 2027-01-01T00:00:00+08:00.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
+}
+
+/// Applies a change to one stored key; fails when no such key exists.
+fn change_key(
+    arg: &ConfigArg,
+    id: &str,
+    change: impl FnOnce(&mut crate::store::DbConn, &str) -> Result<bool, crate::store::StoreError> + Send + 'static,
+) -> anyhow::Result<()> {
+    let config = Config::load(&arg.config)?;
+    let store = Store::open(&config.database_url()?, 1)?;
+    let key = id.to_owned();
+    if !store.write(move |conn| change(conn, &key))? {
+        anyhow::bail!("no API key {id} (or it is already revoked)");
+    }
+    Ok(())
 }
 
 fn parse_role(name: &str) -> Result<Role, String> {
@@ -192,6 +226,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(report) => println!("audit log intact: {} entries, head {}", report.entries, report.head),
                 Err(broken) => anyhow::bail!("audit log broken: {broken}"),
             }
+        }
+        Command::Keys(KeysCommand::Revoke { config, id }) => {
+            let at = chrono::Utc::now().naive_utc();
+            change_key(&config, &id, move |conn, id| api_keys::revoke(conn, id, at))?;
+            println!("key {id} revoked");
+        }
+        Command::Keys(KeysCommand::Expire { config, id, at }) => {
+            let at = at.map_or_else(chrono::Utc::now, |t| t.to_utc());
+            change_key(&config, &id, move |conn, id| api_keys::expire(conn, id, at.naive_utc()))?;
+            println!("key {id} expires {}", at.to_rfc3339());
         }
         Command::Keys(KeysCommand::List(arg)) => {
             let config = Config::load(&arg.config)?;

@@ -31,6 +31,9 @@ pub struct Config {
     pub http: HttpSettings,
     pub database: DatabaseSettings,
     pub keys: KeySettings,
+    /// Requests per API key and minute on the endpoints that read personal data.
+    #[serde(default)]
+    pub limits: LimitSettings,
     /// Peers whose certificates this node verifies, until the trust directory replaces this list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<PeerSettings>,
@@ -57,11 +60,32 @@ pub struct HttpSettings {
     /// Worker threads (default: one per core).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
+    /// Seconds a resolved API key is trusted before the database is asked again: the longest a
+    /// key revoked from the command line may still be used.
+    pub key_cache_seconds: u64,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8701".into(), body_limit: 64 * 1024, workers: None }
+        Self { listen: "127.0.0.1:8701".into(), body_limit: 64 * 1024, workers: None, key_cache_seconds: 10 }
+    }
+}
+
+/// Per-key request limits (requests per minute, also the burst).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    /// `POST /api/v1/verify`.
+    pub verify_per_minute: u32,
+    /// `POST /api/v1/employer/confirm`.
+    pub confirm_per_minute: u32,
+    /// `POST /api/v1/lookup`.
+    pub lookup_per_minute: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self { verify_per_minute: 600, confirm_per_minute: 120, lookup_per_minute: 120 }
     }
 }
 
@@ -154,6 +178,10 @@ impl Config {
         self.listen_addr()?;
         if self.http.body_limit < 1024 {
             return Err(invalid("http.body_limit", "must be at least 1024 bytes".into()));
+        }
+        let limits = [self.limits.verify_per_minute, self.limits.confirm_per_minute, self.limits.lookup_per_minute];
+        if limits.contains(&0) {
+            return Err(invalid("limits", "every limit must be at least 1 request per minute".into()));
         }
         for peer in &self.peers {
             parse_node_code(&peer.code).map_err(|e| invalid("peers.code", e.to_string()))?;

@@ -11,6 +11,7 @@ pub mod contract;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod node;
 pub mod seal;
 pub mod setup;

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
 
-use crate::access::{Action, Audit, KeyResolver};
+use std::time::Duration;
+
+use crate::access::{Action, Audit, KeyResolver, RateLimits};
 use crate::config::Config;
 use crate::contract::{Contract, SchemaError};
 use crate::domain::calendar::local_date;
@@ -15,7 +17,9 @@ use crate::domain::claims::{
     CERTIFICATE_TYP, CertificateClaims, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, VersionId,
 };
 use crate::domain::error::{Coded as _, FieldError};
+use crate::domain::id_number;
 use crate::domain::verification::{Reason, VerificationStatus, overall_status, window_reasons};
+use crate::metrics::{Metrics, StatusLabel};
 use crate::seal::chain::subject_key;
 use crate::seal::keys::load_audit_key;
 use crate::seal::{self, Ed25519Signer, Jwks, KeyError, Signer, TrustStore, TrustedKey, qr};
@@ -165,6 +169,24 @@ impl Verification {
     }
 }
 
+/// Result of `POST /api/v1/lookup`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Lookup {
+    pub certificates: Vec<LookupEntry>,
+}
+
+/// The newest version of one of the person's certificates.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LookupEntry {
+    pub id: String,
+    pub version: u32,
+    pub status: VerificationStatus,
+    #[schema(value_type = String, format = Date)]
+    pub valid_until: chrono::NaiveDate,
+    pub token: String,
+    pub qr: String,
+}
+
 /// Result of `POST /api/v1/employer/confirm`: valid or not, whose, from where, until when; nothing else.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EmployerConfirmation {
@@ -192,6 +214,8 @@ pub struct Node {
     trust: TrustStore,
     contract: Contract,
     keys: KeyResolver,
+    limits: RateLimits,
+    metrics: Metrics,
     /// Keys the hashes that name persons in the audit log.
     audit_key: Vec<u8>,
 }
@@ -217,7 +241,9 @@ impl Node {
             signer: Box::new(signer),
             trust,
             contract: Contract::new()?,
-            keys: KeyResolver::default(),
+            keys: KeyResolver::new(Duration::from_secs(config.http.key_cache_seconds)),
+            limits: RateLimits::new(&config.limits),
+            metrics: Metrics::new(),
             audit_key: load_audit_key(&config.keys.audit)?,
         })
     }
@@ -240,6 +266,16 @@ impl Node {
     /// API key resolution (with its short-lived cache).
     pub fn keys(&self) -> &KeyResolver {
         &self.keys
+    }
+
+    /// Per-key request limits.
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
+    /// The node's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Public keys of this node.
@@ -406,7 +442,7 @@ impl Node {
             Err(_) => (None, None, false),
         };
         let entry = self.audit_entry(who, Action::Verify, subject, object, now);
-        self.store.write(move |conn| {
+        let verification = self.store.write(move |conn| {
             let verification = match checked {
                 Err(reason) => Verification::refused(reason),
                 // Only the issuer knows about renewals and revocations (until status lists arrive).
@@ -419,7 +455,41 @@ impl Node {
             };
             let outcome = verification.reasons.first().map_or("active", |r| r.code).to_owned();
             audit::append(conn, NewAudit { outcome, ..entry })?;
-            Ok(verification)
+            Ok::<_, NodeError>(verification)
+        })?;
+        let status = serde_json::to_value(verification.status).ok().and_then(|v| v.as_str().map(str::to_owned));
+        self.metrics.verifications.get_or_create(&StatusLabel { status: status.unwrap_or_default() }).inc();
+        Ok(verification)
+    }
+
+    /// A person's certificates at this node, newest version of each, by ID number (查询).
+    pub fn lookup(&self, id_number: &str, who: &Audit, now: DateTime<Utc>) -> Result<Lookup, NodeError> {
+        let id_number = id_number::parse(id_number, local_date(now))
+            .map_err(|e| NodeError::Invalid(vec![e.to_field_error("id_number")]))?;
+        let entry = self.audit_entry(who, Action::Lookup, Some(id_number.as_str()), None, now);
+        let today = local_date(now);
+        self.store.write(move |conn| {
+            let mut certificates = Vec::new();
+            for lineage in certs::certificates_of_person(conn, id_number.as_str())? {
+                let current = current_version(conn, &lineage.id)?;
+                let recorded = certs::statuses(conn, &current.jti)?;
+                let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
+                let mut reasons = recorded_reasons(&recorded);
+                if current.valid_until < today {
+                    reasons.push(Reason::Expired);
+                }
+                certificates.push(LookupEntry {
+                    id: lineage.id,
+                    version: version_number(&current),
+                    status: overall_status(&reasons),
+                    valid_until: current.valid_until,
+                    token: current.token,
+                    qr: current.qr,
+                });
+            }
+            let outcome = format!("{} found", certificates.len());
+            audit::append(conn, NewAudit { outcome, ..entry })?;
+            Ok(Lookup { certificates })
         })
     }
 

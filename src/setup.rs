@@ -7,7 +7,9 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use chrono::{Duration, Utc};
 
-use crate::config::{CONFIG_FILE, Config, DatabaseSettings, HttpSettings, KeySettings, NodeSettings, PeerSettings};
+use crate::config::{
+    CONFIG_FILE, Config, DatabaseSettings, HttpSettings, KeySettings, LimitSettings, NodeSettings, PeerSettings,
+};
 use crate::domain::role::Role;
 use crate::http::{AppSettings, serve};
 use crate::node::{Node, SetupError};
@@ -43,6 +45,7 @@ pub fn init_node(options: &InitOptions) -> Result<(Config, PathBuf), SetupError>
         http: HttpSettings { listen: options.listen.clone(), ..HttpSettings::default() },
         database: DatabaseSettings { url: options.database_url.clone(), max_connections: 8 },
         keys: KeySettings { signing: PathBuf::from("keys/signing.pem"), audit: PathBuf::from("keys/audit.key") },
+        limits: LimitSettings::default(),
         peers: Vec::new(),
     };
     config.validate()?;

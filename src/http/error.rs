@@ -62,6 +62,7 @@ struct ApiErrorData {
     field: Option<String>,
     errors: Vec<ProblemField>,
     certificate_id: Option<String>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -80,6 +81,7 @@ impl ApiError {
             field: None,
             errors: Vec::new(),
             certificate_id: None,
+            retry_after: None,
         }))
     }
 
@@ -97,6 +99,19 @@ impl ApiError {
     /// 401 for a missing, unknown, expired or revoked key.
     pub fn unauthenticated() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "auth.unauthenticated", "缺少有效的API密钥", "a valid API key is required")
+    }
+
+    /// 429 for a key over its rate limit, with the seconds to wait (`Retry-After`).
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut problem = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("请求过于频繁，请{seconds}秒后重试"),
+            format!("too many requests; retry in {seconds} s"),
+        );
+        problem.0.retry_after = Some(seconds.max(1));
+        problem
     }
 
     /// 404 for an unknown route or record.
@@ -161,6 +176,9 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         if self.0.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let Some(seconds) = self.0.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
         }
         response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }

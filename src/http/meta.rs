@@ -68,3 +68,12 @@ pub async fn node_descriptor(node: web::Data<Node>) -> HttpResponse {
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(super::openapi::document())
 }
+
+/// Prometheus metrics (counts only, no personal data).
+#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "OpenMetrics text")))]
+#[get("/metrics")]
+pub async fn metrics(node: web::Data<Node>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(node.metrics().render())
+}

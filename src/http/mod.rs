@@ -4,6 +4,7 @@ mod audit;
 mod certificates;
 mod employer;
 pub mod error;
+mod lookup;
 mod meta;
 pub mod openapi;
 pub(crate) mod verify;
@@ -22,7 +23,8 @@ use std::future::{Ready, ready};
 
 pub use error::{ApiError, Problem};
 
-use crate::access::{Action, Audit, Caller};
+use crate::access::{AccessError, Action, Audit, Caller};
+use crate::metrics::ActionLabel;
 use crate::node::{Node, NodeError};
 
 /// Settings of the API listener that the app itself needs.
@@ -75,7 +77,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(certificates::renew)
         .service(certificates::revoke)
         .service(employer::confirm)
-        .service(audit::list);
+        .service(audit::list)
+        .service(lookup::lookup)
+        .service(meta::metrics);
 }
 
 fn json_error(e: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
@@ -149,6 +153,9 @@ impl FromRequest for Requester {
             .map(str::trim)
             .filter(|s| !s.is_empty());
         let Some(secret) = secret else {
+            if let Some(node) = req.app_data::<web::Data<Node>>() {
+                node.metrics().auth_failures.inc();
+            }
             return ready(Err(ApiError::unauthenticated()));
         };
         let purpose = req
@@ -169,11 +176,19 @@ async fn caller(node: &web::Data<Node>, secret: String, action: Action) -> Resul
     let caller = match node.keys().cached(&secret, now) {
         Some(caller) => caller,
         None => {
-            let node = node.clone().into_inner();
-            web::block(move || node.keys().authenticate(node.store(), &secret, now)).await??
+            let resolver = node.clone().into_inner();
+            let resolved = web::block(move || resolver.keys().authenticate(resolver.store(), &secret, now)).await?;
+            if matches!(resolved, Err(AccessError::Unauthenticated)) {
+                node.metrics().auth_failures.inc();
+            }
+            resolved?
         }
     };
     caller.may(action)?;
+    if let Err(wait) = node.limits().check(action, &caller.key_id) {
+        node.metrics().rate_limited.get_or_create(&ActionLabel { action: action.name().into() }).inc();
+        return Err(ApiError::rate_limited(wait));
+    }
     Ok(caller)
 }
 

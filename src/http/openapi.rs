@@ -3,14 +3,14 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, certificates, employer, meta, verify};
+use super::{audit, certificates, employer, lookup, meta, verify};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "hunyu", description = "流动人口婚育证明 — issue, verify and exchange marriage-and-childbearing certificates"),
     paths(
-        meta::healthz, meta::readyz, meta::jwks, meta::node_descriptor, meta::openapi_json,
-        certificates::create, certificates::show, certificates::renew, certificates::revoke, employer::confirm, audit::list,
+        meta::healthz, meta::readyz, meta::jwks, meta::node_descriptor, meta::openapi_json, meta::metrics,
+        certificates::create, certificates::show, certificates::renew, certificates::revoke, employer::confirm, audit::list, lookup::lookup,
         verify::verify,
     ),
     modifiers(&BearerAuth),

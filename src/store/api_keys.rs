@@ -72,3 +72,17 @@ pub fn find_by_hash(conn: &mut DbConn, key_hash: &str) -> Result<Option<ApiKeyRo
 pub fn list(conn: &mut DbConn) -> Result<Vec<ApiKeyRow>, StoreError> {
     Ok(api_keys::table.order(api_keys::created_at.asc()).select(ApiKeyRow::as_select()).load(conn)?)
 }
+
+/// Marks a key revoked at `at`; false when no unrevoked key has this id.
+pub fn revoke(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<bool, StoreError> {
+    let changed = diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
+        .set(api_keys::revoked_at.eq(at))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Sets when a key expires; false when no key has this id.
+pub fn expire(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<bool, StoreError> {
+    let changed = diesel::update(api_keys::table.find(id)).set(api_keys::expires_at.eq(at)).execute(conn)?;
+    Ok(changed == 1)
+}

@@ -140,6 +140,7 @@ async fn the_role_matrix_is_enforced_and_leaks_nothing(backend: Backend) {
                 Action::ConfirmEmployment => {
                     node.post("/api/v1/employer/confirm", key, &json!({ "token": issued["employer_qr"] })).await
                 }
+                Action::Lookup => node.post("/api/v1/lookup", key, &json!({ "id_number": id_number })).await,
                 Action::ReadAudit => node.get("/api/v1/audit?limit=1000", key).await,
             };
             let allowed = action.roles().contains(&role);

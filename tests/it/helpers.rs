@@ -88,7 +88,17 @@ pub const RESIDENCE: (&str, &str) = ("440306001000", "广东省深圳市宝安�
 
 impl TestNode {
     /// Starts a node that trusts `peers`.
-    pub async fn spawn(backend: Backend, (code, name): (&str, &str), peers: &[&TestNode]) -> TestNode {
+    pub async fn spawn(backend: Backend, site: (&str, &str), peers: &[&TestNode]) -> TestNode {
+        Self::spawn_with(backend, site, peers, |_| {}).await
+    }
+
+    /// Starts a node that trusts `peers`, with `tweak` applied to its configuration.
+    pub async fn spawn_with(
+        backend: Backend,
+        (code, name): (&str, &str),
+        peers: &[&TestNode],
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestNode {
         let dir = tempfile::tempdir().unwrap();
         let pg = (backend == Backend::Postgres).then(PgDatabase::create);
         let database_url = pg.as_ref().map_or_else(|| "sqlite://node.db".to_owned(), |db| db.url.clone());
@@ -105,6 +115,7 @@ impl TestNode {
         }
         let mut config = Config::load(&config_path).unwrap();
         config.http.workers = Some(2);
+        tweak(&mut config);
         let key = |role| create_api_key(&config, role, "test", None).unwrap();
         let (officer, worker, employer) = (key(Role::Officer), key(Role::Worker), key(Role::Employer));
         let (admin, auditor) = (key(Role::Admin), key(Role::Auditor));

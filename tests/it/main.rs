@@ -8,5 +8,6 @@ mod audit;
 mod certificates;
 mod cli;
 mod employer;
+mod limits;
 mod vectors;
 mod verify;

@@ -1,0 +1,96 @@
+//! Look-ups by ID number, rate limits, key revocation, and the metrics that count refusals.
+
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{Backend, ORIGIN, TestNode, zhang_li};
+
+both_backends!(
+    lookup_by_id_number_in_the_body,
+    rate_limits_answer_429_with_retry_after,
+    revoked_and_expired_keys_stop_working
+);
+
+async fn lookup_by_id_number_in_the_body(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let issued = node.issue(&zhang_li()).await;
+    let (status, found) =
+        node.post("/api/v1/lookup", &node.worker, &json!({ "id_number": "130728199003070026" })).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["certificates"][0]["id"], issued["id"]);
+    assert_eq!(found["certificates"][0]["status"], "active");
+    let (status, none) =
+        node.post("/api/v1/lookup", &node.officer, &json!({ "id_number": "130728200109150046" })).await;
+    assert_eq!((status, none["certificates"].as_array().map(Vec::len)), (200, Some(0)));
+    // A wrong number is named by its rule, never echoed.
+    let (status, problem) =
+        node.post("/api/v1/lookup", &node.worker, &json!({ "id_number": "130728199003070021" })).await;
+    assert_eq!(
+        (status, problem["code"].as_str(), problem["field"].as_str()),
+        (422, Some("id_number.checksum"), Some("id_number"))
+    );
+    assert!(!problem.to_string().contains("130728199003070021"));
+    // Employers cannot look anyone up.
+    let (status, problem) =
+        node.post("/api/v1/lookup", &node.employer, &json!({ "id_number": "130728199003070026" })).await;
+    assert_eq!(status, 403);
+    assert!(!problem.to_string().contains("130728199003070026"));
+}
+
+async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
+    let node = TestNode::spawn_with(backend, ORIGIN, &[], |config| config.limits.verify_per_minute = 3).await;
+    let issued = node.issue(&zhang_li()).await;
+    let body = json!({ "token": issued["qr"] });
+    for _ in 0..3 {
+        assert_eq!(node.post("/api/v1/verify", &node.worker, &body).await.0, 200);
+    }
+    let response = node
+        .client
+        .post(format!("{}/api/v1/verify", node.url))
+        .bearer_auth(&node.worker)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let (status, problem) = crate::helpers::read(response).await;
+    assert_eq!((status, problem["code"].as_str()), (429, Some("rate_limited")));
+    // The limit is per key: the officer still verifies.
+    assert_eq!(node.post("/api/v1/verify", &node.officer, &body).await.0, 200);
+    let metrics = node.client.get(format!("{}/metrics", node.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("hunyu_rate_limited_total{action=\"verify\"} 1"), "{metrics}");
+    assert!(metrics.contains("hunyu_verifications_total{status=\"active\"} 4"), "{metrics}");
+}
+
+async fn revoked_and_expired_keys_stop_working(backend: Backend) {
+    let node = TestNode::spawn_with(backend, ORIGIN, &[], |config| config.http.key_cache_seconds = 0).await;
+    let config = node.dir.path().join("hunyu.toml");
+    let hunyu = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hunyu")).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listing = hunyu(&["keys", "list", "--config", config.to_str().unwrap()]);
+    let key_id = |role: &str| {
+        listing
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(role))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let body = json!({ "token": "x" });
+    assert_eq!(node.post("/api/v1/verify", &node.worker, &body).await.0, 200);
+    hunyu(&["keys", "revoke", "--config", config.to_str().unwrap(), "--id", &key_id("worker")]);
+    let (status, problem) = node.post("/api/v1/verify", &node.worker, &body).await;
+    assert_eq!((status, problem["code"].as_str()), (401, Some("auth.unauthenticated")));
+    hunyu(&["keys", "expire", "--config", config.to_str().unwrap(), "--id", &key_id("officer")]);
+    assert_eq!(node.post("/api/v1/verify", &node.officer, &body).await.0, 401);
+    assert_eq!(node.post("/api/v1/verify", "hy_worker_unknown", &body).await.0, 401);
+    let metrics = node.client.get(format!("{}/metrics", node.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("hunyu_auth_failures_total 3"), "{metrics}");
+    assert!(!metrics.contains("130728"), "metrics carry no personal data");
+}
