@@ -19,7 +19,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::config::Config;
+use crate::config::{Config, LimitSettings};
 use crate::domain::error::Coded as _;
 use crate::domain::id_number::check_digit;
 use crate::domain::role::Role;
@@ -145,7 +145,10 @@ impl BenchNode {
             let jwks: Jwks = serde_json::from_str(&std::fs::read_to_string(peer.dir.join(PUBLIC_JWKS_FILE))?)?;
             add_peer(&path, &peer.code, &peer.name, &jwks)?;
         }
-        let config = Config::load(&path)?;
+        let mut config = Config::load(&path)?;
+        // The benchmark measures throughput, not the per-key abuse limits.
+        config.limits =
+            LimitSettings { verify_per_minute: u32::MAX, confirm_per_minute: u32::MAX, lookup_per_minute: u32::MAX };
         let officer = create_api_key(&config, Role::Officer, "bench", None)?;
         let worker = create_api_key(&config, Role::Worker, "bench", None)?;
         let running = RunningNode::start(&config)?;

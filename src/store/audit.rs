@@ -60,12 +60,17 @@ pub struct NewAudit {
     pub outcome: String,
 }
 
-/// Appends an entry to the chain, inside the caller's transaction.
-pub fn append(conn: &mut DbConn, new: NewAudit) -> Result<(), StoreError> {
-    if let DbConn::Postgres(_) = conn {
-        // Writers in other processes append to the same chain: one at a time, until commit.
-        conn.batch_execute("SELECT pg_advisory_xact_lock(7270002)")?;
+/// Takes the chain lock for the rest of the transaction: writers in other processes append to the
+/// same chain one batch at a time (SQLite's single writer lock already does this).
+pub(super) fn lock_chain(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
+    match conn {
+        DbConn::Postgres(_) => conn.batch_execute("SELECT pg_advisory_xact_lock(7270002)"),
+        DbConn::Sqlite(_) => Ok(()),
     }
+}
+
+/// Appends an entry to the chain, inside a transaction of [`super::Store::write`] (which holds the chain lock).
+pub fn append(conn: &mut DbConn, new: NewAudit) -> Result<(), StoreError> {
     let head: Option<(i64, String)> = audit_log::table
         .select((audit_log::seq, audit_log::hash))
         .order(audit_log::seq.desc())

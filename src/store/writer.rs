@@ -97,11 +97,18 @@ fn run(pool: &Pool<Manager>, queue: &Receiver<Box<dyn WriteJob>>) {
         };
         let conn: &mut DbConn = &mut conn;
         let mut answers = Vec::with_capacity(batch.len());
+        let mut pending = Some(batch);
         let committed = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            answers.extend(batch.into_iter().map(|job| job.run(conn)));
+            super::audit::lock_chain(conn)?;
+            answers.extend(pending.take().into_iter().flatten().map(|job| job.run(conn)));
             Ok(())
         });
         let error = committed.err().map(|e| e.to_string());
+        // Jobs that never ran (the transaction failed before them) still get their answer.
+        if let Some(batch) = pending {
+            let message = error.clone().unwrap_or_default();
+            batch.into_iter().for_each(|job| job.fail(&message));
+        }
         if let Some(message) = &error {
             tracing::error!(error = %message, jobs = answers.len(), "write batch failed to commit");
         }
