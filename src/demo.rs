@@ -12,6 +12,7 @@ use crate::config::{CONFIG_FILE, Config};
 use crate::domain::role::Role;
 use crate::seal::{Jwks, qr};
 use crate::setup::{InitOptions, PUBLIC_JWKS_FILE, RunningNode, add_peer, create_api_key, init_node};
+use crate::store::{Store, audit};
 
 /// Options of `hunyu demo`.
 #[derive(Debug, Clone)]
@@ -87,6 +88,20 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
     std::fs::write(&demo_path, serde_json::to_string_pretty(&demo)?)?;
 
     story(&demo).await?;
+
+    println!("\n7. Every access above is in each node's hash-chained audit log");
+    for (site, config) in [(&ORIGIN, &origin_config), (&RESIDENCE, &residence_config)] {
+        let store = Store::open(&config.database_url()?, 1)?;
+        match store.read(audit::verify_chain)? {
+            Ok(report) => println!(
+                "   {}: intact, {} entries (hunyu audit verify --config {})",
+                site.role,
+                report.entries,
+                node_dir(&options.dir, site).join(CONFIG_FILE).display()
+            ),
+            Err(broken) => bail!("the {} audit log is broken: {broken}", site.role),
+        }
+    }
 
     println!("\nwrote {}", demo_path.display());
     if options.no_serve {
@@ -288,8 +303,15 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
     println!("   verified at the origin: status={}", result["status"].as_str().unwrap_or("?"));
     println!("   (the residence hears of renewals and revocations through the exchange between nodes)");
 
-    println!("\n5. A forged certificate: one character of 李娜's QR text changed");
+    println!("\n5. 李娜's employer scans her employer QR (用人单位查验) and learns only this:");
     let (_, li) = &issued[2];
+    let (status, confirmed) = client
+        .post(origin, "employer", "/api/v1/employer/confirm", Some(&json!({ "token": li["employer_qr"] })))
+        .await?;
+    expect(status, 200, &confirmed)?;
+    println!("   {confirmed}");
+
+    println!("\n6. A forged certificate: one character of 李娜's QR text changed");
     let forged = tamper(li["qr"].as_str().unwrap_or_default());
     let (_, result) = client.post(residence, "worker", "/api/v1/verify", Some(&json!({ "token": forged }))).await?;
     println!(
