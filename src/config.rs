@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::division::parse_node_code;
-use crate::store::{Backend, DatabaseUrl};
+use crate::store::DatabaseUrl;
 
 /// Name of the config file `hunyu init` writes in a node directory.
 pub const CONFIG_FILE: &str = "hunyu.toml";
@@ -201,10 +201,5 @@ impl Config {
             .listen
             .parse()
             .map_err(|e: std::net::AddrParseError| ConfigError::Invalid { key: "http.listen", message: e.to_string() })
-    }
-
-    /// Backend of the configured database.
-    pub fn backend(&self) -> Result<Backend, ConfigError> {
-        Ok(self.database_url()?.backend())
     }
 }

@@ -1,6 +1,6 @@
 //! The keys this node trusts: its own, and (until the trust directory) peers from its config.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::keys::{Jwk, KeyError, VerifyingKey};
 use crate::domain::verification::Reason;
@@ -19,7 +19,7 @@ pub struct TrustedKey {
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     keys: HashMap<String, TrustedKey>,
-    issuers: HashMap<String, String>,
+    issuers: HashSet<String>,
 }
 
 impl TrustStore {
@@ -33,7 +33,7 @@ impl TrustStore {
             let trusted = TrustedKey { issuer: issuer.into(), issuer_name: issuer_name.into(), key };
             self.keys.insert(jwk.kid.clone(), trusted);
         }
-        self.issuers.insert(issuer.into(), issuer_name.into());
+        self.issuers.insert(issuer.into());
         Ok(())
     }
 
@@ -43,11 +43,6 @@ impl TrustStore {
             return Ok(key);
         }
         let node = kid.split_once('#').map_or(kid, |(node, _)| node);
-        if self.issuers.contains_key(node) { Err(Reason::UnknownKey) } else { Err(Reason::UnknownIssuer) }
-    }
-
-    /// Name of a trusted node, if known.
-    pub fn issuer_name(&self, code: &str) -> Option<&str> {
-        self.issuers.get(code).map(String::as_str)
+        if self.issuers.contains(node) { Err(Reason::UnknownKey) } else { Err(Reason::UnknownIssuer) }
     }
 }

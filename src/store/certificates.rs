@@ -171,11 +171,6 @@ pub fn holder_of_version(conn: &mut DbConn, jti: &str) -> Result<Option<String>,
         .optional()?)
 }
 
-/// The person with this ID number.
-pub fn find_person(conn: &mut DbConn, id_number: &str) -> Result<Option<PersonRow>, StoreError> {
-    Ok(persons::table.find(id_number).select(PersonRow::as_select()).first(conn).optional()?)
-}
-
 /// Number of rows in each table that issuance writes (tests check that refused input writes none).
 pub fn row_counts(conn: &mut DbConn) -> Result<[i64; 4], StoreError> {
     Ok([
