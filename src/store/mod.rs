@@ -244,11 +244,9 @@ impl Store {
         answer.recv().unwrap_or_else(|_| Err(stopped()))
     }
 
-    /// Whether the database answers (for `/readyz`).
+    /// Whether the database answers through the writer thread, as every write does (for `/readyz`).
     pub fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get()?;
-        conn.batch_execute("SELECT 1")?;
-        Ok(())
+        self.write(|conn| conn.batch_execute("SELECT 1").map_err(StoreError::from))
     }
 }
 
