@@ -405,14 +405,10 @@ impl Node {
         let views: Vec<VersionView> = versions
             .into_iter()
             .map(|v| {
-                let recorded: Vec<&str> = events.iter().filter(|e| e.jti == v.jti).map(|e| e.status.as_str()).collect();
-                let mut reasons = recorded_reasons(&recorded);
-                if v.valid_until < today {
-                    reasons.push(Reason::Expired);
-                }
+                let recorded = recorded_reasons(events.iter().filter(|e| e.jti == v.jti).map(|e| &e.status));
                 VersionView {
                     version: version_number(&v),
-                    status: overall_status(&reasons),
+                    status: version_status(recorded, v.valid_until, today),
                     jti: v.jti,
                     supersedes: v.supersedes,
                     issued_at: v.issued_at.and_utc(),
@@ -447,9 +443,8 @@ impl Node {
                 Err(reason) => Verification::refused(reason),
                 // Only the issuer knows about renewals and revocations (until status lists arrive).
                 Ok(genuine) if own => {
-                    let recorded = certs::statuses(conn, &genuine.claims.jti)?;
-                    let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
-                    verdict(genuine, recorded_reasons(&recorded), now)
+                    let recorded = stored_reasons(conn, &genuine.claims.jti)?;
+                    verdict(genuine, recorded, now)
                 }
                 Ok(genuine) => verdict(genuine, Vec::new(), now),
             };
@@ -472,16 +467,11 @@ impl Node {
             let mut certificates = Vec::new();
             for lineage in certs::certificates_of_person(conn, id_number.as_str())? {
                 let current = current_version(conn, &lineage.id)?;
-                let recorded = certs::statuses(conn, &current.jti)?;
-                let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
-                let mut reasons = recorded_reasons(&recorded);
-                if current.valid_until < today {
-                    reasons.push(Reason::Expired);
-                }
+                let recorded = stored_reasons(conn, &current.jti)?;
                 certificates.push(LookupEntry {
                     id: lineage.id,
                     version: version_number(&current),
-                    status: overall_status(&reasons),
+                    status: version_status(recorded, current.valid_until, today),
                     valid_until: current.valid_until,
                     token: current.token,
                     qr: current.qr,
@@ -513,9 +503,7 @@ impl Node {
             let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
             let mut subject = None;
             if claims.iss == own_code {
-                let recorded = certs::statuses(conn, &claims.cid)?;
-                let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
-                reasons.extend(recorded_reasons(&recorded));
+                reasons.extend(stored_reasons(conn, &claims.cid)?);
                 subject = certs::holder_of_version(conn, &claims.cid)?.map(|id| subject_key(&audit_key, &id));
             }
             let outcome = reasons.first().map_or("active", |r| r.code()).to_owned();
@@ -694,20 +682,38 @@ fn verdict(genuine: GenuineCertificate, recorded: Vec<Reason>, now: DateTime<Utc
 }
 
 /// Reasons that follow from recorded status events.
-fn recorded_reasons(statuses: &[&str]) -> Vec<Reason> {
-    let mut reasons = Vec::new();
-    if statuses.contains(&REVOKED) {
-        reasons.push(Reason::Revoked);
+fn recorded_reasons<S: AsRef<str>>(statuses: impl IntoIterator<Item = S>) -> Vec<Reason> {
+    let (mut revoked, mut superseded) = (false, false);
+    for status in statuses {
+        revoked |= status.as_ref() == REVOKED;
+        superseded |= status.as_ref() == SUPERSEDED;
     }
-    if statuses.contains(&SUPERSEDED) {
-        reasons.push(Reason::Superseded);
+    [(revoked, Reason::Revoked), (superseded, Reason::Superseded)]
+        .into_iter()
+        .filter_map(|(on, r)| on.then_some(r))
+        .collect()
+}
+
+/// Reasons recorded for a stored version.
+fn stored_reasons(conn: &mut DbConn, jti: &str) -> Result<Vec<Reason>, NodeError> {
+    Ok(recorded_reasons(certs::statuses(conn, jti)?))
+}
+
+/// Status of a stored version on `today`: what was recorded, and expiry after its last valid day.
+fn version_status(
+    mut reasons: Vec<Reason>,
+    valid_until: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> VerificationStatus {
+    if valid_until < today {
+        reasons.push(Reason::Expired);
     }
-    reasons
+    overall_status(&reasons)
 }
 
 /// A revoked certificate can be neither renewed nor revoked again.
 fn refuse_if_revoked(conn: &mut DbConn, id: &str, jti: &str) -> Result<(), NodeError> {
-    if certs::statuses(conn, jti)?.iter().any(|s| s == REVOKED) {
+    if stored_reasons(conn, jti)?.contains(&Reason::Revoked) {
         return Err(NodeError::Conflict(Conflict {
             code: "certificate.revoked",
             message_zh: "该婚育证明已注销",
@@ -730,7 +736,7 @@ fn current_version(conn: &mut DbConn, id: &str) -> Result<VersionRow, NodeError>
 /// Whether a lineage's newest version is unrevoked and not past its validity on `today`.
 fn is_in_force(conn: &mut DbConn, id: &str, today: chrono::NaiveDate) -> Result<bool, NodeError> {
     let current = current_version(conn, id)?;
-    Ok(current.valid_until >= today && !certs::statuses(conn, &current.jti)?.iter().any(|s| s == REVOKED))
+    Ok(current.valid_until >= today && !stored_reasons(conn, &current.jti)?.contains(&Reason::Revoked))
 }
 
 fn person_row(content: &CertificateContent, now: DateTime<Utc>) -> PersonRow {
