@@ -5,6 +5,7 @@
 //! issuance and audited reads run near or above the single-row commit rate.
 
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::thread::JoinHandle;
 
 use diesel::Connection as _;
 use diesel::r2d2::Pool;
@@ -55,25 +56,39 @@ where
     }
 }
 
-/// Handle to the writer thread.
+/// Handle to the writer thread; dropping it lets queued jobs finish and waits for the thread.
 pub(super) struct Writer {
-    jobs: Sender<Box<dyn WriteJob>>,
+    jobs: Option<Sender<Box<dyn WriteJob>>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Writer {
     /// Starts the writer thread on `pool`.
     pub fn start(pool: Pool<Manager>) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("hunyu-writer".into())
             .spawn(move || run(&pool, &queue))
             .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { jobs })
+        Ok(Self { jobs: Some(jobs), thread: Some(thread) })
     }
 
     /// Queues a job; false when the writer has stopped.
     pub fn submit(&self, job: Box<dyn WriteJob>) -> bool {
-        self.jobs.send(job).is_ok()
+        self.jobs.as_ref().is_some_and(|jobs| jobs.send(job).is_ok())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread once it is empty; waiting for it means its database
+        // connections are closed before the process goes on (or exits).
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the writer thread panicked");
+        }
     }
 }
 

@@ -34,8 +34,12 @@ macro_rules! both_backends {
 }
 
 /// Server URL of the PostgreSQL used by tests; each test gets its own database there.
+///
+/// Without TLS: nodes of finished tests may still be closing their connections when the test
+/// process exits, and libpq's TLS state is torn down at exit (a crash seen once in CI).
 pub fn pg_server_url() -> String {
-    std::env::var("HUNYU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("HUNYU_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into())
 }
 
 /// A PostgreSQL database created for one test and dropped after it.
@@ -51,8 +55,10 @@ impl PgDatabase {
         let mut admin = PgConnection::establish(&server)
             .unwrap_or_else(|e| panic!("PostgreSQL must be running for the tests ({server}): {e}"));
         admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        let base = server.rsplit_once('/').unwrap().0;
-        Self { url: format!("{base}/{name}"), name }
+        let (location, query) = server.split_once('?').map_or((server.as_str(), None), |(l, q)| (l, Some(q)));
+        let base = location.rsplit_once('/').unwrap().0;
+        let url = query.map_or_else(|| format!("{base}/{name}"), |q| format!("{base}/{name}?{q}"));
+        Self { url, name }
     }
 }
 
