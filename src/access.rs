@@ -87,9 +87,7 @@ impl Action {
             Self::ReadAudit => &[Role::Admin, Role::Auditor],
         }
     }
-}
 
-impl Action {
     /// Name in the audit log.
     pub fn name(self) -> &'static str {
         match self {
@@ -164,11 +162,9 @@ impl KeyResolver {
             .map(|c| c.caller.clone())
     }
 
-    /// Resolves `secret` against the store; expired, revoked and unknown keys are all "unauthenticated".
+    /// Resolves `secret` against the store (after [`Self::cached`] missed) and remembers it;
+    /// expired, revoked and unknown keys are all "unauthenticated".
     pub fn authenticate(&self, store: &Store, secret: &str, now: DateTime<Utc>) -> Result<Caller, AccessError> {
-        if let Some(caller) = self.cached(secret, now) {
-            return Ok(caller);
-        }
         let hash = hash_secret(secret);
         let row = store.read(|conn| api_keys::find_by_hash(conn, &hash))?;
         let row = row.filter(|r| r.is_usable(now.naive_utc())).ok_or(AccessError::Unauthenticated)?;
