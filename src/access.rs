@@ -57,11 +57,25 @@ pub enum Action {
     Lookup,
     /// `GET /api/v1/audit`: who accessed what; persons only as keyed hashes.
     ReadAudit,
+    /// `POST /api/v1/arrivals`: register an arrival (流入登记) and notify the origin.
+    RegisterArrival,
+    /// `POST /api/v1/departures`: record a departure (流出) for the expected residence.
+    RecordDeparture,
+    /// `POST /api/v1/inquiries`: ask another node (协查).
+    SendInquiry,
+    /// `POST /api/v1/messages/{id}/reply`: answer an inquiry or a birth report.
+    Reply,
+    /// `POST /api/v1/events`: report a birth, marriage, divorce or contraception service.
+    ReportEvent,
+    /// `GET /api/v1/messages`: messages sent and received, with their content.
+    ListMessages,
+    /// `POST /api/v1/admin/directory/refresh`: fetch the trust directory now.
+    RefreshDirectory,
 }
 
 impl Action {
     /// Every action, in the order of the README's role matrix.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 15] = [
         Action::IssueCertificate,
         Action::ShowCertificate,
         Action::RenewCertificate,
@@ -70,6 +84,13 @@ impl Action {
         Action::ConfirmEmployment,
         Action::Lookup,
         Action::ReadAudit,
+        Action::RegisterArrival,
+        Action::RecordDeparture,
+        Action::SendInquiry,
+        Action::Reply,
+        Action::ReportEvent,
+        Action::ListMessages,
+        Action::RefreshDirectory,
     ];
 
     /// The roles allowed to take this action.
@@ -85,6 +106,12 @@ impl Action {
             Self::ConfirmEmployment => &[Role::Employer],
             // Oversight reads the log; it names persons only by keyed hash.
             Self::ReadAudit => &[Role::Admin, Role::Auditor],
+            // The residence registers arrivals and reports events; the origin records departures.
+            Self::RegisterArrival | Self::ReportEvent => &[Role::Worker],
+            Self::RecordDeparture => &[Role::Officer],
+            // Inquiries and answers go either way, and so does what was exchanged.
+            Self::SendInquiry | Self::Reply | Self::ListMessages => &[Role::Worker, Role::Officer],
+            Self::RefreshDirectory => &[Role::Admin],
         }
     }
 
@@ -99,6 +126,13 @@ impl Action {
             Self::ConfirmEmployment => "confirm_employment",
             Self::Lookup => "lookup",
             Self::ReadAudit => "read_audit",
+            Self::RegisterArrival => "register_arrival",
+            Self::RecordDeparture => "record_departure",
+            Self::SendInquiry => "send_inquiry",
+            Self::Reply => "reply",
+            Self::ReportEvent => "report_event",
+            Self::ListMessages => "list_messages",
+            Self::RefreshDirectory => "refresh_directory",
         }
     }
 
@@ -113,6 +147,13 @@ impl Action {
             Self::ConfirmEmployment => "用人单位查验 employer confirmation",
             Self::Lookup => "查询婚育证明 look a person up",
             Self::ReadAudit => "审计 audit",
+            Self::RegisterArrival => "流入登记 register an arrival",
+            Self::RecordDeparture => "流出登记 record a departure",
+            Self::SendInquiry => "协查 inquiry",
+            Self::Reply => "答复 reply",
+            Self::ReportEvent => "信息通报 report an event",
+            Self::ListMessages => "查阅交换记录 read exchanged records",
+            Self::RefreshDirectory => "更新信任名录 refresh the trust directory",
         }
     }
 }

@@ -24,10 +24,10 @@ use crate::domain::error::Coded as _;
 use crate::domain::id_number::check_digit;
 use crate::domain::role::Role;
 use crate::node::Node;
-use crate::seal::Jwks;
+use crate::registry::Registry;
 use crate::seal::jws::split_compact;
 use crate::seal::{Jwk, VerifyingKey, qr};
-use crate::setup::{InitOptions, PUBLIC_JWKS_FILE, RunningNode, add_peer, create_api_key, init_node};
+use crate::setup::{InitOptions, RunningNode, create_api_key, federate, init_node};
 use crate::store::{Backend, DatabaseUrl, Store};
 
 /// Options of `hunyu bench`.
@@ -65,8 +65,10 @@ async fn bench_backend(
     connections: usize,
 ) -> anyhow::Result<()> {
     println!("\n== {backend} ==");
-    let origin = BenchNode::start(scratch, "origin", "130728102000", "怀安县柴沟堡镇", &[])?;
-    let residence = BenchNode::start(scratch, "residence", "440306001000", "宝安区新安街道", &[&origin])?;
+    let origin = BenchNode::start(scratch, "origin", "130728102000", "怀安县柴沟堡镇")?;
+    let residence = BenchNode::start(scratch, "residence", "440306001000", "宝安区新安街道")?;
+    let mut registry = Registry::init(&scratch.dir.path().join("registry"), "000000000000", "全国", 86_400)?;
+    federate(&mut registry, &[(&origin.config, &origin.running), (&residence.config, &residence.running)])?;
 
     // Issuance through the API against the single-row durable commit rate of the same database.
     let commits = commit_rate(&DatabaseUrl::parse(&origin.database_url)?, phase)?;
@@ -111,8 +113,8 @@ async fn bench_backend(
         "requests/s",
         Some((bare_rate, "bare", Some(0.8))),
     );
-    origin.handle.stop(true).await;
-    residence.handle.stop(true).await;
+    origin.running.handle().stop(true).await;
+    residence.running.handle().stop(true).await;
     Ok(())
 }
 
@@ -120,17 +122,15 @@ async fn bench_backend(
 struct BenchNode {
     node: Arc<Node>,
     addr: SocketAddr,
-    handle: actix_web::dev::ServerHandle,
+    running: RunningNode,
+    config: Config,
     database_url: String,
     officer: String,
     worker: String,
-    dir: std::path::PathBuf,
-    code: String,
-    name: String,
 }
 
 impl BenchNode {
-    fn start(scratch: &mut Scratch, role: &str, code: &str, name: &str, peers: &[&BenchNode]) -> anyhow::Result<Self> {
+    fn start(scratch: &mut Scratch, role: &str, code: &str, name: &str) -> anyhow::Result<Self> {
         let database_url = scratch.database(role)?;
         let dir = scratch.dir.path().join(role);
         let options = InitOptions {
@@ -139,22 +139,18 @@ impl BenchNode {
             name: name.into(),
             database_url: database_url.clone(),
             listen: "127.0.0.1:0".into(),
+            peer_listen: Some("127.0.0.1:0".into()),
         };
         let (_, path) = init_node(&options)?;
-        for peer in peers {
-            let jwks: Jwks = serde_json::from_str(&std::fs::read_to_string(peer.dir.join(PUBLIC_JWKS_FILE))?)?;
-            add_peer(&path, &peer.code, &peer.name, &jwks)?;
-        }
         let mut config = Config::load(&path)?;
         // The benchmark measures throughput, not the per-key abuse limits.
         config.limits =
             LimitSettings { verify_per_minute: u32::MAX, confirm_per_minute: u32::MAX, lookup_per_minute: u32::MAX };
         let officer = create_api_key(&config, Role::Officer, "bench", None)?;
         let worker = create_api_key(&config, Role::Worker, "bench", None)?;
-        let running = RunningNode::start(&config)?;
-        let (node, addr, handle) = (running.node.clone(), running.addr, running.handle());
-        tokio::spawn(running.server);
-        Ok(Self { node, addr, handle, database_url, officer, worker, dir, code: code.into(), name: name.into() })
+        let mut running = RunningNode::start(&config)?;
+        running.spawn();
+        Ok(Self { node: running.node.clone(), addr: running.addr, running, config, database_url, officer, worker })
     }
 }
 

@@ -98,6 +98,9 @@ pub struct InitArgs {
     /// Address of the API listener.
     #[arg(long, default_value = "127.0.0.1:8701")]
     pub listen: String,
+    /// Address of the mutual-TLS peer listener (node-to-node exchange).
+    #[arg(long, default_value = "127.0.0.1:9701")]
+    pub peer_listen: String,
 }
 
 /// The config file of a node.
@@ -184,6 +187,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 name: args.name,
                 database_url: args.database,
                 listen: args.listen,
+                peer_listen: Some(args.peer_listen),
             };
             let (config, path) = init_node(&options)?;
             println!("node {} ({}) created: {}", config.node.code, config.node.name, path.display());
@@ -192,8 +196,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(arg) => {
             let config = Config::load(&arg.config)?;
             let running = RunningNode::start(&config)?;
-            println!("hunyu node {} serving on {}", config.node.code, running.url());
-            running.server.await.context("server stopped with an error")?;
+            let peer = running.peer_url().map_or_else(String::new, |url| format!(", peers on {url}"));
+            println!("hunyu node {} serving on {}{peer}", config.node.code, running.url());
+            running.run().await.context("server stopped with an error")?;
         }
         Command::Keys(KeysCommand::Create { config, role, label, valid_days }) => {
             let config = Config::load(&config.config)?;

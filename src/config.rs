@@ -34,9 +34,11 @@ pub struct Config {
     /// Requests per API key and minute on the endpoints that read personal data.
     #[serde(default)]
     pub limits: LimitSettings,
-    /// Peers whose certificates this node verifies, until the trust directory replaces this list.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub peers: Vec<PeerSettings>,
+    /// The trust directory: without it a node trusts only itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<DirectorySettings>,
+    /// The mutual-TLS listener and identity for node-to-node exchange.
+    pub peer: PeerSettings,
 }
 
 /// Identity of the node.
@@ -114,18 +116,53 @@ pub struct KeySettings {
     pub audit: PathBuf,
 }
 
-/// A trusted peer node and the file holding its JWKS.
+/// Where the trust directory comes from and where its last good copy is kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySettings {
+    /// Base URL of the registry (the directory is `GET {url}/directory`); none: the cached copy only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_url: Option<String>,
+    /// The registry root public key, as a JWK file (relative to the config file).
+    pub root_key: PathBuf,
+    /// The last good directory (compact JWS), for offline verification.
+    #[serde(default = "default_directory_cache")]
+    pub cache: PathBuf,
+    /// Seconds between fetches from the registry.
+    #[serde(default = "default_refresh_seconds")]
+    pub refresh_seconds: u64,
+}
+
+fn default_directory_cache() -> PathBuf {
+    PathBuf::from("directory.jws")
+}
+
+fn default_refresh_seconds() -> u64 {
+    300
+}
+
+/// The peer (node-to-node) listener and the TLS identity it presents, also as a client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeerSettings {
-    pub code: String,
-    pub name: String,
-    /// JWKS file of the peer (a copy of its `/.well-known/jwks.json`), relative to the config file.
-    pub jwks: PathBuf,
+    /// Address of the mutual-TLS listener; none: this node only sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// TLS certificate (PEM), whose SHA-256 the directory lists.
+    pub tls_cert: PathBuf,
+    /// TLS private key (PKCS#8 PEM, mode 0600).
+    pub tls_key: PathBuf,
+    /// Most messages sent in one request.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+}
+
+fn default_batch() -> usize {
+    500
 }
 
 impl Config {
-    /// Reads `path`, applies `HUNYU_DATABASE_URL` and `HUNYU_LISTEN`, resolves relative paths, validates.
+    /// Reads `path`, applies `HUNYU_DATABASE_URL`, `HUNYU_LISTEN` and `HUNYU_PEER_LISTEN`, resolves relative paths, validates.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
@@ -136,6 +173,9 @@ impl Config {
         }
         if let Ok(listen) = std::env::var("HUNYU_LISTEN") {
             config.http.listen = listen;
+        }
+        if let Ok(listen) = std::env::var("HUNYU_PEER_LISTEN") {
+            config.peer.listen = Some(listen);
         }
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         config.validate()?;
@@ -157,8 +197,11 @@ impl Config {
         };
         resolve(&mut self.keys.signing);
         resolve(&mut self.keys.audit);
-        for peer in &mut self.peers {
-            resolve(&mut peer.jwks);
+        resolve(&mut self.peer.tls_cert);
+        resolve(&mut self.peer.tls_key);
+        if let Some(directory) = &mut self.directory {
+            resolve(&mut directory.root_key);
+            resolve(&mut directory.cache);
         }
         if let Some(path) = self.database.url.strip_prefix("sqlite://")
             && Path::new(path).is_relative()
@@ -183,8 +226,14 @@ impl Config {
         if limits.contains(&0) {
             return Err(invalid("limits", "every limit must be at least 1 request per minute".into()));
         }
-        for peer in &self.peers {
-            parse_node_code(&peer.code).map_err(|e| invalid("peers.code", e.to_string()))?;
+        if let Some(listen) = &self.peer.listen {
+            listen.parse::<SocketAddr>().map_err(|e| invalid("peer.listen", e.to_string()))?;
+        }
+        if self.peer.batch == 0 {
+            return Err(invalid("peer.batch", "must be at least 1".into()));
+        }
+        if self.directory.as_ref().is_some_and(|d| d.refresh_seconds == 0) {
+            return Err(invalid("directory.refresh_seconds", "must be at least 1".into()));
         }
         Ok(())
     }

@@ -2,15 +2,46 @@
 
 use serde_json::Value;
 
-/// `schemas/certificate.schema.json`, compiled into the binary.
-pub const CERTIFICATE_SCHEMA: &str = include_str!("../schemas/certificate.schema.json");
-/// `schemas/presentation.schema.json`, compiled into the binary.
-pub const PRESENTATION_SCHEMA: &str = include_str!("../schemas/presentation.schema.json");
+/// A kind of signed payload and its schema under `schemas/`, compiled into the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Certificate,
+    Presentation,
+    Directory,
+    Message,
+    Receipt,
+}
+
+impl Kind {
+    /// Every kind, in the order the validators are kept.
+    pub const ALL: [Kind; 5] = [Kind::Certificate, Kind::Presentation, Kind::Directory, Kind::Message, Kind::Receipt];
+
+    /// File name stem under `schemas/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Certificate => "certificate",
+            Self::Presentation => "presentation",
+            Self::Directory => "directory",
+            Self::Message => "message",
+            Self::Receipt => "receipt",
+        }
+    }
+
+    /// The schema text.
+    pub fn schema(self) -> &'static str {
+        match self {
+            Self::Certificate => include_str!("../schemas/certificate.schema.json"),
+            Self::Presentation => include_str!("../schemas/presentation.schema.json"),
+            Self::Directory => include_str!("../schemas/directory.schema.json"),
+            Self::Message => include_str!("../schemas/message.schema.json"),
+            Self::Receipt => include_str!("../schemas/receipt.schema.json"),
+        }
+    }
+}
 
 /// Compiled validators of every signed payload kind.
 pub struct Contract {
-    certificate: jsonschema::Validator,
-    presentation: jsonschema::Validator,
+    validators: Vec<jsonschema::Validator>,
 }
 
 /// A schema that does not compile (a build defect, caught by the tests).
@@ -24,33 +55,24 @@ pub struct SchemaError {
 impl Contract {
     /// Compiles the embedded schemas (formats such as `date` and `uuid` are enforced).
     pub fn new() -> Result<Self, SchemaError> {
-        Ok(Self {
-            certificate: compile("certificate", CERTIFICATE_SCHEMA)?,
-            presentation: compile("presentation", PRESENTATION_SCHEMA)?,
-        })
+        Ok(Self { validators: Kind::ALL.into_iter().map(compile).collect::<Result<_, _>>()? })
     }
 
-    /// First violation of the certificate schema, as `path: message`, if any.
-    pub fn certificate_violation(&self, payload: &Value) -> Option<String> {
-        violation(&self.certificate, payload)
-    }
-
-    /// First violation of the employer presentation schema, if any.
-    pub fn presentation_violation(&self, payload: &Value) -> Option<String> {
-        violation(&self.presentation, payload)
+    /// First violation of the schema of `kind`, as `path: message`, if any.
+    pub fn violation(&self, kind: Kind, payload: &Value) -> Option<String> {
+        let validator = &self.validators[kind as usize];
+        // `is_valid` is the fast path; the error is only worked out for a failing payload.
+        if validator.is_valid(payload) {
+            return None;
+        }
+        validator.validate(payload).err().map(|e| format!("{}: {e}", e.instance_path()))
     }
 }
 
-fn violation(validator: &jsonschema::Validator, payload: &Value) -> Option<String> {
-    // `is_valid` is the fast path; the error is only worked out for a failing payload.
-    if validator.is_valid(payload) {
-        return None;
-    }
-    validator.validate(payload).err().map(|e| format!("{}: {e}", e.instance_path()))
-}
-
-fn compile(name: &'static str, text: &str) -> Result<jsonschema::Validator, SchemaError> {
-    let schema: Value = serde_json::from_str(text).map_err(|e| SchemaError { name, message: e.to_string() })?;
+fn compile(kind: Kind) -> Result<jsonschema::Validator, SchemaError> {
+    let name = kind.name();
+    let schema: Value =
+        serde_json::from_str(kind.schema()).map_err(|e| SchemaError { name, message: e.to_string() })?;
     jsonschema::options()
         .should_validate_formats(true)
         .build(&schema)

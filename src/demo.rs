@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use crate::config::{CONFIG_FILE, Config};
 use crate::domain::role::Role;
-use crate::seal::{Jwks, qr};
-use crate::setup::{InitOptions, PUBLIC_JWKS_FILE, RunningNode, add_peer, create_api_key, init_node};
+use crate::registry::{self, Registry};
+use crate::seal::{Jwk, qr};
+use crate::setup::{InitOptions, RunningNode, create_api_key, federate, init_node, use_registry};
 use crate::store::{Store, audit};
 
 /// Options of `hunyu demo`.
@@ -37,6 +38,8 @@ pub struct DemoNode {
     pub code: String,
     pub name: String,
     pub api_url: String,
+    /// Mutual-TLS listener for other nodes.
+    pub peer_url: String,
     pub api_keys: BTreeMap<String, String>,
 }
 
@@ -49,6 +52,8 @@ struct Site {
 
 const ORIGIN: Site =
     Site { role: "origin", code: "130728102000", name: "河北省张家口市怀安县柴沟堡镇", port_offset: 1 };
+/// The registry of the demo: a national one, since the two nodes are in different provinces.
+const REGISTRY: (&str, &str) = ("000000000000", "全国流动人口婚育证明信任名录");
 const RESIDENCE: Site =
     Site { role: "residence", code: "440306001000", name: "广东省深圳市宝安区新安街道", port_offset: 2 };
 
@@ -58,30 +63,49 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
     let previous = read_demo_file(&options.dir);
     println!("hunyu demo in {}", options.dir.display());
 
-    let origin_config = prepare(&options.dir, &ORIGIN, options.base_port)?;
-    let origin_jwks: Jwks =
-        serde_json::from_str(&std::fs::read_to_string(node_dir(&options.dir, &ORIGIN).join(PUBLIC_JWKS_FILE))?)?;
-    let residence_path = node_dir(&options.dir, &RESIDENCE).join(CONFIG_FILE);
-    prepare(&options.dir, &RESIDENCE, options.base_port)?;
-    // The residence trusts the origin's key through its config (the trust directory replaces this later).
-    add_peer(&residence_path, ORIGIN.code, ORIGIN.name, &origin_jwks)?;
-    let residence_config = Config::load(&residence_path)?;
+    let registry_dir = options.dir.join("registry");
+    let mut registry = if registry_dir.join(registry::STATE_FILE).exists() {
+        Registry::open(&registry_dir)?
+    } else {
+        Registry::init(&registry_dir, REGISTRY.0, REGISTRY.1, 24 * 3600)?
+    };
+    let (registry_listener, registry_url) = listen(options.base_port)?;
+    let registry_server = registry::serve(&registry_dir, registry_listener)?;
+    let registry_handle = registry_server.handle();
+    tokio::spawn(registry_server);
+    println!("  registry {} {} at {registry_url}", REGISTRY.0, REGISTRY.1);
+
+    let mut configs = Vec::new();
+    let mut running = Vec::new();
+    for site in [&ORIGIN, &RESIDENCE] {
+        let config = prepare(&options.dir, site, options.base_port, &registry.root_jwk(), &registry_url)?;
+        let mut node = RunningNode::start(&config).with_context(|| format!("cannot start the {} node", site.role))?;
+        node.spawn();
+        configs.push(config);
+        running.push(node);
+    }
+    // Enrol both nodes at their addresses and hand them the directory (their refresh would fetch it).
+    federate(&mut registry, &[(&configs[0], &running[0]), (&configs[1], &running[1])])?;
+    println!("  trust directory published: serial {}, {} nodes", registry.state().serial, registry.state().nodes.len());
 
     let mut nodes = Vec::new();
-    let mut handles = Vec::new();
-    for (site, config) in [(&ORIGIN, &origin_config), (&RESIDENCE, &residence_config)] {
-        let running = RunningNode::start(config).with_context(|| format!("cannot start the {} node", site.role))?;
-        let keys = api_keys(config, site, previous.as_ref())?;
+    for ((site, config), node) in [&ORIGIN, &RESIDENCE].into_iter().zip(&configs).zip(&running) {
         nodes.push(DemoNode {
             role: site.role.into(),
             code: site.code.into(),
             name: site.name.into(),
-            api_url: running.url(),
-            api_keys: keys,
+            api_url: node.url(),
+            peer_url: node.peer_url().unwrap_or_default(),
+            api_keys: api_keys(config, site, previous.as_ref())?,
         });
-        handles.push(running.handle());
-        tokio::spawn(running.server);
-        println!("  {} node {} {} at {}", site.role, site.code, site.name, nodes[nodes.len() - 1].api_url);
+        println!(
+            "  {} node {} {} at {} (peers: {})",
+            site.role,
+            site.code,
+            site.name,
+            node.url(),
+            node.peer_url().unwrap_or_default()
+        );
     }
     let demo = DemoFile { nodes };
     let demo_path = options.dir.join("demo.json");
@@ -90,7 +114,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
     story(&demo).await?;
 
     println!("\n7. Every access above is in each node's hash-chained audit log");
-    for (site, config) in [(&ORIGIN, &origin_config), (&RESIDENCE, &residence_config)] {
+    for (site, config) in [&ORIGIN, &RESIDENCE].into_iter().zip(&configs) {
         let store = Store::open(&config.database_url()?, 1)?;
         match store.read(audit::verify_chain)? {
             Ok(report) => println!(
@@ -105,9 +129,10 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
 
     println!("\nwrote {}", demo_path.display());
     if options.no_serve {
-        for handle in handles {
-            handle.stop(true).await;
+        for node in &running {
+            node.handle().stop(true).await;
         }
+        registry_handle.stop(true).await;
     } else {
         println!("serving; try: curl {}/.well-known/hunyu-node   (Ctrl-C to stop)", demo.nodes[0].api_url);
         tokio::signal::ctrl_c().await?;
@@ -119,11 +144,13 @@ fn node_dir(dir: &Path, site: &Site) -> PathBuf {
     dir.join(site.role)
 }
 
-/// Creates the node directory on first run; reuses it (keys, database) afterwards.
-fn prepare(dir: &Path, site: &Site, base_port: u16) -> anyhow::Result<Config> {
+/// Creates the node directory on first run (reusing keys and database afterwards) and points it
+/// at the registry.
+fn prepare(dir: &Path, site: &Site, base_port: u16, root: &Jwk, registry_url: &str) -> anyhow::Result<Config> {
     let node_dir = node_dir(dir, site);
     let path = node_dir.join(CONFIG_FILE);
     let listen = format!("127.0.0.1:{}", base_port + site.port_offset);
+    let peer_listen = format!("127.0.0.1:{}", base_port + 1000 + site.port_offset);
     if !path.exists() {
         let options = InitOptions {
             dir: node_dir,
@@ -131,13 +158,22 @@ fn prepare(dir: &Path, site: &Site, base_port: u16) -> anyhow::Result<Config> {
             name: site.name.into(),
             database_url: "sqlite://hunyu.db".into(),
             listen: listen.clone(),
+            peer_listen: Some(peer_listen.clone()),
         };
         init_node(&options)?;
         println!("  created {} node in {}", site.role, path.display());
     }
+    use_registry(&path, root, Some(registry_url))?;
     let mut config = Config::load(&path)?;
     config.http.listen = listen;
+    config.peer.listen = Some(peer_listen);
     Ok(config)
+}
+
+fn listen(port: u16) -> anyhow::Result<(std::net::TcpListener, String)> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("port {port} is taken"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    Ok((listener, url))
 }
 
 fn read_demo_file(dir: &Path) -> Option<DemoFile> {

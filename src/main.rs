@@ -6,6 +6,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = hunyu::cli::Cli::parse();
+    hunyu::exchange::tls::install_crypto_provider();
     let default_filter = cli.command.default_log_filter();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("HUNYU_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter)))

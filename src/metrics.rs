@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 /// Label naming an API action.
@@ -26,6 +27,22 @@ pub struct Metrics {
     pub rate_limited: Family<ActionLabel, Counter>,
     /// Verifications (查验), per resulting status.
     pub verifications: Family<StatusLabel, Counter>,
+    /// Verifications answered from a trust directory past its lifetime.
+    pub stale_directory_verifications: Counter,
+    /// Serial of the trust directory in use (0: none).
+    pub directory_serial: Gauge,
+    /// End of the lifetime of the directory in use, in Unix seconds.
+    pub directory_expires_at: Gauge,
+    /// Directory fetches that failed or were refused.
+    pub directory_refresh_failures: Counter,
+    /// Messages receipted by their peer.
+    pub messages_delivered: Counter,
+    /// Messages accepted into the inbox (duplicates not counted).
+    pub messages_received: Counter,
+    /// Delivery attempts that failed (they are retried).
+    pub delivery_failures: Counter,
+    /// Inbound message batches refused (bad signature, unknown sender, TLS mismatch, sequence).
+    pub messages_refused: Counter,
 }
 
 impl Metrics {
@@ -42,7 +59,42 @@ impl Metrics {
         );
         registry.register("rate_limited", "Requests refused by a per-key rate limit", rate_limited.clone());
         registry.register("verifications", "Certificate verifications by resulting status", verifications.clone());
-        Self { registry, auth_failures, rate_limited, verifications }
+        let counter = |registry: &mut Registry, name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let gauge = Gauge::default();
+            registry.register(name, help, gauge.clone());
+            gauge
+        };
+        let r = &mut registry;
+        let stale_directory_verifications =
+            counter(r, "stale_directory_verifications", "Verifications against a trust directory past its lifetime");
+        let directory_serial = gauge(r, "directory_serial", "Serial of the trust directory in use (0: none)");
+        let directory_expires_at =
+            gauge(r, "directory_expires_at_seconds", "End of the trust directory's lifetime, Unix seconds");
+        let directory_refresh_failures =
+            counter(r, "directory_refresh_failures", "Trust directory fetches that failed or were refused");
+        let messages_delivered = counter(r, "messages_delivered", "Messages receipted by their peer");
+        let messages_received = counter(r, "messages_received", "Messages accepted into the inbox");
+        let delivery_failures = counter(r, "delivery_failures", "Failed delivery attempts (retried)");
+        let messages_refused = counter(r, "message_batches_refused", "Inbound message batches refused");
+        Self {
+            registry,
+            auth_failures,
+            rate_limited,
+            verifications,
+            stale_directory_verifications,
+            directory_serial,
+            directory_expires_at,
+            directory_refresh_failures,
+            messages_delivered,
+            messages_received,
+            delivery_failures,
+            messages_refused,
+        }
     }
 
     /// The OpenMetrics text exposition.

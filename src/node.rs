@@ -6,25 +6,34 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::access::{Action, Audit, KeyResolver, RateLimits};
 use crate::config::Config;
-use crate::contract::{Contract, SchemaError};
+use crate::contract::{Contract, Kind, SchemaError};
 use crate::domain::calendar::local_date;
 use crate::domain::certificate::{CertificateContent, CertificateDraft};
 use crate::domain::claims::{
     CERTIFICATE_TYP, CertificateClaims, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, VersionId,
 };
+use crate::domain::directory::{Freshness, may_replace};
 use crate::domain::error::{Coded as _, FieldError};
 use crate::domain::id_number;
+use crate::domain::message::MessageKind;
+use crate::domain::verification::Warning;
 use crate::domain::verification::{Reason, VerificationStatus, overall_status, window_reasons};
+use crate::exchange::directory::{DirectorySource, write_atomically};
+use crate::exchange::outbox::Sender;
 use crate::metrics::{Metrics, StatusLabel};
 use crate::seal::chain::subject_key;
+use crate::seal::directory::{DirectoryError, open_directory};
 use crate::seal::keys::load_audit_key;
+use crate::seal::trust::SharedTrust;
 use crate::seal::{self, Ed25519Signer, Jwks, KeyError, Signer, TrustStore, TrustedKey, qr};
 use crate::store::audit::{self, AuditFilter, AuditRow, NewAudit};
 use crate::store::certificates::{self as certs, CertificateRow, NewEvent, PersonRow, REVOKED, SUPERSEDED, VersionRow};
+use crate::store::messages;
 use crate::store::{DbConn, Store, StoreError};
 
 /// Errors of the certificate service.
@@ -69,8 +78,10 @@ pub enum SetupError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Schema(#[from] SchemaError),
-    #[error("peer {code}: {message}")]
-    Peer { code: String, message: String },
+    #[error("trust directory: {0}")]
+    Directory(String),
+    #[error("TLS identity: {0}")]
+    Tls(String),
 }
 
 /// What the officer gets back for an issued or renewed certificate.
@@ -136,9 +147,21 @@ pub struct ReasonView {
     pub message_en: &'static str,
 }
 
+impl ReasonView {
+    fn of(coded: &impl crate::domain::error::Coded) -> Self {
+        Self { code: coded.code(), message: coded.message_zh(), message_en: coded.message_en() }
+    }
+}
+
 impl From<Reason> for ReasonView {
     fn from(r: Reason) -> Self {
-        Self { code: r.code(), message: r.message_zh(), message_en: r.message_en() }
+        Self::of(&r)
+    }
+}
+
+impl From<Warning> for ReasonView {
+    fn from(w: Warning) -> Self {
+        Self::of(&w)
     }
 }
 
@@ -155,6 +178,9 @@ pub struct Verification {
     pub valid: bool,
     pub status: VerificationStatus,
     pub reasons: Vec<ReasonView>,
+    /// What the verifier should know that does not change the verdict (e.g. a stale trust directory).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<ReasonView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<IssuerView>,
     /// The signed payload, when the signature is genuine (for roles that may see it).
@@ -165,7 +191,14 @@ pub struct Verification {
 
 impl Verification {
     fn refused(reason: Reason) -> Self {
-        Self { valid: false, status: reason.status(), reasons: vec![reason.into()], issuer: None, certificate: None }
+        Self {
+            valid: false,
+            status: reason.status(),
+            reasons: vec![reason.into()],
+            warnings: Vec::new(),
+            issuer: None,
+            certificate: None,
+        }
     }
 }
 
@@ -210,42 +243,113 @@ pub struct Node {
     code: String,
     name: String,
     store: Store,
-    signer: Box<dyn Signer>,
-    trust: TrustStore,
-    contract: Contract,
+    signer: Arc<dyn Signer>,
+    /// What this node trusts now: itself, overlaid by the directory in use.
+    trust: SharedTrust,
+    /// This node's own keys, the base every directory is laid over.
+    own_trust: TrustStore,
+    directory: Option<DirectorySource>,
+    contract: Arc<Contract>,
     keys: KeyResolver,
     limits: RateLimits,
     metrics: Metrics,
     /// Keys the hashes that name persons in the audit log.
     audit_key: Vec<u8>,
+    /// Wakes the delivery worker when a transaction has put messages in the outbox.
+    outbox_wake: tokio::sync::Notify,
 }
 
 impl Node {
-    /// Opens the store (running migrations), loads the key and the trusted peer keys.
+    /// Opens the store (running migrations), loads the keys and the cached trust directory.
     pub fn open(config: &Config) -> Result<Self, SetupError> {
         let store = Store::open(&config.database_url()?, config.database.max_connections)?;
         let signer = Ed25519Signer::load(&config.keys.signing, &config.node.code)?;
-        let mut trust = TrustStore::default();
-        trust.add_node(&config.node.code, &config.node.name, &[signer.public_jwk()])?;
-        for peer in &config.peers {
-            let failed = |message: String| SetupError::Peer { code: peer.code.clone(), message };
-            let text =
-                std::fs::read_to_string(&peer.jwks).map_err(|e| failed(format!("{}: {e}", peer.jwks.display())))?;
-            let jwks: Jwks = serde_json::from_str(&text).map_err(|e| failed(e.to_string()))?;
-            trust.add_node(&peer.code, &peer.name, &jwks.keys).map_err(|e| failed(e.to_string()))?;
-        }
-        Ok(Self {
+        let mut own_trust = TrustStore::default();
+        own_trust.add_node(&config.node.code, &config.node.name, &[signer.public_jwk()])?;
+        let directory = config.directory.as_ref().map(DirectorySource::load).transpose()?;
+        let node = Self {
             code: config.node.code.clone(),
             name: config.node.name.clone(),
             store,
-            signer: Box::new(signer),
-            trust,
-            contract: Contract::new()?,
+            signer: Arc::new(signer),
+            trust: SharedTrust::new(own_trust.clone()),
+            own_trust,
+            directory,
+            contract: Arc::new(Contract::new()?),
             keys: KeyResolver::new(Duration::from_secs(config.http.key_cache_seconds)),
             limits: RateLimits::new(&config.limits),
             metrics: Metrics::new(),
             audit_key: load_audit_key(&config.keys.audit)?,
-        })
+            outbox_wake: tokio::sync::Notify::new(),
+        };
+        if let Some(cache) = node.directory.as_ref().map(|d| d.cache.clone()).filter(|c| c.exists()) {
+            let installed = std::fs::read_to_string(&cache)
+                .map_err(|e| e.to_string())
+                .and_then(|text| node.install_directory(&text, false).map_err(|e| e.to_string()));
+            match installed {
+                Ok(serial) => tracing::info!(serial, cache = %cache.display(), "trust directory loaded from the cache"),
+                // The registry may still deliver a good one; until then this node trusts only itself.
+                Err(error) => tracing::error!(%error, cache = %cache.display(), "cached trust directory refused"),
+            }
+        }
+        Ok(node)
+    }
+
+    /// Checks a directory against the registry root key and puts it in use if it is not older than
+    /// the one in use; with `keep`, first writes it to the cache file. Returns its serial.
+    pub fn install_directory(&self, token: &str, keep: bool) -> Result<u64, DirectoryError> {
+        let source = self.directory.as_ref().ok_or(DirectoryError::NotConfigured)?;
+        let claims = open_directory(token, &source.root, &self.contract)?;
+        let held = self.trust.current().stamp().map(|s| s.serial);
+        if !may_replace(held, claims.serial) {
+            return Err(DirectoryError::Rollback { held: held.unwrap_or(0), offered: claims.serial });
+        }
+        let trust = TrustStore::from_directory(&claims, &self.own_trust)?;
+        if keep && held != Some(claims.serial) {
+            write_atomically(&source.cache, token).map_err(|e| DirectoryError::Cache(e.to_string()))?;
+        }
+        self.metrics.directory_serial.set(i64::try_from(claims.serial).unwrap_or(i64::MAX));
+        self.metrics.directory_expires_at.set(claims.exp);
+        if held != Some(claims.serial) {
+            tracing::info!(serial = claims.serial, nodes = claims.nodes.len(), "trust directory in use");
+        }
+        self.trust.replace(trust);
+        Ok(claims.serial)
+    }
+
+    /// Where the directory comes from, if this node has one.
+    pub fn directory_source(&self) -> Option<&DirectorySource> {
+        self.directory.as_ref()
+    }
+
+    /// The trust in use now (own keys and the directory).
+    pub fn trust(&self) -> Arc<TrustStore> {
+        self.trust.current()
+    }
+
+    /// The signer of this node's records.
+    pub fn signer(&self) -> &dyn Signer {
+        &*self.signer
+    }
+
+    /// What puts messages in this node's outbox, for use inside a write transaction.
+    pub fn outbox(&self) -> Sender {
+        Sender { code: self.code.clone(), signer: self.signer.clone(), contract: self.contract.clone() }
+    }
+
+    /// The payload schemas.
+    pub fn contract(&self) -> &Contract {
+        &self.contract
+    }
+
+    /// Notified after messages are put in the outbox.
+    pub fn outbox_wake(&self) -> &tokio::sync::Notify {
+        &self.outbox_wake
+    }
+
+    /// The key that names persons in the audit log.
+    pub fn audit_key(&self) -> &[u8] {
+        &self.audit_key
     }
 
     /// 12-digit code of this node.
@@ -341,7 +445,8 @@ impl Node {
         let version = self.sign_version(id, &content, Some(&current), &who.caller.key_id, now)?;
         let person = person_row(&content, now);
         let entry = self.audit_entry(who, Action::RenewCertificate, Some(&person.id_number), Some(id), now);
-        self.store.write(move |conn| {
+        let (outbox, audit_key) = (self.outbox(), self.audit_key.clone());
+        let issued = self.store.write(move |conn| {
             // Signed outside the transaction: refuse if the certificate changed meanwhile.
             let newest = current_version(conn, &lineage.id)?;
             if newest.jti != current.jti {
@@ -355,9 +460,15 @@ impl Node {
             refuse_if_revoked(conn, &lineage.id, &current.jti)?;
             certs::save_person(conn, &person)?;
             let issued = store_version(conn, version, now)?;
-            audit::append(conn, NewAudit { outcome: format!("renewed v{}", issued.version), ..entry })?;
+            let update = serde_json::json!({ "token": issued.token });
+            let subject = subject_key(&audit_key, &lineage.id_number);
+            let told = outbox.tell_residences(conn, &subject, MessageKind::CertificateUpdate, &update, now)?;
+            let outcome = format!("renewed v{}, {told} residence(s) told", issued.version);
+            audit::append(conn, NewAudit { outcome, ..entry })?;
             Ok(issued)
-        })
+        })?;
+        self.outbox_wake.notify_one();
+        Ok(issued)
     }
 
     /// Revokes (注销) the newest version of a certificate.
@@ -373,19 +484,25 @@ impl Node {
         }
         let id = id.to_owned();
         let entry = self.audit_entry(who, Action::RevokeCertificate, None, Some(&id), now);
-        let audit_key = self.audit_key.clone();
-        self.store.write(move |conn| {
+        let (outbox, audit_key) = (self.outbox(), self.audit_key.clone());
+        let revocation = self.store.write(move |conn| {
             let lineage = certs::find_certificate(conn, &id)?.ok_or(NodeError::NotFound("certificate"))?;
             let current = current_version(conn, &id)?;
             refuse_if_revoked(conn, &id, &current.jti)?;
             let at = now.naive_utc();
             let event = NewEvent { jti: &current.jti, status: REVOKED, reason: Some(&reason), at, actor: &entry.actor };
             certs::insert_event(conn, &event)?;
-            let subject = Some(subject_key(&audit_key, &lineage.id_number));
-            let outcome = format!("revoked v{}", current.version);
-            audit::append(conn, NewAudit { subject, outcome, ..entry })?;
-            Ok(Revocation { version: version_number(&current), id, revoked_at: now })
-        })
+            let subject = subject_key(&audit_key, &lineage.id_number);
+            let body = serde_json::json!({
+                "certificate_id": id, "jti": current.jti, "reason": reason, "revoked_at": now.timestamp(),
+            });
+            let told = outbox.tell_residences(conn, &subject, MessageKind::Revocation, &body, now)?;
+            let outcome = format!("revoked v{}, {told} residence(s) told", current.version);
+            audit::append(conn, NewAudit { subject: Some(subject), outcome, ..entry })?;
+            Ok::<_, NodeError>(Revocation { version: version_number(&current), id, revoked_at: now })
+        })?;
+        self.outbox_wake.notify_one();
+        Ok(revocation)
     }
 
     /// A certificate with all its versions and their statuses.
@@ -428,7 +545,9 @@ impl Node {
     /// Verifies a token or QR text as of `now` and records the access; only a database failure is an error.
     pub fn verify(&self, text: &str, who: &Audit, now: DateTime<Utc>) -> Result<Verification, NodeError> {
         // Signature, schema and window are CPU work: done before the transaction.
-        let checked = self.check_genuine(text);
+        let trust = self.trust.current();
+        let checked = check_certificate(text, &trust, &self.contract);
+        let stale = matches!(trust.freshness(now.timestamp()), Some(Freshness::Stale { .. }));
         let (subject, object, own) = match &checked {
             Ok(genuine) => (
                 genuine.payload["person"]["id_number"].as_str(),
@@ -438,20 +557,27 @@ impl Node {
             Err(_) => (None, None, false),
         };
         let entry = self.audit_entry(who, Action::Verify, subject, object, now);
-        let verification = self.store.write(move |conn| {
+        let mut verification = self.store.write(move |conn| {
             let verification = match checked {
                 Err(reason) => Verification::refused(reason),
-                // Only the issuer knows about renewals and revocations (until status lists arrive).
                 Ok(genuine) if own => {
                     let recorded = stored_reasons(conn, &genuine.claims.jti)?;
                     verdict(genuine, recorded, now)
                 }
-                Ok(genuine) => verdict(genuine, Vec::new(), now),
+                // Another node's certificate: what its issuer reported through the exchange.
+                Ok(genuine) => {
+                    let reported = messages::received_statuses(conn, &genuine.claims.jti, &genuine.claims.iss)?;
+                    verdict(genuine, recorded_reasons(reported), now)
+                }
             };
             let outcome = verification.reasons.first().map_or("active", |r| r.code).to_owned();
             audit::append(conn, NewAudit { outcome, ..entry })?;
             Ok::<_, NodeError>(verification)
         })?;
+        if stale {
+            verification.warnings.push(Warning::DirectoryStale.into());
+            self.metrics.stale_directory_verifications.inc();
+        }
         let status = serde_json::to_value(verification.status).ok().and_then(|v| v.as_str().map(str::to_owned));
         self.metrics.verifications.get_or_create(&StatusLabel { status: status.unwrap_or_default() }).inc();
         Ok(verification)
@@ -491,7 +617,7 @@ impl Node {
         who: &Audit,
         now: DateTime<Utc>,
     ) -> Result<EmployerConfirmation, NodeError> {
-        let checked = check_presentation(text, &self.trust, &self.contract);
+        let checked = check_presentation(text, &self.trust.current(), &self.contract);
         let object = checked.as_ref().ok().map(|(claims, _)| claims.cid.as_str());
         let entry = self.audit_entry(who, Action::ConfirmEmployment, None, object, now);
         let (own_code, audit_key) = (self.code.clone(), self.audit_key.clone());
@@ -523,7 +649,7 @@ impl Node {
     }
 
     /// The start of an audit entry for `who` taking `action` (the outcome is filled in when known).
-    fn audit_entry(
+    pub(crate) fn audit_entry(
         &self,
         who: &Audit,
         action: Action,
@@ -546,7 +672,7 @@ impl Node {
 
     /// Checks everything that needs no database: form, algorithm, key, signature, size, schema, issuer.
     pub fn check_genuine(&self, text: &str) -> Result<GenuineCertificate, Reason> {
-        check_certificate(text, &self.trust, &self.contract)
+        check_certificate(text, &self.trust.current(), &self.contract)
     }
 
     /// Builds, checks against the contract and signs a version (token and QR text); stores nothing.
@@ -564,13 +690,13 @@ impl Node {
         let version = VersionId { jti: &jti, ver, supersedes: previous.map(|p| p.jti.as_str()) };
         let claims = CertificateClaims::new(&self.code, version, content, now, valid_until);
         let payload = serde_json::to_value(&claims).map_err(|e| NodeError::Contract(e.to_string()))?;
-        if let Some(violation) = self.contract.certificate_violation(&payload) {
+        if let Some(violation) = self.contract.violation(Kind::Certificate, &payload) {
             return Err(NodeError::Contract(violation));
         }
         let (token, qr) = self.seal(CERTIFICATE_TYP, &payload)?;
         let presentation = PresentationClaims::of(&claims, &uuid::Uuid::now_v7().to_string(), valid_until);
         let presentation = serde_json::to_value(&presentation).map_err(|e| NodeError::Contract(e.to_string()))?;
-        if let Some(violation) = self.contract.presentation_violation(&presentation) {
+        if let Some(violation) = self.contract.violation(Kind::Presentation, &presentation) {
             return Err(NodeError::Contract(violation));
         }
         let (employer_token, employer_qr) = self.seal(PRESENTATION_TYP, &presentation)?;
@@ -621,11 +747,11 @@ fn store_version(conn: &mut DbConn, row: VersionRow, now: DateTime<Utc>) -> Resu
 /// Checks a token or QR text against `trust` and the contract, without any stored state.
 pub fn check_certificate(text: &str, trust: &TrustStore, contract: &Contract) -> Result<GenuineCertificate, Reason> {
     let (payload, key) = open_signed(text, CERTIFICATE_TYP, trust)?;
-    if contract.certificate_violation(&payload).is_some() {
+    if contract.violation(Kind::Certificate, &payload).is_some() {
         return Err(Reason::Schema);
     }
     let claims = ReceivedClaims::deserialize(&payload).map_err(|_| Reason::Schema)?;
-    let issuer = issuer_of(&claims.iss, key)?;
+    let issuer = issuer_of(&claims.iss, claims.iat, key)?;
     Ok(GenuineCertificate { claims, payload, issuer })
 }
 
@@ -636,11 +762,11 @@ pub fn check_presentation(
     contract: &Contract,
 ) -> Result<(PresentationClaims, IssuerView), Reason> {
     let (payload, key) = open_signed(text, PRESENTATION_TYP, trust)?;
-    if contract.presentation_violation(&payload).is_some() {
+    if contract.violation(Kind::Presentation, &payload).is_some() {
         return Err(Reason::Schema);
     }
     let claims = PresentationClaims::deserialize(&payload).map_err(|_| Reason::Schema)?;
-    let issuer = issuer_of(&claims.iss, key)?;
+    let issuer = issuer_of(&claims.iss, claims.iat, key)?;
     Ok((claims, issuer))
 }
 
@@ -659,11 +785,9 @@ fn open_signed<'t>(text: &str, typ: &str, trust: &'t TrustStore) -> Result<(Valu
     Ok((payload, verified.key))
 }
 
-/// The issuer named by `iss`, which must be the node that owns the signing key.
-fn issuer_of(iss: &str, key: &TrustedKey) -> Result<IssuerView, Reason> {
-    if iss != key.issuer {
-        return Err(Reason::IssuerMismatch);
-    }
+/// The issuer named by `iss`, which must own the signing key, and have signed inside its window.
+fn issuer_of(iss: &str, iat: i64, key: &TrustedKey) -> Result<IssuerView, Reason> {
+    key.vouches_for(iss, iat)?;
     Ok(IssuerView { code: key.issuer.clone(), name: key.issuer_name.clone() })
 }
 
@@ -676,6 +800,7 @@ fn verdict(genuine: GenuineCertificate, recorded: Vec<Reason>, now: DateTime<Utc
         valid: status == VerificationStatus::Active,
         status,
         reasons: reasons.into_iter().map(ReasonView::from).collect(),
+        warnings: Vec::new(),
         issuer: Some(genuine.issuer),
         certificate: Some(genuine.payload),
     }

@@ -8,11 +8,16 @@ use actix_web::dev::{Server, ServerHandle};
 use chrono::{Duration, Utc};
 
 use crate::config::{
-    CONFIG_FILE, Config, DatabaseSettings, HttpSettings, KeySettings, LimitSettings, NodeSettings, PeerSettings,
+    CONFIG_FILE, Config, DatabaseSettings, DirectorySettings, HttpSettings, KeySettings, LimitSettings, NodeSettings,
+    PeerSettings,
 };
 use crate::domain::role::Role;
+use crate::exchange::delivery::{self, PeerClient};
+use crate::exchange::directory::refresh_loop;
+use crate::exchange::tls::{TlsIdentity, fingerprint_of, generate_identity, install_crypto_provider, server_config};
 use crate::http::{AppSettings, serve};
 use crate::node::{Node, SetupError};
+use crate::registry::{Enrolment, Registry};
 use crate::seal::keys::generate_audit_key;
 use crate::seal::{Ed25519Signer, Jwks, Signer as _};
 use crate::store::{Store, api_keys};
@@ -26,12 +31,15 @@ pub struct InitOptions {
     /// `sqlite://…` (relative to `dir`) or `postgres://…`.
     pub database_url: String,
     pub listen: String,
+    /// Address of the mutual-TLS peer listener, if the node receives messages.
+    pub peer_listen: Option<String>,
 }
 
 /// File (in the node directory) holding the node's public JWKS, to hand to peers.
 pub const PUBLIC_JWKS_FILE: &str = "jwks.json";
 
-/// Creates `dir` with a config, a fresh signing key and audit key (0600) and a migrated database.
+/// Creates `dir` with a config, a fresh signing key, audit key and TLS identity (keys 0600) and a
+/// migrated database.
 pub fn init_node(options: &InitOptions) -> Result<(Config, PathBuf), SetupError> {
     let config_path = options.dir.join(CONFIG_FILE);
     if config_path.exists() {
@@ -46,12 +54,23 @@ pub fn init_node(options: &InitOptions) -> Result<(Config, PathBuf), SetupError>
         database: DatabaseSettings { url: options.database_url.clone(), max_connections: 8 },
         keys: KeySettings { signing: PathBuf::from("keys/signing.pem"), audit: PathBuf::from("keys/audit.key") },
         limits: LimitSettings::default(),
-        peers: Vec::new(),
+        directory: None,
+        peer: PeerSettings {
+            listen: options.peer_listen.clone(),
+            tls_cert: PathBuf::from("keys/tls.pem"),
+            tls_key: PathBuf::from("keys/tls.key"),
+            batch: 500,
+        },
     };
     config.validate()?;
     std::fs::create_dir_all(&options.dir).map_err(|source| io_error(&options.dir, source))?;
     let signer = Ed25519Signer::generate(&options.dir.join(&config.keys.signing), &options.code)?;
     generate_audit_key(&options.dir.join(&config.keys.audit))?;
+    generate_identity(
+        &options.dir.join(&config.peer.tls_cert),
+        &options.dir.join(&config.peer.tls_key),
+        &options.code,
+    )?;
     write_json(&options.dir.join(PUBLIC_JWKS_FILE), &Jwks { keys: vec![signer.public_jwk()] })?;
     config.save(&config_path)?;
     let loaded = Config::load(&config_path)?;
@@ -59,19 +78,23 @@ pub fn init_node(options: &InitOptions) -> Result<(Config, PathBuf), SetupError>
     Ok((loaded, config_path))
 }
 
-/// Adds a trusted peer (its code, name and JWKS) to a node's config file.
-pub fn add_peer(config_path: &Path, code: &str, name: &str, jwks: &Jwks) -> Result<(), SetupError> {
+/// Points a node's config file at a registry: its root key (written beside the config) and URL.
+pub fn use_registry(config_path: &Path, root: &crate::seal::Jwk, registry_url: Option<&str>) -> Result<(), SetupError> {
     let dir = config_path.parent().unwrap_or(Path::new("."));
-    let file = PathBuf::from("peers").join(format!("{code}.jwks.json"));
-    std::fs::create_dir_all(dir.join("peers")).map_err(|source| io_error(dir, source))?;
-    write_json(&dir.join(&file), jwks)?;
+    let root_file = PathBuf::from("registry-root.jwk.json");
+    write_json(&dir.join(&root_file), root)?;
     let text = std::fs::read_to_string(config_path).map_err(|source| io_error(config_path, source))?;
     let mut config: Config = toml::from_str(&text).map_err(|e| crate::config::ConfigError::Syntax {
         path: config_path.display().to_string(),
         message: e.to_string(),
     })?;
-    config.peers.retain(|p| p.code != code);
-    config.peers.push(PeerSettings { code: code.into(), name: name.into(), jwks: file });
+    let previous = config.directory.take();
+    config.directory = Some(DirectorySettings {
+        registry_url: registry_url.map(str::to_owned),
+        root_key: root_file,
+        cache: previous.as_ref().map_or_else(|| PathBuf::from("directory.jws"), |d| d.cache.clone()),
+        refresh_seconds: previous.map_or(300, |d| d.refresh_seconds),
+    });
     config.save(config_path)?;
     Ok(())
 }
@@ -95,25 +118,53 @@ fn io_error(path: &Path, source: std::io::Error) -> SetupError {
     SetupError::Config(crate::config::ConfigError::Io { path: path.display().to_string(), source })
 }
 
-/// A node whose API server is bound and ready to be awaited.
+/// A node whose listeners are bound and whose background work (delivery, directory refresh) runs.
 pub struct RunningNode {
     pub node: Arc<Node>,
     pub addr: SocketAddr,
-    pub server: Server,
+    /// Address of the mutual-TLS peer listener, if the node has one.
+    pub peer_addr: Option<SocketAddr>,
+    /// The listeners, until they are spawned or run.
+    servers: Vec<Server>,
+    handle: NodeHandle,
 }
 
 impl RunningNode {
-    /// Opens the node and binds its API listener (port 0 picks a free port). Call inside a tokio runtime.
+    /// Opens the node, binds its listeners (port 0 picks a free port) and starts its background
+    /// work. Call inside a tokio runtime.
     pub fn start(config: &Config) -> Result<Self, SetupError> {
+        install_crypto_provider();
         let node = Arc::new(Node::open(config)?);
-        let addr = config.listen_addr()?;
-        let listener = TcpListener::bind(addr).map_err(|source| io_error(Path::new(&config.http.listen), source))?;
-        let addr = listener.local_addr().map_err(|source| io_error(Path::new(&config.http.listen), source))?;
+        let (listener, addr) = bind(&config.http.listen)?;
         let settings = AppSettings { body_limit: config.http.body_limit, workers: config.http.workers };
-        let server = serve(node.clone(), listener, &settings)
+        let api = serve(node.clone(), listener, &settings)
             .map_err(|source| io_error(Path::new(&config.http.listen), source))?;
-        tracing::info!(code = %config.node.code, %addr, "node listening");
-        Ok(Self { node, addr, server })
+        let identity = TlsIdentity::load(&config.peer.tls_cert, &config.peer.tls_key)?;
+        let (peer, peer_addr) = match &config.peer.listen {
+            Some(listen) => {
+                let (listener, addr) = bind(listen)?;
+                let server = crate::http::peer::serve(node.clone(), listener, server_config(&identity)?, &settings)
+                    .map_err(|source| io_error(Path::new(listen), source))?;
+                (Some(server), Some(addr))
+            }
+            None => (None, None),
+        };
+        let client = PeerClient::new(&identity)?;
+        let registry = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| SetupError::Directory(e.to_string()))?;
+        let tasks = [
+            tokio::spawn(delivery::run(node.clone(), client, config.peer.batch)),
+            tokio::spawn(refresh_loop(node.clone(), registry)),
+        ];
+        tracing::info!(code = %config.node.code, %addr, peer = ?peer_addr, "node listening");
+        let servers: Vec<Server> = std::iter::once(api).chain(peer).collect();
+        let handle = NodeHandle {
+            servers: servers.iter().map(Server::handle).collect(),
+            tasks: tasks.iter().map(tokio::task::JoinHandle::abort_handle).collect(),
+        };
+        Ok(Self { node, addr, peer_addr, servers, handle })
     }
 
     /// Base URL of the API.
@@ -121,8 +172,86 @@ impl RunningNode {
         format!("http://{}", self.addr)
     }
 
-    /// Handle to stop the server.
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    /// Base URL of the peer listener.
+    pub fn peer_url(&self) -> Option<String> {
+        self.peer_addr.map(|addr| format!("https://{addr}"))
     }
+
+    /// Handle to stop the node.
+    pub fn handle(&self) -> NodeHandle {
+        self.handle.clone()
+    }
+
+    /// Serves in the background (stop it through [`Self::handle`]).
+    pub fn spawn(&mut self) {
+        for server in self.servers.drain(..) {
+            tokio::spawn(server);
+        }
+    }
+
+    /// Serves until a listener stops (Ctrl-C, SIGTERM or a handle), then stops the rest.
+    pub async fn run(mut self) -> std::io::Result<()> {
+        let mut servers = tokio::task::JoinSet::new();
+        for server in self.servers.drain(..) {
+            servers.spawn(server);
+        }
+        let first = servers.join_next().await;
+        self.handle.stop(true).await;
+        first.map_or(Ok(()), |stopped| stopped.map_err(std::io::Error::other)?)
+    }
+}
+
+/// Stops a running node: its listeners and its background work.
+#[derive(Clone)]
+pub struct NodeHandle {
+    servers: Vec<ServerHandle>,
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+impl NodeHandle {
+    /// Stops the listeners (after in-flight requests when `graceful`) and the background work.
+    pub async fn stop(&self, graceful: bool) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for server in &self.servers {
+            server.stop(graceful).await;
+        }
+    }
+}
+
+fn bind(listen: &str) -> Result<(TcpListener, SocketAddr), SetupError> {
+    let listener = TcpListener::bind(listen).map_err(|source| io_error(Path::new(listen), source))?;
+    let addr = listener.local_addr().map_err(|source| io_error(Path::new(listen), source))?;
+    Ok((listener, addr))
+}
+
+/// The enrolment of a node as configured: its signing key, TLS fingerprint and listener URLs.
+pub fn enrolment(config: &Config, api_url: &str, peer_url: &str, not_before: i64) -> Result<Enrolment, SetupError> {
+    let signer = Ed25519Signer::load(&config.keys.signing, &config.node.code)?;
+    Ok(Enrolment {
+        code: config.node.code.clone(),
+        name: config.node.name.clone(),
+        api_url: api_url.into(),
+        peer_url: peer_url.into(),
+        tls_sha256: fingerprint_of(&config.peer.tls_cert)?,
+        keys: vec![signer.public_jwk()],
+        not_before,
+    })
+}
+
+/// Enrols running nodes in `registry`, publishes, and puts the new directory in use on each of
+/// them (what their next refresh would do). Returns the directory.
+pub fn federate(registry: &mut Registry, nodes: &[(&Config, &RunningNode)]) -> Result<String, SetupError> {
+    let failed = |e: crate::registry::RegistryError| SetupError::Directory(e.to_string());
+    for (config, running) in nodes {
+        let peer_url = running.peer_url().unwrap_or_else(|| format!("https://{}", running.addr));
+        // Keys count from the start of time: the node may have signed before it was enrolled.
+        registry.enrol(enrolment(config, &running.url(), &peer_url, 0)?).map_err(failed)?;
+    }
+    let token = registry.publish(Utc::now()).map_err(failed)?;
+    for (_, running) in nodes {
+        running.node.install_directory(&token, true).map_err(|e| SetupError::Directory(e.to_string()))?;
+    }
+    Ok(token)
 }

@@ -64,6 +64,7 @@ pub struct ReceivedClaims {
     pub iss: String,
     pub jti: String,
     pub ver: u32,
+    pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
 }

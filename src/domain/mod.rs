@@ -3,9 +3,11 @@
 pub mod calendar;
 pub mod certificate;
 pub mod claims;
+pub mod directory;
 pub mod division;
 pub mod error;
 pub mod id_number;
 pub mod marital;
+pub mod message;
 pub mod role;
 pub mod verification;

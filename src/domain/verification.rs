@@ -23,6 +23,10 @@ pub enum Reason {
     UnknownKey,
     /// The signature does not match the content.
     BadSignature,
+    /// The signing key was marked compromised at or before the record's signing time.
+    KeyCompromised,
+    /// The record's signing time lies outside the key's window in the trust directory.
+    KeyOutOfWindow,
     /// The `iss` claim is not the node that owns the signing key.
     IssuerMismatch,
     /// The payload fails `schemas/certificate.schema.json`.
@@ -53,6 +57,14 @@ impl Coded for Reason {
             Self::UnknownKey => ("unknown_key", "签发机关的该密钥未登记", "issuer key is not known"),
             Self::BadSignature => {
                 ("bad_signature", "签名验证失败，内容可能被篡改", "signature does not match the content")
+            }
+            Self::KeyCompromised => (
+                "key_compromised",
+                "签名密钥已泄露，该时间之后的签名无效",
+                "signed after the key was marked compromised",
+            ),
+            Self::KeyOutOfWindow => {
+                ("key_out_of_window", "签名时间不在该密钥的有效期内", "signed outside the key's validity window")
             }
             Self::IssuerMismatch => {
                 ("issuer_mismatch", "签发机关与签名密钥不符", "issuer claim does not match the signing key")
@@ -95,6 +107,25 @@ pub enum VerificationStatus {
     UnknownIssuer,
     /// Not a genuine certificate.
     Invalid,
+}
+
+/// Something a verifier should know that does not change the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Warning {
+    /// The trust directory is older than its stated lifetime: keys retired or compromised since may be missed.
+    DirectoryStale,
+}
+
+impl Coded for Warning {
+    fn texts(&self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::DirectoryStale => (
+                "directory_stale",
+                "信任名录已过期未更新，结果基于离线缓存",
+                "the trust directory is past its lifetime; checked against the cached copy",
+            ),
+        }
+    }
 }
 
 /// The status to report for a set of reasons: the most serious one wins (order of the enum).
@@ -146,6 +177,8 @@ mod tests {
             UnknownIssuer,
             UnknownKey,
             BadSignature,
+            KeyCompromised,
+            KeyOutOfWindow,
             IssuerMismatch,
             Schema,
             NotYetValid,

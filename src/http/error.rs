@@ -8,7 +8,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::access::AccessError;
+use crate::domain::error::Coded as _;
 use crate::domain::error::FieldError;
+use crate::exchange::Refusal;
 use crate::node::NodeError;
 
 /// Media type of every error body.
@@ -119,6 +121,19 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("未找到：{what}"), format!("{what} not found"))
     }
 
+    /// A refused message batch; the English message names the message and why.
+    pub fn refused(refusal: &Refusal) -> Self {
+        use Refusal as R;
+        let status = match refusal {
+            R::NoClientCertificate => StatusCode::UNAUTHORIZED,
+            R::UnknownPeer | R::TlsMismatch { .. } => StatusCode::FORBIDDEN,
+            R::Replay { .. } | R::SequenceGap { .. } => StatusCode::CONFLICT,
+            R::BadMessage { .. } | R::WrongAudience { .. } | R::BatchSize => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let (code, zh, en) = refusal.texts();
+        Self::new(status, code, zh, format!("{en}: {refusal}"))
+    }
+
     /// 500 without details (they go to the log, never to the caller).
     pub fn internal() -> Self {
         Self::new(
@@ -205,6 +220,12 @@ impl From<NodeError> for ApiError {
                 Self::internal()
             }
         }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        NodeError::Store(e).into()
     }
 }
 

@@ -4,9 +4,11 @@ mod audit;
 mod certificates;
 mod employer;
 pub mod error;
+pub mod exchange;
 mod lookup;
 mod meta;
 pub mod openapi;
+pub mod peer;
 pub(crate) mod verify;
 
 use std::net::TcpListener;
@@ -79,6 +81,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(employer::confirm)
         .service(audit::list)
         .service(lookup::lookup)
+        .service(exchange::arrival)
+        .service(exchange::departure)
+        .service(exchange::inquiry)
+        .service(exchange::event)
+        .service(exchange::reply)
+        .service(exchange::messages)
+        .service(exchange::refresh_directory)
         .service(meta::metrics);
 }
 

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, certificates, employer, lookup, meta, verify};
+use super::{audit, certificates, employer, exchange, lookup, meta, verify};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -11,7 +11,8 @@ use super::{audit, certificates, employer, lookup, meta, verify};
     paths(
         meta::healthz, meta::readyz, meta::jwks, meta::node_descriptor, meta::openapi_json, meta::metrics,
         certificates::create, certificates::show, certificates::renew, certificates::revoke, employer::confirm, audit::list, lookup::lookup,
-        verify::verify,
+        verify::verify, exchange::arrival, exchange::departure, exchange::inquiry, exchange::event, exchange::reply,
+        exchange::messages, exchange::refresh_directory,
     ),
     modifiers(&BearerAuth),
 )]

@@ -98,7 +98,7 @@ impl Signer for Ed25519Signer {
 }
 
 /// Writes a secret file with mode 0600, durably; never overwrites one.
-fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let io = |source| KeyError::Io { path: path.display().to_string(), source };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;

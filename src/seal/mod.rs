@@ -5,6 +5,7 @@
 //! The crypto provider is `ring`, the same one rustls uses for the exchange.
 
 pub mod chain;
+pub mod directory;
 pub mod jws;
 pub mod keys;
 pub mod qr;
@@ -25,6 +26,11 @@ pub fn b64url(bytes: &[u8]) -> String {
 /// Decodes unpadded base64url; padded or non-canonical input is refused.
 pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+/// SHA-256 of `bytes` as lower-case hex (TLS certificate fingerprints, message digests).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
 /// Lower-case hex of bytes (hashes, stored and compared as text).

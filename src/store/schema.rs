@@ -89,3 +89,43 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificate_events,
     audit_log,
 );
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        direction -> Text,
+        peer -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        subject -> Nullable<Text>,
+        in_reply_to -> Nullable<Text>,
+        due_on -> Nullable<Date>,
+        token -> Text,
+        created_at -> Timestamp,
+        receipt -> Nullable<Text>,
+        receipted_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    peer_sequences (peer, direction) {
+        peer -> Text,
+        direction -> Text,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    received_statuses (id) {
+        id -> BigInt,
+        jti -> Text,
+        issuer -> Text,
+        status -> Text,
+        at -> Timestamp,
+        message_id -> Text,
+    }
+}

@@ -6,7 +6,7 @@ use crate::both_backends;
 use hunyu::access::Action;
 use hunyu::domain::role::Role;
 
-use crate::helpers::{Backend, ORIGIN, TestNode, read, single_woman, zhang_li};
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, read, single_woman, zhang_li};
 
 both_backends!(health_keys_and_descriptor, roles_and_keys_are_enforced, bad_requests_get_problem_json);
 both_backends!(the_role_matrix_is_enforced_and_leaks_nothing);
@@ -118,7 +118,8 @@ async fn served_openapi_is_the_generated_one() {
 /// Walks every action with every role: allowed roles succeed, the others get 403, and no response
 /// to a role without a need for personal data carries any.
 async fn the_role_matrix_is_enforced_and_leaks_nothing(backend: Backend) {
-    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (node, other) = (&nodes[0], &nodes[1]);
     let mut people = 100..;
     for action in Action::ALL {
         for role in Role::ALL {
@@ -127,6 +128,7 @@ async fn the_role_matrix_is_enforced_and_leaks_nothing(backend: Backend) {
             let id_number = person["person"]["id_number"].as_str().unwrap();
             let id = issued["id"].as_str().unwrap();
             let key = node.key(role);
+            let someone = json!({ "id_number": id_number, "name": "李娜" });
             let (status, body) = match action {
                 Action::IssueCertificate => {
                     node.post("/api/v1/certificates", key, &single_woman(people.next().unwrap())).await
@@ -142,6 +144,34 @@ async fn the_role_matrix_is_enforced_and_leaks_nothing(backend: Backend) {
                 }
                 Action::Lookup => node.post("/api/v1/lookup", key, &json!({ "id_number": id_number })).await,
                 Action::ReadAudit => node.get("/api/v1/audit?limit=1000", key).await,
+                Action::RegisterArrival => {
+                    let body = json!({ "person": someone, "hukou": other.code, "address": "某街1号",
+                                       "arrived_on": "2026-01-05" });
+                    node.post("/api/v1/arrivals", key, &body).await
+                }
+                Action::RecordDeparture => {
+                    let body = json!({ "person": someone, "left_on": "2026-01-05", "destination": "深圳",
+                                       "to": other.code });
+                    node.post("/api/v1/departures", key, &body).await
+                }
+                Action::SendInquiry => {
+                    let body = json!({ "to": other.code, "person": someone, "question": "婚姻状况?", "urgent": false });
+                    node.post("/api/v1/inquiries", key, &body).await
+                }
+                Action::Reply => {
+                    let body = json!({ "to": node.code, "person": someone, "question": "生育情况?", "urgent": true });
+                    let (status, asked) = other.post("/api/v1/inquiries", &other.worker, &body).await;
+                    assert_eq!(status, 201, "{asked}");
+                    other.await_receipts().await;
+                    let path = format!("/api/v1/messages/{}/reply", asked["id"].as_str().unwrap());
+                    node.post(&path, key, &json!({ "answer": "已核实" })).await
+                }
+                Action::ReportEvent => {
+                    let body = json!({ "person": someone, "event": "marriage", "on": "2026-01-05", "to": other.code });
+                    node.post("/api/v1/events", key, &body).await
+                }
+                Action::ListMessages => node.get("/api/v1/messages", key).await,
+                Action::RefreshDirectory => node.post("/api/v1/admin/directory/refresh", key, &json!({})).await,
             };
             let allowed = action.roles().contains(&role);
             assert_eq!((200..300).contains(&status), allowed, "{action:?} as {role}: {status} {body}");

@@ -64,7 +64,7 @@ async fn every_access_is_recorded_without_id_numbers(backend: Backend) {
     let subjects: Vec<&Value> = log.iter().map(|e| &e["subject"]).collect();
     assert!(subjects[..5].iter().all(|s| *s == subjects[0] && s.is_string()), "{subjects:?}");
     assert!(subjects[5].is_null());
-    assert_eq!(log[4]["outcome"], "revoked v1");
+    assert_eq!(log[4]["outcome"], "revoked v1, 0 residence(s) told");
     assert_eq!(log[5]["outcome"], "malformed");
     assert_eq!(log[1]["role"], "worker");
     assert_eq!(log[3]["role"], "employer");

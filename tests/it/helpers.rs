@@ -5,8 +5,9 @@ use diesel::{Connection as _, PgConnection};
 use hunyu::config::Config;
 use hunyu::domain::id_number::check_digit;
 use hunyu::domain::role::Role;
+use hunyu::registry::Registry;
 use hunyu::seal::{Ed25519Signer, Jwks};
-use hunyu::setup::{InitOptions, PUBLIC_JWKS_FILE, RunningNode, add_peer, create_api_key, init_node};
+use hunyu::setup::{InitOptions, PUBLIC_JWKS_FILE, RunningNode, create_api_key, federate, init_node};
 use serde_json::{Value, json};
 
 /// Which database a test node runs on.
@@ -74,7 +75,6 @@ impl Drop for PgDatabase {
 pub struct TestNode {
     pub url: String,
     pub code: String,
-    pub name: String,
     pub config: Config,
     pub officer: String,
     pub worker: String,
@@ -83,8 +83,95 @@ pub struct TestNode {
     pub auditor: String,
     pub client: reqwest::Client,
     pub running: std::sync::Arc<hunyu::node::Node>,
+    /// The listeners and background work, stopped when the test ends.
+    pub node: RunningNode,
+    /// The registry this node is configured with (its own, unless spawned with peers or tweaked).
+    pub registry_dir: std::path::PathBuf,
+    _own_registry: Option<TestRegistry>,
     _pg: Option<PgDatabase>,
     pub dir: tempfile::TempDir,
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        let handle = self.node.handle();
+        tokio::spawn(async move { handle.stop(false).await });
+    }
+}
+
+/// A registry in a temporary directory, served on loopback once [`TestRegistry::serve`] is called.
+pub struct TestRegistry {
+    pub registry: Registry,
+    pub dir: tempfile::TempDir,
+    pub url: Option<String>,
+    server: Option<actix_web::dev::ServerHandle>,
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            tokio::spawn(async move { server.stop(false).await });
+        }
+    }
+}
+
+impl TestRegistry {
+    /// A registry with a fresh root key and a one-day directory lifetime.
+    pub fn new() -> Self {
+        Self::with_lifetime(86_400)
+    }
+
+    /// A registry whose directories are fresh for `seconds`.
+    pub fn with_lifetime(seconds: i64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::init(&dir.path().join("registry"), "000000000000", "测试信任名录", seconds).unwrap();
+        Self { registry, dir, url: None, server: None }
+    }
+
+    /// Starts serving `GET /directory`; returns the registry URL.
+    pub fn serve(&mut self) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = hunyu::registry::serve(&self.dir.path().join("registry"), listener).unwrap();
+        self.server = Some(server.handle());
+        tokio::spawn(server);
+        self.url = Some(url.clone());
+        url
+    }
+
+    /// Stops serving (the nodes keep their cached directory).
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop(true).await;
+        }
+    }
+
+    /// Points a node's config at this registry: its root key, its URL (if served) and a cache file.
+    pub fn configure(&self, config: &mut Config) {
+        configure(config, &self.path(), self.url.clone());
+    }
+
+    /// The registry directory.
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("registry")
+    }
+
+    /// Enrols `nodes`, publishes, and puts the directory in use on each; returns the directory.
+    pub fn federate(&mut self, nodes: &[&TestNode]) -> String {
+        let members: Vec<_> = nodes.iter().map(|n| (&n.config, &n.node)).collect();
+        federate(&mut self.registry, &members).unwrap()
+    }
+}
+
+/// Points a node's config at the registry in `registry_dir`.
+fn configure(config: &mut Config, registry_dir: &std::path::Path, registry_url: Option<String>) {
+    let node_dir = config.keys.signing.parent().unwrap().parent().unwrap().to_owned();
+    config.directory = Some(hunyu::config::DirectorySettings {
+        registry_url,
+        root_key: registry_dir.join(hunyu::registry::ROOT_JWK_FILE),
+        cache: node_dir.join("directory.jws"),
+        refresh_seconds: 3600,
+    });
 }
 
 /// Origin township of the tests: 河北省张家口市怀安县柴沟堡镇 (illustrative code under a real county).
@@ -114,25 +201,28 @@ impl TestNode {
             name: name.into(),
             database_url,
             listen: "127.0.0.1:0".into(),
+            peer_listen: Some("127.0.0.1:0".into()),
         };
         let (_, config_path) = init_node(&options).unwrap();
-        for peer in peers {
-            add_peer(&config_path, &peer.code, &peer.name, &peer.jwks()).unwrap();
-        }
         let mut config = Config::load(&config_path).unwrap();
         config.http.workers = Some(2);
+        // Spawned with peers, a node joins the first peer's registry; alone, it gets its own.
+        let own_registry = peers.is_empty().then(TestRegistry::new);
+        let registry_dir =
+            peers.first().map_or_else(|| own_registry.as_ref().unwrap().path(), |p| p.registry_dir.clone());
+        configure(&mut config, &registry_dir, None);
         tweak(&mut config);
         let key = |role| create_api_key(&config, role, "test", None).unwrap();
         let (officer, worker, employer) = (key(Role::Officer), key(Role::Worker), key(Role::Employer));
         let (admin, auditor) = (key(Role::Admin), key(Role::Auditor));
-        let running = RunningNode::start(&config).unwrap();
+        let mut running = RunningNode::start(&config).unwrap();
+        running.spawn();
         let url = running.url();
         let node = running.node.clone();
-        tokio::spawn(running.server);
-        TestNode {
+        hunyu::exchange::tls::install_crypto_provider();
+        let test_node = TestNode {
             url,
             code: code.into(),
-            name: name.into(),
             config,
             officer,
             worker,
@@ -141,9 +231,37 @@ impl TestNode {
             auditor,
             client: reqwest::Client::new(),
             running: node,
+            node: running,
+            registry_dir,
+            _own_registry: own_registry,
             _pg: pg,
             dir,
+        };
+        if !peers.is_empty() {
+            let mut registry = Registry::open(&test_node.registry_dir).unwrap();
+            let members: Vec<_> = peers.iter().copied().chain([&test_node]).map(|n| (&n.config, &n.node)).collect();
+            federate(&mut registry, &members).unwrap();
         }
+        test_node
+    }
+
+    /// GETs the list of messages matching `query` as the worker.
+    pub async fn messages(&self, query: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/api/v1/messages?{query}"), &self.worker).await;
+        assert_eq!(status, 200, "{body}");
+        body["messages"].as_array().unwrap().clone()
+    }
+
+    /// Waits until every message this node sent has its receipt (at most 20 s).
+    pub async fn await_receipts(&self) {
+        for _ in 0..400 {
+            let pending = self.running.store().read(hunyu::store::messages::count_unreceipted).unwrap();
+            if pending == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("messages of {} still unreceipted after 20 s", self.code);
     }
 
     /// The API key of `role`.
@@ -242,4 +360,16 @@ pub fn single_woman(seq: u32) -> Value {
         "marital": { "status": "10" },
         "children": []
     })
+}
+
+/// A registry served on loopback and nodes configured with it, enrolled and given its directory.
+pub async fn federation(backend: Backend, sites: &[(&str, &str)]) -> (TestRegistry, Vec<TestNode>) {
+    let mut registry = TestRegistry::new();
+    registry.serve();
+    let mut nodes = Vec::new();
+    for site in sites {
+        nodes.push(TestNode::spawn_with(backend, *site, &[], |config| registry.configure(config)).await);
+    }
+    registry.federate(&nodes.iter().collect::<Vec<_>>());
+    (registry, nodes)
 }

@@ -39,14 +39,14 @@ async fn residence_verifies_the_origins_certificate(backend: Backend) {
         assert_eq!(result["certificate"]["person"]["name"], "欧阳晓雯");
         assert_eq!(result["certificate"]["children"].as_array().unwrap().len(), 3);
     }
-    // The origin does not trust the residence: a certificate signed there is from an unknown issuer.
-    let foreign = sign_compact(
-        &residence.signer(),
-        CERTIFICATE_TYP,
-        payload(issued["token"].as_str().unwrap()).to_string().as_bytes(),
-        false,
-    );
+    // Signed by the residence in the origin's name: the key is trusted, the claim is not.
+    let claims = payload(issued["token"].as_str().unwrap()).to_string();
+    let foreign = sign_compact(&residence.signer(), CERTIFICATE_TYP, claims.as_bytes(), false);
     let result = origin.verify(&foreign).await;
+    assert_eq!(result["reasons"][0]["code"], "issuer_mismatch", "{result}");
+    // Signed by a node that is not in the directory: an unknown issuer.
+    let stranger = Ed25519Signer::generate(&residence.dir.path().join("stranger.pem"), "310101001000").unwrap();
+    let result = origin.verify(&sign_compact(&stranger, CERTIFICATE_TYP, claims.as_bytes(), false)).await;
     assert_eq!(
         (result["status"].as_str(), result["reasons"][0]["code"].as_str()),
         (Some("unknown_issuer"), Some("unknown_issuer"))

@@ -1,0 +1,265 @@
+//! The delivery worker: leases due outbox rows, sends them per peer in sequence order (several in
+//! one request when a peer has a backlog), checks and stores the signed receipts, and retries
+//! failures with exponential backoff and jitter. Delivery is at-least-once; the receiver's inbox
+//! makes it exactly-once in effect.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize as _;
+
+use super::Batch;
+use super::tls::{TlsIdentity, client_config};
+use crate::contract::Kind;
+use crate::domain::message::{RECEIPT_TYP, ReceiptClaims};
+use crate::node::{Node, SetupError};
+use crate::seal::directory::NodeEntry;
+use crate::seal::{TrustStore, sha256_hex, verify_compact};
+use crate::store::StoreError;
+use crate::store::messages::{self, Claimed};
+
+/// How long a claimed row is reserved for one attempt before another worker may take it.
+const LEASE: Duration = Duration::from_secs(60);
+/// Longest wait between attempts.
+const MAX_BACKOFF_SECONDS: f64 = 300.0;
+/// How often an idle worker looks for due retries.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// Outgoing peer calls over mutual TLS with this node's identity.
+#[derive(Clone)]
+pub struct PeerClient {
+    http: reqwest::Client,
+}
+
+impl PeerClient {
+    /// A client presenting `identity`.
+    pub fn new(identity: &TlsIdentity) -> Result<Self, SetupError> {
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(client_config(identity)?)
+            .tls_info(true)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| SetupError::Tls(e.to_string()))?;
+        Ok(Self { http })
+    }
+
+    /// Posts `body` to `path` on the peer listener of `to`; the server must present the
+    /// certificate the directory lists for `to`.
+    pub async fn post(&self, to: &NodeEntry, path: &str, body: &Batch) -> Result<reqwest::Response, String> {
+        let url = format!("{}{path}", to.peer_url.trim_end_matches('/'));
+        let response = self.http.post(&url).json(body).send().await.map_err(|e| format!("{url}: {e}"))?;
+        let presented = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .map(sha256_hex);
+        if presented.as_deref() != Some(to.tls_sha256.as_str()) {
+            return Err(format!(
+                "{url}: the server's TLS certificate is not the one the directory lists for {}",
+                to.code
+            ));
+        }
+        Ok(response)
+    }
+
+    /// Sends messages to `to` and returns its receipts, in order.
+    pub async fn send(&self, to: &NodeEntry, tokens: Vec<String>) -> Result<Vec<String>, String> {
+        let response =
+            self.post(to, "/exchange/v1/messages", &Batch { messages: tokens, receipts: Vec::new() }).await?;
+        let status = response.status();
+        if !status.is_success() {
+            let problem: serde_json::Value = response.json().await.unwrap_or_default();
+            return Err(format!(
+                "{status}: {} {}",
+                problem["code"].as_str().unwrap_or(""),
+                problem["detail"].as_str().unwrap_or("")
+            ));
+        }
+        let batch: Batch = response.json().await.map_err(|e| format!("unreadable answer: {e}"))?;
+        Ok(batch.receipts)
+    }
+}
+
+/// Seconds to wait before attempt `attempts + 1`: doubling from 1 s up to 5 minutes, scaled by
+/// `jitter` in [0, 1) to between half and all of it, so that peers coming back are not stampeded.
+pub fn backoff_seconds(attempts: i32, jitter: f64) -> f64 {
+    let exp = f64::from(attempts.clamp(0, 30));
+    let full = 2f64.powf(exp).min(MAX_BACKOFF_SECONDS);
+    full * (0.5 + jitter.clamp(0.0, 1.0) / 2.0)
+}
+
+fn jitter() -> f64 {
+    let mut byte = [0u8; 2];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut byte);
+    f64::from(u16::from_be_bytes(byte)) / 65536.0
+}
+
+/// A receipt that answers message `claimed` sent to `peer`: signed by the peer, for this node,
+/// for this message and these very bytes.
+fn check_receipt(receipt: &str, claimed: &Claimed, own: &str, trust: &TrustStore, node: &Node) -> Result<(), String> {
+    let verified = verify_compact(receipt, RECEIPT_TYP, trust).map_err(|r| format!("receipt: {r:?}"))?;
+    let payload: serde_json::Value = serde_json::from_slice(&verified.payload).map_err(|e| e.to_string())?;
+    if let Some(violation) = node.contract().violation(Kind::Receipt, &payload) {
+        return Err(format!("receipt breaks its schema: {violation}"));
+    }
+    let claims = ReceiptClaims::deserialize(&payload).map_err(|e| e.to_string())?;
+    verified.key.vouches_for(&claims.iss, claims.iat).map_err(|r| format!("receipt key: {r:?}"))?;
+    let expected_seq = u64::try_from(claimed.seq).unwrap_or(0);
+    if claims.iss != claimed.peer || claims.aud != own || claims.msg != claimed.id || claims.seq != expected_seq {
+        return Err("receipt is for another message".into());
+    }
+    if claims.sha256 != sha256_hex(claimed.token.as_bytes()) {
+        return Err("receipt is for other content".into());
+    }
+    Ok(())
+}
+
+/// Runs deliveries until the node stops: after each wake-up and every idle poll.
+pub async fn run(node: Arc<Node>, client: PeerClient, batch: usize) {
+    loop {
+        match deliver_due(&node, &client, batch).await {
+            Ok(0) => {
+                let _ = tokio::time::timeout(IDLE_POLL, node.outbox_wake().notified()).await;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(%error, "outbox delivery could not use the database");
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+    }
+}
+
+/// One round: claims due messages, sends each peer's in sequence, stores receipts or failures.
+/// Returns how many messages were claimed.
+pub async fn deliver_due(node: &Arc<Node>, client: &PeerClient, batch: usize) -> Result<usize, StoreError> {
+    let now = Utc::now();
+    let limit = i64::try_from(batch.saturating_mul(4)).unwrap_or(i64::MAX);
+    let lease_until = (now + LEASE).naive_utc();
+    let store = node.store().clone();
+    let claimed = tokio::task::spawn_blocking(move || {
+        store.write(move |conn| messages::claim_due(conn, now.naive_utc(), lease_until, limit))
+    })
+    .await
+    .map_err(|e| StoreError::Commit(e.to_string()))??;
+    let count = claimed.len();
+    let mut per_peer: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
+    for row in claimed {
+        per_peer.entry(row.peer.clone()).or_default().push(row);
+    }
+    let rounds = per_peer.into_values().map(|rows| {
+        let (node, client) = (node.clone(), client.clone());
+        tokio::spawn(async move { deliver_to_peer(&node, &client, rows, batch).await })
+    });
+    for round in rounds.collect::<Vec<_>>() {
+        round.await.map_err(|e| StoreError::Commit(e.to_string()))??;
+    }
+    Ok(count)
+}
+
+/// Sends one peer's claimed messages in requests of at most `batch`, in sequence order; the first
+/// failure postpones that message and every later one (the receiver wants them in order).
+async fn deliver_to_peer(
+    node: &Arc<Node>,
+    client: &PeerClient,
+    rows: Vec<Claimed>,
+    batch: usize,
+) -> Result<(), StoreError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Claimed> = rows.by_ref().take(batch.max(1)).collect();
+        if let Err(error) = deliver_chunk(node, client, &chunk).await? {
+            let rest: Vec<Claimed> = chunk.into_iter().chain(rows).collect();
+            return postpone(node, rest, error).await;
+        }
+    }
+    Ok(())
+}
+
+/// Sends one request; `Ok(Err(_))` is a delivery failure to retry, `Err(_)` a database failure.
+async fn deliver_chunk(
+    node: &Arc<Node>,
+    client: &PeerClient,
+    chunk: &[Claimed],
+) -> Result<Result<(), String>, StoreError> {
+    let peer = chunk[0].peer.clone();
+    let trust = node.trust();
+    let Some(entry) = trust.node(&peer).cloned() else {
+        return Ok(Err(format!("{peer} is not in the trust directory")));
+    };
+    let tokens = chunk.iter().map(|c| c.token.clone()).collect();
+    let receipts = match client.send(&entry, tokens).await {
+        Ok(receipts) => receipts,
+        Err(error) => return Ok(Err(error)),
+    };
+    if receipts.len() != chunk.len() {
+        return Ok(Err(format!("{} receipts for {} messages", receipts.len(), chunk.len())));
+    }
+    for (receipt, claimed) in receipts.iter().zip(chunk) {
+        if let Err(error) = check_receipt(receipt, claimed, node.code(), &trust, node) {
+            return Ok(Err(error));
+        }
+    }
+    let received: Vec<(String, String)> = chunk.iter().map(|c| c.id.clone()).zip(receipts).collect();
+    let count = received.len();
+    let store = node.store().clone();
+    let at = Utc::now().naive_utc();
+    tokio::task::spawn_blocking(move || {
+        store.write(move |conn| {
+            for (id, receipt) in &received {
+                messages::record_receipt(conn, id, receipt, at)?;
+            }
+            Ok::<_, StoreError>(())
+        })
+    })
+    .await
+    .map_err(|e| StoreError::Commit(e.to_string()))??;
+    node.metrics().messages_delivered.inc_by(u64::try_from(count).unwrap_or(0));
+    tracing::debug!(peer = %peer, messages = count, "delivered with receipts");
+    Ok(Ok(()))
+}
+
+/// Records a failed attempt for `rows`; they come due again after their backoff.
+async fn postpone(node: &Arc<Node>, rows: Vec<Claimed>, error: String) -> Result<(), StoreError> {
+    let Some(first) = rows.first() else { return Ok(()) };
+    let attempts = first.attempts.saturating_add(1);
+    let wait = backoff_seconds(first.attempts, jitter());
+    tracing::warn!(peer = %first.peer, messages = rows.len(), attempts, retry_in_seconds = wait.round(), %error, "delivery failed");
+    node.metrics().delivery_failures.inc();
+    let retry_at = retry_time(Utc::now(), wait).naive_utc();
+    let store = node.store().clone();
+    tokio::task::spawn_blocking(move || {
+        store.write(move |conn| {
+            for row in &rows {
+                messages::record_failure(conn, &row.id, row.attempts.saturating_add(1), &error, retry_at)?;
+            }
+            Ok::<_, StoreError>(())
+        })
+    })
+    .await
+    .map_err(|e| StoreError::Commit(e.to_string()))?
+}
+
+fn retry_time(now: DateTime<Utc>, seconds: f64) -> DateTime<Utc> {
+    // At most 300 s: the cast cannot overflow.
+    #[allow(clippy::cast_possible_truncation)]
+    let millis = (seconds * 1000.0) as i64;
+    now + chrono::Duration::milliseconds(millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_ceiling() {
+        assert!((backoff_seconds(0, 0.0) - 0.5).abs() < 1e-9);
+        assert!((backoff_seconds(0, 0.999_999) - 1.0).abs() < 1e-3);
+        assert!((backoff_seconds(3, 0.0) - 4.0).abs() < 1e-9);
+        assert!((backoff_seconds(30, 0.0) - 150.0).abs() < 1e-9);
+        assert!(backoff_seconds(100, 1.0) <= MAX_BACKOFF_SECONDS);
+    }
+}

@@ -1,0 +1,214 @@
+//! The idempotent inbox: a batch of signed messages is checked whole, stored in one transaction
+//! with a signed receipt each, and applied to the books. A message received again gets its first
+//! receipt back and changes nothing; a refused batch stores nothing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize as _;
+use serde_json::Value;
+
+use super::Refusal;
+use crate::contract::Kind;
+use crate::domain::error::Coded as _;
+use crate::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind, RECEIPT_TYP, ReceiptClaims};
+use crate::node::{Node, check_certificate};
+use crate::seal::chain::subject_key;
+use crate::seal::{TrustStore, sha256_hex, sign_compact, verify_compact};
+use crate::store::messages::{self, IN, MessageRow, NewReceivedStatus, OUT};
+use crate::store::{StoreError, certificates::REVOKED, certificates::SUPERSEDED};
+
+/// Why a batch was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for InboxError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// What a received message changes in this node's books, besides being stored.
+#[derive(Debug, Clone)]
+enum Effect {
+    None,
+    /// It answers one of this node's messages.
+    Answers(String),
+    /// The issuer reports a status of one of its certificate versions.
+    Status {
+        jti: String,
+        status: &'static str,
+    },
+}
+
+/// A message that passed every check that needs no database.
+struct Checked {
+    token: String,
+    claims: MessageClaims,
+    subject: Option<String>,
+    effect: Effect,
+    receipt: String,
+}
+
+/// Takes a batch from the node whose TLS client certificate has `fingerprint`; returns one
+/// receipt per message, in order.
+pub fn receive(
+    node: &Node,
+    fingerprint: Option<&str>,
+    tokens: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, InboxError> {
+    if tokens.is_empty() || tokens.len() > super::MAX_BATCH {
+        return Err(Refusal::BatchSize.into());
+    }
+    let trust = node.trust();
+    let fingerprint = fingerprint.ok_or(Refusal::NoClientCertificate)?;
+    let sender = trust
+        .node_by_tls(fingerprint)
+        .filter(|entry| entry.status == crate::domain::directory::NodeStatus::Active)
+        .ok_or(Refusal::UnknownPeer)?
+        .code
+        .clone();
+    let checked = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(index, token)| check(node, &trust, &sender, index, token, now))
+        .collect::<Result<Vec<_>, Refusal>>()?;
+    let received = node.store().write(move |conn| store(conn, &sender, checked, now))?;
+    Ok(received)
+}
+
+/// Checks one message: signature, key window, schema, sender and receiver; signs its receipt.
+fn check(
+    node: &Node,
+    trust: &TrustStore,
+    sender: &str,
+    index: usize,
+    token: String,
+    now: DateTime<Utc>,
+) -> Result<Checked, Refusal> {
+    let bad = |reason: &'static str| Refusal::BadMessage { message: index, reason };
+    let verified = verify_compact(&token, MESSAGE_TYP, trust).map_err(|r| bad(r.code()))?;
+    let payload: Value = serde_json::from_slice(&verified.payload).map_err(|_| bad("malformed"))?;
+    if node.contract().violation(Kind::Message, &payload).is_some() {
+        return Err(bad("schema"));
+    }
+    let claims = MessageClaims::deserialize(&payload).map_err(|_| bad("schema"))?;
+    verified.key.vouches_for(&claims.iss, claims.iat).map_err(|r| bad(r.code()))?;
+    if claims.iss != sender {
+        return Err(Refusal::TlsMismatch { message: index, claimed: claims.iss, tls: sender.into() });
+    }
+    if claims.aud != node.code() {
+        return Err(Refusal::WrongAudience { message: index, aud: claims.aud });
+    }
+    let subject = claims.body["person"]["id_number"].as_str().map(|id| subject_key(node.audit_key(), id));
+    let effect = effect_of(&claims, trust, node).map_err(bad)?;
+    let receipt = ReceiptClaims {
+        iss: node.code().into(),
+        aud: claims.iss.clone(),
+        msg: claims.jti.clone(),
+        seq: claims.seq,
+        sha256: sha256_hex(token.as_bytes()),
+        iat: now.timestamp(),
+    };
+    // Serializing plain data cannot fail.
+    let receipt = sign_compact(node.signer(), RECEIPT_TYP, &serde_json::to_vec(&receipt).unwrap_or_default(), false);
+    Ok(Checked { token, claims, subject, effect, receipt })
+}
+
+/// The change a message makes to the books; a certificate it carries must be the sender's own.
+fn effect_of(claims: &MessageClaims, trust: &TrustStore, node: &Node) -> Result<Effect, &'static str> {
+    Ok(match claims.kind {
+        MessageKind::Reply => Effect::Answers(claims.in_reply_to.clone().unwrap_or_default()),
+        MessageKind::CertificateUpdate => {
+            let token = claims.body["token"].as_str().unwrap_or_default();
+            let genuine = check_certificate(token, trust, node.contract()).map_err(|r| r.code())?;
+            if genuine.claims.iss != claims.iss {
+                return Err("issuer_mismatch");
+            }
+            match genuine.payload["supersedes"].as_str() {
+                Some(previous) => Effect::Status { jti: previous.into(), status: SUPERSEDED },
+                None => Effect::None,
+            }
+        }
+        MessageKind::Revocation => {
+            Effect::Status { jti: claims.body["jti"].as_str().unwrap_or_default().into(), status: REVOKED }
+        }
+        _ => Effect::None,
+    })
+}
+
+/// Stores the new messages of a batch in sequence and applies them; repeats get their first receipt.
+fn store(
+    conn: &mut crate::store::DbConn,
+    sender: &str,
+    batch: Vec<Checked>,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, InboxError> {
+    let ids: Vec<&str> = batch.iter().map(|c| c.claims.jti.as_str()).collect();
+    let known: HashMap<String, MessageRow> =
+        messages::find_received(conn, &ids)?.into_iter().map(|row| (row.id.clone(), row)).collect();
+    let first = messages::last_seq(conn, sender, IN)?;
+    let mut last = first;
+    let mut receipts = Vec::with_capacity(batch.len());
+    let mut rows = Vec::new();
+    let mut effects = Vec::new();
+    for (index, item) in batch.into_iter().enumerate() {
+        if let Some(existing) = known.get(&item.claims.jti) {
+            if existing.token != item.token || existing.peer != sender {
+                return Err(Refusal::Replay { message: index, id: item.claims.jti }.into());
+            }
+            receipts.push(existing.receipt.clone().unwrap_or_default());
+            continue;
+        }
+        let seq = i64::try_from(item.claims.seq).unwrap_or(i64::MAX);
+        if seq != last + 1 {
+            return Err(Refusal::SequenceGap { message: index, expected: last + 1, got: seq }.into());
+        }
+        last = seq;
+        receipts.push(item.receipt.clone());
+        effects.push((item.claims.jti.clone(), item.effect));
+        rows.push(MessageRow {
+            id: item.claims.jti,
+            direction: IN.into(),
+            peer: sender.into(),
+            seq,
+            kind: item.claims.kind.as_str().into(),
+            subject: item.subject,
+            in_reply_to: item.claims.in_reply_to,
+            due_on: item.claims.due,
+            token: item.token,
+            created_at: now.naive_utc(),
+            receipt: Some(item.receipt),
+            receipted_at: Some(now.naive_utc()),
+            answered_at: None,
+            attempts: 0,
+            next_attempt_at: None,
+            last_error: None,
+        });
+    }
+    if rows.is_empty() {
+        return Ok(receipts);
+    }
+    messages::insert_all(conn, &rows)?;
+    messages::set_last_seq(conn, sender, IN, last)?;
+    let at = now.naive_utc();
+    for (message_id, effect) in effects {
+        match effect {
+            Effect::None => {}
+            Effect::Answers(of) => {
+                messages::mark_answered(conn, &of, OUT, sender, at)?;
+            }
+            Effect::Status { jti, status } => {
+                let status = NewReceivedStatus { jti: &jti, issuer: sender, status, at, message_id: &message_id };
+                messages::insert_received_status(conn, &status)?;
+            }
+        }
+    }
+    Ok(receipts)
+}

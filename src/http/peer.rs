@@ -1,0 +1,78 @@
+//! The peer listener (mutual TLS): other nodes post signed messages and get signed receipts.
+
+use std::any::Any;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Extensions, Server};
+use actix_web::rt::net::TcpStream;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::Utc;
+
+use super::AppSettings;
+use super::error::ApiError;
+use crate::exchange::Batch;
+use crate::exchange::inbox::{self, InboxError};
+use crate::node::Node;
+use crate::seal::sha256_hex;
+
+/// SHA-256 (hex) of the client certificate of a peer connection, if one was presented.
+#[derive(Debug, Clone)]
+struct ClientFingerprint(Option<String>);
+
+/// Starts the peer server on `listener` with `tls` (which asks every client for its certificate).
+pub fn serve(
+    node: Arc<Node>,
+    listener: TcpListener,
+    tls: rustls::ServerConfig,
+    settings: &AppSettings,
+) -> std::io::Result<Server> {
+    let node = web::Data::from(node);
+    // A batch of 1,000 messages of a few KiB each.
+    let limit = settings.body_limit.max(16 * 1024 * 1024);
+    let mut server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(node.clone())
+            .app_data(
+                web::JsonConfig::default().limit(limit).error_handler(move |e, _| super::json_error(e, limit).into()),
+            )
+            .service(messages)
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found("route")) }))
+    })
+    .on_connect(remember_client_certificate)
+    .listen_rustls_0_23(listener, tls)?;
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+fn remember_client_certificate(connection: &dyn Any, data: &mut Extensions) {
+    let fingerprint = connection
+        .downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<TcpStream>>()
+        .and_then(|tls| tls.get_ref().1.peer_certificates().and_then(|chain| chain.first()).map(|c| sha256_hex(c)));
+    data.insert(ClientFingerprint(fingerprint));
+}
+
+/// Receive signed messages; answer one signed receipt per message, in order. A refused batch is
+/// stored nowhere; a message received again gets its first receipt.
+#[post("/exchange/v1/messages")]
+async fn messages(node: web::Data<Node>, req: HttpRequest, body: web::Json<Batch>) -> Result<HttpResponse, ApiError> {
+    let fingerprint = req.conn_data::<ClientFingerprint>().and_then(|f| f.0.clone());
+    let tokens = body.into_inner().messages;
+    let count = tokens.len();
+    let receiver = node.clone().into_inner();
+    let received = web::block(move || inbox::receive(&receiver, fingerprint.as_deref(), tokens, Utc::now())).await?;
+    match received {
+        Ok(receipts) => {
+            node.metrics().messages_received.inc_by(u64::try_from(count).unwrap_or(0));
+            Ok(HttpResponse::Ok().json(Batch { messages: Vec::new(), receipts }))
+        }
+        Err(InboxError::Refused(refusal)) => {
+            node.metrics().messages_refused.inc();
+            tracing::warn!(%refusal, "message batch refused");
+            Err(ApiError::refused(&refusal))
+        }
+        Err(InboxError::Store(e)) => Err(e.into()),
+    }
+}

@@ -1,0 +1,283 @@
+//! The registry (信任名录管理): the province or national role that enrols nodes, retires or marks
+//! their keys compromised, and publishes the signed trust directory.
+//!
+//! Its state is one JSON file beside its root key; every change is published at once as a new
+//! directory with a higher serial, written atomically, so a crash leaves the old one or the new one.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use actix_web::dev::Server;
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{Contract, Kind};
+use crate::domain::directory::{KeyWindow, NodeStatus};
+use crate::domain::division::parse_node_code;
+use crate::exchange::directory::write_atomically;
+use crate::seal::directory::{DirectoryClaims, DirectoryKey, NodeEntry, sign_directory};
+use crate::seal::{Ed25519Signer, Jwk, Jwks, KeyError, Signer as _, VerifyingKey};
+
+/// State file of a registry.
+pub const STATE_FILE: &str = "registry.json";
+/// The last published directory (compact JWS), as served.
+pub const DIRECTORY_FILE: &str = "directory.jws";
+/// The root signing key (PKCS#8 PEM, mode 0600).
+pub const ROOT_KEY_FILE: &str = "root.pem";
+/// The root public key, to configure on every node.
+pub const ROOT_JWK_FILE: &str = "root.jwk.json";
+
+/// Errors of registry commands.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no node {0} is enrolled")]
+    UnknownNode(String),
+    #[error("no key {0} is enrolled")]
+    UnknownKey(String),
+}
+
+/// What the registry keeps between commands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryState {
+    /// 12-digit code of the registry (e.g. a province's 440000000000).
+    pub code: String,
+    pub name: String,
+    /// Seconds a published directory is fresh; verifiers warn after that.
+    pub lifetime_seconds: i64,
+    /// Serial of the last publication.
+    pub serial: u64,
+    pub nodes: Vec<NodeEntry>,
+}
+
+/// A node to enrol, or the new facts of an enrolled one.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub code: String,
+    pub name: String,
+    pub api_url: String,
+    pub peer_url: String,
+    /// SHA-256 (hex) of the node's TLS certificate.
+    pub tls_sha256: String,
+    /// Signing keys; keys already enrolled keep their windows.
+    pub keys: Vec<Jwk>,
+    /// When the new keys may start signing.
+    pub not_before: i64,
+}
+
+/// A registry directory opened for a command.
+pub struct Registry {
+    dir: PathBuf,
+    state: RegistryState,
+    root: Ed25519Signer,
+}
+
+impl Registry {
+    /// Creates a registry in `dir` with a fresh root key; refuses to overwrite one.
+    pub fn init(dir: &Path, code: &str, name: &str, lifetime_seconds: i64) -> Result<Self, RegistryError> {
+        if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(RegistryError::Invalid(format!("registry code must be 12 digits (got {code:?})")));
+        }
+        if lifetime_seconds < 60 {
+            return Err(RegistryError::Invalid("directory lifetime must be at least 60 seconds".into()));
+        }
+        if dir.join(STATE_FILE).exists() {
+            return Err(RegistryError::Invalid(format!("{} already holds a registry", dir.display())));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, &e))?;
+        let root = Ed25519Signer::generate(&dir.join(ROOT_KEY_FILE), code)?;
+        write_file(&dir.join(ROOT_JWK_FILE), &serde_json::to_string_pretty(&root.public_jwk()).unwrap_or_default())?;
+        let state =
+            RegistryState { code: code.into(), name: name.into(), lifetime_seconds, serial: 0, nodes: Vec::new() };
+        let mut registry = Self { dir: dir.to_owned(), state, root };
+        registry.publish(Utc::now())?;
+        Ok(registry)
+    }
+
+    /// Opens the registry in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, RegistryError> {
+        let path = dir.join(STATE_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, &e))?;
+        let state: RegistryState = serde_json::from_str(&text)
+            .map_err(|e| RegistryError::Io { path: path.display().to_string(), message: e.to_string() })?;
+        let root = Ed25519Signer::load(&dir.join(ROOT_KEY_FILE), &state.code)?;
+        Ok(Self { dir: dir.to_owned(), state, root })
+    }
+
+    /// The root public key that nodes are configured with.
+    pub fn root_jwk(&self) -> Jwk {
+        self.root.public_jwk()
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &RegistryState {
+        &self.state
+    }
+
+    /// Enrols a node, or updates its name, URLs and TLS identity and adds new keys.
+    pub fn enrol(&mut self, enrolment: Enrolment) -> Result<(), RegistryError> {
+        parse_node_code(&enrolment.code).map_err(|e| RegistryError::Invalid(e.to_string()))?;
+        if !enrolment.peer_url.starts_with("https://") {
+            return Err(RegistryError::Invalid("the peer URL must be https://".into()));
+        }
+        if enrolment.tls_sha256.len() != 64 || !enrolment.tls_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(RegistryError::Invalid("the TLS fingerprint must be 64 hex digits (SHA-256)".into()));
+        }
+        for jwk in &enrolment.keys {
+            VerifyingKey::from_jwk(jwk)?;
+            if jwk.kid.split_once('#').map(|(node, _)| node) != Some(enrolment.code.as_str()) {
+                return Err(RegistryError::Invalid(format!(
+                    "key {} does not belong to node {}",
+                    jwk.kid, enrolment.code
+                )));
+            }
+        }
+        let position = self.state.nodes.iter().position(|n| n.code == enrolment.code);
+        let entry = match position {
+            Some(i) => &mut self.state.nodes[i],
+            None => {
+                self.state.nodes.push(NodeEntry {
+                    code: enrolment.code.clone(),
+                    name: String::new(),
+                    api_url: String::new(),
+                    peer_url: String::new(),
+                    tls_sha256: String::new(),
+                    status: NodeStatus::Active,
+                    keys: Vec::new(),
+                });
+                self.state.nodes.last_mut().ok_or_else(|| RegistryError::Invalid("empty registry".into()))?
+            }
+        };
+        entry.name = enrolment.name;
+        entry.api_url = enrolment.api_url;
+        entry.peer_url = enrolment.peer_url;
+        entry.tls_sha256 = enrolment.tls_sha256.to_ascii_lowercase();
+        entry.status = NodeStatus::Active;
+        for jwk in enrolment.keys {
+            if !entry.keys.iter().any(|k| k.jwk.kid == jwk.kid) {
+                let window = KeyWindow { not_before: enrolment.not_before, ..KeyWindow::default() };
+                entry.keys.push(DirectoryKey { jwk, window });
+            }
+        }
+        self.state.nodes.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(())
+    }
+
+    /// Retires a key at `at`: what it signed until then stays valid.
+    pub fn retire_key(&mut self, kid: &str, at: i64) -> Result<(), RegistryError> {
+        self.key_mut(kid)?.window.not_after = Some(at);
+        Ok(())
+    }
+
+    /// Marks a key compromised at `at`: everything it signed from then on is refused.
+    pub fn compromise_key(&mut self, kid: &str, at: i64) -> Result<(), RegistryError> {
+        let window = &mut self.key_mut(kid)?.window;
+        window.compromised_at = Some(window.compromised_at.map_or(at, |t| t.min(at)));
+        Ok(())
+    }
+
+    /// Retires a node: it receives nothing more; its keys still verify what they signed in their windows.
+    pub fn retire_node(&mut self, code: &str) -> Result<(), RegistryError> {
+        let node = self
+            .state
+            .nodes
+            .iter_mut()
+            .find(|n| n.code == code)
+            .ok_or_else(|| RegistryError::UnknownNode(code.into()))?;
+        node.status = NodeStatus::Retired;
+        Ok(())
+    }
+
+    fn key_mut(&mut self, kid: &str) -> Result<&mut DirectoryKey, RegistryError> {
+        self.state
+            .nodes
+            .iter_mut()
+            .flat_map(|n| n.keys.iter_mut())
+            .find(|k| k.jwk.kid == kid)
+            .ok_or_else(|| RegistryError::UnknownKey(kid.into()))
+    }
+
+    /// Signs the current state as a new directory (serial + 1, fresh lifetime), writes it and the state.
+    pub fn publish(&mut self, now: DateTime<Utc>) -> Result<String, RegistryError> {
+        let claims = DirectoryClaims {
+            iss: self.state.code.clone(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + self.state.lifetime_seconds,
+            serial: self.state.serial + 1,
+            nodes: self.state.nodes.clone(),
+        };
+        let contract = Contract::new().map_err(|e| RegistryError::Invalid(e.to_string()))?;
+        let payload = serde_json::to_value(&claims).map_err(|e| RegistryError::Invalid(e.to_string()))?;
+        if let Some(violation) = contract.violation(Kind::Directory, &payload) {
+            return Err(RegistryError::Invalid(format!("the directory would break its schema: {violation}")));
+        }
+        let token = sign_directory(&self.root, &claims);
+        self.state.serial = claims.serial;
+        // The state first: a crash in between leaves a state whose serial the next publication passes.
+        write_file(&self.dir.join(STATE_FILE), &serde_json::to_string_pretty(&self.state).unwrap_or_default())?;
+        write_file(&self.dir.join(DIRECTORY_FILE), &token)?;
+        tracing::info!(serial = claims.serial, nodes = claims.nodes.len(), "trust directory published");
+        Ok(token)
+    }
+}
+
+fn io(path: &Path, e: &std::io::Error) -> RegistryError {
+    RegistryError::Io { path: path.display().to_string(), message: e.to_string() }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), RegistryError> {
+    write_atomically(path, text).map_err(|e| io(path, &e))
+}
+
+/// The directory a registry serves.
+struct Published {
+    dir: PathBuf,
+}
+
+/// Serves the registry's published directory (`GET /directory`) and root key on `listener`.
+pub fn serve(dir: &Path, listener: TcpListener) -> std::io::Result<Server> {
+    let published = web::Data::new(Published { dir: dir.to_owned() });
+    Ok(actix_web::HttpServer::new(move || {
+        actix_web::App::new().app_data(published.clone()).service(directory).service(root_key).service(healthz)
+    })
+    .workers(1)
+    .listen(listener)?
+    .run())
+}
+
+/// The last published directory, as a compact JWS (`application/jwt`).
+#[get("/directory")]
+async fn directory(published: web::Data<Published>) -> HttpResponse {
+    // Read on every request: a publication by `hunyu registry …` is served at once.
+    match std::fs::read_to_string(published.dir.join(DIRECTORY_FILE)) {
+        Ok(token) => HttpResponse::Ok().content_type("application/jwt").body(token),
+        Err(e) => {
+            tracing::error!(error = %e, "no published directory");
+            HttpResponse::ServiceUnavailable().finish()
+        }
+    }
+}
+
+/// The root public key as a JWK set.
+#[get("/.well-known/jwks.json")]
+async fn root_key(published: web::Data<Published>) -> HttpResponse {
+    match std::fs::read_to_string(published.dir.join(ROOT_JWK_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Jwk>(&t).ok())
+    {
+        Some(jwk) => HttpResponse::Ok().json(Jwks { keys: vec![jwk] }),
+        None => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}

@@ -1,0 +1,267 @@
+//! The outbox and inbox (one table, by direction), per-peer sequence numbers, and the statuses of
+//! other nodes' certificates that their issuers reported.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{messages, peer_sequences, received_statuses};
+use super::{DbConn, StoreError};
+
+/// Direction of a message sent by this node.
+pub const OUT: &str = "out";
+/// Direction of a message received by this node.
+pub const IN: &str = "in";
+
+/// A stored message, sent or received.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: String,
+    pub direction: String,
+    pub peer: String,
+    pub seq: i64,
+    pub kind: String,
+    pub subject: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub due_on: Option<NaiveDate>,
+    pub token: String,
+    pub created_at: NaiveDateTime,
+    pub receipt: Option<String>,
+    pub receipted_at: Option<NaiveDateTime>,
+    pub answered_at: Option<NaiveDateTime>,
+    pub attempts: i32,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+}
+
+/// An outgoing message claimed for one delivery attempt.
+#[derive(Debug, Clone, Queryable)]
+pub struct Claimed {
+    pub id: String,
+    pub peer: String,
+    pub seq: i64,
+    pub token: String,
+    pub attempts: i32,
+}
+
+/// The next sequence number towards (`OUT`) or from (`IN`) `peer`, recorded as used.
+pub fn next_seq(conn: &mut DbConn, peer: &str, direction: &str) -> Result<i64, StoreError> {
+    let next = last_seq(conn, peer, direction)? + 1;
+    set_last_seq(conn, peer, direction, next)?;
+    Ok(next)
+}
+
+/// The last sequence number used towards or accepted from `peer` (0 before the first).
+pub fn last_seq(conn: &mut DbConn, peer: &str, direction: &str) -> Result<i64, StoreError> {
+    Ok(peer_sequences::table
+        .find((peer, direction))
+        .select(peer_sequences::last_seq)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Records `seq` as the last sequence number used with `peer`.
+pub fn set_last_seq(conn: &mut DbConn, peer: &str, direction: &str, seq: i64) -> Result<(), StoreError> {
+    let updated = diesel::update(peer_sequences::table.find((peer, direction)))
+        .set(peer_sequences::last_seq.eq(seq))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(peer_sequences::table)
+            .values((
+                peer_sequences::peer.eq(peer),
+                peer_sequences::direction.eq(direction),
+                peer_sequences::last_seq.eq(seq),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Stores a message.
+pub fn insert(conn: &mut DbConn, row: &MessageRow) -> Result<(), StoreError> {
+    diesel::insert_into(messages::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Stores the messages of a batch (one prepared statement, reused).
+pub fn insert_all(conn: &mut DbConn, rows: &[MessageRow]) -> Result<(), StoreError> {
+    rows.iter().try_for_each(|row| insert(conn, row))
+}
+
+/// A message by id and direction.
+pub fn find(conn: &mut DbConn, id: &str, direction: &str) -> Result<Option<MessageRow>, StoreError> {
+    Ok(messages::table
+        .filter(messages::id.eq(id))
+        .filter(messages::direction.eq(direction))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Received messages among `ids`.
+pub fn find_received(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<MessageRow>, StoreError> {
+    Ok(messages::table
+        .filter(messages::id.eq_any(ids))
+        .filter(messages::direction.eq(IN))
+        .select(MessageRow::as_select())
+        .load(conn)?)
+}
+
+/// Leases up to `limit` unreceipted outgoing messages due at `now`, in sequence order per peer:
+/// they are not due again before `lease_until`, unless their attempt ends first. On PostgreSQL, rows another process holds are skipped (`FOR UPDATE SKIP LOCKED`),
+/// so two `serve` processes never send the same row at once.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Claimed>, StoreError> {
+    let due = messages::table
+        .select((messages::id, messages::peer, messages::seq, messages::token, messages::attempts))
+        .filter(messages::direction.eq(OUT))
+        .filter(messages::receipt.is_null())
+        .filter(messages::next_attempt_at.le(now))
+        .order((messages::peer.asc(), messages::seq.asc()))
+        .limit(limit);
+    let claimed: Vec<Claimed> = match conn {
+        DbConn::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
+        // One process per SQLite file, and its writer thread runs one job at a time.
+        DbConn::Sqlite(lite) => due.load(lite)?,
+    };
+    let ids: Vec<&str> = claimed.iter().map(|c| c.id.as_str()).collect();
+    for chunk in ids.chunks(1000) {
+        diesel::update(messages::table.filter(messages::id.eq_any(chunk)))
+            .set(messages::next_attempt_at.eq(lease_until))
+            .execute(conn)?;
+    }
+    Ok(claimed)
+}
+
+/// Stores the receipt of an outgoing message and ends its delivery.
+pub fn record_receipt(conn: &mut DbConn, id: &str, receipt: &str, at: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(messages::table.filter(messages::id.eq(id)).filter(messages::direction.eq(OUT)))
+        .set((
+            messages::receipt.eq(receipt),
+            messages::receipted_at.eq(at),
+            messages::next_attempt_at.eq(None::<NaiveDateTime>),
+            messages::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: the message is tried again at `retry_at`.
+pub fn record_failure(
+    conn: &mut DbConn,
+    id: &str,
+    attempts: i32,
+    error: &str,
+    retry_at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(messages::table.filter(messages::id.eq(id)).filter(messages::direction.eq(OUT)))
+        .set((messages::attempts.eq(attempts), messages::last_error.eq(error), messages::next_attempt_at.eq(retry_at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks the message `id` (of `direction`, exchanged with `peer`) as answered at `at`; false if there is none.
+pub fn mark_answered(
+    conn: &mut DbConn,
+    id: &str,
+    direction: &str,
+    peer: &str,
+    at: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        messages::table
+            .filter(messages::id.eq(id))
+            .filter(messages::direction.eq(direction))
+            .filter(messages::peer.eq(peer)),
+    )
+    .set(messages::answered_at.eq(at))
+    .execute(conn)?;
+    Ok(updated > 0)
+}
+
+/// Peers that sent or were sent a message of `kind` about `subject`, most recent first.
+pub fn peers_about(conn: &mut DbConn, subject: &str, kind: &str, direction: &str) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String, NaiveDateTime)> = messages::table
+        .filter(messages::subject.eq(subject))
+        .filter(messages::kind.eq(kind))
+        .filter(messages::direction.eq(direction))
+        .select((messages::peer, messages::created_at))
+        .order(messages::created_at.desc())
+        .load(conn)?;
+    let mut peers: Vec<String> = Vec::new();
+    for (peer, _) in rows {
+        if !peers.contains(&peer) {
+            peers.push(peer);
+        }
+    }
+    Ok(peers)
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub direction: Option<String>,
+    pub kind: Option<String>,
+    pub peer: Option<String>,
+    /// Only messages created before this id (UUID v7 ids sort by time): the next page.
+    pub before: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Messages matching `filter`, newest first.
+pub fn list(conn: &mut DbConn, filter: &MessageFilter) -> Result<Vec<MessageRow>, StoreError> {
+    let mut query = messages::table.select(MessageRow::as_select()).order(messages::id.desc()).into_boxed();
+    if let Some(direction) = &filter.direction {
+        query = query.filter(messages::direction.eq(direction.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(messages::kind.eq(kind.clone()));
+    }
+    if let Some(peer) = &filter.peer {
+        query = query.filter(messages::peer.eq(peer.clone()));
+    }
+    if let Some(before) = &filter.before {
+        query = query.filter(messages::id.lt(before.clone()));
+    }
+    Ok(query.limit(filter.limit.unwrap_or(100).clamp(1, 1000)).load(conn)?)
+}
+
+/// Counts outgoing messages without a receipt.
+pub fn count_unreceipted(conn: &mut DbConn) -> Result<i64, StoreError> {
+    Ok(messages::table
+        .filter(messages::direction.eq(OUT))
+        .filter(messages::receipt.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// A status another node reported for one of its certificate versions.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = received_statuses)]
+pub struct NewReceivedStatus<'a> {
+    pub jti: &'a str,
+    pub issuer: &'a str,
+    pub status: &'a str,
+    pub at: NaiveDateTime,
+    pub message_id: &'a str,
+}
+
+/// Records a status reported by a certificate's issuer.
+pub fn insert_received_status(conn: &mut DbConn, status: &NewReceivedStatus<'_>) -> Result<(), StoreError> {
+    diesel::insert_into(received_statuses::table).values(status).execute(conn)?;
+    Ok(())
+}
+
+/// Statuses that `issuer` reported for its version `jti`.
+pub fn received_statuses(conn: &mut DbConn, jti: &str, issuer: &str) -> Result<Vec<String>, StoreError> {
+    Ok(received_statuses::table
+        .filter(received_statuses::jti.eq(jti))
+        .filter(received_statuses::issuer.eq(issuer))
+        .select(received_statuses::status)
+        .load(conn)?)
+}

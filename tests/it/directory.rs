@@ -1,0 +1,1 @@
+//! The trust directory: verification through it, offline from the cache, stale warnings, key windows.

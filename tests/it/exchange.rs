@@ -1,0 +1,1 @@
+//! The exchange between nodes over real mutual TLS: every flow, and every refusal.
