@@ -1,1 +1,377 @@
 //! The exchange between nodes over real mutual TLS: every flow, and every refusal.
+
+use chrono::{Days, Utc};
+use hunyu::access::{Audit, Caller};
+use hunyu::domain::calendar::local_date;
+use hunyu::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind, RECEIPT_TYP};
+use hunyu::domain::role::Role;
+use hunyu::exchange::Batch;
+use hunyu::exchange::delivery::PeerClient;
+use hunyu::exchange::tls::TlsIdentity;
+use hunyu::flows::MessageQuery;
+use hunyu::seal::{TrustStore, sha256_hex, sign_compact, verify_compact};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, read, zhang_li};
+
+both_backends!(
+    an_arrival_reaches_the_origin_with_a_signed_receipt,
+    an_arrival_without_a_certificate_finds_the_origin_from_the_hukou,
+    renewals_and_revocations_reach_the_residence,
+    inquiries_carry_deadlines_and_show_overdue_on_both_sides,
+    events_reach_the_origin_and_births_are_owed_an_answer,
+    a_departure_reaches_the_expected_residence,
+    bad_batches_are_refused_and_stored_nowhere,
+);
+
+fn today() -> String {
+    local_date(Utc::now()).to_string()
+}
+
+/// Rows of the `messages` table of a node (outbox and inbox).
+fn message_count(node: &TestNode) -> i64 {
+    use diesel::prelude::*;
+    let count = |conn: &mut hunyu::store::DbConn| hunyu::store::schema::messages::table.count().get_result::<i64>(conn);
+    node.running.store().read(|conn| count(conn).map_err(hunyu::store::StoreError::from)).unwrap()
+}
+
+/// The payload of a compact JWS (after its signature was checked elsewhere).
+fn payload(token: &str) -> Value {
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&hunyu::seal::b64url_decode(part).unwrap()).unwrap()
+}
+
+async fn an_arrival_reaches_the_origin_with_a_signed_receipt(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let issued = origin.issue(&zhang_li()).await;
+    let arrival = json!({ "token": issued["qr"], "address": "宝安区新安街道某社区1栋", "arrived_on": today() });
+    let (status, sent) = residence.post("/api/v1/arrivals", &residence.worker, &arrival).await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(
+        (sent["kind"].as_str(), sent["to"].as_str(), sent["seq"].as_i64()),
+        (Some("arrival_notice"), Some(ORIGIN.0), Some(1))
+    );
+    let arrived = local_date(Utc::now());
+    assert_eq!(sent["deadlines"]["presentation_due"], (arrived + Days::new(30)).to_string());
+    assert!(sent["deadlines"]["check_due"].as_str().unwrap() > arrived.to_string().as_str());
+
+    residence.await_receipts().await;
+    let out = residence.messages("direction=out&kind=arrival_notice").await;
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0]["state"], "receipted");
+    let received = origin.messages("direction=in").await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    let notice = &received[0];
+    assert_eq!((notice["id"].as_str(), notice["peer"].as_str()), (sent["id"].as_str(), Some(RESIDENCE.0)));
+    assert_eq!(notice["body"]["person"]["name"], "张丽");
+    assert_eq!(notice["body"]["certificate"]["status"], "active");
+    assert_eq!(notice["body"]["certificate"]["iss"], ORIGIN.0);
+    // The receipt at the residence is the origin's signature over exactly what was sent.
+    let mut trust = TrustStore::default();
+    trust.add_node(ORIGIN.0, ORIGIN.1, &origin.jwks().keys).unwrap();
+    let receipt = verify_compact(out[0]["receipt"].as_str().unwrap(), RECEIPT_TYP, &trust).unwrap();
+    let receipt: Value = serde_json::from_slice(&receipt.payload).unwrap();
+    assert_eq!(receipt["msg"], sent["id"]);
+    assert_eq!(receipt["sha256"], sha256_hex(out[0]["token"].as_str().unwrap().as_bytes()));
+    assert_eq!(out[0]["receipt"], notice["receipt"], "both sides keep the same receipt");
+
+    // Bad input is refused before anything is written.
+    let before = message_count(&residence);
+    let future = json!({ "token": issued["qr"], "address": "某处", "arrived_on": "2099-01-01" });
+    let (status, problem) = residence.post("/api/v1/arrivals", &residence.worker, &future).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("date.future")), "{problem}");
+    let forged = json!({ "token": "HY1:garbage", "address": "某处", "arrived_on": today() });
+    let (status, problem) = residence.post("/api/v1/arrivals", &residence.worker, &forged).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("arrival.certificate_invalid")), "{problem}");
+    let nobody = json!({ "address": "某处", "arrived_on": today() });
+    let (status, problem) = residence.post("/api/v1/arrivals", &residence.worker, &nobody).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("arrival.who")), "{problem}");
+    assert_eq!(message_count(&residence), before);
+}
+
+async fn an_arrival_without_a_certificate_finds_the_origin_from_the_hukou(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let person = json!({ "id_number": "130728199511200026", "name": "王芳" });
+    let arrival = json!({ "person": person, "hukou": "130728102201", "address": "新安街道2栋", "arrived_on": today() });
+    let (status, sent) = residence.post("/api/v1/arrivals", &residence.worker, &arrival).await;
+    assert_eq!((status, sent["to"].as_str()), (201, Some(ORIGIN.0)), "{sent}");
+    assert!(sent["deadlines"]["check_due"].is_null(), "no certificate, no check deadline yet: {sent}");
+    residence.await_receipts().await;
+    let received = origin.messages("direction=in&kind=arrival_notice").await;
+    assert_eq!(received[0]["body"]["person"], person);
+    assert!(received[0]["body"].get("certificate").is_none());
+
+    let before = message_count(&residence);
+    let unknown = json!({ "person": person, "hukou": "310101001001", "address": "某处", "arrived_on": today() });
+    let (status, problem) = residence.post("/api/v1/arrivals", &residence.worker, &unknown).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("arrival.origin_unknown")), "{problem}");
+    let bad_id = json!({ "person": { "id_number": "130728199511200027", "name": "王芳" }, "hukou": "130728102201",
+                         "address": "某处", "arrived_on": today() });
+    let (status, problem) = residence.post("/api/v1/arrivals", &residence.worker, &bad_id).await;
+    assert_eq!((status, problem["field"].as_str()), (422, Some("person.id_number")), "{problem}");
+    assert_eq!(message_count(&residence), before);
+}
+
+async fn renewals_and_revocations_reach_the_residence(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let issued = origin.issue(&zhang_li()).await;
+    let arrival = json!({ "token": issued["token"], "address": "新安街道3栋", "arrived_on": today() });
+    assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &arrival).await.0, 201);
+    residence.await_receipts().await;
+
+    let id = issued["id"].as_str().unwrap();
+    let (status, renewed) =
+        origin.post(&format!("/api/v1/certificates/{id}/renew"), &origin.officer, &zhang_li()).await;
+    assert_eq!(status, 201, "{renewed}");
+    origin.await_receipts().await;
+    let updates = residence.messages("direction=in&kind=certificate_update").await;
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0]["body"]["token"], renewed["token"]);
+    let old = residence.verify(issued["qr"].as_str().unwrap()).await;
+    assert_eq!(old["status"], "superseded", "{old}");
+    assert_eq!(residence.verify(renewed["qr"].as_str().unwrap()).await["status"], "active");
+
+    let (status, _) =
+        origin.post(&format!("/api/v1/certificates/{id}/revoke"), &origin.officer, &json!({ "reason": "迁出" })).await;
+    assert_eq!(status, 200);
+    origin.await_receipts().await;
+    assert_eq!(residence.messages("direction=in&kind=revocation").await.len(), 1);
+    let revoked = residence.verify(renewed["qr"].as_str().unwrap()).await;
+    assert_eq!((revoked["valid"].as_bool(), revoked["status"].as_str()), (Some(false), Some("revoked")), "{revoked}");
+}
+
+fn an_officer() -> Audit {
+    Audit {
+        caller: Caller { key_id: "test".into(), role: Role::Officer },
+        request_id: "test".into(),
+        purpose: "test".into(),
+    }
+}
+
+async fn inquiries_carry_deadlines_and_show_overdue_on_both_sides(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let person = json!({ "id_number": "130728199003070026", "name": "张丽" });
+    let ask =
+        |urgent: bool| json!({ "to": ORIGIN.0, "person": person, "question": "请核实其婚育情况", "urgent": urgent });
+    let (status, urgent) = residence.post("/api/v1/inquiries", &residence.worker, &ask(true)).await;
+    assert_eq!(status, 201, "{urgent}");
+    let (_, ordinary) = residence.post("/api/v1/inquiries", &residence.worker, &ask(false)).await;
+    let sent_on = local_date(Utc::now());
+    assert_eq!(urgent["due_on"], (sent_on + Days::new(15)).to_string());
+    assert_eq!(ordinary["due_on"], (sent_on + Days::new(30)).to_string());
+    residence.await_receipts().await;
+
+    // The origin answers the urgent one; the ordinary one is left open.
+    let path = format!("/api/v1/messages/{}/reply", urgent["id"].as_str().unwrap());
+    let (status, reply) = origin.post(&path, &origin.officer, &json!({ "answer": "已婚，育一子，上环" })).await;
+    assert_eq!(status, 201, "{reply}");
+    let (status, again) = origin.post(&path, &origin.officer, &json!({ "answer": "再答" })).await;
+    assert_eq!((status, again["code"].as_str()), (409, Some("message.answered")));
+    origin.await_receipts().await;
+    let states = |list: Vec<Value>| {
+        list.into_iter()
+            .map(|m| (m["id"].as_str().unwrap().to_owned(), m["state"].as_str().unwrap().to_owned()))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    let at_residence = states(residence.messages("direction=out&kind=inquiry").await);
+    assert_eq!(at_residence[urgent["id"].as_str().unwrap()], "answered");
+    assert_eq!(at_residence[ordinary["id"].as_str().unwrap()], "receipted");
+    let replies = residence.messages("direction=in&kind=reply").await;
+    assert_eq!(replies[0]["in_reply_to"], urgent["id"]);
+
+    // Thirty-one days on, the unanswered inquiry is overdue at both ends; the answered one is not.
+    let later = Utc::now() + chrono::Duration::days(31);
+    for node in [&origin, &residence] {
+        let query = MessageQuery { kind: Some("inquiry".into()), ..MessageQuery::default() };
+        let list = node.running.messages(&query, &an_officer(), later).unwrap();
+        let overdue: Vec<&str> = list
+            .iter()
+            .filter(|m| m.state == hunyu::domain::message::MessageState::Overdue)
+            .map(|m| m.id.as_str())
+            .collect();
+        assert_eq!(overdue, [ordinary["id"].as_str().unwrap()], "at {}", node.code);
+    }
+    let (status, problem) = residence
+        .post(
+            "/api/v1/inquiries",
+            &residence.worker,
+            &json!({ "to": "310101001000", "person": person, "question": "?", "urgent": false }),
+        )
+        .await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("exchange.unknown_peer")));
+}
+
+async fn events_reach_the_origin_and_births_are_owed_an_answer(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let person = json!({ "id_number": "130728199003070026", "name": "张丽" });
+    // Without a registered arrival the origin must be named.
+    let birth = json!({ "person": person, "event": "birth", "on": today(), "note": "二孩，女" });
+    let (status, problem) = residence.post("/api/v1/events", &residence.worker, &birth).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("event.origin_unknown")), "{problem}");
+    let arrival = json!({ "person": person, "hukou": "130728102000", "address": "新安街道", "arrived_on": today() });
+    assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &arrival).await.0, 201);
+
+    let (status, sent) = residence.post("/api/v1/events", &residence.worker, &birth).await;
+    assert_eq!((status, sent["to"].as_str()), (201, Some(ORIGIN.0)), "{sent}");
+    assert_eq!(sent["due_on"], (local_date(Utc::now()) + Days::new(30)).to_string());
+    let service = json!({ "person": person, "event": "contraception", "on": today() });
+    let (status, service) = residence.post("/api/v1/events", &residence.worker, &service).await;
+    assert_eq!(status, 201);
+    assert!(service["due_on"].is_null());
+    residence.await_receipts().await;
+    let events = origin.messages("direction=in&kind=event_report").await;
+    assert_eq!(events.len(), 2);
+    let (status, problem) = origin
+        .post(
+            &format!("/api/v1/messages/{}/reply", service["id"].as_str().unwrap()),
+            &origin.officer,
+            &json!({ "answer": "收到" }),
+        )
+        .await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("message.no_answer_owed")));
+    let (status, _) = origin
+        .post(
+            &format!("/api/v1/messages/{}/reply", sent["id"].as_str().unwrap()),
+            &origin.officer,
+            &json!({ "answer": "已登记入帐" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    origin.await_receipts().await;
+    let births = residence.messages("direction=out&kind=event_report").await;
+    let birth = births.iter().find(|m| m["id"] == sent["id"]).unwrap();
+    assert_eq!(birth["state"], "answered");
+}
+
+async fn a_departure_reaches_the_expected_residence(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let departure = json!({ "person": { "id_number": "130728200109150046", "name": "李娜" }, "left_on": today(),
+                            "destination": "广东省深圳市宝安区", "to": RESIDENCE.0 });
+    let (status, sent) = origin.post("/api/v1/departures", &origin.officer, &departure).await;
+    assert_eq!(status, 201, "{sent}");
+    let (status, _) = origin.post("/api/v1/departures", &origin.worker, &departure).await;
+    assert_eq!(status, 403, "a worker does not record departures");
+    origin.await_receipts().await;
+    let received = residence.messages("direction=in&kind=departure_notice").await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["body"]["destination"], "广东省深圳市宝安区");
+    assert_eq!(received[0]["id"], sent["id"]);
+}
+
+/// A message from `from` to `to` with sequence number `seq`, signed by `signer`.
+fn message(signer: &hunyu::seal::Ed25519Signer, from: &str, to: &str, seq: u64) -> String {
+    let claims = MessageClaims {
+        iss: from.into(),
+        aud: to.into(),
+        jti: uuid::Uuid::now_v7().to_string(),
+        seq,
+        iat: Utc::now().timestamp(),
+        kind: MessageKind::DepartureNotice,
+        in_reply_to: None,
+        due: None,
+        body: json!({ "person": { "id_number": "130728200109150046", "name": "李娜" }, "left_on": today(), "destination": "深圳" }),
+    };
+    sign_compact(signer, MESSAGE_TYP, serde_json::to_vec(&claims).unwrap().as_slice(), false)
+}
+
+/// Posts `messages` to `to`'s peer listener as the node `from` (its TLS identity).
+async fn post_as(from: &TestNode, to: &TestNode, messages: Vec<String>) -> (u16, Value) {
+    let identity = TlsIdentity::load(&from.config.peer.tls_cert, &from.config.peer.tls_key).unwrap();
+    let client = PeerClient::new(&identity).unwrap();
+    let entry = to.running.trust().node(&to.code).unwrap().clone();
+    let response =
+        client.post(&entry, "/exchange/v1/messages", &Batch { messages, receipts: Vec::new() }).await.unwrap();
+    read(response).await
+}
+
+async fn bad_batches_are_refused_and_stored_nowhere(backend: Backend) {
+    let (_registry, nodes) =
+        federation(backend, &[ORIGIN, RESIDENCE, ("440306002000", "广东省深圳市宝安区西乡街道")]).await;
+    let (origin, residence, other) = (&nodes[0], &nodes[1], &nodes[2]);
+    let stranger = TestNode::spawn(backend, ("310101001000", "上海市黄浦区南京东路街道"), &[]).await;
+    let signer = residence.signer();
+    let stored = || message_count(origin);
+
+    let good = message(&signer, RESIDENCE.0, ORIGIN.0, 1);
+    let mut forged = good.clone();
+    forged.pop();
+    forged.push(if good.ends_with('A') { 'B' } else { 'A' });
+    let refusals = [
+        ("bad signature", post_as(residence, origin, vec![forged]).await, 422, "exchange.bad_message"),
+        (
+            "TLS identity not in the directory",
+            post_as(&stranger, origin, vec![message(&stranger.signer(), "310101001000", ORIGIN.0, 1)]).await,
+            403,
+            "exchange.unknown_peer",
+        ),
+        (
+            "signed by a node not in the directory",
+            post_as(residence, origin, vec![message(&stranger.signer(), "310101001000", ORIGIN.0, 1)]).await,
+            422,
+            "exchange.bad_message",
+        ),
+        (
+            "TLS identity of another node",
+            post_as(residence, origin, vec![message(&other.signer(), &other.code, ORIGIN.0, 1)]).await,
+            403,
+            "exchange.tls_mismatch",
+        ),
+        (
+            "out of sequence",
+            post_as(residence, origin, vec![message(&signer, RESIDENCE.0, ORIGIN.0, 2)]).await,
+            409,
+            "exchange.sequence",
+        ),
+        (
+            "addressed to another node",
+            post_as(residence, origin, vec![message(&signer, RESIDENCE.0, &other.code, 1)]).await,
+            422,
+            "exchange.wrong_audience",
+        ),
+        (
+            "one bad message spoils the batch",
+            post_as(residence, origin, vec![good.clone(), message(&signer, RESIDENCE.0, ORIGIN.0, 3)]).await,
+            409,
+            "exchange.sequence",
+        ),
+    ];
+    for (what, (status, problem), want_status, want_code) in refusals {
+        assert_eq!((status, problem["code"].as_str()), (want_status, Some(want_code)), "{what}: {problem}");
+        assert_eq!(stored(), 0, "{what}: something was stored");
+    }
+    // No client certificate at all.
+    let plain = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    let peer_url = origin.node.peer_url().unwrap();
+    let response = plain
+        .post(format!("{peer_url}/exchange/v1/messages"))
+        .json(&json!({ "messages": [good] }))
+        .send()
+        .await
+        .unwrap();
+    let (status, problem) = read(response).await;
+    assert_eq!((status, problem["code"].as_str()), (401, Some("exchange.no_client_certificate")));
+
+    // Accepted once; the same message again gets the same receipt and changes nothing.
+    let (status, first) = post_as(residence, origin, vec![good.clone()]).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(stored(), 1);
+    let (status, again) = post_as(residence, origin, vec![good.clone()]).await;
+    assert_eq!((status, &again["receipts"]), (200, &first["receipts"]));
+    assert_eq!(stored(), 1);
+    // A replay under the same id with other content is refused.
+    let mut claims = payload(&good);
+    claims["body"]["destination"] = json!("北京");
+    let replay = sign_compact(&signer, MESSAGE_TYP, claims.to_string().as_bytes(), false);
+    let (status, problem) = post_as(residence, origin, vec![replay]).await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("exchange.replay")), "{problem}");
+    assert_eq!(stored(), 1);
+    let refused = origin.running.metrics().render();
+    assert!(refused.contains("hunyu_message_batches_refused_total 9"), "{refused}");
+}
