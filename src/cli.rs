@@ -9,7 +9,8 @@ use crate::bench::BenchOptions;
 use crate::config::Config;
 use crate::demo::DemoOptions;
 use crate::domain::role::Role;
-use crate::setup::{InitOptions, RunningNode, create_api_key, init_node};
+use crate::registry::{Enrolment, Registry};
+use crate::setup::{InitOptions, RunningNode, create_api_key, init_node, use_registry};
 use crate::store::{Backend, Store, api_keys, audit};
 
 /// hunyu (婚育): marriage-and-childbearing certificates between origin and residence jurisdictions.
@@ -33,6 +34,9 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run the registry: enrol nodes, retire or mark keys compromised, publish and serve the trust directory.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
     /// Start an origin and a residence node on SQLite and play the certificate story.
     Demo(DemoArgs),
     /// Measure verification and issuance throughput against their limits (build with --release).
@@ -101,6 +105,12 @@ pub struct InitArgs {
     /// Address of the mutual-TLS peer listener (node-to-node exchange).
     #[arg(long, default_value = "127.0.0.1:9701")]
     pub peer_listen: String,
+    /// The registry root public key (root.jwk.json): the node trusts the directory it signs.
+    #[arg(long)]
+    pub registry_root: Option<PathBuf>,
+    /// Base URL of the registry, fetched every directory.refresh_seconds.
+    #[arg(long, requires = "registry_root")]
+    pub registry_url: Option<String>,
 }
 
 /// The config file of a node.
@@ -116,6 +126,95 @@ pub struct ConfigArg {
 pub enum AuditCommand {
     /// Check the hash chain of the audit log; names the first entry that was changed or removed.
     Verify(ConfigArg),
+}
+
+/// The directory of a registry.
+#[derive(Debug, Args)]
+pub struct RegistryDir {
+    /// Directory holding the registry's root key, state and published directory.
+    #[arg(long)]
+    pub dir: PathBuf,
+}
+
+/// `hunyu registry …`
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Create a registry with a new root key (mode 0600) and publish an empty directory.
+    Init {
+        #[command(flatten)]
+        dir: RegistryDir,
+        /// 12-digit code of the registry, e.g. 440000000000 for a province.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// Hours a published directory is fresh; verifiers warn after that.
+        #[arg(long, default_value_t = 24)]
+        lifetime_hours: i64,
+    },
+    /// Enrol a node, or update its URLs, TLS certificate and keys; publishes at once.
+    Enrol {
+        #[command(flatten)]
+        dir: RegistryDir,
+        /// The node's 12-digit code.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// Base URL of the node's API.
+        #[arg(long)]
+        api_url: String,
+        /// Base URL of the node's mutual-TLS peer listener (https://…).
+        #[arg(long)]
+        peer_url: String,
+        /// The node's public keys (the jwks.json that `hunyu init` writes).
+        #[arg(long)]
+        jwks: PathBuf,
+        /// The node's TLS certificate (keys/tls.pem); the directory lists its SHA-256.
+        #[arg(long)]
+        tls_cert: PathBuf,
+        /// When new keys may start signing (RFC 3339; default: now).
+        #[arg(long)]
+        not_before: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
+    /// Retire a key at a time (default now): what it signed before stays valid.
+    RetireKey {
+        #[command(flatten)]
+        dir: RegistryDir,
+        /// Key id, `<node code>#<key id>`.
+        #[arg(long)]
+        kid: String,
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
+    /// Mark a key compromised at time T: everything it signed from T on is refused.
+    CompromiseKey {
+        #[command(flatten)]
+        dir: RegistryDir,
+        #[arg(long)]
+        kid: String,
+        /// RFC 3339 time from which its signatures are refused.
+        #[arg(long)]
+        at: chrono::DateTime<chrono::FixedOffset>,
+    },
+    /// Retire a node: it receives nothing more; its keys keep verifying what they signed.
+    RetireNode {
+        #[command(flatten)]
+        dir: RegistryDir,
+        #[arg(long)]
+        code: String,
+    },
+    /// Re-sign the directory with a fresh lifetime (run well before it goes stale).
+    Publish(RegistryDir),
+    /// List the enrolled nodes and keys.
+    Show(RegistryDir),
+    /// Serve the published directory at GET /directory until Ctrl-C or SIGTERM.
+    Serve {
+        #[command(flatten)]
+        dir: RegistryDir,
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: String,
+    },
 }
 
 /// `hunyu keys …`
@@ -177,12 +276,88 @@ fn parse_role(name: &str) -> Result<Role, String> {
     Role::parse(name).ok_or_else(|| format!("unknown role {name:?}; use admin, officer, worker or employer"))
 }
 
+/// Runs a registry command; every change publishes a new directory at once.
+async fn run_registry(command: RegistryCommand) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let (mut registry, change) = match command {
+        RegistryCommand::Init { dir, code, name, lifetime_hours } => {
+            Registry::init(&dir.dir, &code, &name, lifetime_hours.saturating_mul(3600))?;
+            println!("registry {code} created in {}", dir.dir.display());
+            println!("configure nodes with its root key {}", dir.dir.join(crate::registry::ROOT_JWK_FILE).display());
+            return Ok(());
+        }
+        RegistryCommand::Enrol { dir, code, name, api_url, peer_url, jwks, tls_cert, not_before } => {
+            let text = std::fs::read_to_string(&jwks).with_context(|| jwks.display().to_string())?;
+            let keys: crate::seal::Jwks = serde_json::from_str(&text).context("node JWKS")?;
+            let enrolment = Enrolment {
+                code,
+                name,
+                api_url,
+                peer_url,
+                tls_sha256: crate::exchange::tls::fingerprint_of(&tls_cert)?,
+                keys: keys.keys,
+                not_before: not_before.map_or(now.timestamp(), |t| t.timestamp()),
+            };
+            let mut registry = Registry::open(&dir.dir)?;
+            let code = enrolment.code.clone();
+            registry.enrol(enrolment)?;
+            (registry, format!("node {code} enrolled"))
+        }
+        RegistryCommand::RetireKey { dir, kid, at } => {
+            let mut registry = Registry::open(&dir.dir)?;
+            let at = at.map_or(now.timestamp(), |t| t.timestamp());
+            registry.retire_key(&kid, at)?;
+            (registry, format!("key {kid} retired at {at}"))
+        }
+        RegistryCommand::CompromiseKey { dir, kid, at } => {
+            let mut registry = Registry::open(&dir.dir)?;
+            registry.compromise_key(&kid, at.timestamp())?;
+            (registry, format!("key {kid} marked compromised from {}", at.to_rfc3339()))
+        }
+        RegistryCommand::RetireNode { dir, code } => {
+            let mut registry = Registry::open(&dir.dir)?;
+            registry.retire_node(&code)?;
+            (registry, format!("node {code} retired"))
+        }
+        RegistryCommand::Publish(dir) => (Registry::open(&dir.dir)?, "directory re-signed".into()),
+        RegistryCommand::Show(dir) => {
+            let registry = Registry::open(&dir.dir)?;
+            let state = registry.state();
+            println!("registry {} {} serial {}", state.code, state.name, state.serial);
+            for node in &state.nodes {
+                println!(
+                    "{} {:?} {} api {} peer {} tls {}",
+                    node.code, node.status, node.name, node.api_url, node.peer_url, node.tls_sha256
+                );
+                for key in &node.keys {
+                    println!(
+                        "  {} not_before {} not_after {:?} compromised_at {:?}",
+                        key.jwk.kid, key.window.not_before, key.window.not_after, key.window.compromised_at
+                    );
+                }
+            }
+            return Ok(());
+        }
+        RegistryCommand::Serve { dir, listen } => {
+            Registry::open(&dir.dir)?;
+            let listener =
+                std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
+            println!("registry serving {} at http://{}/directory", dir.dir.display(), listener.local_addr()?);
+            crate::registry::serve(&dir.dir, listener)?.await?;
+            return Ok(());
+        }
+    };
+    registry.publish(now)?;
+    println!("{change}; directory serial {} published", registry.state().serial);
+    Ok(())
+}
+
 /// Runs a parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init(args) => {
             let options = InitOptions {
-                dir: args.dir,
+                dir: args.dir.clone(),
                 code: args.code,
                 name: args.name,
                 database_url: args.database,
@@ -190,7 +365,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 peer_listen: Some(args.peer_listen),
             };
             let (config, path) = init_node(&options)?;
+            if let Some(root) = &args.registry_root {
+                let text = std::fs::read_to_string(root).with_context(|| root.display().to_string())?;
+                let root: crate::seal::Jwk = serde_json::from_str(&text).context("registry root key")?;
+                use_registry(&path, &root, args.registry_url.as_deref())?;
+            }
             println!("node {} ({}) created: {}", config.node.code, config.node.name, path.display());
+            println!(
+                "enrol it at the registry with {} and {}",
+                path.with_file_name(crate::setup::PUBLIC_JWKS_FILE).display(),
+                config.peer.tls_cert.display()
+            );
             println!("next: hunyu keys create --config {} --role officer --label …", path.display());
         }
         Command::Serve(arg) => {
@@ -224,6 +409,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             crate::bench::run(&options).await?;
         }
+        Command::Registry(command) => run_registry(command).await?,
         Command::Audit(AuditCommand::Verify(arg)) => {
             let config = Config::load(&arg.config)?;
             let store = Store::open(&config.database_url()?, 1)?;

@@ -52,13 +52,15 @@ fn init_writes_a_private_key_and_keys_are_hashed() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("node.code"));
 }
 
-/// Two free consecutive ports after a base port (the demo listens on BASE+1 and BASE+2).
+/// A base port with BASE..=BASE+2 and BASE+1001..=BASE+1002 free (the demo's registry, nodes and peer listeners).
 fn free_base_port() -> u16 {
     for _ in 0..100 {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = probe.local_addr().unwrap().port().saturating_sub(1);
+        let base = probe.local_addr().unwrap().port();
         drop(probe);
-        if base > 1024 && (1..=2).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+        let ports = [base, base + 1, base + 2, base + 1001, base + 1002];
+        if base > 1024 && base < 60_000 && ports.iter().all(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        {
             return base;
         }
     }
@@ -101,4 +103,74 @@ fn demo_plays_the_story_and_writes_demo_json() {
     let demo_again: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(demo_dir.join("demo.json")).unwrap()).unwrap();
     assert_eq!(demo_again["nodes"][0]["api_keys"], demo["nodes"][0]["api_keys"]);
+}
+
+#[test]
+fn registry_commands_enrol_a_node_and_publish_what_it_trusts() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    let reg = registry.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = hunyu().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["registry", "init", "--dir", reg, "--code", "130000000000", "--name", "河北省信任名录"]);
+    let root = registry.join("root.jwk.json");
+    let node = dir.path().join("node");
+    run(&[
+        "init",
+        "--dir",
+        node.to_str().unwrap(),
+        "--code",
+        "130728102000",
+        "--name",
+        "柴沟堡镇",
+        "--registry-root",
+        root.to_str().unwrap(),
+        "--registry-url",
+        "http://127.0.0.1:8700",
+    ]);
+    let config = std::fs::read_to_string(node.join("hunyu.toml")).unwrap();
+    assert!(config.contains("[directory]") && config.contains("registry_url = \"http://127.0.0.1:8700\""), "{config}");
+
+    let enrolled = run(&[
+        "registry",
+        "enrol",
+        "--dir",
+        reg,
+        "--code",
+        "130728102000",
+        "--name",
+        "柴沟堡镇",
+        "--api-url",
+        "http://127.0.0.1:8701",
+        "--peer-url",
+        "https://127.0.0.1:9701",
+        "--jwks",
+        node.join("jwks.json").to_str().unwrap(),
+        "--tls-cert",
+        node.join("keys/tls.pem").to_str().unwrap(),
+    ]);
+    assert!(enrolled.contains("serial 2"), "{enrolled}");
+    let jwks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(node.join("jwks.json")).unwrap()).unwrap();
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap();
+    run(&["registry", "compromise-key", "--dir", reg, "--kid", kid, "--at", "2026-06-01T00:00:00+08:00"]);
+    let shown = run(&["registry", "show", "--dir", reg]);
+    assert!(shown.contains("130728102000") && shown.contains("compromised_at Some(1780243200)"), "{shown}");
+
+    // The published directory verifies under the root key and says the same.
+    let token = std::fs::read_to_string(registry.join("directory.jws")).unwrap();
+    let root: hunyu::seal::Jwk = serde_json::from_str(&std::fs::read_to_string(&root).unwrap()).unwrap();
+    let contract = hunyu::contract::Contract::new().unwrap();
+    let directory = hunyu::seal::directory::open_directory(&token, &root, &contract).unwrap();
+    assert_eq!(directory.serial, 3);
+    assert_eq!(directory.nodes[0].keys[0].window.compromised_at, Some(1_780_243_200));
+
+    // Errors name what is wrong and change nothing.
+    let out = hunyu().args(["registry", "retire-key", "--dir", reg, "--kid", "130728102000#nope"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no key 130728102000#nope"));
+    assert_eq!(std::fs::read_to_string(registry.join("directory.jws")).unwrap(), token);
 }
