@@ -113,7 +113,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
 
     story(&demo).await?;
 
-    println!("\n7. Every access above is in each node's hash-chained audit log");
+    println!("\n10. Every access above is in each node's hash-chained audit log");
     for (site, config) in [&ORIGIN, &RESIDENCE].into_iter().zip(&configs) {
         let store = Store::open(&config.database_url()?, 1)?;
         match store.read(audit::verify_chain)? {
@@ -264,6 +264,43 @@ impl Client {
         let status = response.status().as_u16();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
+
+    async fn get(&self, node: &DemoNode, role: &str, path: &str) -> anyhow::Result<Value> {
+        let key = node.api_keys.get(role).context("demo key missing")?;
+        let response = self.http.get(format!("{}{path}", node.api_url)).bearer_auth(key).send().await?;
+        Ok(response.json().await?)
+    }
+
+    /// Sends through the exchange as `role` at `from`, waits for the receipt, and prints both steps.
+    async fn send(&self, from: &DemoNode, role: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let (status, sent) = self.post(from, role, path, Some(body)).await?;
+        expect(status, 201, &sent)?;
+        println!(
+            "   {} → {}: {} #{} signed and queued",
+            from.code,
+            sent["to"].as_str().unwrap_or("?"),
+            sent["kind"].as_str().unwrap_or("?"),
+            sent["seq"]
+        );
+        let id = sent["id"].as_str().unwrap_or_default();
+        for _ in 0..200 {
+            let listed = self.get(from, role, "/api/v1/messages?direction=out&limit=50").await?;
+            let mine = listed["messages"].as_array().and_then(|all| all.iter().find(|m| m["id"] == id).cloned());
+            if let Some(message) = mine.filter(|m| m["state"] != "pending") {
+                let at = message["receipted_at"].as_str().unwrap_or("?");
+                println!("   signed receipt received at {at}");
+                return Ok(sent);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        bail!("no receipt for {id} after 10 s")
+    }
+
+    /// The newest received message of `kind` at `node`, as its ledger shows it.
+    async fn received(&self, node: &DemoNode, role: &str, kind: &str) -> anyhow::Result<Value> {
+        let listed = self.get(node, role, &format!("/api/v1/messages?direction=in&kind={kind}&limit=1")).await?;
+        listed["messages"].get(0).cloned().context("nothing received")
+    }
 }
 
 async fn story(demo: &DemoFile) -> anyhow::Result<()> {
@@ -316,30 +353,76 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
         }
     }
 
-    println!("3. 张丽 reports the birth of a second child; the origin renews her certificate (换发)");
+    println!("3. The residence registers 张丽's arrival (流入登记); her origin hears of it");
     let (_, first) = &issued[0];
+    let today = crate::domain::calendar::local_date(chrono::Utc::now()).to_string();
+    let arrival = json!({ "token": first["qr"], "address": "宝安区新安街道海旺社区", "arrived_on": today });
+    let sent = client.send(residence, "worker", "/api/v1/arrivals", &arrival).await?;
+    println!(
+        "   deadlines: present the certificate by {}, check by {} (5 working days)",
+        sent["deadlines"]["presentation_due"].as_str().unwrap_or("?"),
+        sent["deadlines"]["check_due"].as_str().unwrap_or("?")
+    );
+    let notice = client.received(origin, "officer", "arrival_notice").await?;
+    println!(
+        "   origin ledger: {} arrived in {} on {} (certificate {})",
+        notice["body"]["person"]["name"].as_str().unwrap_or("?"),
+        notice["peer"].as_str().unwrap_or("?"),
+        notice["body"]["arrived_on"].as_str().unwrap_or("?"),
+        notice["body"]["certificate"]["status"].as_str().unwrap_or("none shown")
+    );
+
+    println!("\n4. The residence asks the origin to confirm her marriage (协查, urgent: she is pregnant)");
+    let person = json!({ "id_number": sample_people()[0].1["person"]["id_number"], "name": "张丽" });
+    let inquiry = json!({ "to": origin.code, "person": person, "question": "请核实其婚姻及生育情况", "urgent": true });
+    let asked = client.send(residence, "worker", "/api/v1/inquiries", &inquiry).await?;
+    println!("   due by {} (15 days when urgent, else 30)", asked["due_on"].as_str().unwrap_or("?"));
+    let path = format!("/api/v1/messages/{}/reply", asked["id"].as_str().unwrap_or_default());
+    client.send(origin, "officer", &path, &json!({ "answer": "已婚（初婚），育一子，已上环" })).await?;
+    let reply = client.received(residence, "worker", "reply").await?;
+    println!("   residence reads the answer: {}", reply["body"]["answer"].as_str().unwrap_or("?"));
+
+    println!("\n5. A daughter is born; the residence reports the birth (生育通报), owed an answer in 30 days");
+    let birth = json!({ "person": person, "event": "birth", "on": today, "note": "二孩，女" });
+    let reported = client.send(residence, "worker", "/api/v1/events", &birth).await?;
+    println!("   answer due by {}", reported["due_on"].as_str().unwrap_or("?"));
+
+    println!("\n6. The origin renews her certificate (换发); the residence hears of it");
     let mut content = sample_people().swap_remove(0).1;
     if let Some(children) = content["children"].as_array_mut() {
-        children.push(json!({ "birth_date": "2025-12-20", "sex": "F", "order": 2 }));
+        children.push(json!({ "birth_date": today, "sex": "F", "order": 2 }));
     }
     let path = format!("/api/v1/certificates/{}/renew", first["id"].as_str().unwrap_or_default());
     let (status, renewed) = client.post(origin, "officer", &path, Some(&content)).await?;
     expect(status, 201, &renewed)?;
     println!("   new version v{} valid until {}", renewed["version"], renewed["valid_until"].as_str().unwrap_or("?"));
-    let (_, old) = client.post(origin, "worker", "/api/v1/verify", Some(&json!({ "token": first["qr"] }))).await?;
-    println!("   the origin now answers for the old QR code: status={}", old["status"].as_str().unwrap_or("?"));
+    println!("   (the origin sends the new version to every residence that registered her, in the same transaction)");
+    let path = format!("/api/v1/messages/{}/reply", reported["id"].as_str().unwrap_or_default());
+    client.send(origin, "officer", &path, &json!({ "answer": "已登记入帐，证明已换发" })).await?;
+    let (_, old) = client.post(residence, "worker", "/api/v1/verify", Some(&json!({ "token": first["qr"] }))).await?;
+    println!("   the residence now answers for the old QR code: status={}", old["status"].as_str().unwrap_or("?"));
 
-    println!("\n4. 王芳 moves on; the origin revokes her certificate (注销)");
+    println!("\n7. 王芳 registered here too; the origin revokes her certificate (注销)");
     let (_, wang) = &issued[3];
+    let arrival = json!({ "token": wang["qr"], "address": "宝安区新安街道", "arrived_on": today });
+    client.send(residence, "worker", "/api/v1/arrivals", &arrival).await?;
     let path = format!("/api/v1/certificates/{}/revoke", wang["id"].as_str().unwrap_or_default());
     let (status, body) =
         client.post(origin, "officer", &path, Some(&json!({ "reason": "迁出，持证人申请注销" }))).await?;
     expect(status, 200, &body)?;
-    let (_, result) = client.post(origin, "worker", "/api/v1/verify", Some(&json!({ "token": wang["qr"] }))).await?;
-    println!("   verified at the origin: status={}", result["status"].as_str().unwrap_or("?"));
-    println!("   (the residence hears of renewals and revocations through the exchange between nodes)");
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        let (_, result) =
+            client.post(residence, "worker", "/api/v1/verify", Some(&json!({ "token": wang["qr"] }))).await?;
+        status = result["status"].clone();
+        if status == "revoked" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    println!("   verified at the residence: status={}", status.as_str().unwrap_or("?"));
 
-    println!("\n5. 李娜's employer scans her employer QR (用人单位查验) and learns only this:");
+    println!("\n8. 李娜's employer scans her employer QR (用人单位查验) and learns only this:");
     let (_, li) = &issued[2];
     let (status, confirmed) = client
         .post(origin, "employer", "/api/v1/employer/confirm", Some(&json!({ "token": li["employer_qr"] })))
@@ -347,7 +430,7 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
     expect(status, 200, &confirmed)?;
     println!("   {confirmed}");
 
-    println!("\n6. A forged certificate: one character of 李娜's QR text changed");
+    println!("\n9. A forged certificate: one character of 李娜's QR text changed");
     let forged = tamper(li["qr"].as_str().unwrap_or_default());
     let (_, result) = client.post(residence, "worker", "/api/v1/verify", Some(&json!({ "token": forged }))).await?;
     println!(

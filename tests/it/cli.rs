@@ -81,8 +81,17 @@ fn demo_plays_the_story_and_writes_demo_json() {
     let out = run();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let steps =
-        ["valid=true status=active", "status=superseded", "status=revoked", "reason=bad_signature", "\"valid\":true"];
+    let steps = [
+        "valid=true status=active",
+        "arrival_notice #1 signed and queued",
+        "signed receipt received",
+        "(certificate active)",
+        "residence reads the answer",
+        "residence now answers for the old QR code: status=superseded",
+        "at the residence: status=revoked",
+        "reason=bad_signature",
+        "\"valid\":true",
+    ];
     for step in steps {
         assert!(stdout.contains(step), "demo output lacks {step:?}:\n{stdout}");
     }
@@ -93,6 +102,7 @@ fn demo_plays_the_story_and_writes_demo_json() {
     for (node, role) in nodes.iter().zip(["origin", "residence"]) {
         assert_eq!(node["role"], role);
         assert!(node["api_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+        assert!(node["peer_url"].as_str().unwrap().starts_with("https://127.0.0.1:"));
         for key in ["officer", "worker", "employer", "admin"] {
             assert!(node["api_keys"][key].as_str().unwrap().starts_with(&format!("hy_{key}_")));
         }
