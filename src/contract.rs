@@ -10,11 +10,13 @@ pub enum Kind {
     Directory,
     Message,
     Receipt,
+    StatusList,
 }
 
 impl Kind {
     /// Every kind, in the order the validators are kept.
-    pub const ALL: [Kind; 5] = [Kind::Certificate, Kind::Presentation, Kind::Directory, Kind::Message, Kind::Receipt];
+    pub const ALL: [Kind; 6] =
+        [Kind::Certificate, Kind::Presentation, Kind::Directory, Kind::Message, Kind::Receipt, Kind::StatusList];
 
     /// File name stem under `schemas/`.
     pub fn name(self) -> &'static str {
@@ -24,6 +26,7 @@ impl Kind {
             Self::Directory => "directory",
             Self::Message => "message",
             Self::Receipt => "receipt",
+            Self::StatusList => "status-list",
         }
     }
 
@@ -35,6 +38,7 @@ impl Kind {
             Self::Directory => include_str!("../schemas/directory.schema.json"),
             Self::Message => include_str!("../schemas/message.schema.json"),
             Self::Receipt => include_str!("../schemas/receipt.schema.json"),
+            Self::StatusList => include_str!("../schemas/status-list.schema.json"),
         }
     }
 }
@@ -66,6 +70,20 @@ impl Contract {
             return None;
         }
         validator.validate(payload).err().map(|e| format!("{}: {e}", e.instance_path()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_compiles_and_kinds_index_their_validators() {
+        let contract = Contract::new().unwrap();
+        for (i, kind) in Kind::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, i, "{kind:?} is out of order in Kind::ALL");
+        }
+        assert!(contract.violation(Kind::Receipt, &serde_json::json!({})).is_some());
     }
 }
 

@@ -15,7 +15,8 @@ use crate::contract::{Contract, Kind, SchemaError};
 use crate::domain::calendar::local_date;
 use crate::domain::certificate::{CertificateContent, CertificateDraft};
 use crate::domain::claims::{
-    CERTIFICATE_TYP, CertificateClaims, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, VersionId,
+    CERTIFICATE_TYP, CertificateClaims, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, STATUS_LIST_TYP,
+    StatusEntry, StatusListClaims, VersionId,
 };
 use crate::domain::directory::{Freshness, may_replace};
 use crate::domain::error::{Coded as _, FieldError};
@@ -25,6 +26,7 @@ use crate::domain::verification::Warning;
 use crate::domain::verification::{Reason, VerificationStatus, overall_status, window_reasons};
 use crate::exchange::directory::{DirectorySource, write_atomically};
 use crate::exchange::outbox::Sender;
+use crate::exchange::status::StatusCache;
 use crate::metrics::{Metrics, StatusLabel};
 use crate::seal::chain::subject_key;
 use crate::seal::directory::{DirectoryError, open_directory};
@@ -35,6 +37,9 @@ use crate::store::audit::{self, AuditFilter, AuditRow, NewAudit};
 use crate::store::certificates::{self as certs, CertificateRow, NewEvent, PersonRow, REVOKED, SUPERSEDED, VersionRow};
 use crate::store::messages;
 use crate::store::{DbConn, Store, StoreError};
+
+/// Seconds a status list is current; verifiers fetch a new one with every directory refresh.
+const STATUS_LIST_LIFETIME_SECONDS: i64 = 24 * 3600;
 
 /// Errors of the certificate service.
 #[derive(Debug, thiserror::Error)]
@@ -257,6 +262,8 @@ pub struct Node {
     audit_key: Vec<u8>,
     /// Wakes the delivery worker when a transaction has put messages in the outbox.
     outbox_wake: tokio::sync::Notify,
+    /// Other nodes' status lists.
+    statuses: StatusCache,
 }
 
 impl Node {
@@ -281,6 +288,7 @@ impl Node {
             metrics: Metrics::new(),
             audit_key: load_audit_key(&config.keys.audit)?,
             outbox_wake: tokio::sync::Notify::new(),
+            statuses: StatusCache::default(),
         };
         if let Some(cache) = node.directory.as_ref().map(|d| d.cache.clone()).filter(|c| c.exists()) {
             let installed = std::fs::read_to_string(&cache)
@@ -340,6 +348,28 @@ impl Node {
     /// The payload schemas.
     pub fn contract(&self) -> &Contract {
         &self.contract
+    }
+
+    /// Other nodes' status lists, as last fetched.
+    pub fn status_cache(&self) -> &StatusCache {
+        &self.statuses
+    }
+
+    /// This node's signed status list: its versions that are revoked or superseded.
+    pub fn status_list(&self, now: DateTime<Utc>) -> Result<String, NodeError> {
+        let recorded = self.store.read(certs::recorded_statuses)?;
+        let entries = recorded.into_iter().map(|(jti, status)| StatusEntry { jti, status }).collect();
+        let claims = StatusListClaims {
+            iss: self.code.clone(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + STATUS_LIST_LIFETIME_SECONDS,
+            entries,
+        };
+        let payload = serde_json::to_value(&claims).map_err(|e| NodeError::Contract(e.to_string()))?;
+        if let Some(violation) = self.contract.violation(Kind::StatusList, &payload) {
+            return Err(NodeError::Contract(violation));
+        }
+        Ok(seal::sign_compact(&*self.signer, STATUS_LIST_TYP, payload.to_string().as_bytes(), false))
     }
 
     /// Notified after messages are put in the outbox.
@@ -556,6 +586,10 @@ impl Node {
             ),
             Err(_) => (None, None, false),
         };
+        let listed = match &checked {
+            Ok(genuine) if !own => self.statuses.statuses(&genuine.claims.iss, &genuine.claims.jti),
+            _ => Vec::new(),
+        };
         let entry = self.audit_entry(who, Action::Verify, subject, object, now);
         let mut verification = self.store.write(move |conn| {
             let verification = match checked {
@@ -564,9 +598,10 @@ impl Node {
                     let recorded = stored_reasons(conn, &genuine.claims.jti)?;
                     verdict(genuine, recorded, now)
                 }
-                // Another node's certificate: what its issuer reported through the exchange.
+                // Another node's certificate: what its issuer told this node, or lists for every verifier.
                 Ok(genuine) => {
-                    let reported = messages::received_statuses(conn, &genuine.claims.jti, &genuine.claims.iss)?;
+                    let mut reported = messages::received_statuses(conn, &genuine.claims.jti, &genuine.claims.iss)?;
+                    reported.extend(listed);
                     verdict(genuine, recorded_reasons(reported), now)
                 }
             };
@@ -619,6 +654,10 @@ impl Node {
     ) -> Result<EmployerConfirmation, NodeError> {
         let checked = check_presentation(text, &self.trust.current(), &self.contract);
         let object = checked.as_ref().ok().map(|(claims, _)| claims.cid.as_str());
+        let listed = match &checked {
+            Ok((claims, _)) if claims.iss != self.code => self.statuses.statuses(&claims.iss, &claims.cid),
+            _ => Vec::new(),
+        };
         let entry = self.audit_entry(who, Action::ConfirmEmployment, None, object, now);
         let (own_code, audit_key) = (self.code.clone(), self.audit_key.clone());
         self.store.write(move |conn| {
@@ -631,6 +670,10 @@ impl Node {
             if claims.iss == own_code {
                 reasons.extend(stored_reasons(conn, &claims.cid)?);
                 subject = certs::holder_of_version(conn, &claims.cid)?.map(|id| subject_key(&audit_key, &id));
+            } else {
+                let mut reported = messages::received_statuses(conn, &claims.cid, &claims.iss)?;
+                reported.extend(listed);
+                reasons.extend(recorded_reasons(reported));
             }
             let outcome = reasons.first().map_or("active", |r| r.code()).to_owned();
             audit::append(conn, NewAudit { subject, outcome, ..entry })?;

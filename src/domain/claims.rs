@@ -100,3 +100,26 @@ impl PresentationClaims {
         }
     }
 }
+
+/// `typ` header of a node's status list.
+pub const STATUS_LIST_TYP: &str = "hunyu-status+jwt";
+
+/// A node's signed list of its certificate versions that are no longer in force
+/// (`schemas/status-list.schema.json`): verifiers that were not told through the exchange cache it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusListClaims {
+    pub iss: String,
+    pub iat: i64,
+    /// When verifiers should fetch a newer list.
+    pub exp: i64,
+    pub entries: Vec<StatusEntry>,
+}
+
+/// One version's status in a status list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusEntry {
+    /// `jti` of the certificate version (the employer presentation's `cid`).
+    pub jti: String,
+    /// `revoked` or `superseded`.
+    pub status: String,
+}

@@ -67,12 +67,19 @@ pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, String
     response.text().await.map_err(|e| format!("registry answer unreadable: {e}"))
 }
 
-/// Fetches the directory from the registry now and installs it; a failure keeps the one in use.
+/// Fetches the directory from the registry now and installs it (a failure keeps the one in use),
+/// then the status lists of its nodes.
 pub async fn refresh(node: &Arc<Node>, client: &reqwest::Client) -> Result<u64, String> {
-    let Some(url) = node.directory_source().and_then(DirectorySource::url) else {
-        return Err("no registry is configured".into());
+    let outcome = match node.directory_source().and_then(DirectorySource::url) {
+        Some(url) => refresh_directory(node, client, &url).await,
+        None => Err("no registry is configured; the cached directory stays in use".into()),
     };
-    let outcome = match fetch(client, &url).await {
+    super::status::refresh_all(node, client).await;
+    outcome
+}
+
+async fn refresh_directory(node: &Arc<Node>, client: &reqwest::Client, url: &str) -> Result<u64, String> {
+    let outcome = match fetch(client, url).await {
         Ok(text) => {
             let node = node.clone();
             tokio::task::spawn_blocking(move || node.install_directory(&text, true))
@@ -89,9 +96,9 @@ pub async fn refresh(node: &Arc<Node>, client: &reqwest::Client) -> Result<u64, 
     outcome
 }
 
-/// Refreshes the directory every `refresh` interval, for as long as the node runs.
+/// Refreshes the directory and the status lists every `refresh` interval, for as long as the node runs.
 pub async fn refresh_loop(node: Arc<Node>, client: reqwest::Client) {
-    let Some(every) = node.directory_source().filter(|s| s.registry_url.is_some()).map(|s| s.refresh) else {
+    let Some(every) = node.directory_source().map(|s| s.refresh) else {
         return;
     };
     let mut ticks = tokio::time::interval(every);

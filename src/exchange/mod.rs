@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod directory;
 pub mod inbox;
 pub mod outbox;
+pub mod status;
 pub mod tls;
 
 use crate::domain::error::Coded;

@@ -41,6 +41,17 @@ pub async fn jwks(node: web::Data<Node>) -> HttpResponse {
     HttpResponse::Ok().json(node.jwks())
 }
 
+/// This node's signed status list (`hunyu-status+jwt`): its certificate versions that are revoked
+/// or superseded, by jti only. Public, like the keys: verifiers elsewhere cache it.
+#[utoipa::path(get, path = "/.well-known/hunyu-status", tag = "meta",
+    responses((status = 200, description = "compact JWS", content_type = "application/jwt")))]
+#[get("/.well-known/hunyu-status")]
+pub async fn status_list(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
+    let node = node.into_inner();
+    let token = web::block(move || node.status_list(chrono::Utc::now())).await??;
+    Ok(HttpResponse::Ok().content_type("application/jwt").body(token))
+}
+
 /// Who this node is.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NodeDescriptor {

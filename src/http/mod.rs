@@ -73,6 +73,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(meta::readyz)
         .service(meta::jwks)
         .service(meta::node_descriptor)
+        .service(meta::status_list)
         .service(meta::openapi_json)
         .service(certificates::create)
         .service(certificates::show)

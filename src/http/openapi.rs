@@ -9,7 +9,7 @@ use super::{audit, certificates, employer, exchange, lookup, meta, verify};
 #[openapi(
     info(title = "hunyu", description = "流动人口婚育证明 — issue, verify and exchange marriage-and-childbearing certificates"),
     paths(
-        meta::healthz, meta::readyz, meta::jwks, meta::node_descriptor, meta::openapi_json, meta::metrics,
+        meta::healthz, meta::readyz, meta::jwks, meta::node_descriptor, meta::status_list, meta::openapi_json, meta::metrics,
         certificates::create, certificates::show, certificates::renew, certificates::revoke, employer::confirm, audit::list, lookup::lookup,
         verify::verify, exchange::arrival, exchange::departure, exchange::inquiry, exchange::event, exchange::reply,
         exchange::messages, exchange::refresh_directory,

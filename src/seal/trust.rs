@@ -95,6 +95,11 @@ impl TrustStore {
         self.nodes.get(code)
     }
 
+    /// Every node of the directory.
+    pub fn nodes(&self) -> impl Iterator<Item = &NodeEntry> {
+        self.nodes.values()
+    }
+
     /// The directory entry whose TLS certificate has this SHA-256 fingerprint (hex).
     pub fn node_by_tls(&self, fingerprint: &str) -> Option<&NodeEntry> {
         self.nodes.values().find(|n| n.tls_sha256.eq_ignore_ascii_case(fingerprint))

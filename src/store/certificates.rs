@@ -151,6 +151,15 @@ pub fn statuses(conn: &mut DbConn, jti: &str) -> Result<Vec<String>, StoreError>
         .load(conn)?)
 }
 
+/// Every version with a recorded status, and that status (for the node's status list).
+pub fn recorded_statuses(conn: &mut DbConn) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(certificate_events::table
+        .select((certificate_events::jti, certificate_events::status))
+        .distinct()
+        .order(certificate_events::jti.asc())
+        .load(conn)?)
+}
+
 /// Status changes of every version of a lineage, oldest first.
 pub fn events_of_certificate(conn: &mut DbConn, certificate_id: &str) -> Result<Vec<EventRow>, StoreError> {
     Ok(certificate_events::table

@@ -23,6 +23,7 @@ both_backends!(
     events_reach_the_origin_and_births_are_owed_an_answer,
     a_departure_reaches_the_expected_residence,
     bad_batches_are_refused_and_stored_nowhere,
+    a_verifier_never_told_learns_revocations_from_the_status_list,
 );
 
 fn today() -> String {
@@ -374,4 +375,38 @@ async fn bad_batches_are_refused_and_stored_nowhere(backend: Backend) {
     assert_eq!(stored(), 1);
     let refused = origin.running.metrics().render();
     assert!(refused.contains("hunyu_message_batches_refused_total 9"), "{refused}");
+}
+
+async fn a_verifier_never_told_learns_revocations_from_the_status_list(backend: Backend) {
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, elsewhere) = (&nodes[0], &nodes[1]);
+    let issued = origin.issue(&zhang_li()).await;
+    let id = issued["id"].as_str().unwrap();
+    let (status, _) =
+        origin.post(&format!("/api/v1/certificates/{id}/revoke"), &origin.officer, &json!({ "reason": "注销" })).await;
+    assert_eq!(status, 200);
+    // She never registered there, so no revocation was sent: the node does not know yet.
+    assert_eq!(elsewhere.verify(issued["qr"].as_str().unwrap()).await["status"], "active");
+
+    // The origin's list names the version by jti only, signed by the origin.
+    let response = origin.client.get(format!("{}/.well-known/hunyu-status", origin.url)).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/jwt");
+    let list = response.text().await.unwrap();
+    let mut trust = TrustStore::default();
+    trust.add_node(ORIGIN.0, ORIGIN.1, &origin.jwks().keys).unwrap();
+    let list: Value =
+        serde_json::from_slice(&verify_compact(&list, "hunyu-status+jwt", &trust).unwrap().payload).unwrap();
+    let jti = payload(issued["token"].as_str().unwrap())["jti"].clone();
+    assert_eq!(list["entries"], json!([{ "jti": jti, "status": "revoked" }]));
+    assert!(!list.to_string().contains("张丽"));
+
+    // A refresh fetches the directory and every node's status list.
+    let (status, body) = elsewhere.post("/api/v1/admin/directory/refresh", &elsewhere.admin, &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let result = elsewhere.verify(issued["qr"].as_str().unwrap()).await;
+    assert_eq!((result["valid"].as_bool(), result["status"].as_str()), (Some(false), Some("revoked")), "{result}");
+    let (_, confirmed) = elsewhere
+        .post("/api/v1/employer/confirm", &elsewhere.employer, &json!({ "token": issued["employer_qr"] }))
+        .await;
+    assert_eq!(confirmed["valid"], false, "{confirmed}");
 }
