@@ -73,6 +73,16 @@ impl Contract {
     }
 }
 
+fn compile(kind: Kind) -> Result<jsonschema::Validator, SchemaError> {
+    let name = kind.name();
+    let schema: Value =
+        serde_json::from_str(kind.schema()).map_err(|e| SchemaError { name, message: e.to_string() })?;
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|e| SchemaError { name, message: e.to_string() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,14 +95,4 @@ mod tests {
         }
         assert!(contract.violation(Kind::Receipt, &serde_json::json!({})).is_some());
     }
-}
-
-fn compile(kind: Kind) -> Result<jsonschema::Validator, SchemaError> {
-    let name = kind.name();
-    let schema: Value =
-        serde_json::from_str(kind.schema()).map_err(|e| SchemaError { name, message: e.to_string() })?;
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .map_err(|e| SchemaError { name, message: e.to_string() })
 }
