@@ -11,12 +11,22 @@ pub enum Kind {
     Message,
     Receipt,
     StatusList,
+    LookupRequest,
+    LookupAnswer,
 }
 
 impl Kind {
     /// Every kind, in the order the validators are kept.
-    pub const ALL: [Kind; 6] =
-        [Kind::Certificate, Kind::Presentation, Kind::Directory, Kind::Message, Kind::Receipt, Kind::StatusList];
+    pub const ALL: [Kind; 8] = [
+        Kind::Certificate,
+        Kind::Presentation,
+        Kind::Directory,
+        Kind::Message,
+        Kind::Receipt,
+        Kind::StatusList,
+        Kind::LookupRequest,
+        Kind::LookupAnswer,
+    ];
 
     /// File name stem under `schemas/`.
     pub fn name(self) -> &'static str {
@@ -27,6 +37,8 @@ impl Kind {
             Self::Message => "message",
             Self::Receipt => "receipt",
             Self::StatusList => "status-list",
+            Self::LookupRequest => "lookup-request",
+            Self::LookupAnswer => "lookup-answer",
         }
     }
 
@@ -39,6 +51,8 @@ impl Kind {
             Self::Message => include_str!("../schemas/message.schema.json"),
             Self::Receipt => include_str!("../schemas/receipt.schema.json"),
             Self::StatusList => include_str!("../schemas/status-list.schema.json"),
+            Self::LookupRequest => include_str!("../schemas/lookup-request.schema.json"),
+            Self::LookupAnswer => include_str!("../schemas/lookup-answer.schema.json"),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::message::{
 };
 use crate::domain::verification::VerificationStatus;
 use crate::exchange::outbox::Outgoing;
-use crate::node::{Conflict, Node, NodeError};
+use crate::node::{Conflict, Node, NodeError, Verification, check_certificate, judge_foreign};
 use crate::seal::chain::subject_key;
 use crate::store::DbConn;
 use crate::store::audit::{self, NewAudit};
@@ -137,6 +137,34 @@ pub struct MessageView {
     /// The message content.
     #[schema(value_type = Object)]
     pub body: Value,
+}
+
+/// An electronic certificate lookup on its way to the origin.
+pub struct LookupPlan {
+    who: Audit,
+    id_number: String,
+    /// The origin's directory entry.
+    pub origin: crate::seal::directory::NodeEntry,
+    /// The signed request.
+    pub request: String,
+    jti: String,
+}
+
+/// A certificate the origin sent, as this node verifies it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RemoteCertificate {
+    pub token: String,
+    pub qr: String,
+    pub verification: Verification,
+}
+
+/// What the origin answered to an electronic certificate lookup (电子证明).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RemoteLookup {
+    /// The origin node asked.
+    pub origin: String,
+    /// Her certificates there, newest version of each; empty when the origin has none.
+    pub certificates: Vec<RemoteCertificate>,
 }
 
 /// `GET /api/v1/messages` filters.
@@ -433,6 +461,56 @@ impl Node {
             .map(|row| view(row, today))
             .filter(|view| query.state.is_none_or(|state| view.state == state))
             .collect())
+    }
+
+    /// Prepares an electronic certificate lookup at `origin`: checks the input and signs the request.
+    pub fn plan_lookup(
+        &self,
+        id_number: &str,
+        origin: &str,
+        who: Audit,
+        now: DateTime<Utc>,
+    ) -> Result<LookupPlan, NodeError> {
+        if let Err(e) = crate::domain::id_number::parse(id_number, local_date(now)) {
+            return Err(NodeError::Invalid(vec![crate::domain::error::Coded::to_field_error(&e, "id_number")]));
+        }
+        let origin = self.peer("origin", origin)?;
+        let origin = self.trust().node(&origin).cloned().ok_or(NodeError::NotFound("node"))?;
+        let (request, jti) = crate::exchange::lookup::request(self, &origin.code, id_number, now);
+        Ok(LookupPlan { who, id_number: id_number.into(), origin, request, jti })
+    }
+
+    /// Checks the origin's signed answer, verifies each certificate in it as this node would any
+    /// other, and records the lookup.
+    pub fn settle_lookup(&self, plan: LookupPlan, answer: &str, now: DateTime<Utc>) -> Result<RemoteLookup, NodeError> {
+        let peer = plan.origin.code.clone();
+        let copies = crate::exchange::lookup::read_answer(self, &peer, &plan.jti, answer)
+            .map_err(|message| NodeError::PeerUnavailable { peer: peer.clone(), message })?;
+        let trust = self.trust();
+        let judged: Vec<_> = copies
+            .into_iter()
+            .map(|copy| {
+                let genuine = check_certificate(&copy.token, &trust, self.contract());
+                let listed = genuine
+                    .as_ref()
+                    .map_or_else(|_| Vec::new(), |g| self.status_cache().statuses(&g.claims.iss, &g.claims.jti));
+                (copy, genuine, listed)
+            })
+            .collect();
+        let entry = self.audit_entry(&plan.who, Action::Lookup, Some(&plan.id_number), None, now);
+        self.store().write(move |conn| {
+            let mut certificates = Vec::new();
+            for (copy, genuine, listed) in judged {
+                let verification = match genuine {
+                    Ok(genuine) => judge_foreign(conn, genuine, listed, now)?,
+                    Err(reason) => Verification::refused(reason),
+                };
+                certificates.push(RemoteCertificate { token: copy.token, qr: copy.qr, verification });
+            }
+            let outcome = format!("{} found at {peer}", certificates.len());
+            audit::append(conn, NewAudit { outcome, ..entry })?;
+            Ok(RemoteLookup { origin: peer, certificates })
+        })
     }
 
     fn about(

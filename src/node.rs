@@ -24,9 +24,11 @@ use crate::domain::id_number;
 use crate::domain::message::MessageKind;
 use crate::domain::verification::Warning;
 use crate::domain::verification::{Reason, VerificationStatus, overall_status, window_reasons};
+use crate::exchange::delivery::PeerClient;
 use crate::exchange::directory::{DirectorySource, write_atomically};
 use crate::exchange::outbox::Sender;
 use crate::exchange::status::StatusCache;
+use crate::exchange::tls::{TlsIdentity, install_crypto_provider};
 use crate::metrics::{Metrics, StatusLabel};
 use crate::seal::chain::subject_key;
 use crate::seal::directory::{DirectoryError, open_directory};
@@ -54,6 +56,8 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error("a produced payload breaks the contract: {0}")]
     Contract(String),
+    #[error("node {peer} did not answer: {message}")]
+    PeerUnavailable { peer: String, message: String },
 }
 
 impl From<diesel::result::Error> for NodeError {
@@ -195,7 +199,7 @@ pub struct Verification {
 }
 
 impl Verification {
-    fn refused(reason: Reason) -> Self {
+    pub(crate) fn refused(reason: Reason) -> Self {
         Self {
             valid: false,
             status: reason.status(),
@@ -264,6 +268,8 @@ pub struct Node {
     outbox_wake: tokio::sync::Notify,
     /// Other nodes' status lists.
     statuses: StatusCache,
+    /// Calls to other nodes' peer listeners, with this node's TLS identity.
+    peer_client: PeerClient,
 }
 
 impl Node {
@@ -274,6 +280,8 @@ impl Node {
         let mut own_trust = TrustStore::default();
         own_trust.add_node(&config.node.code, &config.node.name, &[signer.public_jwk()])?;
         let directory = config.directory.as_ref().map(DirectorySource::load).transpose()?;
+        install_crypto_provider();
+        let peer_client = PeerClient::new(&TlsIdentity::load(&config.peer.tls_cert, &config.peer.tls_key)?)?;
         let node = Self {
             code: config.node.code.clone(),
             name: config.node.name.clone(),
@@ -289,6 +297,7 @@ impl Node {
             audit_key: load_audit_key(&config.keys.audit)?,
             outbox_wake: tokio::sync::Notify::new(),
             statuses: StatusCache::default(),
+            peer_client,
         };
         if let Some(cache) = node.directory.as_ref().map(|d| d.cache.clone()).filter(|c| c.exists()) {
             let installed = std::fs::read_to_string(&cache)
@@ -348,6 +357,11 @@ impl Node {
     /// The payload schemas.
     pub fn contract(&self) -> &Contract {
         &self.contract
+    }
+
+    /// The client for other nodes' peer listeners.
+    pub fn peer_client(&self) -> &PeerClient {
+        &self.peer_client
     }
 
     /// Other nodes' status lists, as last fetched.
@@ -598,12 +612,7 @@ impl Node {
                     let recorded = stored_reasons(conn, &genuine.claims.jti)?;
                     verdict(genuine, recorded, now)
                 }
-                // Another node's certificate: what its issuer told this node, or lists for every verifier.
-                Ok(genuine) => {
-                    let mut reported = messages::received_statuses(conn, &genuine.claims.jti, &genuine.claims.iss)?;
-                    reported.extend(listed);
-                    verdict(genuine, recorded_reasons(reported), now)
-                }
+                Ok(genuine) => judge_foreign(conn, genuine, listed, now)?,
             };
             let outcome = verification.reasons.first().map_or("active", |r| r.code).to_owned();
             audit::append(conn, NewAudit { outcome, ..entry })?;
@@ -620,9 +629,35 @@ impl Node {
 
     /// A person's certificates at this node, newest version of each, by ID number (查询).
     pub fn lookup(&self, id_number: &str, who: &Audit, now: DateTime<Utc>) -> Result<Lookup, NodeError> {
-        let id_number = id_number::parse(id_number, local_date(now))
-            .map_err(|e| NodeError::Invalid(vec![e.to_field_error("id_number")]))?;
+        let id_number = parse_id_number(id_number, now)?;
         let entry = self.audit_entry(who, Action::Lookup, Some(id_number.as_str()), None, now);
+        self.lookup_recorded(id_number, entry, now)
+    }
+
+    /// The electronic certificate lookup another node asked for over the exchange (recorded with
+    /// the asking node as actor).
+    pub fn lookup_for_peer(&self, id_number: &str, peer: &str, now: DateTime<Utc>) -> Result<Lookup, NodeError> {
+        let id_number = parse_id_number(id_number, now)?;
+        let entry = NewAudit {
+            at: now.naive_utc(),
+            request_id: String::new(),
+            actor: peer.into(),
+            role: "peer".into(),
+            action: Action::Lookup.name(),
+            subject: Some(subject_key(&self.audit_key, id_number.as_str())),
+            object: None,
+            purpose: "电子证明查询 electronic certificate lookup".into(),
+            outcome: String::new(),
+        };
+        self.lookup_recorded(id_number, entry, now)
+    }
+
+    fn lookup_recorded(
+        &self,
+        id_number: id_number::IdNumber,
+        entry: NewAudit,
+        now: DateTime<Utc>,
+    ) -> Result<Lookup, NodeError> {
         let today = local_date(now);
         self.store.write(move |conn| {
             let mut certificates = Vec::new();
@@ -768,6 +803,10 @@ impl Node {
     }
 }
 
+fn parse_id_number(id_number: &str, now: DateTime<Utc>) -> Result<id_number::IdNumber, NodeError> {
+    id_number::parse(id_number, local_date(now)).map_err(|e| NodeError::Invalid(vec![e.to_field_error("id_number")]))
+}
+
 /// Stores a signed version and marks the one it supersedes.
 fn store_version(conn: &mut DbConn, row: VersionRow, now: DateTime<Utc>) -> Result<Issued, NodeError> {
     certs::insert_version(conn, &row)?;
@@ -847,6 +886,19 @@ fn verdict(genuine: GenuineCertificate, recorded: Vec<Reason>, now: DateTime<Utc
         issuer: Some(genuine.issuer),
         certificate: Some(genuine.payload),
     }
+}
+
+/// The verdict on another node's genuine certificate: what its issuer told this node through the
+/// exchange, and what its status list (`listed`) says.
+pub(crate) fn judge_foreign(
+    conn: &mut DbConn,
+    genuine: GenuineCertificate,
+    listed: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Verification, NodeError> {
+    let mut reported = messages::received_statuses(conn, &genuine.claims.jti, &genuine.claims.iss)?;
+    reported.extend(listed);
+    Ok(verdict(genuine, recorded_reasons(reported), now))
 }
 
 /// Reasons that follow from recorded status events.

@@ -12,7 +12,7 @@ use crate::config::{
     PeerSettings,
 };
 use crate::domain::role::Role;
-use crate::exchange::delivery::{self, PeerClient};
+use crate::exchange::delivery;
 use crate::exchange::directory::refresh_loop;
 use crate::exchange::tls::{TlsIdentity, fingerprint_of, generate_identity, install_crypto_provider, server_config};
 use crate::http::{AppSettings, serve};
@@ -149,7 +149,7 @@ impl RunningNode {
             }
             None => (None, None),
         };
-        let client = PeerClient::new(&identity)?;
+        let client = node.peer_client().clone();
         let registry = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()

@@ -12,6 +12,13 @@ pub const MESSAGE_TYP: &str = "hunyu-message+jwt";
 /// JWS `typ` of a receipt.
 pub const RECEIPT_TYP: &str = "hunyu-receipt+jwt";
 
+/// JWS `typ` of an electronic certificate lookup (电子证明查询) sent to an origin.
+pub const LOOKUP_REQUEST_TYP: &str = "hunyu-lookup-request+jwt";
+/// JWS `typ` of the origin's answer to a lookup.
+pub const LOOKUP_ANSWER_TYP: &str = "hunyu-lookup-answer+jwt";
+/// Seconds a lookup request stays answerable: it is answered at once, so an old one is a replay.
+pub const LOOKUP_FRESH_SECONDS: i64 = 300;
+
 /// Days within which an urgent inquiry (pregnancy) is answered.
 pub const URGENT_INQUIRY_DAYS: u64 = 15;
 /// Days within which any other inquiry, or a birth notice, is answered.
@@ -109,6 +116,39 @@ pub struct ReceiptClaims {
     pub sha256: String,
     /// When the receiver stored it: the clock of timeliness indicators.
     pub iat: i64,
+}
+
+/// A residence asks the origin for a person's current certificates (`schemas/lookup-request.schema.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupRequestClaims {
+    pub iss: String,
+    pub aud: String,
+    pub jti: String,
+    pub iat: i64,
+    pub id_number: String,
+}
+
+/// The origin's signed answer: her current certificates, or none (`schemas/lookup-answer.schema.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupAnswerClaims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    /// `jti` of the request answered.
+    pub in_reply_to: String,
+    pub certificates: Vec<CertificateCopy>,
+}
+
+/// A certificate as the issuer stored it: compact JWS and QR text, each signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CertificateCopy {
+    pub token: String,
+    pub qr: String,
+}
+
+/// Whether a request signed at `iat` may still be answered at `now`.
+pub fn lookup_is_fresh(iat: i64, now: i64) -> bool {
+    (now - iat).abs() <= LOOKUP_FRESH_SECONDS
 }
 
 /// Where a message stands, as both sides show it.

@@ -48,7 +48,12 @@ impl PeerClient {
 
     /// Posts `body` to `path` on the peer listener of `to`; the server must present the
     /// certificate the directory lists for `to`.
-    pub async fn post(&self, to: &NodeEntry, path: &str, body: &Batch) -> Result<reqwest::Response, String> {
+    pub async fn post(
+        &self,
+        to: &NodeEntry,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<reqwest::Response, String> {
         let url = format!("{}{path}", to.peer_url.trim_end_matches('/'));
         let response = self.http.post(&url).json(body).send().await.map_err(|e| format!("{url}: {e}"))?;
         let presented = response

@@ -4,11 +4,18 @@
 pub mod delivery;
 pub mod directory;
 pub mod inbox;
+pub mod lookup;
 pub mod outbox;
 pub mod status;
 pub mod tls;
 
+use serde::de::DeserializeOwned;
+
+use crate::contract::{Contract, Kind};
+use crate::domain::directory::NodeStatus;
 use crate::domain::error::Coded;
+use crate::domain::verification::Reason;
+use crate::seal::{TrustStore, verify_compact};
 
 /// Why an inbound batch of messages is refused; nothing of a refused batch is stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,4 +83,62 @@ pub struct Batch {
     /// Compact JWS receipts, one per message, in the same order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub receipts: Vec<String>,
+}
+
+/// A signed record with its signer and signing time, as other nodes send them.
+pub trait SignedRecord: DeserializeOwned {
+    /// The node that signed it.
+    fn iss(&self) -> &str;
+    /// When it says it was signed.
+    fn iat(&self) -> i64;
+}
+
+macro_rules! signed_record {
+    ($($claims:ty),*) => {$(
+        impl SignedRecord for $claims {
+            fn iss(&self) -> &str {
+                &self.iss
+            }
+            fn iat(&self) -> i64 {
+                self.iat
+            }
+        }
+    )*};
+}
+
+signed_record!(
+    crate::domain::message::MessageClaims,
+    crate::domain::message::ReceiptClaims,
+    crate::domain::message::LookupRequestClaims,
+    crate::domain::message::LookupAnswerClaims,
+    crate::domain::claims::StatusListClaims
+);
+
+/// Checks a record of type `typ` from another node: signature under a directory key, the schema
+/// of `kind`, and that the key belongs to `iss` and could sign at `iat`.
+pub fn open_record<T: SignedRecord>(
+    token: &str,
+    typ: &str,
+    kind: Kind,
+    trust: &TrustStore,
+    contract: &Contract,
+) -> Result<T, Reason> {
+    let verified = verify_compact(token.trim(), typ, trust)?;
+    let payload: serde_json::Value = serde_json::from_slice(&verified.payload).map_err(|_| Reason::Malformed)?;
+    if contract.violation(kind, &payload).is_some() {
+        return Err(Reason::Schema);
+    }
+    let claims = T::deserialize(payload).map_err(|_| Reason::Schema)?;
+    verified.key.vouches_for(claims.iss(), claims.iat())?;
+    Ok(claims)
+}
+
+/// The active directory node whose TLS client certificate has `fingerprint`.
+pub fn sender_of(trust: &TrustStore, fingerprint: Option<&str>) -> Result<String, Refusal> {
+    let fingerprint = fingerprint.ok_or(Refusal::NoClientCertificate)?;
+    trust
+        .node_by_tls(fingerprint)
+        .filter(|entry| entry.status == NodeStatus::Active)
+        .map(|entry| entry.code.clone())
+        .ok_or(Refusal::UnknownPeer)
 }

@@ -5,13 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use serde::Deserialize as _;
-
+use super::open_record;
 use crate::contract::Kind;
 use crate::domain::claims::{STATUS_LIST_TYP, StatusListClaims};
 use crate::domain::directory::NodeStatus;
+use crate::domain::error::Coded as _;
 use crate::node::Node;
-use crate::seal::verify_compact;
 
 /// Path of a node's status list on its API listener.
 pub const STATUS_LIST_PATH: &str = "/.well-known/hunyu-status";
@@ -35,14 +34,9 @@ impl StatusCache {
 
 /// Checks a status list of `issuer` against the trust in use and reads it.
 fn open_list(node: &Node, issuer: &str, token: &str) -> Result<StatusListClaims, String> {
-    let trust = node.trust();
-    let verified = verify_compact(token.trim(), STATUS_LIST_TYP, &trust).map_err(|r| format!("{r:?}"))?;
-    let payload: serde_json::Value = serde_json::from_slice(&verified.payload).map_err(|e| e.to_string())?;
-    if let Some(violation) = node.contract().violation(Kind::StatusList, &payload) {
-        return Err(format!("breaks its schema: {violation}"));
-    }
-    let claims = StatusListClaims::deserialize(&payload).map_err(|e| e.to_string())?;
-    verified.key.vouches_for(&claims.iss, claims.iat).map_err(|r| format!("{r:?}"))?;
+    let claims: StatusListClaims =
+        open_record(token, STATUS_LIST_TYP, Kind::StatusList, &node.trust(), node.contract())
+            .map_err(|r| r.code().to_owned())?;
     if claims.iss != issuer {
         return Err(format!("list of {} served by {issuer}", claims.iss));
     }

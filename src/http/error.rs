@@ -209,6 +209,15 @@ impl From<NodeError> for ApiError {
                 problem.0.certificate_id = c.certificate_id;
                 problem
             }
+            NodeError::PeerUnavailable { peer, message } => {
+                tracing::warn!(%peer, %message, "peer did not answer");
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "exchange.peer_unavailable",
+                    format!("节点{peer}暂时无法应答，请稍后重试"),
+                    format!("node {peer} did not answer; try again later"),
+                )
+            }
             NodeError::Store(e) if e.is_unique_violation() => Self::new(
                 StatusCode::CONFLICT,
                 "conflict.concurrent",

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::{Problem, Requester, authorized};
 use crate::access::Action;
-use crate::node::{Lookup, Node};
+use crate::exchange::lookup::LookupExchange;
+use crate::flows::RemoteLookup;
+use crate::node::{Lookup, Node, NodeError};
 
 /// Body of a look-up.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -15,21 +17,53 @@ use crate::node::{Lookup, Node};
 pub struct LookupRequest {
     /// Citizen ID number (公民身份号码).
     pub id_number: String,
+    /// Another node's code: ask that origin on-line for her current certificates (电子证明).
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
-/// A person's certificates at this node: the newest version of each, with its status.
+/// A look-up here, or the origin's answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LookupResult {
+    Here(Lookup),
+    AtOrigin(RemoteLookup),
+}
+
+/// A person's certificates at this node (the newest version of each, with its status), or, with
+/// `origin`, at her origin node, asked on-line and each verified here (电子证明).
 #[utoipa::path(post, path = "/api/v1/lookup", tag = "worker", request_body = LookupRequest, security(("bearer" = [])),
-    responses((status = 200, body = Lookup), (status = 403, body = Problem), (status = 422, body = Problem),
-        (status = 429, body = Problem)))]
+    responses((status = 200, body = LookupResult), (status = 403, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem), (status = 502, body = Problem)))]
 #[post("/api/v1/lookup")]
 pub async fn lookup(
     node: web::Data<Node>,
     requester: Requester,
     body: web::Json<LookupRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id_number = body.into_inner().id_number;
-    let found =
-        authorized(&node, requester, Action::Lookup, move |node, who| node.lookup(&id_number, &who, Utc::now()))
-            .await?;
-    Ok(HttpResponse::Ok().json(found))
+    let LookupRequest { id_number, origin } = body.into_inner();
+    let Some(origin) = origin.filter(|code| code != node.code()) else {
+        let found =
+            authorized(&node, requester, Action::Lookup, move |node, who| node.lookup(&id_number, &who, Utc::now()))
+                .await?;
+        return Ok(HttpResponse::Ok().json(LookupResult::Here(found)));
+    };
+    let plan = authorized(&node, requester, Action::Lookup, move |node, who| {
+        node.plan_lookup(&id_number, &origin, who, Utc::now())
+    })
+    .await?;
+    let body = LookupExchange { request: Some(plan.request.clone()), answer: None };
+    let peer = plan.origin.code.clone();
+    let unavailable = |message: String| ApiError::from(NodeError::PeerUnavailable { peer: peer.clone(), message });
+    let response = node.peer_client().post(&plan.origin, "/exchange/v1/lookup", &body).await.map_err(unavailable)?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let problem: serde_json::Value = response.json().await.unwrap_or_default();
+        return Err(unavailable(format!("{status} {}", problem["code"].as_str().unwrap_or(""))));
+    }
+    let answer: LookupExchange = response.json().await.map_err(|e| unavailable(e.to_string()))?;
+    let answer = answer.answer.ok_or_else(|| unavailable("no answer".into()))?;
+    let node = node.into_inner();
+    let found = web::block(move || node.settle_lookup(plan, &answer, Utc::now())).await??;
+    Ok(HttpResponse::Ok().json(LookupResult::AtOrigin(found)))
 }

@@ -11,8 +11,9 @@ use chrono::Utc;
 
 use super::AppSettings;
 use super::error::ApiError;
-use crate::exchange::Batch;
 use crate::exchange::inbox::{self, InboxError};
+use crate::exchange::lookup::{LookupError, LookupExchange, answer};
+use crate::exchange::{Batch, Refusal};
 use crate::node::Node;
 use crate::seal::sha256_hex;
 
@@ -37,6 +38,7 @@ pub fn serve(
                 web::JsonConfig::default().limit(limit).error_handler(move |e, _| super::json_error(e, limit).into()),
             )
             .service(messages)
+            .service(certificate_lookup)
             .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found("route")) }))
     })
     .on_connect(remember_client_certificate)
@@ -74,5 +76,29 @@ async fn messages(node: web::Data<Node>, req: HttpRequest, body: web::Json<Batch
             Err(ApiError::refused(&refusal))
         }
         Err(InboxError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Electronic certificate lookup (电子证明查询): a signed request in, the origin's signed answer
+/// out at once (her current certificates, or none).
+#[post("/exchange/v1/lookup")]
+async fn certificate_lookup(
+    node: web::Data<Node>,
+    req: HttpRequest,
+    body: web::Json<LookupExchange>,
+) -> Result<HttpResponse, ApiError> {
+    let fingerprint = req.conn_data::<ClientFingerprint>().and_then(|f| f.0.clone());
+    let Some(request) = body.into_inner().request else {
+        return Err(ApiError::refused(&Refusal::BatchSize));
+    };
+    let origin = node.clone().into_inner();
+    match web::block(move || answer(&origin, fingerprint.as_deref(), &request, Utc::now())).await? {
+        Ok(answer) => Ok(HttpResponse::Ok().json(LookupExchange { request: None, answer: Some(answer) })),
+        Err(LookupError::Refused(refusal)) => {
+            node.metrics().messages_refused.inc();
+            tracing::warn!(%refusal, "lookup refused");
+            Err(ApiError::refused(&refusal))
+        }
+        Err(LookupError::Node(e)) => Err(e.into()),
     }
 }

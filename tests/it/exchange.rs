@@ -24,6 +24,7 @@ both_backends!(
     a_departure_reaches_the_expected_residence,
     bad_batches_are_refused_and_stored_nowhere,
     a_verifier_never_told_learns_revocations_from_the_status_list,
+    a_worker_without_paper_gets_the_electronic_certificate_from_the_origin,
 );
 
 fn today() -> String {
@@ -409,4 +410,60 @@ async fn a_verifier_never_told_learns_revocations_from_the_status_list(backend: 
         .post("/api/v1/employer/confirm", &elsewhere.employer, &json!({ "token": issued["employer_qr"] }))
         .await;
     assert_eq!(confirmed["valid"], false, "{confirmed}");
+}
+
+async fn a_worker_without_paper_gets_the_electronic_certificate_from_the_origin(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let issued = origin.issue(&zhang_li()).await;
+    let ask = |id: &str, at: &str| json!({ "id_number": id, "origin": at });
+    let (status, found) =
+        residence.post("/api/v1/lookup", &residence.worker, &ask("130728199003070026", ORIGIN.0)).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["origin"], ORIGIN.0);
+    let certificate = &found["certificates"][0];
+    assert_eq!(certificate["token"], issued["token"]);
+    assert_eq!(certificate["qr"], issued["qr"]);
+    assert_eq!(certificate["verification"]["valid"], true, "{certificate}");
+    assert_eq!(certificate["verification"]["issuer"]["code"], ORIGIN.0);
+
+    // None there: a signed none. Bad input and unknown origins are refused here, before asking.
+    let (status, none) =
+        residence.post("/api/v1/lookup", &residence.worker, &ask("130728199511200026", ORIGIN.0)).await;
+    assert_eq!((status, none["certificates"].as_array().map(Vec::len)), (200, Some(0)), "{none}");
+    let (status, problem) =
+        residence.post("/api/v1/lookup", &residence.worker, &ask("130728199511200027", ORIGIN.0)).await;
+    assert_eq!((status, problem["field"].as_str()), (422, Some("id_number")));
+    let (status, problem) =
+        residence.post("/api/v1/lookup", &residence.worker, &ask("130728199003070026", "310101001000")).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("exchange.unknown_peer")));
+    let (status, _) = residence.post("/api/v1/lookup", &residence.employer, &ask("130728199003070026", ORIGIN.0)).await;
+    assert_eq!(status, 403);
+
+    // The origin records who asked: the residence node, never the number itself.
+    let (_, log) = origin.get("/api/v1/audit?action=lookup", &origin.auditor).await;
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{log}");
+    assert!(entries.iter().all(|e| e["role"] == "peer" && e["actor"] == RESIDENCE.0));
+    assert!(!log.to_string().contains("130728199003070026"));
+
+    // An old request is a replay; a request sent over another node's TLS identity is refused.
+    let peer = |body: Value, from: &TestNode| {
+        let identity = TlsIdentity::load(&from.config.peer.tls_cert, &from.config.peer.tls_key).unwrap();
+        let entry = origin.running.trust().node(ORIGIN.0).unwrap().clone();
+        async move {
+            read(PeerClient::new(&identity).unwrap().post(&entry, "/exchange/v1/lookup", &body).await.unwrap()).await
+        }
+    };
+    let (old, _) = hunyu::exchange::lookup::request(
+        &residence.running,
+        ORIGIN.0,
+        "130728199003070026",
+        Utc::now() - chrono::Duration::minutes(10),
+    );
+    let (status, problem) = peer(json!({ "request": old }), &residence).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("exchange.bad_message")), "{problem}");
+    let (fresh, _) = hunyu::exchange::lookup::request(&residence.running, ORIGIN.0, "130728199003070026", Utc::now());
+    let (status, problem) = peer(json!({ "request": fresh }), &origin).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("exchange.tls_mismatch")), "{problem}");
 }
