@@ -467,3 +467,67 @@ async fn a_worker_without_paper_gets_the_electronic_certificate_from_the_origin(
     let (status, problem) = peer(json!({ "request": fresh }), &origin).await;
     assert_eq!((status, problem["code"].as_str()), (403, Some("exchange.tls_mismatch")), "{problem}");
 }
+
+/// Two `serve` processes of one node on one PostgreSQL database deliver its outbox together:
+/// rows are claimed with `FOR UPDATE SKIP LOCKED`, so none is sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_postgresql_never_send_a_message_twice() {
+    const COUNT: usize = 3000;
+    let origin = TestNode::spawn(Backend::Postgres, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(Backend::Postgres, RESIDENCE, &[&origin]).await;
+    let mut twin = hunyu::setup::RunningNode::start(&origin.config).unwrap();
+    twin.spawn();
+    let outbox = origin.running.outbox();
+    for chunk in 0..COUNT / 500 {
+        let outbox = outbox.clone();
+        origin
+            .running
+            .store()
+            .write(move |conn| {
+                for i in 0..500 {
+                    let out = hunyu::exchange::outbox::Outgoing {
+                        to: RESIDENCE.0.into(),
+                        kind: MessageKind::DepartureNotice,
+                        body: json!({ "person": { "id_number": "130728200109150046", "name": "李娜" },
+                                      "left_on": today(), "destination": format!("第{chunk}批第{i}人") }),
+                        in_reply_to: None,
+                        due: None,
+                        subject: None,
+                    };
+                    outbox.enqueue(conn, out, Utc::now())?;
+                }
+                Ok::<_, hunyu::node::NodeError>(())
+            })
+            .unwrap();
+        origin.running.outbox_wake().notify_one();
+        twin.node.outbox_wake().notify_one();
+    }
+    origin.await_receipts().await;
+    let delivered = |node: &hunyu::node::Node| {
+        let text = node.metrics().render();
+        let line = text.lines().find(|l| l.starts_with("hunyu_messages_delivered_total")).unwrap().to_owned();
+        line.rsplit(' ').next().unwrap().parse::<usize>().unwrap()
+    };
+    assert_eq!(delivered(&origin.running) + delivered(&twin.node), COUNT, "a message was receipted twice");
+    let received = residence.running.metrics().render();
+    assert!(
+        received.contains(&format!("hunyu_messages_received_total {COUNT}\n")),
+        "a message was sent twice: {received}"
+    );
+    use diesel::prelude::*;
+    use hunyu::store::schema::messages::dsl as m;
+    let seqs: Vec<i64> = residence
+        .running
+        .store()
+        .read(|conn| {
+            m::messages
+                .filter(m::direction.eq("in"))
+                .select(m::seq)
+                .order(m::seq.asc())
+                .load(conn)
+                .map_err(hunyu::store::StoreError::from)
+        })
+        .unwrap();
+    assert_eq!(seqs, (1..=i64::try_from(COUNT).unwrap()).collect::<Vec<_>>());
+    twin.handle().stop(true).await;
+}
