@@ -111,17 +111,28 @@ pub fn find_received(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<MessageRow>,
 /// Leases up to `limit` unreceipted outgoing messages due at `now`, in sequence order per peer:
 /// they are not due again before `lease_until`, unless their attempt ends first. On PostgreSQL, rows another process holds are skipped (`FOR UPDATE SKIP LOCKED`),
 /// so two `serve` processes never send the same row at once.
+///
+/// A peer's messages wait while any of its unreceipted ones is not due (leased, or postponed after
+/// a failure): those are its earliest, and the receiver takes a peer's messages only in sequence,
+/// so sending the later ones would earn nothing but refusals and ever longer backoffs.
 pub fn claim_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
+    let waiting = diesel::alias!(messages as waiting);
+    let held_up = waiting
+        .filter(waiting.field(messages::direction).eq(OUT))
+        .filter(waiting.field(messages::receipt).is_null())
+        .filter(waiting.field(messages::next_attempt_at).gt(now))
+        .select(waiting.field(messages::peer));
     let due = messages::table
         .select((messages::id, messages::peer, messages::seq, messages::token, messages::attempts))
         .filter(messages::direction.eq(OUT))
         .filter(messages::receipt.is_null())
         .filter(messages::next_attempt_at.le(now))
+        .filter(messages::peer.ne_all(held_up))
         .order((messages::peer.asc(), messages::seq.asc()))
         .limit(limit);
     let claimed: Vec<Claimed> = match conn {

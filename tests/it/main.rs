@@ -10,6 +10,7 @@ mod cli;
 mod directory;
 mod employer;
 mod exchange;
+mod faults;
 mod limits;
 mod vectors;
 mod verify;
