@@ -254,7 +254,7 @@ impl Node {
                     id_number: payload["person"]["id_number"].as_str().unwrap_or_default().into(),
                     name: payload["person"]["name"].as_str().unwrap_or_default().into(),
                 };
-                let check_due = WorkCalendar::embedded()
+                let check_due = WorkCalendar::shipped()
                     .map_err(|e| NodeError::Contract(e.to_string()))?
                     .add_working_days(today, CHECK_WORKING_DAYS)
                     .date;

@@ -153,6 +153,13 @@ impl WorkCalendar {
         WorkCalendar::from_csv(EMBEDDED)
     }
 
+    /// The shipped calendar, parsed once per process.
+    pub fn shipped() -> Result<&'static WorkCalendar, &'static CalendarError> {
+        static SHIPPED: std::sync::LazyLock<Result<WorkCalendar, CalendarError>> =
+            std::sync::LazyLock::new(WorkCalendar::embedded);
+        SHIPPED.as_ref()
+    }
+
     /// Whether the file has any row in `year`, i.e. that year's holidays are known.
     pub fn covers_year(&self, year: i32) -> bool {
         self.years.contains(&year)
