@@ -258,6 +258,8 @@ pub struct Node {
     /// This node's own keys, the base every directory is laid over.
     own_trust: TrustStore,
     directory: Option<DirectorySource>,
+    /// One directory installation at a time, so that an older one never lands after a newer one.
+    installing: std::sync::Mutex<()>,
     contract: Arc<Contract>,
     keys: KeyResolver,
     limits: RateLimits,
@@ -290,6 +292,7 @@ impl Node {
             trust: SharedTrust::new(own_trust.clone()),
             own_trust,
             directory,
+            installing: std::sync::Mutex::new(()),
             contract: Arc::new(Contract::new()?),
             keys: KeyResolver::new(Duration::from_secs(config.http.key_cache_seconds)),
             limits: RateLimits::new(&config.limits),
@@ -317,6 +320,7 @@ impl Node {
     pub fn install_directory(&self, token: &str, keep: bool) -> Result<u64, DirectoryError> {
         let source = self.directory.as_ref().ok_or(DirectoryError::NotConfigured)?;
         let claims = open_directory(token, &source.root, &self.contract)?;
+        let _one_at_a_time = self.installing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let held = self.trust.current().stamp().map(|s| s.serial);
         if !may_replace(held, claims.serial) {
             return Err(DirectoryError::Rollback { held: held.unwrap_or(0), offered: claims.serial });
