@@ -27,7 +27,7 @@ use crate::node::Node;
 use crate::registry::Registry;
 use crate::seal::jws::split_compact;
 use crate::seal::{Jwk, VerifyingKey, qr};
-use crate::setup::{InitOptions, RunningNode, create_api_key, federate, init_node};
+use crate::setup::{InitOptions, RunningNode, create_api_key, federate, init_node, use_registry};
 use crate::store::{Backend, DatabaseUrl, Store};
 
 /// Options of `hunyu bench`.
@@ -65,9 +65,10 @@ async fn bench_backend(
     connections: usize,
 ) -> anyhow::Result<()> {
     println!("\n== {backend} ==");
-    let origin = BenchNode::start(scratch, "origin", "130728102000", "怀安县柴沟堡镇")?;
-    let residence = BenchNode::start(scratch, "residence", "440306001000", "宝安区新安街道")?;
     let mut registry = Registry::init(&scratch.dir.path().join("registry"), "000000000000", "全国", 86_400)?;
+    let root = registry.root_jwk();
+    let origin = BenchNode::start(scratch, &root, "origin", "130728102000", "怀安县柴沟堡镇")?;
+    let residence = BenchNode::start(scratch, &root, "residence", "440306001000", "宝安区新安街道")?;
     federate(&mut registry, &[(&origin.config, &origin.running), (&residence.config, &residence.running)])?;
 
     // Issuance through the API against the single-row durable commit rate of the same database.
@@ -130,7 +131,8 @@ struct BenchNode {
 }
 
 impl BenchNode {
-    fn start(scratch: &mut Scratch, role: &str, code: &str, name: &str) -> anyhow::Result<Self> {
+    /// Creates and starts a node that trusts the directories signed with `root`.
+    fn start(scratch: &mut Scratch, root: &Jwk, role: &str, code: &str, name: &str) -> anyhow::Result<Self> {
         let database_url = scratch.database(role)?;
         let dir = scratch.dir.path().join(role);
         let options = InitOptions {
@@ -142,6 +144,7 @@ impl BenchNode {
             peer_listen: Some("127.0.0.1:0".into()),
         };
         let (_, path) = init_node(&options)?;
+        use_registry(&path, root, None)?;
         let mut config = Config::load(&path)?;
         // The benchmark measures throughput, not the per-key abuse limits.
         config.limits =
