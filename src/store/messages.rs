@@ -84,9 +84,37 @@ pub fn insert(conn: &mut DbConn, row: &MessageRow) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Stores the messages of a batch (one prepared statement, reused).
+/// Rows per multi-row statement: 16 columns each stays under SQLite's 32,766 and PostgreSQL's
+/// 65,535 bound parameters.
+const INSERT_CHUNK: usize = 1000;
+
+/// Stores the messages of a batch, up to 1,000 in one statement: one round trip to PostgreSQL
+/// instead of one per message.
 pub fn insert_all(conn: &mut DbConn, rows: &[MessageRow]) -> Result<(), StoreError> {
-    rows.iter().try_for_each(|row| insert(conn, row))
+    use messages::*;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        // Every column is given (NULL included): diesel writes one statement for SQLite only when
+        // no value is left to the column default, which the derived `Insertable` would do for `None`.
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                (
+                    (id.eq(&r.id), direction.eq(&r.direction), peer.eq(&r.peer), seq.eq(r.seq)),
+                    (kind.eq(&r.kind), subject.eq(&r.subject), in_reply_to.eq(&r.in_reply_to), due_on.eq(r.due_on)),
+                    (token.eq(&r.token), created_at.eq(r.created_at), receipt.eq(&r.receipt)),
+                    (receipted_at.eq(r.receipted_at), answered_at.eq(r.answered_at), attempts.eq(r.attempts)),
+                    (next_attempt_at.eq(r.next_attempt_at), last_error.eq(&r.last_error)),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(table).values(values);
+        // diesel's multi-backend connection has no multi-row insert: each backend builds its own.
+        match conn {
+            DbConn::Sqlite(lite) => insert.execute(lite)?,
+            DbConn::Postgres(pg) => insert.execute(pg)?,
+        };
+    }
+    Ok(())
 }
 
 /// A message by id and direction.
