@@ -74,13 +74,43 @@ pub fn receive(
         .ok_or(Refusal::UnknownPeer)?
         .code
         .clone();
-    let checked = tokens
-        .into_iter()
-        .enumerate()
-        .map(|(index, token)| check(node, &trust, &sender, index, token, now))
-        .collect::<Result<Vec<_>, Refusal>>()?;
+    let checked = check_all(node, &trust, &sender, tokens, now)?;
     let received = node.store().write(move |conn| store(conn, &sender, checked, now))?;
     Ok(received)
+}
+
+/// Messages checked per thread at least: below this, starting a thread costs more than it saves.
+const MIN_SHARE: usize = 16;
+
+/// Checks every message of a batch, on every core: the signature checked and the receipt signed
+/// for each are most of the work of receiving. Refuses for the first bad message in order.
+fn check_all(
+    node: &Node,
+    trust: &TrustStore,
+    sender: &str,
+    tokens: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Checked>, Refusal> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let share = tokens.len().div_ceil(cores).max(MIN_SHARE);
+    let mut tokens = tokens.into_iter().enumerate().peekable();
+    let mut shares = Vec::new();
+    while tokens.peek().is_some() {
+        shares.push(tokens.by_ref().take(share).collect::<Vec<_>>());
+    }
+    let check_share = |share: Vec<(usize, String)>| -> Result<Vec<Checked>, Refusal> {
+        share.into_iter().map(|(index, token)| check(node, trust, sender, index, token, now)).collect()
+    };
+    std::thread::scope(|scope| {
+        let mut shares = shares.into_iter();
+        let first = shares.next().unwrap_or_default();
+        let others: Vec<_> = shares.map(|share| scope.spawn(move || check_share(share))).collect();
+        let mut checked = check_share(first)?;
+        for other in others {
+            checked.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+        }
+        Ok(checked)
+    })
 }
 
 /// Checks one message: signature, key window, schema, sender and receiver; signs its receipt.
