@@ -1,14 +1,17 @@
 //! The delivery worker: leases due outbox rows, sends them per peer in sequence order (several in
-//! one request when a peer has a backlog), checks and stores the signed receipts, and retries
-//! failures with exponential backoff and jitter. Delivery is at-least-once; the receiver's inbox
+//! one request when a peer has a backlog, and a second request while the first is answered),
+//! checks and stores the signed receipts, and retries failures with exponential backoff and jitter. Delivery is at-least-once; the receiver's inbox
 //! makes it exactly-once in effect.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize as _;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Batch;
 use super::tls::{TlsIdentity, client_config};
@@ -26,6 +29,11 @@ const LEASE: Duration = Duration::from_secs(60);
 const MAX_BACKOFF_SECONDS: f64 = 300.0;
 /// How often an idle worker looks for due retries.
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// Requests to one peer under way at once: the receiver checks a batch while it stores the one
+/// before (in order, see `inbox::Arrivals`), and this node checks receipts meanwhile.
+const IN_FLIGHT: usize = 2;
+/// Requests' worth of messages claimed in one round; the requests under way drain at its end.
+const ROUND: usize = 16;
 
 /// Outgoing peer calls over mutual TLS with this node's identity.
 #[derive(Clone)]
@@ -137,7 +145,7 @@ pub async fn run(node: Arc<Node>, client: PeerClient, batch: usize) {
 /// Returns how many messages were claimed.
 pub async fn deliver_due(node: &Arc<Node>, client: &PeerClient, batch: usize) -> Result<usize, StoreError> {
     let now = Utc::now();
-    let limit = i64::try_from(batch.saturating_mul(4)).unwrap_or(i64::MAX);
+    let limit = i64::try_from(batch.saturating_mul(ROUND)).unwrap_or(i64::MAX);
     let lease_until = (now + LEASE).naive_utc();
     let store = node.store().clone();
     let claimed = tokio::task::spawn_blocking(move || {
@@ -160,66 +168,113 @@ pub async fn deliver_due(node: &Arc<Node>, client: &PeerClient, batch: usize) ->
     Ok(count)
 }
 
-/// Sends one peer's claimed messages in requests of at most `batch`, in sequence order; the first
-/// failure postpones that message and every later one (the receiver wants them in order).
+/// Sends one peer's claimed messages in requests of at most `batch`, in sequence order, with
+/// [`IN_FLIGHT`] requests under way at once; a request that fails is retried later, with every
+/// message after it that was not delivered (the receiver wants them in order).
 async fn deliver_to_peer(
     node: &Arc<Node>,
     client: &PeerClient,
     rows: Vec<Claimed>,
     batch: usize,
 ) -> Result<(), StoreError> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Claimed> = rows.by_ref().take(batch.max(1)).collect();
-        if let Err(error) = deliver_chunk(node, client, &chunk).await? {
-            let rest: Vec<Claimed> = chunk.into_iter().chain(rows).collect();
-            return postpone(node, rest, error).await;
+    let rows: Arc<[Claimed]> = rows.into();
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let failed = Arc::new(AtomicBool::new(false));
+    let mut requests = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        // Requests are sent in sequence order: the next one is made once a slot is free.
+        let Ok(slot) = slots.clone().acquire_owned().await else { break };
+        if failed.load(Ordering::Relaxed) {
+            break;
+        }
+        let request = start..rows.len().min(start + batch.max(1));
+        start = request.end;
+        let task = deliver_request(node.clone(), client.clone(), rows.clone(), request.clone(), slot, failed.clone());
+        requests.push((request, tokio::spawn(task)));
+    }
+    let mut retry = Vec::new();
+    let mut first_error = None;
+    for (request, task) in requests {
+        if let Err(error) = task.await.map_err(|e| StoreError::Commit(e.to_string()))?? {
+            retry.extend_from_slice(&rows[request]);
+            first_error.get_or_insert(error);
         }
     }
-    Ok(())
+    retry.extend_from_slice(&rows[start..]);
+    match first_error {
+        Some(error) => postpone(node, retry, error).await,
+        None => Ok(()),
+    }
 }
 
-/// Sends one request; `Ok(Err(_))` is a delivery failure to retry, `Err(_)` a database failure.
-async fn deliver_chunk(
-    node: &Arc<Node>,
-    client: &PeerClient,
-    chunk: &[Claimed],
+/// One request: sends `rows[request]`, frees its slot once answered (the next request goes while
+/// this one's receipts are checked), then checks and stores the receipts. `Ok(Err(_))` is a
+/// delivery failure to retry, and stops further requests; `Err(_)` is a database failure.
+async fn deliver_request(
+    node: Arc<Node>,
+    client: PeerClient,
+    rows: Arc<[Claimed]>,
+    request: Range<usize>,
+    slot: OwnedSemaphorePermit,
+    failed: Arc<AtomicBool>,
 ) -> Result<Result<(), String>, StoreError> {
-    let peer = chunk[0].peer.clone();
-    let trust = node.trust();
-    let Some(entry) = trust.node(&peer).cloned() else {
-        return Ok(Err(format!("{peer} is not in the trust directory")));
+    let answer = send(&node, &client, &rows[request.clone()]).await;
+    drop(slot);
+    let outcome = match answer {
+        Ok(receipts) => store_receipts(&node, rows, request, receipts).await?,
+        Err(error) => Err(error),
     };
-    let tokens = chunk.iter().map(|c| c.token.clone()).collect();
-    let receipts = match client.send(&entry, tokens).await {
-        Ok(receipts) => receipts,
-        Err(error) => return Ok(Err(error)),
+    if outcome.is_err() {
+        failed.store(true, Ordering::Relaxed);
+    }
+    Ok(outcome)
+}
+
+/// Posts `request` (messages to one peer) and returns the receipts; `Err` is a delivery failure.
+async fn send(node: &Node, client: &PeerClient, request: &[Claimed]) -> Result<Vec<String>, String> {
+    let peer = &request[0].peer;
+    let Some(entry) = node.trust().node(peer).cloned() else {
+        return Err(format!("{peer} is not in the trust directory"));
     };
-    if receipts.len() != chunk.len() {
-        return Ok(Err(format!("{} receipts for {} messages", receipts.len(), chunk.len())));
-    }
-    for (receipt, claimed) in receipts.iter().zip(chunk) {
-        if let Err(error) = check_receipt(receipt, claimed, node.code(), &trust, node) {
-            return Ok(Err(error));
-        }
-    }
-    let received: Vec<(String, String)> = chunk.iter().map(|c| c.id.clone()).zip(receipts).collect();
-    let count = received.len();
-    let store = node.store().clone();
-    let at = Utc::now().naive_utc();
+    client.send(&entry, request.iter().map(|c| c.token.clone()).collect()).await
+}
+
+/// Checks the receipts of the messages `rows[sent]` and stores them; `Ok(Err(_))` is a delivery
+/// failure to retry, `Err(_)` a database failure.
+async fn store_receipts(
+    node: &Arc<Node>,
+    rows: Arc<[Claimed]>,
+    sent: Range<usize>,
+    receipts: Vec<String>,
+) -> Result<Result<(), String>, StoreError> {
+    let node = node.clone();
+    // Checking is CPU work (a signature each): off the async workers, and before the write so
+    // that the writer is held only for IO.
     tokio::task::spawn_blocking(move || {
-        store.write(move |conn| {
-            for (id, receipt) in &received {
-                messages::record_receipt(conn, id, receipt, at)?;
+        if receipts.len() != sent.len() {
+            return Ok(Err(format!("{} receipts for {} messages", receipts.len(), sent.len())));
+        }
+        let trust = node.trust();
+        for (receipt, claimed) in receipts.iter().zip(&rows[sent.clone()]) {
+            if let Err(error) = check_receipt(receipt, claimed, node.code(), &trust, &node) {
+                return Ok(Err(error));
             }
-            Ok::<_, StoreError>(())
-        })
+        }
+        let count = receipts.len();
+        let peer = rows[sent.start].peer.clone();
+        let at = Utc::now().naive_utc();
+        node.store().write(move |conn| {
+            let ids = rows[sent].iter().map(|c| c.id.as_str());
+            let pairs: Vec<(&str, &str)> = ids.zip(receipts.iter().map(String::as_str)).collect();
+            messages::record_receipts(conn, &pairs, at)
+        })?;
+        node.metrics().messages_delivered.inc_by(u64::try_from(count).unwrap_or(0));
+        tracing::debug!(%peer, messages = count, "delivered with receipts");
+        Ok(Ok(()))
     })
     .await
-    .map_err(|e| StoreError::Commit(e.to_string()))??;
-    node.metrics().messages_delivered.inc_by(u64::try_from(count).unwrap_or(0));
-    tracing::debug!(peer = %peer, messages = count, "delivered with receipts");
-    Ok(Ok(()))
+    .map_err(|e| StoreError::Commit(e.to_string()))?
 }
 
 /// Records a failed attempt for `rows`; they come due again after their backoff.

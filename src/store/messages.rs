@@ -3,6 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Text, Timestamp};
 
 use super::schema::{messages, peer_sequences, received_statuses};
 use super::{DbConn, StoreError};
@@ -166,16 +167,36 @@ pub fn claim_due(
     Ok(claimed)
 }
 
-/// Stores the receipt of an outgoing message and ends its delivery.
-pub fn record_receipt(conn: &mut DbConn, id: &str, receipt: &str, at: NaiveDateTime) -> Result<(), StoreError> {
-    diesel::update(messages::table.filter(messages::id.eq(id)).filter(messages::direction.eq(OUT)))
-        .set((
-            messages::receipt.eq(receipt),
-            messages::receipted_at.eq(at),
-            messages::next_attempt_at.eq(None::<NaiveDateTime>),
-            messages::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
+/// Stores the receipts of outgoing messages (`(id, receipt)` pairs) and ends their delivery.
+pub fn record_receipts(conn: &mut DbConn, receipts: &[(&str, &str)], at: NaiveDateTime) -> Result<(), StoreError> {
+    match conn {
+        // One statement for the whole batch: a round trip per message would cost more than the update.
+        DbConn::Postgres(pg) => {
+            let (ids, receipts): (Vec<&str>, Vec<&str>) = receipts.iter().copied().unzip();
+            diesel::sql_query(
+                "UPDATE messages SET receipt = r.receipt, receipted_at = $3, next_attempt_at = NULL, last_error = NULL \
+                 FROM unnest($1::text[], $2::text[]) AS r (id, receipt) \
+                 WHERE messages.id = r.id AND messages.direction = 'out'",
+            )
+            .bind::<Array<Text>, _>(ids)
+            .bind::<Array<Text>, _>(receipts)
+            .bind::<Timestamp, _>(at)
+            .execute(pg)?;
+        }
+        // In-process SQLite has no round trips: one prepared statement, reused.
+        DbConn::Sqlite(lite) => {
+            for (id, receipt) in receipts {
+                diesel::update(messages::table.filter(messages::id.eq(id)).filter(messages::direction.eq(OUT)))
+                    .set((
+                        messages::receipt.eq(receipt),
+                        messages::receipted_at.eq(at),
+                        messages::next_attempt_at.eq(None::<NaiveDateTime>),
+                        messages::last_error.eq(None::<String>),
+                    ))
+                    .execute(lite)?;
+            }
+        }
+    }
     Ok(())
 }
 
