@@ -130,11 +130,11 @@ pub fn find(conn: &mut DbConn, id: &str, direction: &str) -> Result<Option<Messa
 
 /// Received messages among `ids`.
 pub fn find_received(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<MessageRow>, StoreError> {
-    Ok(messages::table
-        .filter(messages::id.eq_any(ids))
-        .filter(messages::direction.eq(IN))
-        .select(MessageRow::as_select())
-        .load(conn)?)
+    // The direction is checked here, not in SQL: given it, SQLite searches every received message
+    // by direction rather than the primary key by id.
+    let rows: Vec<MessageRow> =
+        messages::table.filter(messages::id.eq_any(ids)).select(MessageRow::as_select()).load(conn)?;
+    Ok(rows.into_iter().filter(|row| row.direction == IN).collect())
 }
 
 /// Leases up to `limit` unreceipted outgoing messages due at `now`, in sequence order per peer:
