@@ -85,8 +85,8 @@ pub fn insert(conn: &mut DbConn, row: &MessageRow) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Rows per multi-row statement: 16 columns each stays under SQLite's 32,766 and PostgreSQL's
-/// 65,535 bound parameters.
+/// Rows per multi-row statement: at 16 bound parameters a row at most, under SQLite's 32,766 and
+/// PostgreSQL's 65,535.
 const INSERT_CHUNK: usize = 1000;
 
 /// Stores the messages of a batch, up to 1,000 in one statement: one round trip to PostgreSQL
@@ -183,17 +183,22 @@ pub fn record_receipts(conn: &mut DbConn, receipts: &[(&str, &str)], at: NaiveDa
             .bind::<Timestamp, _>(at)
             .execute(pg)?;
         }
-        // In-process SQLite has no round trips: one prepared statement, reused.
+        // diesel prepares an UPDATE anew each time: one statement per 1,000 receipts, not one per
+        // receipt (SQLite searches each id in the primary key).
         DbConn::Sqlite(lite) => {
-            for (id, receipt) in receipts {
-                diesel::update(messages::table.filter(messages::id.eq(id)).filter(messages::direction.eq(OUT)))
-                    .set((
-                        messages::receipt.eq(receipt),
-                        messages::receipted_at.eq(at),
-                        messages::next_attempt_at.eq(None::<NaiveDateTime>),
-                        messages::last_error.eq(None::<String>),
-                    ))
-                    .execute(lite)?;
+            for chunk in receipts.chunks(INSERT_CHUNK) {
+                let values = vec!["(?, ?)"; chunk.len()].join(", ");
+                let mut update = diesel::sql_query(format!(
+                    "UPDATE messages SET receipt = r.column2, receipted_at = ?, next_attempt_at = NULL, \
+                     last_error = NULL FROM (VALUES {values}) AS r \
+                     WHERE messages.id = r.column1 AND messages.direction = 'out'"
+                ))
+                .into_boxed()
+                .bind::<Timestamp, _>(at);
+                for &(id, receipt) in chunk {
+                    update = update.bind::<Text, _>(id).bind::<Text, _>(receipt);
+                }
+                update.execute(lite)?;
             }
         }
     }
