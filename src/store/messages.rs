@@ -137,14 +137,20 @@ pub fn find_received(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<MessageRow>,
     Ok(rows.into_iter().filter(|row| row.direction == IN).collect())
 }
 
-/// Leases up to `limit` unreceipted outgoing messages due at `now`, in sequence order per peer:
-/// they are not due again before `lease_until`, unless their attempt ends first. On PostgreSQL, rows another process holds are skipped (`FOR UPDATE SKIP LOCKED`),
-/// so two `serve` processes never send the same row at once.
+/// Leases up to `limit` unreceipted outgoing messages due at `now`, in sequence order per peer
+/// (with `after`, only those to that peer after that sequence number: the next ones of a peer
+/// whose messages are under way). On PostgreSQL they are not due again before `lease_until`,
+/// unless their attempt ends first, and rows another process holds are skipped (`FOR UPDATE SKIP
+/// LOCKED`), so two `serve` processes never send the same row at once. On SQLite nothing is
+/// written: there is one process per file, whose delivery worker ends a round before it claims
+/// anew and continues a peer's messages only after those under way; a lease there would only
+/// rewrite every message once more.
 pub fn claim_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
+    after: Option<(&str, i64)>,
 ) -> Result<Vec<Claimed>, StoreError> {
     let due = messages::table
         .select((messages::id, messages::peer, messages::seq, messages::token, messages::attempts))
@@ -153,10 +159,15 @@ pub fn claim_due(
         .filter(messages::next_attempt_at.le(now))
         .order((messages::peer.asc(), messages::seq.asc()))
         .limit(limit);
-    let claimed: Vec<Claimed> = match conn {
-        DbConn::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
-        // One process per SQLite file, and its writer thread runs one job at a time.
-        DbConn::Sqlite(lite) => due.load(lite)?,
+    let claimed: Vec<Claimed> = match (&mut *conn, after) {
+        (DbConn::Sqlite(lite), None) => return Ok(due.load(lite)?),
+        (DbConn::Sqlite(lite), Some((to, from))) => {
+            return Ok(due.filter(messages::peer.eq(to)).filter(messages::seq.gt(from)).load(lite)?);
+        }
+        (DbConn::Postgres(pg), None) => due.for_update().skip_locked().load(pg)?,
+        (DbConn::Postgres(pg), Some((to, from))) => {
+            due.filter(messages::peer.eq(to)).filter(messages::seq.gt(from)).for_update().skip_locked().load(pg)?
+        }
     };
     let ids: Vec<&str> = claimed.iter().map(|c| c.id.as_str()).collect();
     for chunk in ids.chunks(1000) {
