@@ -4,7 +4,9 @@
 //! - certificate check in-process vs. the bare Ed25519 signature check it contains;
 //! - `POST /api/v1/verify` over HTTP vs. a bare actix-web endpoint that only checks the same
 //!   token's signature (same load generator, same connections, same workers);
-//! - issuance through the API vs. the backend's single-row durable commit rate.
+//! - issuance through the API vs. the backend's single-row durable commit rate;
+//! - the exchange (messages from one node to the other, each receipted, durable on both ends) vs.
+//!   the backend's batch-insert rate.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use chrono::{Days, NaiveDate};
+use chrono::{Days, NaiveDate, Utc};
 use diesel::RunQueryDsl as _;
 use diesel::connection::SimpleConnection as _;
 use serde_json::json;
@@ -20,15 +22,20 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use crate::config::{Config, LimitSettings};
+use crate::domain::calendar::local_date;
 use crate::domain::error::Coded as _;
 use crate::domain::id_number::check_digit;
+use crate::domain::message::{MessageKind, inquiry_due};
 use crate::domain::role::Role;
-use crate::node::Node;
+use crate::exchange::outbox::Outgoing;
+use crate::node::{Node, NodeError};
 use crate::registry::Registry;
+use crate::seal::chain::subject_key;
 use crate::seal::jws::split_compact;
 use crate::seal::{Jwk, VerifyingKey, qr};
-use crate::setup::{InitOptions, RunningNode, create_api_key, federate, init_node};
-use crate::store::{Backend, DatabaseUrl, Store};
+use crate::setup::{InitOptions, RunningNode, create_api_key, federate, init_node, use_registry};
+use crate::store::messages::{self, MessageFilter, OUT};
+use crate::store::{Backend, DatabaseUrl, DbConn, Store, StoreError};
 
 /// Options of `hunyu bench`.
 #[derive(Debug, Clone)]
@@ -65,9 +72,10 @@ async fn bench_backend(
     connections: usize,
 ) -> anyhow::Result<()> {
     println!("\n== {backend} ==");
-    let origin = BenchNode::start(scratch, "origin", "130728102000", "怀安县柴沟堡镇")?;
-    let residence = BenchNode::start(scratch, "residence", "440306001000", "宝安区新安街道")?;
     let mut registry = Registry::init(&scratch.dir.path().join("registry"), "000000000000", "全国", 86_400)?;
+    let root = registry.root_jwk();
+    let origin = BenchNode::start(scratch, &root, "origin", "130728102000", "怀安县柴沟堡镇")?;
+    let residence = BenchNode::start(scratch, &root, "residence", "440306001000", "宝安区新安街道")?;
     federate(&mut registry, &[(&origin.config, &origin.running), (&residence.config, &residence.running)])?;
 
     // Issuance through the API against the single-row durable commit rate of the same database.
@@ -113,6 +121,19 @@ async fn bench_backend(
         "requests/s",
         Some((bare_rate, "bare", Some(0.8))),
     );
+
+    // The exchange against the batch-insert rate of the same database: receiving a message is
+    // at least one insert, and receipting it one update at the sender.
+    let sent = exchange_size(phase);
+    let exchanged = exchange_rate(&origin.node, &residence.node, sent).await?;
+    let inserts = batch_insert_rate(&origin.node, phase)?;
+    report("batch inserts, 1,000 rows per transaction", inserts, "rows/s", None);
+    report(
+        &format!("exchange, {sent} inquiries in requests of {}", origin.config.peer.batch),
+        exchanged,
+        "messages/s",
+        Some((inserts, "batch insert", None)),
+    );
     origin.running.handle().stop(true).await;
     residence.running.handle().stop(true).await;
     Ok(())
@@ -130,7 +151,8 @@ struct BenchNode {
 }
 
 impl BenchNode {
-    fn start(scratch: &mut Scratch, role: &str, code: &str, name: &str) -> anyhow::Result<Self> {
+    /// Creates and starts a node that trusts the directories signed with `root`.
+    fn start(scratch: &mut Scratch, root: &Jwk, role: &str, code: &str, name: &str) -> anyhow::Result<Self> {
         let database_url = scratch.database(role)?;
         let dir = scratch.dir.path().join(role);
         let options = InitOptions {
@@ -142,6 +164,7 @@ impl BenchNode {
             peer_listen: Some("127.0.0.1:0".into()),
         };
         let (_, path) = init_node(&options)?;
+        use_registry(&path, root, None)?;
         let mut config = Config::load(&path)?;
         // The benchmark measures throughput, not the per-key abuse limits.
         config.limits =
@@ -237,18 +260,139 @@ fn commit_rate(url: &DatabaseUrl, phase: Duration) -> anyhow::Result<f64> {
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Certificate content of the n-th synthetic woman (unique ID number, aged 20–45).
-fn synthetic_woman(n: u64) -> serde_json::Value {
+/// ID number of the n-th synthetic woman (unique, aged 20–45).
+fn synthetic_id_number(n: u64) -> String {
     let base = NaiveDate::from_ymd_opt(1982, 1, 1).unwrap_or_default();
     // 500 women per birth date (100 sequence numbers × 5 even sex digits), 8,000 birth dates.
     let birth = base.checked_add_days(Days::new(n / 500 % 8000)).unwrap_or(base);
     let first17 = format!("130728{}{:02}{}", birth.format("%Y%m%d"), n % 500 / 5, (n % 5) * 2);
-    let id_number = format!("{first17}{}", check_digit(&first17).unwrap_or('0'));
+    format!("{first17}{}", check_digit(&first17).unwrap_or('0'))
+}
+
+/// Certificate content of the n-th synthetic woman.
+fn synthetic_woman(n: u64) -> serde_json::Value {
     json!({
-        "person": { "name": "测试", "id_number": id_number, "sex": "F", "hukou": "130728102000" },
+        "person": { "name": "测试", "id_number": synthetic_id_number(n), "sex": "F", "hukou": "130728102000" },
         "marital": { "status": "10" },
         "children": [],
     })
+}
+
+/// Messages of the exchange phase: as many as 10,000 a second would send in one phase, at least
+/// 20,000, so that the start and end of delivery weigh little.
+fn exchange_size(phase: Duration) -> u64 {
+    phase.as_secs().saturating_mul(10_000).max(20_000)
+}
+
+/// Longest wait for the exchange phase: a delivery that stalls fails the benchmark.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Puts `count` inquiries to `to` in the outbox of `from` in one transaction (as
+/// `Node::send_inquiry` words them), then times their delivery until every receipt is stored at
+/// `from`. Both ends are durable by then: the receiver commits a batch before it answers.
+async fn exchange_rate(from: &Node, to: &Node, count: u64) -> anyhow::Result<f64> {
+    let (outbox, audit_key, receiver) = (from.outbox(), from.audit_key().to_vec(), to.code().to_owned());
+    let received = to.metrics().messages_received.get();
+    let now = Utc::now();
+    let due = inquiry_due(local_date(now), false);
+    let store = from.store().clone();
+    tokio::task::spawn_blocking(move || {
+        store.write(move |conn| {
+            for n in 0..count {
+                let id_number = synthetic_id_number(n);
+                let out = Outgoing {
+                    to: receiver.clone(),
+                    kind: MessageKind::Inquiry,
+                    body: json!({
+                        "person": { "id_number": id_number, "name": "测试" },
+                        "question": "请核实其婚育情况及现居住地",
+                        "urgent": false,
+                    }),
+                    in_reply_to: None,
+                    due: Some(due),
+                    subject: Some(subject_key(&audit_key, &id_number)),
+                };
+                outbox.enqueue(conn, out, now)?;
+            }
+            Ok::<_, NodeError>(())
+        })
+    })
+    .await??;
+    // The delivery worker counts receipts once they are committed: waiting on the counter costs
+    // the nodes nothing, where polling the outbox would compete with them for the database.
+    let delivered = &from.metrics().messages_delivered;
+    let target = delivered.get() + count;
+    let started = Instant::now();
+    from.outbox_wake().notify_one();
+    while delivered.get() < target {
+        if started.elapsed() > EXCHANGE_TIMEOUT {
+            bail!("only {} of {count} messages were receipted", count + delivered.get() - target);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let elapsed = started.elapsed();
+    let left = from.store().read(messages::count_unreceipted)?;
+    let taken = to.metrics().messages_received.get() - received;
+    if left > 0 || taken != count {
+        bail!("{left} messages have no stored receipt; {taken} of {count} were taken into the inbox");
+    }
+    Ok(count as f64 / elapsed.as_secs_f64())
+}
+
+diesel::table! {
+    /// The limit of the exchange figure: rows shaped like an exchanged message.
+    bench_inserts (id) {
+        id -> Text,
+        peer -> Text,
+        seq -> BigInt,
+        token -> Text,
+        receipt -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+/// Rows per second inserted in transactions of 1,000 rows (one multi-row statement each, through
+/// the writer thread like every write), into a table of the node's database with a message's
+/// keys and a real message's and receipt's sizes.
+fn batch_insert_rate(node: &Node, phase: Duration) -> anyhow::Result<f64> {
+    use bench_inserts::dsl as t;
+    use diesel::ExpressionMethods as _;
+    const ROWS: i64 = 1000;
+    let filter = MessageFilter { direction: Some(OUT.into()), limit: Some(1), ..MessageFilter::default() };
+    let sample = node.store().read(|conn| messages::list(conn, &filter))?.pop().context("no message was sent")?;
+    let receipt = sample.receipt.unwrap_or_default();
+    node.store().write(|conn| {
+        conn.batch_execute(
+            "CREATE TABLE bench_inserts (id TEXT PRIMARY KEY NOT NULL, peer TEXT NOT NULL, seq BIGINT NOT NULL, \
+             token TEXT NOT NULL, receipt TEXT NOT NULL, created_at TIMESTAMP NOT NULL, UNIQUE (peer, seq))",
+        )
+        .map_err(StoreError::from)
+    })?;
+    let started = Instant::now();
+    let mut last = 0i64;
+    while started.elapsed() < phase {
+        let at = Utc::now().naive_utc();
+        let rows: Vec<_> = (last + 1..=last + ROWS)
+            .map(|seq| {
+                (
+                    t::id.eq(uuid::Uuid::now_v7().to_string()),
+                    t::peer.eq(sample.peer.clone()),
+                    t::seq.eq(seq),
+                    t::token.eq(sample.token.clone()),
+                    t::receipt.eq(receipt.clone()),
+                    t::created_at.eq(at),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(t::bench_inserts).values(rows);
+        // Multi-row inserts are built per backend: diesel's multi-backend connection has no such form.
+        node.store().write(move |conn| match conn {
+            DbConn::Sqlite(lite) => insert.execute(lite).map_err(StoreError::from),
+            DbConn::Postgres(pg) => insert.execute(pg).map_err(StoreError::from),
+        })?;
+        last += ROWS;
+    }
+    Ok(last as f64 / started.elapsed().as_secs_f64())
 }
 
 fn stored_qr_texts(node: &Node, limit: i64) -> anyhow::Result<Vec<String>> {

@@ -1,14 +1,18 @@
 //! The delivery worker: leases due outbox rows, sends them per peer in sequence order (several in
-//! one request when a peer has a backlog), checks and stores the signed receipts, and retries
-//! failures with exponential backoff and jitter. Delivery is at-least-once; the receiver's inbox
+//! one request when a peer has a backlog, and a second request while the first is answered),
+//! checks and stores the signed receipts, and retries failures with exponential backoff and jitter. Delivery is at-least-once; the receiver's inbox
 //! makes it exactly-once in effect.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize as _;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
 
 use super::Batch;
 use super::tls::{TlsIdentity, client_config};
@@ -26,6 +30,11 @@ const LEASE: Duration = Duration::from_secs(60);
 const MAX_BACKOFF_SECONDS: f64 = 300.0;
 /// How often an idle worker looks for due retries.
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// Requests to one peer under way at once: the receiver checks a batch while it stores the one
+/// before (in order, see `inbox::Arrivals`), and this node checks receipts meanwhile.
+const IN_FLIGHT: usize = 3;
+/// Requests' worth of messages claimed at once.
+const CLAIM: usize = 4;
 
 /// Outgoing peer calls over mutual TLS with this node's identity.
 #[derive(Clone)]
@@ -138,93 +147,205 @@ pub async fn run(node: Arc<Node>, client: PeerClient, batch: usize) {
     }
 }
 
-/// One round: claims due messages, sends each peer's in sequence, stores receipts or failures.
-/// Returns how many messages were claimed.
+/// One round: claims due messages and delivers each peer's until it has none due. Returns how
+/// many messages were claimed.
 pub async fn deliver_due(node: &Arc<Node>, client: &PeerClient, batch: usize) -> Result<usize, StoreError> {
-    let now = Utc::now();
-    let limit = i64::try_from(batch.saturating_mul(4)).unwrap_or(i64::MAX);
-    let lease_until = (now + LEASE).naive_utc();
-    let store = node.store().clone();
-    let claimed = tokio::task::spawn_blocking(move || {
-        store.write(move |conn| messages::claim_due(conn, now.naive_utc(), lease_until, limit))
-    })
-    .await
-    .map_err(|e| StoreError::Commit(e.to_string()))??;
-    let count = claimed.len();
+    let claimed = claim(node, batch, None).await?;
     let mut per_peer: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
     for row in claimed {
         per_peer.entry(row.peer.clone()).or_default().push(row);
     }
-    let rounds = per_peer.into_values().map(|rows| {
+    let peers = per_peer.into_values().map(|rows| {
         let (node, client) = (node.clone(), client.clone());
         tokio::spawn(async move { deliver_to_peer(&node, &client, rows, batch).await })
     });
-    for round in rounds.collect::<Vec<_>>() {
-        round.await.map_err(|e| StoreError::Commit(e.to_string()))??;
+    let mut count = 0;
+    for peer in peers.collect::<Vec<_>>() {
+        count += peer.await.map_err(|e| StoreError::Commit(e.to_string()))??;
     }
     Ok(count)
 }
 
-/// Sends one peer's claimed messages in requests of at most `batch`, in sequence order; the first
-/// failure postpones that message and every later one (the receiver wants them in order).
+/// Claims up to [`CLAIM`] requests' worth of due messages: of any peer, or of one peer after a
+/// sequence number.
+async fn claim(node: &Node, batch: usize, after: Option<(String, i64)>) -> Result<Vec<Claimed>, StoreError> {
+    let now = Utc::now();
+    let limit = i64::try_from(batch.saturating_mul(CLAIM)).unwrap_or(i64::MAX);
+    let lease_until = (now + LEASE).naive_utc();
+    let store = node.store().clone();
+    tokio::task::spawn_blocking(move || {
+        store.write(move |conn| {
+            let after = after.as_ref().map(|(peer, seq)| (peer.as_str(), *seq));
+            messages::claim_due(conn, now.naive_utc(), lease_until, limit, after)
+        })
+    })
+    .await
+    .map_err(|e| StoreError::Commit(e.to_string()))?
+}
+
+/// A request under way: the messages it carries and its outcome.
+type UnderWay = (Arc<[Claimed]>, Range<usize>, JoinHandle<Result<Result<(), String>, StoreError>>);
+
+/// Sends one peer's messages, `rows` and then those that come due after them, in requests of at
+/// most `batch`, in sequence order, with [`IN_FLIGHT`] requests under way at once: once every
+/// request for the messages held is made, the next ones are claimed, so that the receiver never
+/// waits for a claim. A request that fails stops the stream; it is retried later with every
+/// message after it that was not delivered (the receiver wants them in order). Returns how many
+/// messages were claimed.
 async fn deliver_to_peer(
     node: &Arc<Node>,
     client: &PeerClient,
     rows: Vec<Claimed>,
     batch: usize,
-) -> Result<(), StoreError> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Claimed> = rows.by_ref().take(batch.max(1)).collect();
-        if let Err(error) = deliver_chunk(node, client, &chunk).await? {
-            let rest: Vec<Claimed> = chunk.into_iter().chain(rows).collect();
-            return postpone(node, rest, error).await;
+) -> Result<usize, StoreError> {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let failed = Arc::new(AtomicBool::new(false));
+    let mut under_way = VecDeque::new();
+    let mut outcome = Outcome::default();
+    let mut rows: Arc<[Claimed]> = rows.into();
+    let mut count = rows.len();
+    'stream: while let Some(last) = rows.last() {
+        let mut start = 0;
+        while start < rows.len() {
+            // Requests are made in sequence order: the next one once a slot is free (the
+            // semaphore is never closed).
+            let Ok(slot) = slots.clone().acquire_owned().await else { break 'stream };
+            if failed.load(Ordering::Relaxed) {
+                outcome.retry.extend_from_slice(&rows[start..]);
+                break 'stream;
+            }
+            let request = start..rows.len().min(start + batch.max(1));
+            start = request.end;
+            let task =
+                deliver_request(node.clone(), client.clone(), rows.clone(), request.clone(), slot, failed.clone());
+            under_way.push_back((rows.clone(), request, tokio::spawn(task)));
+            // Requests answered are taken in as they end, so that what is kept stays bounded.
+            while under_way.front().is_some_and(|(_, _, task)| task.is_finished()) {
+                if let Some(done) = under_way.pop_front() {
+                    outcome.take(done).await;
+                }
+            }
         }
+        if failed.load(Ordering::Relaxed) {
+            break;
+        }
+        let next = claim(node, batch, Some((last.peer.clone(), last.seq))).await;
+        rows = match next {
+            Ok(next) => next.into(),
+            Err(error) => {
+                outcome.store_error.get_or_insert(error);
+                break;
+            }
+        };
+        count += rows.len();
     }
-    Ok(())
+    for done in under_way {
+        outcome.take(done).await;
+    }
+    if let Some(error) = outcome.store_error {
+        return Err(error);
+    }
+    if let Some(error) = outcome.error {
+        // Requests end in any order; the backoff is that of the earliest message.
+        outcome.retry.sort_by_key(|row| row.seq);
+        postpone(node, outcome.retry, error).await?;
+    }
+    Ok(count)
 }
 
-/// Sends one request; `Ok(Err(_))` is a delivery failure to retry, `Err(_)` a database failure.
-async fn deliver_chunk(
-    node: &Arc<Node>,
-    client: &PeerClient,
-    chunk: &[Claimed],
-) -> Result<Result<(), String>, StoreError> {
-    let peer = chunk[0].peer.clone();
-    let trust = node.trust();
-    let Some(entry) = trust.node(&peer).cloned() else {
-        return Ok(Err(format!("{peer} is not in the trust directory")));
-    };
-    let tokens = chunk.iter().map(|c| c.token.clone()).collect();
-    let receipts = match client.send(&entry, tokens).await {
-        Ok(receipts) => receipts,
-        Err(error) => return Ok(Err(error)),
-    };
-    if receipts.len() != chunk.len() {
-        return Ok(Err(format!("{} receipts for {} messages", receipts.len(), chunk.len())));
-    }
-    for (receipt, claimed) in receipts.iter().zip(chunk) {
-        if let Err(error) = check_receipt(receipt, claimed, node.code(), &trust, node) {
-            return Ok(Err(error));
+/// What the requests to one peer came to.
+#[derive(Default)]
+struct Outcome {
+    /// Messages to try again, and why the first of their requests failed.
+    retry: Vec<Claimed>,
+    error: Option<String>,
+    /// The first database failure: what was not recorded stays leased, or due.
+    store_error: Option<StoreError>,
+}
+
+impl Outcome {
+    /// Waits for a request to end and takes in its outcome.
+    async fn take(&mut self, (rows, request, task): UnderWay) {
+        match task.await.map_err(|e| StoreError::Commit(e.to_string())).and_then(|done| done) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                self.retry.extend_from_slice(&rows[request]);
+                self.error.get_or_insert(error);
+            }
+            Err(error) => {
+                self.store_error.get_or_insert(error);
+            }
         }
     }
-    let received: Vec<(String, String)> = chunk.iter().map(|c| c.id.clone()).zip(receipts).collect();
-    let count = received.len();
-    let store = node.store().clone();
-    let at = Utc::now().naive_utc();
+}
+
+/// One request: sends `rows[request]`, frees its slot once answered (the next request goes while
+/// this one's receipts are checked), then checks and stores the receipts. `Ok(Err(_))` is a
+/// delivery failure to retry, `Err(_)` a database failure; either stops further requests.
+async fn deliver_request(
+    node: Arc<Node>,
+    client: PeerClient,
+    rows: Arc<[Claimed]>,
+    request: Range<usize>,
+    slot: OwnedSemaphorePermit,
+    failed: Arc<AtomicBool>,
+) -> Result<Result<(), String>, StoreError> {
+    let answer = send(&node, &client, &rows[request.clone()]).await;
+    drop(slot);
+    let outcome = match answer {
+        Ok(receipts) => store_receipts(&node, rows, request, receipts).await,
+        Err(error) => Ok(Err(error)),
+    };
+    if !matches!(outcome, Ok(Ok(()))) {
+        failed.store(true, Ordering::Relaxed);
+    }
+    outcome
+}
+
+/// Posts `request` (messages to one peer) and returns the receipts; `Err` is a delivery failure.
+async fn send(node: &Node, client: &PeerClient, request: &[Claimed]) -> Result<Vec<String>, String> {
+    let peer = &request[0].peer;
+    let Some(entry) = node.trust().node(peer).cloned() else {
+        return Err(format!("{peer} is not in the trust directory"));
+    };
+    client.send(&entry, request.iter().map(|c| c.token.clone()).collect()).await
+}
+
+/// Checks the receipts of the messages `rows[sent]` and stores them; `Ok(Err(_))` is a delivery
+/// failure to retry, `Err(_)` a database failure.
+async fn store_receipts(
+    node: &Arc<Node>,
+    rows: Arc<[Claimed]>,
+    sent: Range<usize>,
+    receipts: Vec<String>,
+) -> Result<Result<(), String>, StoreError> {
+    let node = node.clone();
+    // Checking is CPU work (a signature each): off the async workers, and before the write so
+    // that the writer is held only for IO.
     tokio::task::spawn_blocking(move || {
-        store.write(move |conn| {
-            for (id, receipt) in &received {
-                messages::record_receipt(conn, id, receipt, at)?;
+        if receipts.len() != sent.len() {
+            return Ok(Err(format!("{} receipts for {} messages", receipts.len(), sent.len())));
+        }
+        let trust = node.trust();
+        for (receipt, claimed) in receipts.iter().zip(&rows[sent.clone()]) {
+            if let Err(error) = check_receipt(receipt, claimed, node.code(), &trust, &node) {
+                return Ok(Err(error));
             }
-            Ok::<_, StoreError>(())
-        })
+        }
+        let count = receipts.len();
+        let peer = rows[sent.start].peer.clone();
+        let at = Utc::now().naive_utc();
+        node.store().write(move |conn| {
+            let ids = rows[sent].iter().map(|c| c.id.as_str());
+            let pairs: Vec<(&str, &str)> = ids.zip(receipts.iter().map(String::as_str)).collect();
+            messages::record_receipts(conn, &pairs, at)
+        })?;
+        node.metrics().messages_delivered.inc_by(u64::try_from(count).unwrap_or(0));
+        tracing::debug!(%peer, messages = count, "delivered with receipts");
+        Ok(Ok(()))
     })
     .await
-    .map_err(|e| StoreError::Commit(e.to_string()))??;
-    node.metrics().messages_delivered.inc_by(u64::try_from(count).unwrap_or(0));
-    tracing::debug!(peer = %peer, messages = count, "delivered with receipts");
-    Ok(Ok(()))
+    .map_err(|e| StoreError::Commit(e.to_string()))?
 }
 
 /// Records a failed attempt for `rows`; they come due again after their backoff.

@@ -3,6 +3,8 @@
 //! receipt back and changes nothing; a refused batch stores nothing.
 
 use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize as _;
@@ -55,10 +57,91 @@ struct Checked {
     receipt: String,
 }
 
+/// Longest wait of a batch for the one before it from the same sender; past it the batch is
+/// stored, or refused as out of sequence, without it.
+const TURN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Puts the batches of each sender in sequence order on their way into the inbox.
+///
+/// A sender may have several requests under way: each batch is checked as soon as it arrives, in
+/// parallel with the others, and stored after the batch before it, if that one is still being
+/// received. A batch that nothing here can precede is not held: the sequence check decides.
+#[derive(Default)]
+pub struct Arrivals {
+    senders: Mutex<HashMap<String, Turn>>,
+    changed: Condvar,
+}
+
+/// Where one sender's batches stand.
+struct Turn {
+    /// Last sequence number stored.
+    stored: i64,
+    /// Batches between arrival and outcome.
+    open: usize,
+}
+
+impl Arrivals {
+    /// Registers a batch of `sender` until the returned guard is dropped; the first batch of a
+    /// sender in this process reads where the sender stands.
+    fn arrive<'a>(&'a self, node: &Node, sender: &'a str) -> Result<Arrival<'a>, StoreError> {
+        let mut senders = self.lock();
+        if !senders.contains_key(sender) {
+            let stored = node.store().read(|conn| messages::last_seq(conn, sender, IN))?;
+            senders.insert(sender.to_owned(), Turn { stored, open: 0 });
+        }
+        senders.entry(sender.to_owned()).and_modify(|turn| turn.open += 1);
+        Ok(Arrival { arrivals: self, sender })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Turn>> {
+        self.senders.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A batch between its arrival and its outcome.
+struct Arrival<'a> {
+    arrivals: &'a Arrivals,
+    sender: &'a str,
+}
+
+impl Arrival<'_> {
+    /// Waits while the batch before the one starting at `first` may still be stored by another
+    /// batch of the same sender under way (at most [`TURN_TIMEOUT`]).
+    fn wait_turn(&self, first: i64) {
+        let deadline = Instant::now() + TURN_TIMEOUT;
+        let mut senders = self.arrivals.lock();
+        loop {
+            let waiting = senders.get(self.sender).is_some_and(|turn| turn.open > 1 && turn.stored + 1 < first);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !waiting || left.is_zero() {
+                return;
+            }
+            senders = self.arrivals.changed.wait_timeout(senders, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+
+    /// Records that the batch was stored up to `last`.
+    fn stored(&self, last: i64) {
+        if let Some(turn) = self.arrivals.lock().get_mut(self.sender) {
+            turn.stored = turn.stored.max(last);
+        }
+    }
+}
+
+impl Drop for Arrival<'_> {
+    fn drop(&mut self) {
+        if let Some(turn) = self.arrivals.lock().get_mut(self.sender) {
+            turn.open -= 1;
+        }
+        self.arrivals.changed.notify_all();
+    }
+}
+
 /// Takes a batch from the node whose TLS client certificate has `fingerprint`; returns one
 /// receipt per message, in order.
 pub fn receive(
     node: &Node,
+    arrivals: &Arrivals,
     fingerprint: Option<&str>,
     tokens: Vec<String>,
     now: DateTime<Utc>,
@@ -74,13 +157,49 @@ pub fn receive(
         .ok_or(Refusal::UnknownPeer)?
         .code
         .clone();
-    let checked = tokens
-        .into_iter()
-        .enumerate()
-        .map(|(index, token)| check(node, &trust, &sender, index, token, now))
-        .collect::<Result<Vec<_>, Refusal>>()?;
-    let received = node.store().write(move |conn| store(conn, &sender, checked, now))?;
-    Ok(received)
+    let arrival = arrivals.arrive(node, &sender)?;
+    let checked = check_all(node, &trust, &sender, tokens, now)?;
+    let seq = |c: &Checked| i64::try_from(c.claims.seq).unwrap_or(i64::MAX);
+    let (first, last) = (checked.first().map_or(0, seq), checked.last().map_or(0, seq));
+    arrival.wait_turn(first);
+    let from = sender.clone();
+    let receipts = node.store().write(move |conn| store(conn, &from, checked, now))?;
+    arrival.stored(last);
+    Ok(receipts)
+}
+
+/// Messages checked per thread at least: below this, starting a thread costs more than it saves.
+const MIN_SHARE: usize = 16;
+
+/// Checks every message of a batch, on every core: the signature checked and the receipt signed
+/// for each are most of the work of receiving. Refuses for the first bad message in order.
+fn check_all(
+    node: &Node,
+    trust: &TrustStore,
+    sender: &str,
+    tokens: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Checked>, Refusal> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let share = tokens.len().div_ceil(cores).max(MIN_SHARE);
+    let mut tokens = tokens.into_iter().enumerate().peekable();
+    let mut shares = Vec::new();
+    while tokens.peek().is_some() {
+        shares.push(tokens.by_ref().take(share).collect::<Vec<_>>());
+    }
+    let check_share = |share: Vec<(usize, String)>| -> Result<Vec<Checked>, Refusal> {
+        share.into_iter().map(|(index, token)| check(node, trust, sender, index, token, now)).collect()
+    };
+    std::thread::scope(|scope| {
+        let mut shares = shares.into_iter();
+        let first = shares.next().unwrap_or_default();
+        let others: Vec<_> = shares.map(|share| scope.spawn(move || check_share(share))).collect();
+        let mut checked = check_share(first)?;
+        for other in others {
+            checked.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+        }
+        Ok(checked)
+    })
 }
 
 /// Checks one message: signature, key window, schema, sender and receiver; signs its receipt.

@@ -11,7 +11,7 @@ use chrono::Utc;
 
 use super::AppSettings;
 use super::error::ApiError;
-use crate::exchange::inbox::{self, InboxError};
+use crate::exchange::inbox::{self, Arrivals, InboxError};
 use crate::exchange::lookup::{LookupError, LookupExchange, answer};
 use crate::exchange::{Batch, Refusal};
 use crate::node::Node;
@@ -29,11 +29,13 @@ pub fn serve(
     settings: &AppSettings,
 ) -> std::io::Result<Server> {
     let node = web::Data::from(node);
+    let arrivals = web::Data::new(Arrivals::default());
     // A batch of 1,000 messages of a few KiB each.
     let limit = settings.body_limit.max(16 * 1024 * 1024);
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(node.clone())
+            .app_data(arrivals.clone())
             .app_data(
                 web::JsonConfig::default().limit(limit).error_handler(move |e, _| super::json_error(e, limit).into()),
             )
@@ -59,12 +61,18 @@ fn remember_client_certificate(connection: &dyn Any, data: &mut Extensions) {
 /// Receive signed messages; answer one signed receipt per message, in order. A refused batch is
 /// stored nowhere; a message received again gets its first receipt.
 #[post("/exchange/v1/messages")]
-async fn messages(node: web::Data<Node>, req: HttpRequest, body: web::Json<Batch>) -> Result<HttpResponse, ApiError> {
+async fn messages(
+    node: web::Data<Node>,
+    arrivals: web::Data<Arrivals>,
+    req: HttpRequest,
+    body: web::Json<Batch>,
+) -> Result<HttpResponse, ApiError> {
     let fingerprint = req.conn_data::<ClientFingerprint>().and_then(|f| f.0.clone());
     let tokens = body.into_inner().messages;
     let count = tokens.len();
     let receiver = node.clone().into_inner();
-    let received = web::block(move || inbox::receive(&receiver, fingerprint.as_deref(), tokens, Utc::now())).await?;
+    let received =
+        web::block(move || inbox::receive(&receiver, &arrivals, fingerprint.as_deref(), tokens, Utc::now())).await?;
     match received {
         Ok(receipts) => {
             node.metrics().messages_received.inc_by(u64::try_from(count).unwrap_or(0));

@@ -3,6 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Text, Timestamp};
 
 use super::schema::{messages, peer_sequences, received_statuses};
 use super::{DbConn, StoreError};
@@ -84,9 +85,37 @@ pub fn insert(conn: &mut DbConn, row: &MessageRow) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Stores the messages of a batch (one prepared statement, reused).
+/// Rows per multi-row statement: at 16 bound parameters a row at most, under SQLite's 32,766 and
+/// PostgreSQL's 65,535.
+const INSERT_CHUNK: usize = 1000;
+
+/// Stores the messages of a batch, up to 1,000 in one statement: one round trip to PostgreSQL
+/// instead of one per message.
 pub fn insert_all(conn: &mut DbConn, rows: &[MessageRow]) -> Result<(), StoreError> {
-    rows.iter().try_for_each(|row| insert(conn, row))
+    use messages::*;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        // Every column is given (NULL included): diesel writes one statement for SQLite only when
+        // no value is left to the column default, which the derived `Insertable` would do for `None`.
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                (
+                    (id.eq(&r.id), direction.eq(&r.direction), peer.eq(&r.peer), seq.eq(r.seq)),
+                    (kind.eq(&r.kind), subject.eq(&r.subject), in_reply_to.eq(&r.in_reply_to), due_on.eq(r.due_on)),
+                    (token.eq(&r.token), created_at.eq(r.created_at), receipt.eq(&r.receipt)),
+                    (receipted_at.eq(r.receipted_at), answered_at.eq(r.answered_at), attempts.eq(r.attempts)),
+                    (next_attempt_at.eq(r.next_attempt_at), last_error.eq(&r.last_error)),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(table).values(values);
+        // diesel's multi-backend connection has no multi-row insert: each backend builds its own.
+        match conn {
+            DbConn::Sqlite(lite) => insert.execute(lite)?,
+            DbConn::Postgres(pg) => insert.execute(pg)?,
+        };
+    }
+    Ok(())
 }
 
 /// A message by id and direction.
@@ -101,25 +130,32 @@ pub fn find(conn: &mut DbConn, id: &str, direction: &str) -> Result<Option<Messa
 
 /// Received messages among `ids`.
 pub fn find_received(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<MessageRow>, StoreError> {
-    Ok(messages::table
-        .filter(messages::id.eq_any(ids))
-        .filter(messages::direction.eq(IN))
-        .select(MessageRow::as_select())
-        .load(conn)?)
+    // The direction is checked here, not in SQL: given it, SQLite searches every received message
+    // by direction rather than the primary key by id.
+    let rows: Vec<MessageRow> =
+        messages::table.filter(messages::id.eq_any(ids)).select(MessageRow::as_select()).load(conn)?;
+    Ok(rows.into_iter().filter(|row| row.direction == IN).collect())
 }
 
-/// Leases up to `limit` unreceipted outgoing messages due at `now`, in sequence order per peer:
-/// they are not due again before `lease_until`, unless their attempt ends first. On PostgreSQL, rows another process holds are skipped (`FOR UPDATE SKIP LOCKED`),
-/// so two `serve` processes never send the same row at once.
+/// Leases up to `limit` unreceipted outgoing messages due at `now`, in sequence order per peer
+/// (with `after`, only those to that peer after that sequence number: the next ones of a peer
+/// whose messages are under way). On PostgreSQL they are not due again before `lease_until`,
+/// unless their attempt ends first, and rows another process holds are skipped (`FOR UPDATE SKIP
+/// LOCKED`), so two `serve` processes never send the same row at once. On SQLite nothing is
+/// written: there is one process per file, whose delivery worker ends a round before it claims
+/// anew and continues a peer's messages only after those under way; a lease there would only
+/// rewrite every message once more.
 ///
-/// A peer's messages wait while any of its unreceipted ones is not due (leased, or postponed after
-/// a failure): those are its earliest, and the receiver takes a peer's messages only in sequence,
-/// so sending the later ones would earn nothing but refusals and ever longer backoffs.
+/// A fresh claim passes over a peer while any of its unreceipted messages is not due (leased by
+/// another process, or postponed after a failure): those are its earliest, and the receiver takes
+/// a peer's messages only in sequence, so sending later ones would earn nothing but refusals and
+/// ever longer backoffs.
 pub fn claim_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
+    after: Option<(&str, i64)>,
 ) -> Result<Vec<Claimed>, StoreError> {
     let waiting = diesel::alias!(messages as waiting);
     let held_up = waiting
@@ -127,18 +163,28 @@ pub fn claim_due(
         .filter(waiting.field(messages::receipt).is_null())
         .filter(waiting.field(messages::next_attempt_at).gt(now))
         .select(waiting.field(messages::peer));
-    let due = messages::table
-        .select((messages::id, messages::peer, messages::seq, messages::token, messages::attempts))
-        .filter(messages::direction.eq(OUT))
-        .filter(messages::receipt.is_null())
-        .filter(messages::next_attempt_at.le(now))
-        .filter(messages::peer.ne_all(held_up))
-        .order((messages::peer.asc(), messages::seq.asc()))
-        .limit(limit);
-    let claimed: Vec<Claimed> = match conn {
-        DbConn::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
-        // One process per SQLite file, and its writer thread runs one job at a time.
-        DbConn::Sqlite(lite) => due.load(lite)?,
+    // The due messages, narrowed by one more condition.
+    macro_rules! due {
+        ($condition:expr) => {
+            messages::table
+                .select((messages::id, messages::peer, messages::seq, messages::token, messages::attempts))
+                .filter(messages::direction.eq(OUT))
+                .filter(messages::receipt.is_null())
+                .filter(messages::next_attempt_at.le(now))
+                .filter($condition)
+                .order((messages::peer.asc(), messages::seq.asc()))
+                .limit(limit)
+        };
+    }
+    let claimed: Vec<Claimed> = match (&mut *conn, after) {
+        (DbConn::Sqlite(lite), None) => return Ok(due!(messages::peer.ne_all(held_up)).load(lite)?),
+        (DbConn::Sqlite(lite), Some((to, from))) => {
+            return Ok(due!(messages::peer.eq(to).and(messages::seq.gt(from))).load(lite)?);
+        }
+        (DbConn::Postgres(pg), None) => due!(messages::peer.ne_all(held_up)).for_update().skip_locked().load(pg)?,
+        (DbConn::Postgres(pg), Some((to, from))) => {
+            due!(messages::peer.eq(to).and(messages::seq.gt(from))).for_update().skip_locked().load(pg)?
+        }
     };
     let ids: Vec<&str> = claimed.iter().map(|c| c.id.as_str()).collect();
     for chunk in ids.chunks(1000) {
@@ -149,16 +195,41 @@ pub fn claim_due(
     Ok(claimed)
 }
 
-/// Stores the receipt of an outgoing message and ends its delivery.
-pub fn record_receipt(conn: &mut DbConn, id: &str, receipt: &str, at: NaiveDateTime) -> Result<(), StoreError> {
-    diesel::update(messages::table.filter(messages::id.eq(id)).filter(messages::direction.eq(OUT)))
-        .set((
-            messages::receipt.eq(receipt),
-            messages::receipted_at.eq(at),
-            messages::next_attempt_at.eq(None::<NaiveDateTime>),
-            messages::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
+/// Stores the receipts of outgoing messages (`(id, receipt)` pairs) and ends their delivery.
+pub fn record_receipts(conn: &mut DbConn, receipts: &[(&str, &str)], at: NaiveDateTime) -> Result<(), StoreError> {
+    match conn {
+        // One statement for the whole batch: a round trip per message would cost more than the update.
+        DbConn::Postgres(pg) => {
+            let (ids, receipts): (Vec<&str>, Vec<&str>) = receipts.iter().copied().unzip();
+            diesel::sql_query(
+                "UPDATE messages SET receipt = r.receipt, receipted_at = $3, next_attempt_at = NULL, last_error = NULL \
+                 FROM unnest($1::text[], $2::text[]) AS r (id, receipt) \
+                 WHERE messages.id = r.id AND messages.direction = 'out'",
+            )
+            .bind::<Array<Text>, _>(ids)
+            .bind::<Array<Text>, _>(receipts)
+            .bind::<Timestamp, _>(at)
+            .execute(pg)?;
+        }
+        // diesel prepares an UPDATE anew each time: one statement per 1,000 receipts, not one per
+        // receipt (SQLite searches each id in the primary key).
+        DbConn::Sqlite(lite) => {
+            for chunk in receipts.chunks(INSERT_CHUNK) {
+                let values = vec!["(?, ?)"; chunk.len()].join(", ");
+                let mut update = diesel::sql_query(format!(
+                    "UPDATE messages SET receipt = r.column2, receipted_at = ?, next_attempt_at = NULL, \
+                     last_error = NULL FROM (VALUES {values}) AS r \
+                     WHERE messages.id = r.column1 AND messages.direction = 'out'"
+                ))
+                .into_boxed()
+                .bind::<Timestamp, _>(at);
+                for &(id, receipt) in chunk {
+                    update = update.bind::<Text, _>(id).bind::<Text, _>(receipt);
+                }
+                update.execute(lite)?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -26,7 +26,9 @@ CREATE TABLE messages (
     last_error       TEXT,
     UNIQUE (direction, peer, seq)
 );
-CREATE INDEX messages_to_deliver ON messages (peer, seq) WHERE receipt IS NULL;
+-- The claim of due messages; direction leads, or SQLite would rather search the unique
+-- (direction, peer, seq) index and step over every message ever delivered.
+CREATE INDEX messages_to_deliver ON messages (direction, peer, seq) WHERE receipt IS NULL;
 CREATE INDEX messages_by_kind ON messages (direction, kind, created_at);
 CREATE INDEX messages_by_subject ON messages (subject);
 CREATE INDEX messages_by_reply ON messages (in_reply_to);
