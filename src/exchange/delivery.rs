@@ -10,17 +10,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::Batch;
+use super::open_record;
 use super::tls::{TlsIdentity, client_config};
 use crate::contract::Kind;
 use crate::domain::message::{RECEIPT_TYP, ReceiptClaims};
 use crate::node::{Node, SetupError};
 use crate::seal::directory::NodeEntry;
-use crate::seal::{TrustStore, sha256_hex, verify_compact};
+use crate::seal::{TrustStore, sha256_hex};
 use crate::store::StoreError;
 use crate::store::messages::{self, Claimed};
 
@@ -114,13 +114,8 @@ fn jitter() -> f64 {
 /// A receipt that answers message `claimed` sent to `peer`: signed by the peer, for this node,
 /// for this message and these very bytes.
 fn check_receipt(receipt: &str, claimed: &Claimed, own: &str, trust: &TrustStore, node: &Node) -> Result<(), String> {
-    let verified = verify_compact(receipt, RECEIPT_TYP, trust).map_err(|r| format!("receipt: {r:?}"))?;
-    let payload: serde_json::Value = serde_json::from_slice(&verified.payload).map_err(|e| e.to_string())?;
-    if let Some(violation) = node.contract().violation(Kind::Receipt, &payload) {
-        return Err(format!("receipt breaks its schema: {violation}"));
-    }
-    let claims = ReceiptClaims::deserialize(&payload).map_err(|e| e.to_string())?;
-    verified.key.vouches_for(&claims.iss, claims.iat).map_err(|r| format!("receipt key: {r:?}"))?;
+    let claims: ReceiptClaims = open_record(receipt, RECEIPT_TYP, Kind::Receipt, trust, node.contract())
+        .map_err(|r| format!("receipt: {}", crate::domain::error::Coded::code(&r)))?;
     let expected_seq = u64::try_from(claimed.seq).unwrap_or(0);
     if claims.iss != claimed.peer || claims.aud != own || claims.msg != claimed.id || claims.seq != expected_seq {
         return Err("receipt is for another message".into());

@@ -7,16 +7,15 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize as _;
-use serde_json::Value;
 
 use super::Refusal;
+use super::open_record;
 use crate::contract::Kind;
 use crate::domain::error::Coded as _;
 use crate::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind, RECEIPT_TYP, ReceiptClaims};
 use crate::node::{Node, check_certificate};
 use crate::seal::chain::subject_key;
-use crate::seal::{TrustStore, sha256_hex, sign_compact, verify_compact};
+use crate::seal::{TrustStore, sha256_hex, sign_compact};
 use crate::store::messages::{self, IN, MessageRow, NewReceivedStatus, OUT};
 use crate::store::{StoreError, certificates::REVOKED, certificates::SUPERSEDED};
 
@@ -212,13 +211,8 @@ fn check(
     now: DateTime<Utc>,
 ) -> Result<Checked, Refusal> {
     let bad = |reason: &'static str| Refusal::BadMessage { message: index, reason };
-    let verified = verify_compact(&token, MESSAGE_TYP, trust).map_err(|r| bad(r.code()))?;
-    let payload: Value = serde_json::from_slice(&verified.payload).map_err(|_| bad("malformed"))?;
-    if node.contract().violation(Kind::Message, &payload).is_some() {
-        return Err(bad("schema"));
-    }
-    let claims = MessageClaims::deserialize(&payload).map_err(|_| bad("schema"))?;
-    verified.key.vouches_for(&claims.iss, claims.iat).map_err(|r| bad(r.code()))?;
+    let claims: MessageClaims =
+        open_record(&token, MESSAGE_TYP, Kind::Message, trust, node.contract()).map_err(|r| bad(r.code()))?;
     if claims.iss != sender {
         return Err(Refusal::TlsMismatch { message: index, claimed: claims.iss, tls: sender.into() });
     }
