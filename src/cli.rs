@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
-use crate::bench::BenchOptions;
+use crate::bench::{BenchOptions, Phase};
 use crate::config::Config;
 use crate::demo::DemoOptions;
 use crate::domain::role::Role;
@@ -39,7 +39,7 @@ pub enum Command {
     Registry(RegistryCommand),
     /// Start an origin and a residence node on SQLite and play the certificate story.
     Demo(DemoArgs),
-    /// Measure verification and issuance throughput against their limits (build with --release).
+    /// Measure issuance, verification and exchange throughput against their limits (build with --release).
     Bench(BenchArgs),
 }
 
@@ -58,6 +58,9 @@ pub struct BenchArgs {
     /// Concurrent connections of the load generator.
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
+    /// Phases to run (verify also issues the certificates it checks); all by default.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Phase::Issue, Phase::Verify, Phase::Exchange])]
+    pub only: Vec<Phase>,
 }
 
 /// Arguments of `hunyu demo`.
@@ -406,6 +409,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 postgres_url: args.postgres_url,
                 seconds: args.seconds,
                 connections: args.connections,
+                phases: args.only,
             };
             crate::bench::run(&options).await?;
         }

@@ -14,13 +14,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::Batch;
-use super::open_record;
+use super::open_records;
 use super::tls::{TlsIdentity, client_config};
 use crate::contract::Kind;
 use crate::domain::message::{RECEIPT_TYP, ReceiptClaims};
+use crate::domain::verification::Reason;
 use crate::node::{Node, SetupError};
 use crate::seal::directory::NodeEntry;
-use crate::seal::{TrustStore, sha256_hex};
+use crate::seal::sha256_hex;
 use crate::store::StoreError;
 use crate::store::messages::{self, Claimed};
 
@@ -111,11 +112,10 @@ fn jitter() -> f64 {
     f64::from(u16::from_be_bytes(byte)) / 65536.0
 }
 
-/// A receipt that answers message `claimed` sent to `peer`: signed by the peer, for this node,
-/// for this message and these very bytes.
-fn check_receipt(receipt: &str, claimed: &Claimed, own: &str, trust: &TrustStore, node: &Node) -> Result<(), String> {
-    let claims: ReceiptClaims = open_record(receipt, RECEIPT_TYP, Kind::Receipt, trust, node.contract())
-        .map_err(|r| format!("receipt: {}", crate::domain::error::Coded::code(&r)))?;
+/// Whether an opened receipt answers message `claimed`: signed by its receiver, for this node
+/// (`own`), for this message and these very bytes.
+fn check_receipt(opened: Result<ReceiptClaims, Reason>, claimed: &Claimed, own: &str) -> Result<(), String> {
+    let claims = opened.map_err(|r| format!("receipt: {}", crate::domain::error::Coded::code(&r)))?;
     let expected_seq = u64::try_from(claimed.seq).unwrap_or(0);
     if claims.iss != claimed.peer || claims.aud != own || claims.msg != claimed.id || claims.seq != expected_seq {
         return Err("receipt is for another message".into());
@@ -321,9 +321,10 @@ async fn store_receipts(
         if receipts.len() != sent.len() {
             return Ok(Err(format!("{} receipts for {} messages", receipts.len(), sent.len())));
         }
-        let trust = node.trust();
-        for (receipt, claimed) in receipts.iter().zip(&rows[sent.clone()]) {
-            if let Err(error) = check_receipt(receipt, claimed, node.code(), &trust, &node) {
+        let tokens: Vec<&str> = receipts.iter().map(String::as_str).collect();
+        let opened = open_records(&tokens, RECEIPT_TYP, Kind::Receipt, &node.trust(), node.contract());
+        for (opened, claimed) in opened.into_iter().zip(&rows[sent.clone()]) {
+            if let Err(error) = check_receipt(opened, claimed, node.code()) {
                 return Ok(Err(error));
             }
         }

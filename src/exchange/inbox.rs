@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::Refusal;
-use super::open_record;
+use super::open_records;
 use crate::contract::Kind;
 use crate::domain::error::Coded as _;
 use crate::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind, RECEIPT_TYP, ReceiptClaims};
+use crate::domain::verification::Reason;
 use crate::node::{Node, check_certificate};
 use crate::seal::chain::subject_key;
 use crate::seal::{TrustStore, sha256_hex, sign_compact};
@@ -187,7 +188,13 @@ fn check_all(
         shares.push(tokens.by_ref().take(share).collect::<Vec<_>>());
     }
     let check_share = |share: Vec<(usize, String)>| -> Result<Vec<Checked>, Refusal> {
-        share.into_iter().map(|(index, token)| check(node, trust, sender, index, token, now)).collect()
+        let tokens: Vec<&str> = share.iter().map(|(_, token)| token.as_str()).collect();
+        let opened: Vec<_> = open_records(&tokens, MESSAGE_TYP, Kind::Message, trust, node.contract());
+        share
+            .into_iter()
+            .zip(opened)
+            .map(|((index, token), claims)| check(node, trust, sender, index, token, claims, now))
+            .collect()
     };
     std::thread::scope(|scope| {
         let mut shares = shares.into_iter();
@@ -201,18 +208,19 @@ fn check_all(
     })
 }
 
-/// Checks one message: signature, key window, schema, sender and receiver; signs its receipt.
+/// Checks one opened message (signature, key window, schema): sender and receiver, and what it
+/// changes; signs its receipt.
 fn check(
     node: &Node,
     trust: &TrustStore,
     sender: &str,
     index: usize,
     token: String,
+    opened: Result<MessageClaims, Reason>,
     now: DateTime<Utc>,
 ) -> Result<Checked, Refusal> {
     let bad = |reason: &'static str| Refusal::BadMessage { message: index, reason };
-    let claims: MessageClaims =
-        open_record(&token, MESSAGE_TYP, Kind::Message, trust, node.contract()).map_err(|r| bad(r.code()))?;
+    let claims = opened.map_err(|r| bad(r.code()))?;
     if claims.iss != sender {
         return Err(Refusal::TlsMismatch { message: index, claimed: claims.iss, tls: sender.into() });
     }

@@ -15,7 +15,7 @@ use crate::contract::{Contract, Kind};
 use crate::domain::directory::NodeStatus;
 use crate::domain::error::Coded;
 use crate::domain::verification::Reason;
-use crate::seal::{TrustStore, verify_compact};
+use crate::seal::{TrustStore, VerifiedJws, verify_compact, verify_compact_all};
 
 /// Why an inbound batch of messages is refused; nothing of a refused batch is stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,7 +123,24 @@ pub fn open_record<T: SignedRecord>(
     trust: &TrustStore,
     contract: &Contract,
 ) -> Result<T, Reason> {
-    let verified = verify_compact(token.trim(), typ, trust)?;
+    claims_of(verify_compact(token.trim(), typ, trust)?, kind, contract)
+}
+
+/// [`open_record`] for many records at once, in order: a request's messages or receipts, whose
+/// signatures are checked in one batch.
+pub fn open_records<T: SignedRecord>(
+    tokens: &[&str],
+    typ: &str,
+    kind: Kind,
+    trust: &TrustStore,
+    contract: &Contract,
+) -> Vec<Result<T, Reason>> {
+    let trimmed: Vec<&str> = tokens.iter().map(|token| token.trim()).collect();
+    verify_compact_all(&trimmed, typ, trust).into_iter().map(|verified| claims_of(verified?, kind, contract)).collect()
+}
+
+/// The claims of a record whose signature holds: schema, then the key's right to sign them.
+fn claims_of<T: SignedRecord>(verified: VerifiedJws<'_>, kind: Kind, contract: &Contract) -> Result<T, Reason> {
     let payload: serde_json::Value = serde_json::from_slice(&verified.payload).map_err(|_| Reason::Malformed)?;
     if contract.violation(kind, &payload).is_some() {
         return Err(Reason::Schema);

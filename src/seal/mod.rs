@@ -11,7 +11,7 @@ pub mod keys;
 pub mod qr;
 pub mod trust;
 
-pub use jws::{JwsError, VerifiedJws, sign_compact, verify_compact};
+pub use jws::{JwsError, VerifiedJws, sign_compact, verify_compact, verify_compact_all};
 pub use keys::{Ed25519Signer, Jwk, Jwks, KeyError, Signer, VerifyingKey};
 pub use trust::{TrustStore, TrustedKey};
 
