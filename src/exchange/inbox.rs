@@ -65,7 +65,8 @@ const TURN_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// A sender may have several requests under way: each batch is checked as soon as it arrives, in
 /// parallel with the others, and stored after the batch before it, if that one is still being
-/// received. A batch that nothing here can precede is not held: the sequence check decides.
+/// received. A batch waits only for batches that may come before it (those starting earlier, or
+/// not yet checked); when none is under way, the sequence check decides at once.
 #[derive(Default)]
 pub struct Arrivals {
     senders: Mutex<HashMap<String, Turn>>,
@@ -73,24 +74,33 @@ pub struct Arrivals {
 }
 
 /// Where one sender's batches stand.
+#[derive(Default)]
 struct Turn {
     /// Last sequence number stored.
     stored: i64,
-    /// Batches between arrival and outcome.
-    open: usize,
+    /// Batches between arrival and outcome: a ticket each, and its first sequence number once checked.
+    open: Vec<(u64, Option<i64>)>,
+    /// The next ticket.
+    next: u64,
 }
 
 impl Arrivals {
     /// Registers a batch of `sender` until the returned guard is dropped; the first batch of a
-    /// sender in this process reads where the sender stands.
-    fn arrive<'a>(&'a self, node: &Node, sender: &'a str) -> Result<Arrival<'a>, StoreError> {
+    /// sender in this process learns where the sender stands from `stored`.
+    fn arrive<'a>(
+        &'a self,
+        sender: &'a str,
+        stored: impl FnOnce() -> Result<i64, StoreError>,
+    ) -> Result<Arrival<'a>, StoreError> {
         let mut senders = self.lock();
         if !senders.contains_key(sender) {
-            let stored = node.store().read(|conn| messages::last_seq(conn, sender, IN))?;
-            senders.insert(sender.to_owned(), Turn { stored, open: 0 });
+            senders.insert(sender.to_owned(), Turn { stored: stored()?, ..Turn::default() });
         }
-        senders.entry(sender.to_owned()).and_modify(|turn| turn.open += 1);
-        Ok(Arrival { arrivals: self, sender })
+        let turn = senders.entry(sender.to_owned()).or_default();
+        let ticket = turn.next;
+        turn.next += 1;
+        turn.open.push((ticket, None));
+        Ok(Arrival { arrivals: self, sender, ticket })
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Turn>> {
@@ -102,16 +112,25 @@ impl Arrivals {
 struct Arrival<'a> {
     arrivals: &'a Arrivals,
     sender: &'a str,
+    ticket: u64,
 }
 
 impl Arrival<'_> {
-    /// Waits while the batch before the one starting at `first` may still be stored by another
-    /// batch of the same sender under way (at most [`TURN_TIMEOUT`]).
+    /// Records that the batch starts at `first`, then waits while a batch that may precede it
+    /// is under way and what is stored does not reach it yet (at most [`TURN_TIMEOUT`]).
     fn wait_turn(&self, first: i64) {
         let deadline = Instant::now() + TURN_TIMEOUT;
         let mut senders = self.arrivals.lock();
+        if let Some(turn) = senders.get_mut(self.sender) {
+            turn.open.iter_mut().filter(|(ticket, _)| *ticket == self.ticket).for_each(|(_, at)| *at = Some(first));
+        }
+        // Batches waiting for this one to be checked may go on.
+        self.arrivals.changed.notify_all();
         loop {
-            let waiting = senders.get(self.sender).is_some_and(|turn| turn.open > 1 && turn.stored + 1 < first);
+            let waiting = senders.get(self.sender).is_some_and(|turn| {
+                turn.stored + 1 < first
+                    && turn.open.iter().any(|&(ticket, at)| ticket != self.ticket && at.is_none_or(|at| at < first))
+            });
             let left = deadline.saturating_duration_since(Instant::now());
             if !waiting || left.is_zero() {
                 return;
@@ -131,7 +150,7 @@ impl Arrival<'_> {
 impl Drop for Arrival<'_> {
     fn drop(&mut self) {
         if let Some(turn) = self.arrivals.lock().get_mut(self.sender) {
-            turn.open -= 1;
+            turn.open.retain(|(ticket, _)| *ticket != self.ticket);
         }
         self.arrivals.changed.notify_all();
     }
@@ -157,7 +176,7 @@ pub fn receive(
         .ok_or(Refusal::UnknownPeer)?
         .code
         .clone();
-    let arrival = arrivals.arrive(node, &sender)?;
+    let arrival = arrivals.arrive(&sender, || node.store().read(|conn| messages::last_seq(conn, &sender, IN)))?;
     let checked = check_all(node, &trust, &sender, tokens, now)?;
     let seq = |c: &Checked| i64::try_from(c.claims.seq).unwrap_or(i64::MAX);
     let (first, last) = (checked.first().map_or(0, seq), checked.last().map_or(0, seq));
@@ -332,4 +351,51 @@ fn store(
         }
     }
     Ok(receipts)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    /// Well under [`TURN_TIMEOUT`]: a wait this long or longer was a wait for nothing.
+    const PROMPT: Duration = Duration::from_secs(2);
+
+    #[test]
+    fn a_batch_waits_for_the_one_before_it_until_that_is_stored() {
+        let arrivals = Arrivals::default();
+        let first = arrivals.arrive("130728102000", || Ok(0)).unwrap();
+        let second = arrivals.arrive("130728102000", || unreachable!("read once per sender")).unwrap();
+        let (done, finished) = mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                second.wait_turn(501);
+                done.send(()).unwrap();
+            });
+            assert!(finished.recv_timeout(Duration::from_millis(300)).is_err(), "went before the batch before it");
+            first.wait_turn(1);
+            first.stored(500);
+            drop(first);
+            assert!(finished.recv_timeout(PROMPT).is_ok(), "still waiting once the batch before was stored");
+        });
+    }
+
+    #[test]
+    fn later_batches_do_not_wait_for_each_other_when_the_earlier_one_is_missing() {
+        // Batch 1..=500 was lost on the way: 501.. and 1001.. must be refused at once, not
+        // after each waited the other out.
+        let arrivals = Arrivals::default();
+        let started = Instant::now();
+        let second = arrivals.arrive("130728102000", || Ok(0)).unwrap();
+        let third = arrivals.arrive("130728102000", || Ok(0)).unwrap();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                third.wait_turn(1001);
+            });
+            second.wait_turn(501);
+            drop(second);
+        });
+        assert!(started.elapsed() < PROMPT, "waited {:?}", started.elapsed());
+    }
 }
