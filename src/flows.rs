@@ -13,7 +13,6 @@ use crate::domain::message::{
     CHECK_WORKING_DAYS, EventKind, MessageKind, MessageState, PersonRef, check_not_future, check_text,
     event_answer_due, inquiry_due, message_state, origin_candidates, presentation_due,
 };
-use crate::domain::verification::VerificationStatus;
 use crate::exchange::outbox::Outgoing;
 use crate::node::{Conflict, Node, NodeError, Verification, check_certificate, judge_foreign};
 use crate::seal::chain::subject_key;
@@ -259,7 +258,7 @@ impl Node {
                     .add_working_days(today, CHECK_WORKING_DAYS)
                     .date;
                 let certificate = json!({
-                    "jti": payload["jti"], "iss": issuer.code, "status": status_name(verification.status),
+                    "jti": payload["jti"], "iss": issuer.code, "status": verification.status.as_str(),
                     "verified_on": today, "check_due": check_due,
                 });
                 (person, issuer.code.clone(), Some(certificate))
@@ -537,10 +536,6 @@ fn mark_unanswered(conn: &mut DbConn, id: &str, peer: &str, at: NaiveDateTime) -
 
 fn conflict(code: &'static str, zh: &'static str, en: &'static str, certificate_id: Option<String>) -> NodeError {
     NodeError::Conflict(Conflict { code, message_zh: zh, message_en: en, certificate_id })
-}
-
-fn status_name(status: VerificationStatus) -> String {
-    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 fn sent(row: MessageRow, deadlines: Option<Value>) -> Sent {

@@ -109,6 +109,24 @@ pub enum VerificationStatus {
     Invalid,
 }
 
+impl VerificationStatus {
+    /// Every status, mildest first.
+    pub const ALL: [Self; 6] =
+        [Self::Active, Self::Expired, Self::Superseded, Self::Revoked, Self::UnknownIssuer, Self::Invalid];
+
+    /// The wire name, as the API and the metrics label show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expired => "expired",
+            Self::Superseded => "superseded",
+            Self::Revoked => "revoked",
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
 /// Something a verifier should know that does not change the verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Warning {
@@ -148,6 +166,13 @@ pub fn window_reasons(nbf: i64, exp: i64, now: i64) -> Vec<Reason> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_names_are_the_wire_names() {
+        for status in VerificationStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
 
     #[test]
     fn most_serious_reason_sets_status() {
