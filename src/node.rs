@@ -272,6 +272,8 @@ pub struct Node {
     statuses: StatusCache,
     /// Calls to other nodes' peer listeners, with this node's TLS identity.
     peer_client: PeerClient,
+    /// Calls to the registry and to other nodes' public endpoints (directory, status lists).
+    public_client: reqwest::Client,
 }
 
 impl Node {
@@ -284,6 +286,10 @@ impl Node {
         let directory = config.directory.as_ref().map(DirectorySource::load).transpose()?;
         install_crypto_provider();
         let peer_client = PeerClient::new(&TlsIdentity::load(&config.peer.tls_cert, &config.peer.tls_key)?)?;
+        let public_client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| SetupError::Directory(e.to_string()))?;
         let node = Self {
             code: config.node.code.clone(),
             name: config.node.name.clone(),
@@ -301,6 +307,7 @@ impl Node {
             outbox_wake: tokio::sync::Notify::new(),
             statuses: StatusCache::default(),
             peer_client,
+            public_client,
         };
         if let Some(cache) = node.directory.as_ref().map(|d| d.cache.clone()).filter(|c| c.exists()) {
             let installed = std::fs::read_to_string(&cache)
@@ -366,6 +373,11 @@ impl Node {
     /// The client for other nodes' peer listeners.
     pub fn peer_client(&self) -> &PeerClient {
         &self.peer_client
+    }
+
+    /// The client for the registry and other nodes' public endpoints.
+    pub fn public_client(&self) -> &reqwest::Client {
+        &self.public_client
     }
 
     /// Other nodes' status lists, as last fetched.

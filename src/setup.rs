@@ -150,13 +150,9 @@ impl RunningNode {
             None => (None, None),
         };
         let client = node.peer_client().clone();
-        let registry = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|e| SetupError::Directory(e.to_string()))?;
         let tasks = [
             tokio::spawn(delivery::run(node.clone(), client, config.peer.batch)),
-            tokio::spawn(refresh_loop(node.clone(), registry)),
+            tokio::spawn(refresh_loop(node.clone())),
         ];
         tracing::info!(code = %config.node.code, %addr, peer = ?peer_addr, "node listening");
         let servers: Vec<Server> = std::iter::once(api).chain(peer).collect();

@@ -69,17 +69,17 @@ pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, String
 
 /// Fetches the directory from the registry now and installs it (a failure keeps the one in use),
 /// then the status lists of its nodes.
-pub async fn refresh(node: &Arc<Node>, client: &reqwest::Client) -> Result<u64, String> {
+pub async fn refresh(node: &Arc<Node>) -> Result<u64, String> {
     let outcome = match node.directory_source().and_then(DirectorySource::url) {
-        Some(url) => refresh_directory(node, client, &url).await,
+        Some(url) => refresh_directory(node, &url).await,
         None => Err("no registry is configured; the cached directory stays in use".into()),
     };
-    super::status::refresh_all(node, client).await;
+    super::status::refresh_all(node).await;
     outcome
 }
 
-async fn refresh_directory(node: &Arc<Node>, client: &reqwest::Client, url: &str) -> Result<u64, String> {
-    let outcome = match fetch(client, url).await {
+async fn refresh_directory(node: &Arc<Node>, url: &str) -> Result<u64, String> {
+    let outcome = match fetch(node.public_client(), url).await {
         Ok(text) => {
             let node = node.clone();
             tokio::task::spawn_blocking(move || node.install_directory(&text, true))
@@ -97,13 +97,13 @@ async fn refresh_directory(node: &Arc<Node>, client: &reqwest::Client, url: &str
 }
 
 /// Refreshes the directory and the status lists every `refresh` interval, for as long as the node runs.
-pub async fn refresh_loop(node: Arc<Node>, client: reqwest::Client) {
+pub async fn refresh_loop(node: Arc<Node>) {
     let Some(every) = node.directory_source().map(|s| s.refresh) else {
         return;
     };
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
-        let _ = refresh(&node, &client).await;
+        let _ = refresh(&node).await;
     }
 }

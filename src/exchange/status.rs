@@ -45,12 +45,12 @@ fn open_list(node: &Node, issuer: &str, token: &str) -> Result<StatusListClaims,
 
 /// Fetches the status list of every other active node of the directory; returns how many were
 /// taken. A node that cannot be reached keeps its previous list.
-pub async fn refresh_all(node: &Arc<Node>, client: &reqwest::Client) -> usize {
+pub async fn refresh_all(node: &Arc<Node>) -> usize {
     let trust = node.trust();
     let mut taken = 0;
     for entry in trust.nodes().filter(|n| n.status == NodeStatus::Active && n.code != node.code()) {
         let url = format!("{}{STATUS_LIST_PATH}", entry.api_url.trim_end_matches('/'));
-        let fetched = match client.get(&url).send().await {
+        let fetched = match node.public_client().get(&url).send().await {
             Ok(response) if response.status().is_success() => response.text().await.map_err(|e| e.to_string()),
             Ok(response) => Err(format!("answered {}", response.status())),
             Err(e) => Err(e.to_string()),

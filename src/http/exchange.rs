@@ -136,11 +136,7 @@ pub struct DirectoryRefreshed {
 #[post("/api/v1/admin/directory/refresh")]
 pub async fn refresh_directory(node: web::Data<Node>, requester: Requester) -> Result<HttpResponse, ApiError> {
     authorized(&node, requester, Action::RefreshDirectory, |_, _| Ok(())).await?;
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|_| ApiError::internal())?;
-    match refresh(&node.clone().into_inner(), &client).await {
+    match refresh(&node.clone().into_inner()).await {
         Ok(serial) => Ok(HttpResponse::Ok().json(DirectoryRefreshed { serial })),
         Err(error) => Err(ApiError::new(
             actix_web::http::StatusCode::BAD_GATEWAY,
