@@ -7,6 +7,7 @@ use hunyu::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind, RECEIPT_TY
 use hunyu::domain::role::Role;
 use hunyu::exchange::Batch;
 use hunyu::exchange::delivery::PeerClient;
+use hunyu::exchange::status::STATUS_LIST_PATH;
 use hunyu::exchange::tls::TlsIdentity;
 use hunyu::flows::MessageQuery;
 use hunyu::seal::{TrustStore, sha256_hex, sign_compact, verify_compact};
@@ -389,8 +390,9 @@ async fn a_verifier_never_told_learns_revocations_from_the_status_list(backend: 
     // She never registered there, so no revocation was sent: the node does not know yet.
     assert_eq!(elsewhere.verify(issued["qr"].as_str().unwrap()).await["status"], "active");
 
-    // The origin's list names the version by jti only, signed by the origin.
-    let response = origin.client.get(format!("{}/.well-known/hunyu-status", origin.url)).send().await.unwrap();
+    // The origin's list names the version by jti only, signed by the origin, where other nodes
+    // fetch it (the route of http/meta.rs must be this path).
+    let response = origin.client.get(format!("{}{STATUS_LIST_PATH}", origin.url)).send().await.unwrap();
     assert_eq!(response.headers()["content-type"], "application/jwt");
     let list = response.text().await.unwrap();
     let mut trust = TrustStore::default();
