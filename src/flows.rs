@@ -446,6 +446,7 @@ impl Node {
             kind: query.kind.clone(),
             peer: query.peer.clone(),
             before: query.before.clone(),
+            state: query.state.map(|state| (state, local_date(now))),
             limit: query.limit,
         };
         let entry = self.audit_entry(who, Action::ListMessages, None, None, now);
@@ -455,11 +456,7 @@ impl Node {
             Ok::<_, NodeError>(rows)
         })?;
         let today = local_date(now);
-        Ok(rows
-            .into_iter()
-            .map(|row| view(row, today))
-            .filter(|view| query.state.is_none_or(|state| view.state == state))
-            .collect())
+        Ok(rows.into_iter().map(|row| view(row, today)).collect())
     }
 
     /// Prepares an electronic certificate lookup at `origin`: checks the input and signs the request.

@@ -7,6 +7,7 @@ use diesel::sql_types::{Array, Text, Timestamp};
 
 use super::schema::{messages, peer_sequences, received_statuses};
 use super::{DbConn, StoreError};
+use crate::domain::message::MessageState;
 
 /// Direction of a message sent by this node.
 pub const OUT: &str = "out";
@@ -292,6 +293,8 @@ pub struct MessageFilter {
     pub peer: Option<String>,
     /// Only messages created before this id (UUID v7 ids sort by time): the next page.
     pub before: Option<String>,
+    /// Only messages in this state on this day.
+    pub state: Option<(MessageState, NaiveDate)>,
     pub limit: Option<i64>,
 }
 
@@ -309,6 +312,17 @@ pub fn list(conn: &mut DbConn, filter: &MessageFilter) -> Result<Vec<MessageRow>
     }
     if let Some(before) = &filter.before {
         query = query.filter(messages::id.lt(before.clone()));
+    }
+    // `message_state` in SQL, so that the limit counts only messages in the state asked for.
+    if let Some((state, today)) = filter.state {
+        let open = messages::answered_at.is_null();
+        let not_due = messages::due_on.is_null().or(messages::due_on.ge(today));
+        query = match state {
+            MessageState::Answered => query.filter(messages::answered_at.is_not_null()),
+            MessageState::Overdue => query.filter(open.and(messages::due_on.lt(today))),
+            MessageState::Receipted => query.filter(open.and(not_due).and(messages::receipt.is_not_null())),
+            MessageState::Pending => query.filter(open.and(not_due).and(messages::receipt.is_null())),
+        };
     }
     Ok(query.limit(filter.limit.unwrap_or(100).clamp(1, 1000)).load(conn)?)
 }

@@ -3,7 +3,7 @@
 use chrono::{Days, Utc};
 use hunyu::access::{Audit, Caller};
 use hunyu::domain::calendar::local_date;
-use hunyu::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind, RECEIPT_TYP};
+use hunyu::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind, MessageState, RECEIPT_TYP};
 use hunyu::domain::role::Role;
 use hunyu::exchange::Batch;
 use hunyu::exchange::delivery::PeerClient;
@@ -192,12 +192,24 @@ async fn inquiries_carry_deadlines_and_show_overdue_on_both_sides(backend: Backe
     for node in [&origin, &residence] {
         let query = MessageQuery { kind: Some("inquiry".into()), ..MessageQuery::default() };
         let list = node.running.messages(&query, &an_officer(), later).unwrap();
-        let overdue: Vec<&str> = list
-            .iter()
-            .filter(|m| m.state == hunyu::domain::message::MessageState::Overdue)
-            .map(|m| m.id.as_str())
-            .collect();
+        let overdue: Vec<&str> =
+            list.iter().filter(|m| m.state == MessageState::Overdue).map(|m| m.id.as_str()).collect();
         assert_eq!(overdue, [ordinary["id"].as_str().unwrap()], "at {}", node.code);
+    }
+
+    // A state filter partitions the list, and the limit counts only messages in that state.
+    for node in [&origin, &residence] {
+        let list = |state: Option<MessageState>, limit: Option<i64>| -> Vec<(String, MessageState)> {
+            let query = MessageQuery { state, limit, ..MessageQuery::default() };
+            let views = node.running.messages(&query, &an_officer(), later).unwrap();
+            views.into_iter().map(|m| (m.id, m.state)).collect()
+        };
+        let all = list(None, None);
+        for state in MessageState::ALL {
+            let expected: Vec<_> = all.iter().filter(|(_, s)| *s == state).cloned().collect();
+            assert_eq!(list(Some(state), None), expected, "{state:?} at {}", node.code);
+            assert_eq!(list(Some(state), Some(1)), expected.into_iter().take(1).collect::<Vec<_>>());
+        }
     }
     let (status, problem) = residence
         .post(
