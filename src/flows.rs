@@ -14,7 +14,7 @@ use crate::domain::message::{
     event_answer_due, inquiry_due, message_state, origin_candidates, presentation_due,
 };
 use crate::exchange::outbox::Outgoing;
-use crate::node::{Conflict, Node, NodeError, Verification, check_certificate, judge_foreign};
+use crate::node::{Conflict, Node, NodeError, Recorded, Verification, check_certificate, judge_foreign};
 use crate::seal::chain::subject_key;
 use crate::store::DbConn;
 use crate::store::audit::{self, NewAudit};
@@ -450,10 +450,10 @@ impl Node {
             limit: query.limit,
         };
         let entry = self.audit_entry(who, Action::ListMessages, None, None, now);
-        let rows = self.store().write(move |conn| {
+        let rows = self.read_audited(entry, |conn| {
             let rows = messages::list(conn, &filter)?;
-            audit::append(conn, NewAudit { outcome: format!("{} listed", rows.len()), ..entry })?;
-            Ok::<_, NodeError>(rows)
+            let outcome = Recorded::outcome(format!("{} listed", rows.len()));
+            Ok((rows, outcome))
         })?;
         let today = local_date(now);
         Ok(rows.into_iter().map(|row| view(row, today)).collect())
@@ -494,7 +494,7 @@ impl Node {
             })
             .collect();
         let entry = self.audit_entry(&plan.who, Action::Lookup, Some(&plan.id_number), None, now);
-        self.store().write(move |conn| {
+        self.read_audited(entry, |conn| {
             let mut certificates = Vec::new();
             for (copy, genuine, listed) in judged {
                 let verification = match genuine {
@@ -503,9 +503,8 @@ impl Node {
                 };
                 certificates.push(RemoteCertificate { token: copy.token, qr: copy.qr, verification });
             }
-            let outcome = format!("{} found at {peer}", certificates.len());
-            audit::append(conn, NewAudit { outcome, ..entry })?;
-            Ok(RemoteLookup { origin: peer, certificates })
+            let outcome = Recorded::outcome(format!("{} found at {peer}", certificates.len()));
+            Ok((RemoteLookup { origin: peer, certificates }, outcome))
         })
     }
 

@@ -247,6 +247,20 @@ pub struct GenuineCertificate {
     pub issuer: IssuerView,
 }
 
+/// How an audited read ended: the outcome, and the person it turned out to concern.
+pub(crate) struct Recorded {
+    pub outcome: String,
+    /// The person read, when the request did not name her.
+    pub subject: Option<String>,
+}
+
+impl Recorded {
+    /// An outcome about the person the request named, if any.
+    pub fn outcome(outcome: impl Into<String>) -> Self {
+        Self { outcome: outcome.into(), subject: None }
+    }
+}
+
 /// A running node's certificate service.
 pub struct Node {
     code: String,
@@ -568,15 +582,11 @@ impl Node {
     /// A certificate with all its versions and their statuses.
     pub fn certificate(&self, id: &str, who: &Audit, now: DateTime<Utc>) -> Result<CertificateView, NodeError> {
         let entry = self.audit_entry(who, Action::ShowCertificate, None, Some(id), now);
-        let (id_owned, audit_key) = (id.to_owned(), self.audit_key.clone());
-        // A read of personal data, recorded in the same transaction as the read.
-        let (versions, events) = self.store.write(move |conn| {
-            let id = id_owned.as_str();
+        let (versions, events) = self.read_audited(entry, |conn| {
             let lineage = certs::find_certificate(conn, id)?.ok_or(NodeError::NotFound("certificate"))?;
             let found = (certs::versions(conn, id)?, certs::events_of_certificate(conn, id)?);
-            let subject = Some(subject_key(&audit_key, &lineage.id_number));
-            audit::append(conn, NewAudit { subject, outcome: "shown".into(), ..entry })?;
-            Ok::<_, NodeError>(found)
+            let subject = subject_key(&self.audit_key, &lineage.id_number);
+            Ok((found, Recorded { outcome: "shown".into(), subject: Some(subject) }))
         })?;
         let today = local_date(now);
         let views: Vec<VersionView> = versions
@@ -621,7 +631,7 @@ impl Node {
             _ => Vec::new(),
         };
         let entry = self.audit_entry(who, Action::Verify, subject, object, now);
-        let mut verification = self.store.write(move |conn| {
+        let mut verification = self.read_audited(entry, |conn| {
             let verification = match checked {
                 Err(reason) => Verification::refused(reason),
                 Ok(genuine) if own => {
@@ -630,9 +640,8 @@ impl Node {
                 }
                 Ok(genuine) => judge_foreign(conn, genuine, listed, now)?,
             };
-            let outcome = verification.reasons.first().map_or("active", |r| r.code).to_owned();
-            audit::append(conn, NewAudit { outcome, ..entry })?;
-            Ok::<_, NodeError>(verification)
+            let outcome = verification.reasons.first().map_or("active", |r| r.code);
+            Ok((verification, Recorded::outcome(outcome)))
         })?;
         if stale {
             verification.warnings.push(Warning::DirectoryStale.into());
@@ -675,7 +684,7 @@ impl Node {
         now: DateTime<Utc>,
     ) -> Result<Lookup, NodeError> {
         let today = local_date(now);
-        self.store.write(move |conn| {
+        self.read_audited(entry, |conn| {
             let mut certificates = Vec::new();
             for lineage in certs::certificates_of_person(conn, id_number.as_str())? {
                 let current = current_version(conn, &lineage.id)?;
@@ -690,8 +699,7 @@ impl Node {
                 });
             }
             let outcome = format!("{} found", certificates.len());
-            audit::append(conn, NewAudit { outcome, ..entry })?;
-            Ok(Lookup { certificates })
+            Ok((Lookup { certificates }, Recorded::outcome(outcome)))
         })
     }
 
@@ -710,30 +718,29 @@ impl Node {
             _ => Vec::new(),
         };
         let entry = self.audit_entry(who, Action::ConfirmEmployment, None, object, now);
-        let (own_code, audit_key) = (self.code.clone(), self.audit_key.clone());
-        self.store.write(move |conn| {
+        self.read_audited(entry, |conn| {
             let Ok((claims, issuer)) = checked else {
-                audit::append(conn, NewAudit { outcome: "invalid".into(), ..entry })?;
-                return Ok(EmployerConfirmation { valid: false, name: None, issuer: None, valid_until: None });
+                let refused = EmployerConfirmation { valid: false, name: None, issuer: None, valid_until: None };
+                return Ok((refused, Recorded::outcome("invalid")));
             };
             let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
             let mut subject = None;
-            if claims.iss == own_code {
+            if claims.iss == self.code {
                 reasons.extend(stored_reasons(conn, &claims.cid)?);
-                subject = certs::holder_of_version(conn, &claims.cid)?.map(|id| subject_key(&audit_key, &id));
+                subject = certs::holder_of_version(conn, &claims.cid)?.map(|id| subject_key(&self.audit_key, &id));
             } else {
                 let mut reported = messages::received_statuses(conn, &claims.cid, &claims.iss)?;
                 reported.extend(listed);
                 reasons.extend(recorded_reasons(reported));
             }
             let outcome = reasons.first().map_or("active", |r| r.code()).to_owned();
-            audit::append(conn, NewAudit { subject, outcome, ..entry })?;
-            Ok(EmployerConfirmation {
+            let confirmation = EmployerConfirmation {
                 valid: reasons.is_empty(),
                 name: Some(claims.name),
                 issuer: Some(issuer),
                 valid_until: Some(claims.valid_until),
-            })
+            };
+            Ok((confirmation, Recorded { outcome, subject }))
         })
     }
 
@@ -743,6 +750,20 @@ impl Node {
     }
 
     /// The start of an audit entry for `who` taking `action` (the outcome is filled in when known).
+    /// Runs an audited read (查询, 查验): `read` on a pooled connection, in parallel with other
+    /// requests, gives the answer and how the access ended; the answer goes out only once its
+    /// audit entry is durable. The writer appends the entries of one moment in one statement.
+    pub(crate) fn read_audited<T>(
+        &self,
+        entry: NewAudit,
+        read: impl FnOnce(&mut DbConn) -> Result<(T, Recorded), NodeError>,
+    ) -> Result<T, NodeError> {
+        let (answer, recorded) = self.store.read(read)?;
+        let subject = recorded.subject.or(entry.subject);
+        self.store.audit(NewAudit { outcome: recorded.outcome, subject, ..entry })?;
+        Ok(answer)
+    }
+
     pub(crate) fn audit_entry(
         &self,
         who: &Audit,

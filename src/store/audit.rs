@@ -5,7 +5,7 @@ use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 
 use super::schema::audit_log;
-use super::{DbConn, StoreError};
+use super::{DbConn, StoreError, execute_natively};
 use crate::seal::chain::{self, ChainBreak, Entry, GENESIS};
 
 /// A stored audit entry.
@@ -71,29 +71,63 @@ pub(super) fn lock_chain(conn: &mut DbConn) -> Result<(), diesel::result::Error>
 
 /// Appends an entry to the chain, inside a transaction of [`super::Store::write`] (which holds the chain lock).
 pub fn append(conn: &mut DbConn, new: NewAudit) -> Result<(), StoreError> {
+    append_all(conn, vec![new])
+}
+
+/// Entries inserted per statement (12 columns each, far below both backends' parameter limits).
+const INSERT_CHUNK: usize = 500;
+
+/// Appends entries to the chain in order, in few statements, inside a transaction that holds the chain lock.
+pub(super) fn append_all(conn: &mut DbConn, entries: Vec<NewAudit>) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let head: Option<(i64, String)> = audit_log::table
         .select((audit_log::seq, audit_log::hash))
         .order(audit_log::seq.desc())
         .first(conn)
         .optional()?;
-    let (seq, prev_hash) = head.map_or((1, GENESIS.to_owned()), |(seq, hash)| (seq + 1, hash));
-    let mut row = AuditRow {
-        seq,
-        // Both databases keep microseconds; the hash must cover what is kept.
-        at: new.at.trunc_subsecs(6),
-        request_id: new.request_id,
-        actor: new.actor,
-        role: new.role,
-        action: new.action.into(),
-        subject: new.subject,
-        object: new.object,
-        purpose: new.purpose,
-        outcome: new.outcome,
-        prev_hash,
-        hash: String::new(),
-    };
-    row.hash = chain::entry_hash(&row.prev_hash, &row.entry());
-    diesel::insert_into(audit_log::table).values(&row).execute(conn)?;
+    let (mut last_seq, mut last_hash) = head.unwrap_or((0, GENESIS.to_owned()));
+    let rows: Vec<AuditRow> = entries
+        .into_iter()
+        .map(|new| {
+            last_seq += 1;
+            let mut row = AuditRow {
+                seq: last_seq,
+                // Both databases keep microseconds; the hash must cover what is kept.
+                at: new.at.trunc_subsecs(6),
+                request_id: new.request_id,
+                actor: new.actor,
+                role: new.role,
+                action: new.action.into(),
+                subject: new.subject,
+                object: new.object,
+                purpose: new.purpose,
+                outcome: new.outcome,
+                prev_hash: std::mem::take(&mut last_hash),
+                hash: String::new(),
+            };
+            row.hash = chain::entry_hash(&row.prev_hash, &row.entry());
+            last_hash.clone_from(&row.hash);
+            row
+        })
+        .collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        use audit_log::{action, actor, at, hash, object, outcome, prev_hash, purpose, request_id, role, seq, subject};
+        // Every column is given (NULL included), so that SQLite gets one statement too.
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                (
+                    (seq.eq(r.seq), at.eq(r.at), request_id.eq(&r.request_id), actor.eq(&r.actor)),
+                    (role.eq(&r.role), action.eq(&r.action), subject.eq(&r.subject), object.eq(&r.object)),
+                    (purpose.eq(&r.purpose), outcome.eq(&r.outcome), prev_hash.eq(&r.prev_hash), hash.eq(&r.hash)),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(audit_log::table).values(values);
+        execute_natively!(conn, insert)?;
+    }
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Text, Timestamp};
 
 use super::schema::{messages, peer_sequences, received_statuses};
-use super::{DbConn, StoreError};
+use super::{DbConn, StoreError, execute_natively};
 use crate::domain::message::MessageState;
 
 /// Direction of a message sent by this node.
@@ -110,11 +110,7 @@ pub fn insert_all(conn: &mut DbConn, rows: &[MessageRow]) -> Result<(), StoreErr
             })
             .collect();
         let insert = diesel::insert_into(table).values(values);
-        // diesel's multi-backend connection has no multi-row insert: each backend builds its own.
-        match conn {
-            DbConn::Sqlite(lite) => insert.execute(lite)?,
-            DbConn::Postgres(pg) => insert.execute(pg)?,
-        };
+        execute_natively!(conn, insert)?;
     }
     Ok(())
 }

@@ -35,6 +35,18 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
+/// Executes a statement that diesel's multi-backend connection cannot run (a multi-row insert)
+/// on the backend's own connection: each backend builds its own SQL.
+macro_rules! execute_natively {
+    ($conn:expr, $statement:expr) => {
+        match $conn {
+            $crate::store::DbConn::Sqlite(lite) => $statement.execute(lite),
+            $crate::store::DbConn::Postgres(pg) => $statement.execute(pg),
+        }
+    };
+}
+pub(crate) use execute_natively;
+
 /// Which database engine a node runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -237,9 +249,25 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
-        let stopped = || StoreError::Commit("the writer thread has stopped".into()).into();
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        if !self.writer.submit(Box::new(writer::Job { work, reply })) {
+        self.queue(writer::Queued::Job(Box::new(writer::Job { work, reply })), &answer)
+    }
+
+    /// Appends `entry` to the audit chain, durably, before this returns: the record of a read done
+    /// outside [`Self::write`]. The entries of one moment share one statement and one commit.
+    pub fn audit(&self, entry: audit::NewAudit) -> Result<(), StoreError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.queue(writer::Queued::Audit(entry, reply), &answer)
+    }
+
+    /// Hands `queued` to the writer thread and waits for its outcome on `answer`.
+    fn queue<T, E: From<StoreError>>(
+        &self,
+        queued: writer::Queued,
+        answer: &std::sync::mpsc::Receiver<Result<T, E>>,
+    ) -> Result<T, E> {
+        let stopped = || StoreError::Commit("the writer thread has stopped".into()).into();
+        if !self.writer.submit(queued) {
             return Err(stopped());
         }
         answer.recv().unwrap_or_else(|_| Err(stopped()))

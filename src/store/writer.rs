@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use diesel::Connection as _;
 use diesel::r2d2::Pool;
 
+use super::audit::NewAudit;
 use super::{DbConn, Manager, StoreError};
 
 /// Most jobs committed together.
@@ -56,9 +57,17 @@ where
     }
 }
 
+/// What the writer is given to commit.
+pub(super) enum Queued {
+    /// Work run in its own savepoint.
+    Job(Box<dyn WriteJob>),
+    /// An audit entry alone (of an audited read): the batch's are appended in one statement.
+    Audit(NewAudit, SyncSender<Result<(), StoreError>>),
+}
+
 /// Handle to the writer thread; dropping it lets queued jobs finish and waits for the thread.
 pub(super) struct Writer {
-    jobs: Option<Sender<Box<dyn WriteJob>>>,
+    jobs: Option<Sender<Queued>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -74,7 +83,7 @@ impl Writer {
     }
 
     /// Queues a job; false when the writer has stopped.
-    pub fn submit(&self, job: Box<dyn WriteJob>) -> bool {
+    pub fn submit(&self, job: Queued) -> bool {
         self.jobs.as_ref().is_some_and(|jobs| jobs.send(job).is_ok())
     }
 }
@@ -92,7 +101,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(pool: &Pool<Manager>, queue: &Receiver<Box<dyn WriteJob>>) {
+fn run(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -101,32 +110,53 @@ fn run(pool: &Pool<Manager>, queue: &Receiver<Box<dyn WriteJob>>) {
                 Err(_) => break,
             }
         }
-        let mut conn = match pool.get() {
-            Ok(conn) => conn,
-            Err(e) => {
-                let message = e.to_string();
-                tracing::error!(error = %message, jobs = batch.len(), "no database connection for the writer");
-                batch.into_iter().for_each(|job| job.fail(&message));
-                continue;
+        let (mut jobs, mut audits, mut audited) = (Vec::new(), Vec::new(), Vec::new());
+        for queued in batch {
+            match queued {
+                Queued::Job(job) => jobs.push(job),
+                Queued::Audit(entry, reply) => {
+                    audits.push(entry);
+                    audited.push(reply);
+                }
             }
-        };
-        let conn: &mut DbConn = &mut conn;
-        let mut answers = Vec::with_capacity(batch.len());
-        let mut pending = Some(batch);
-        let committed = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            super::audit::lock_chain(conn)?;
-            answers.extend(pending.take().into_iter().flatten().map(|job| job.run(conn)));
-            Ok(())
-        });
-        let error = committed.err().map(|e| e.to_string());
-        // Jobs that never ran (the transaction failed before them) still get their answer.
-        if let Some(batch) = pending {
-            let message = error.clone().unwrap_or_default();
-            batch.into_iter().for_each(|job| job.fail(&message));
         }
-        if let Some(message) = &error {
-            tracing::error!(error = %message, jobs = answers.len(), "write batch failed to commit");
+        let error = commit(pool, jobs, audits);
+        for reply in audited {
+            let _ = reply.send(error.as_ref().map_or(Ok(()), |message| Err(StoreError::Commit(message.clone()))));
         }
-        answers.into_iter().for_each(|answer| answer(error.as_deref()));
     }
+}
+
+/// Runs `jobs`, each in its savepoint, then appends `audits`, in one transaction; answers every
+/// job and returns the commit error, if any.
+fn commit(pool: &Pool<Manager>, jobs: Vec<Box<dyn WriteJob>>, audits: Vec<NewAudit>) -> Option<String> {
+    let mut conn = match pool.get() {
+        Ok(conn) => conn,
+        Err(e) => {
+            let message = e.to_string();
+            tracing::error!(error = %message, jobs = jobs.len() + audits.len(), "no database connection for the writer");
+            jobs.into_iter().for_each(|job| job.fail(&message));
+            return Some(message);
+        }
+    };
+    let conn: &mut DbConn = &mut conn;
+    let count = jobs.len() + audits.len();
+    let mut answers = Vec::with_capacity(jobs.len());
+    let mut pending = Some(jobs);
+    let committed = conn.transaction::<_, StoreError, _>(|conn| {
+        super::audit::lock_chain(conn)?;
+        answers.extend(pending.take().into_iter().flatten().map(|job| job.run(conn)));
+        super::audit::append_all(conn, audits)
+    });
+    let error = committed.err().map(|e| e.to_string());
+    // Jobs that never ran (the transaction failed before them) still get their answer.
+    if let Some(jobs) = pending {
+        let message = error.clone().unwrap_or_default();
+        jobs.into_iter().for_each(|job| job.fail(&message));
+    }
+    if let Some(message) = &error {
+        tracing::error!(error = %message, jobs = count, "write batch failed to commit");
+    }
+    answers.into_iter().for_each(|answer| answer(error.as_deref()));
+    error
 }

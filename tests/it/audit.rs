@@ -108,13 +108,20 @@ async fn concurrent_accesses_keep_the_chain(backend: Backend) {
     let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
     let issued = origin.issue(&zhang_li()).await;
     let qr = issued["qr"].as_str().unwrap().to_owned();
+    let shown = format!("{}/api/v1/certificates/{}", origin.url, issued["id"].as_str().unwrap());
+    // Verifications append their entries alone, showings in the transaction of their read: both
+    // kinds share the writer's batches.
     let mut tasks = Vec::new();
-    for _ in 0..40 {
-        let (client, url, key, qr) = (origin.client.clone(), origin.url.clone(), origin.worker.clone(), qr.clone());
+    for n in 0..40 {
+        let (client, url, qr, shown) = (origin.client.clone(), origin.url.clone(), qr.clone(), shown.clone());
+        let (worker, officer) = (origin.worker.clone(), origin.officer.clone());
         tasks.push(tokio::spawn(async move {
-            let response =
-                client.post(format!("{url}/api/v1/verify")).bearer_auth(key).json(&json!({ "token": qr })).send().await;
-            response.unwrap().status().as_u16()
+            let response = if n % 2 == 0 {
+                client.post(format!("{url}/api/v1/verify")).bearer_auth(worker).json(&json!({ "token": qr })).send()
+            } else {
+                client.get(shown).bearer_auth(officer).send()
+            };
+            response.await.unwrap().status().as_u16()
         }));
     }
     for task in tasks {
