@@ -27,6 +27,8 @@ pub const DIRECTORY_FILE: &str = "directory.jws";
 pub const ROOT_KEY_FILE: &str = "root.pem";
 /// The root public key, to configure on every node.
 pub const ROOT_JWK_FILE: &str = "root.jwk.json";
+/// Held while a directory is published.
+pub const LOCK_FILE: &str = "registry.lock";
 
 /// Errors of registry commands.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,8 @@ pub enum RegistryError {
     UnknownNode(String),
     #[error("no key {0} is enrolled")]
     UnknownKey(String),
+    #[error("the registry was changed by another command (now at serial {0}) since this one read it; run it again")]
+    Changed(u64),
 }
 
 /// What the registry keeps between commands.
@@ -103,12 +107,16 @@ impl Registry {
 
     /// Opens the registry in `dir`.
     pub fn open(dir: &Path) -> Result<Self, RegistryError> {
-        let path = dir.join(STATE_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, &e))?;
-        let state: RegistryState = serde_json::from_str(&text)
-            .map_err(|e| RegistryError::Io { path: path.display().to_string(), message: e.to_string() })?;
+        let state = Self::read_state(dir)?;
         let root = Ed25519Signer::load(&dir.join(ROOT_KEY_FILE), &state.code)?;
         Ok(Self { dir: dir.to_owned(), state, root })
+    }
+
+    fn read_state(dir: &Path) -> Result<RegistryState, RegistryError> {
+        let path = dir.join(STATE_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, &e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| RegistryError::Io { path: path.display().to_string(), message: e.to_string() })
     }
 
     /// The root public key that nodes are configured with.
@@ -219,6 +227,16 @@ impl Registry {
             return Err(RegistryError::Invalid(format!("the directory would break its schema: {violation}")));
         }
         let token = sign_directory(&self.root, &claims);
+        // Commands read, change and publish: one publication at a time, and none over a state
+        // that another command published after this one read it (its change would be lost).
+        let lock_path = self.dir.join(LOCK_FILE);
+        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path);
+        let lock = lock.map_err(|e| io(&lock_path, &e))?;
+        lock.lock().map_err(|e| io(&lock_path, &e))?;
+        let published = Self::read_state(&self.dir).map_or(0, |state| state.serial);
+        if published != self.state.serial {
+            return Err(RegistryError::Changed(published));
+        }
         self.state.serial = claims.serial;
         // The state first: a crash in between leaves a state whose serial the next publication passes.
         write_file(&self.dir.join(STATE_FILE), &serde_json::to_string_pretty(&self.state).unwrap_or_default())?;
@@ -280,4 +298,23 @@ async fn root_key(published: web::Data<Published>) -> HttpResponse {
 #[get("/healthz")]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_that_read_an_older_state_cannot_publish_over_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry");
+        Registry::init(&path, "000000000000", "测试", 3600).unwrap();
+        let (mut first, mut second) = (Registry::open(&path).unwrap(), Registry::open(&path).unwrap());
+        first.publish(Utc::now()).unwrap();
+        assert!(matches!(second.publish(Utc::now()), Err(RegistryError::Changed(2))));
+        assert_eq!(Registry::open(&path).unwrap().state().serial, 2);
+        // Read again, the command goes through.
+        Registry::open(&path).unwrap().publish(Utc::now()).unwrap();
+        assert_eq!(Registry::open(&path).unwrap().state().serial, 3);
+    }
 }
