@@ -97,7 +97,7 @@ impl Default for LimitSettings {
 pub struct DatabaseSettings {
     /// `sqlite://PATH` (relative to the config file) or `postgres://…`.
     pub url: String,
-    /// Pool size.
+    /// Connections for reads; the writer thread holds one more.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
 }

@@ -749,7 +749,6 @@ impl Node {
         Ok(self.store.read(|conn| audit::list(conn, filter))?)
     }
 
-    /// The start of an audit entry for `who` taking `action` (the outcome is filled in when known).
     /// Runs an audited read (查询, 查验): `read` on a pooled connection, in parallel with other
     /// requests, gives the answer and how the access ended; the answer goes out only once its
     /// audit entry is durable. The writer appends the entries of one moment in one statement.
@@ -764,6 +763,7 @@ impl Node {
         Ok(answer)
     }
 
+    /// The start of an audit entry for `who` taking `action` (the outcome is filled in when known).
     pub(crate) fn audit_entry(
         &self,
         who: &Audit,

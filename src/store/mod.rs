@@ -195,7 +195,8 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Migration(format!("{}: {e}", dir.display())))?;
         }
         let pool = Pool::builder()
-            .max_size(max_connections.max(1))
+            // The writer thread keeps one connection of its own, beside the readers'.
+            .max_size(max_connections.max(1) + 1)
             .connection_timeout(Duration::from_secs(10))
             // A broken connection fails its query and is replaced; probing each checkout costs a round trip.
             .test_on_check_out(false)
@@ -292,6 +293,15 @@ mod tests {
         for bad in ["node.db", "sqlite://", "mysql://h/db", "/tmp/x.db", ""] {
             assert!(matches!(DatabaseUrl::parse(bad), Err(StoreError::UnknownScheme(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_pool_of_one_still_reads_once_the_writer_holds_its_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("node.db").display())).unwrap();
+        let store = Store::open(&url, 1).unwrap();
+        store.write(|conn| conn.batch_execute("CREATE TABLE t (x INTEGER)").map_err(StoreError::from)).unwrap();
+        store.read(|conn| conn.batch_execute("SELECT x FROM t").map_err(StoreError::from)).unwrap();
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
 use diesel::Connection as _;
-use diesel::r2d2::Pool;
+use diesel::r2d2::{Pool, PooledConnection};
 
 use super::audit::NewAudit;
 use super::{DbConn, Manager, StoreError};
@@ -102,6 +102,8 @@ impl Drop for Writer {
 }
 
 fn run(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
+    // The writer keeps its connection: readers on the pool never make a commit wait for one.
+    let mut held: Option<PooledConnection<Manager>> = None;
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -120,7 +122,21 @@ fn run(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
                 }
             }
         }
-        let error = commit(pool, jobs, audits);
+        let mut conn = match held.take().map_or_else(|| pool.get(), Ok) {
+            Ok(conn) => conn,
+            Err(e) => {
+                let message = e.to_string();
+                tracing::error!(error = %message, jobs = jobs.len() + audits.len(), "no database connection for the writer");
+                jobs.into_iter().for_each(|job| job.fail(&message));
+                audited.into_iter().for_each(|reply| drop(reply.send(Err(StoreError::Commit(message.clone())))));
+                continue;
+            }
+        };
+        let error = commit(&mut conn, jobs, audits);
+        // A failed commit may have broken the connection: the next batch takes a fresh one.
+        if error.is_none() {
+            held = Some(conn);
+        }
         for reply in audited {
             let _ = reply.send(error.as_ref().map_or(Ok(()), |message| Err(StoreError::Commit(message.clone()))));
         }
@@ -129,17 +145,7 @@ fn run(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
 
 /// Runs `jobs`, each in its savepoint, then appends `audits`, in one transaction; answers every
 /// job and returns the commit error, if any.
-fn commit(pool: &Pool<Manager>, jobs: Vec<Box<dyn WriteJob>>, audits: Vec<NewAudit>) -> Option<String> {
-    let mut conn = match pool.get() {
-        Ok(conn) => conn,
-        Err(e) => {
-            let message = e.to_string();
-            tracing::error!(error = %message, jobs = jobs.len() + audits.len(), "no database connection for the writer");
-            jobs.into_iter().for_each(|job| job.fail(&message));
-            return Some(message);
-        }
-    };
-    let conn: &mut DbConn = &mut conn;
+fn commit(conn: &mut DbConn, jobs: Vec<Box<dyn WriteJob>>, audits: Vec<NewAudit>) -> Option<String> {
     let count = jobs.len() + audits.len();
     let mut answers = Vec::with_capacity(jobs.len());
     let mut pending = Some(jobs);
