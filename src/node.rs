@@ -24,7 +24,7 @@ use crate::domain::id_number;
 use crate::domain::message::MessageKind;
 use crate::domain::verification::Warning;
 use crate::domain::verification::{Reason, VerificationStatus, overall_status, window_reasons};
-use crate::exchange::delivery::PeerClient;
+use crate::exchange::delivery::{Leases, PeerClient};
 use crate::exchange::directory::{DirectorySource, write_atomically};
 use crate::exchange::outbox::Sender;
 use crate::exchange::status::StatusCache;
@@ -288,6 +288,8 @@ pub struct Node {
     peer_client: PeerClient,
     /// Calls to the registry and to other nodes' public endpoints (directory, status lists).
     public_client: reqwest::Client,
+    /// Outgoing messages this process is delivering, whose leases it renews.
+    leases: Leases,
 }
 
 impl Node {
@@ -322,6 +324,7 @@ impl Node {
             statuses: StatusCache::default(),
             peer_client,
             public_client,
+            leases: Leases::default(),
         };
         if let Some(cache) = node.directory.as_ref().map(|d| d.cache.clone()).filter(|c| c.exists()) {
             let installed = std::fs::read_to_string(&cache)
@@ -387,6 +390,11 @@ impl Node {
     /// The client for other nodes' peer listeners.
     pub fn peer_client(&self) -> &PeerClient {
         &self.peer_client
+    }
+
+    /// Outgoing messages this process is delivering.
+    pub fn leases(&self) -> &Leases {
+        &self.leases
     }
 
     /// The client for the registry and other nodes' public endpoints.

@@ -3,10 +3,10 @@
 //! checks and stores the signed receipts, and retries failures with exponential backoff and jitter. Delivery is at-least-once; the receiver's inbox
 //! makes it exactly-once in effect.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::ops::Range;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -22,11 +22,12 @@ use crate::domain::verification::Reason;
 use crate::node::{Node, SetupError};
 use crate::seal::directory::NodeEntry;
 use crate::seal::sha256_hex;
-use crate::store::StoreError;
 use crate::store::messages::{self, Claimed};
+use crate::store::{Backend, StoreError};
 
-/// How long a claimed row is reserved for one attempt before another worker may take it.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed row is reserved for this process before another may take it (PostgreSQL):
+/// renewed every third of it while the row is held, so a process that dies frees its rows soon.
+const LEASE: Duration = Duration::from_secs(15);
 /// Longest wait between attempts.
 const MAX_BACKOFF_SECONDS: f64 = 300.0;
 /// How often an idle worker looks for due retries.
@@ -126,8 +127,66 @@ fn check_receipt(opened: Result<ReceiptClaims, Reason>, claimed: &Claimed, own: 
     Ok(())
 }
 
+/// The outgoing messages this process has claimed and not let go: their leases are renewed.
+#[derive(Default)]
+pub struct Leases {
+    held: Mutex<HashSet<String>>,
+}
+
+impl Leases {
+    fn lock(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn hold(&self, rows: &[Claimed]) {
+        self.lock().extend(rows.iter().map(|row| row.id.clone()));
+    }
+
+    fn release(&self, ids: &[String]) {
+        let mut held = self.lock();
+        for id in ids {
+            held.remove(id);
+        }
+    }
+
+    fn held(&self) -> Vec<String> {
+        self.lock().iter().cloned().collect()
+    }
+}
+
+/// Renews the leases of the messages this process holds, for as long as it runs (PostgreSQL:
+/// SQLite has one process per database and writes no lease).
+async fn renew_leases(node: Arc<Node>) {
+    if node.store().backend() != Backend::Postgres {
+        return;
+    }
+    let mut ticks = tokio::time::interval(LEASE / 3);
+    loop {
+        ticks.tick().await;
+        let held = node.leases().held();
+        if held.is_empty() {
+            continue;
+        }
+        let now = Utc::now();
+        let until = (now + LEASE).naive_utc();
+        let store = node.store().clone();
+        let renewed = tokio::task::spawn_blocking(move || {
+            store.write(move |conn| messages::renew_leases(conn, &held, now.naive_utc(), until))
+        })
+        .await;
+        if let Ok(Err(error)) = renewed {
+            tracing::error!(%error, "outbox leases not renewed; other processes may take them over");
+        }
+    }
+}
+
 /// Runs deliveries until the node stops: after each wake-up and every idle poll.
 pub async fn run(node: Arc<Node>, client: PeerClient, batch: usize) {
+    // Both in this task, so that stopping the worker stops both.
+    tokio::join!(deliver(node.clone(), client, batch), renew_leases(node));
+}
+
+async fn deliver(node: Arc<Node>, client: PeerClient, batch: usize) {
     loop {
         match deliver_due(&node, &client, batch).await {
             Ok(0) => {
@@ -168,14 +227,16 @@ async fn claim(node: &Node, batch: usize, after: Option<(String, i64)>) -> Resul
     let limit = i64::try_from(batch.saturating_mul(CLAIM)).unwrap_or(i64::MAX);
     let lease_until = (now + LEASE).naive_utc();
     let store = node.store().clone();
-    tokio::task::spawn_blocking(move || {
+    let claimed = tokio::task::spawn_blocking(move || {
         store.write(move |conn| {
             let after = after.as_ref().map(|(peer, seq)| (peer.as_str(), *seq));
             messages::claim_due(conn, now.naive_utc(), lease_until, limit, after)
         })
     })
     .await
-    .map_err(|e| StoreError::Commit(e.to_string()))?
+    .map_err(|e| StoreError::Commit(e.to_string()))??;
+    node.leases().hold(&claimed);
+    Ok(claimed)
 }
 
 /// A request under way: the messages it carries and its outcome.
@@ -199,6 +260,8 @@ async fn deliver_to_peer(
     let mut outcome = Outcome::default();
     let mut rows: Arc<[Claimed]> = rows.into();
     let mut count = rows.len();
+    // Every message this stream claimed: let go of at its end, whatever the outcome.
+    let mut claimed: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     'stream: while let Some(last) = rows.last() {
         let mut start = 0;
         while start < rows.len() {
@@ -217,7 +280,7 @@ async fn deliver_to_peer(
             // Requests answered are taken in as they end, so that what is kept stays bounded.
             while under_way.front().is_some_and(|(_, _, task)| task.is_finished()) {
                 if let Some(done) = under_way.pop_front() {
-                    outcome.take(done).await;
+                    outcome.take(done, node.leases()).await;
                 }
             }
         }
@@ -233,10 +296,13 @@ async fn deliver_to_peer(
             }
         };
         count += rows.len();
+        claimed.extend(rows.iter().map(|row| row.id.clone()));
     }
     for done in under_way {
-        outcome.take(done).await;
+        outcome.take(done, node.leases()).await;
     }
+    // Before postponing: a renewal after it would put off the retry.
+    node.leases().release(&claimed);
     if let Some(error) = outcome.store_error {
         return Err(error);
     }
@@ -259,10 +325,10 @@ struct Outcome {
 }
 
 impl Outcome {
-    /// Waits for a request to end and takes in its outcome.
-    async fn take(&mut self, (rows, request, task): UnderWay) {
+    /// Waits for a request to end and takes in its outcome; receipted messages need no lease.
+    async fn take(&mut self, (rows, request, task): UnderWay, leases: &Leases) {
         match task.await.map_err(|e| StoreError::Commit(e.to_string())).and_then(|done| done) {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => leases.release(&rows[request].iter().map(|row| row.id.clone()).collect::<Vec<_>>()),
             Ok(Err(error)) => {
                 self.retry.extend_from_slice(&rows[request]);
                 self.error.get_or_insert(error);

@@ -136,8 +136,9 @@ pub fn find_received(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<MessageRow>,
 
 /// Leases up to `limit` unreceipted outgoing messages due at `now`, in sequence order per peer
 /// (with `after`, only those to that peer after that sequence number: the next ones of a peer
-/// whose messages are under way). On PostgreSQL they are not due again before `lease_until`,
-/// unless their attempt ends first, and rows another process holds are skipped (`FOR UPDATE SKIP
+/// whose messages are under way). On PostgreSQL they are not due again before `lease_until`
+/// (which [`renew_leases`] pushes on while the process holds them), unless their attempt ends
+/// first, and rows another process holds are skipped (`FOR UPDATE SKIP
 /// LOCKED`), so two `serve` processes never send the same row at once. On SQLite nothing is
 /// written: there is one process per file, whose delivery worker ends a round before it claims
 /// anew and continues a peer's messages only after those under way; a lease there would only
@@ -190,6 +191,28 @@ pub fn claim_due(
             .execute(conn)?;
     }
     Ok(claimed)
+}
+
+/// Extends to `until` the leases of the outgoing messages `ids` that are still leased at `now`
+/// and not receipted (a postponed message keeps its retry time once let go).
+pub fn renew_leases(
+    conn: &mut DbConn,
+    ids: &[String],
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> Result<(), StoreError> {
+    for chunk in ids.chunks(1000) {
+        diesel::update(
+            messages::table
+                .filter(messages::id.eq_any(chunk))
+                .filter(messages::direction.eq(OUT))
+                .filter(messages::receipt.is_null())
+                .filter(messages::next_attempt_at.gt(now)),
+        )
+        .set(messages::next_attempt_at.eq(until))
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Stores the receipts of outgoing messages (`(id, receipt)` pairs) and ends their delivery.

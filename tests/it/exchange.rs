@@ -553,3 +553,52 @@ async fn two_processes_on_one_postgresql_never_send_a_message_twice() {
     assert_eq!(seqs, (1..=i64::try_from(COUNT).unwrap()).collect::<Vec<_>>());
     twin.handle().stop(true).await;
 }
+
+/// A process renews the leases of the messages it delivers, so no other process takes them
+/// however long delivery takes; those it no longer renews (it died) are free once their lease ends.
+#[test]
+fn renewed_leases_keep_messages_from_other_processes() {
+    use hunyu::store::messages::{self, MessageRow, OUT};
+    let pg = crate::helpers::PgDatabase::create();
+    let store = hunyu::store::Store::open(&hunyu::store::DatabaseUrl::parse(&pg.url).unwrap(), 2).unwrap();
+    let start = Utc::now().naive_utc();
+    let at = move |seconds: i64| start + chrono::Duration::seconds(seconds);
+    let row = move |seq: i64| MessageRow {
+        id: format!("m{seq}"),
+        direction: OUT.into(),
+        peer: RESIDENCE.0.into(),
+        seq,
+        kind: "inquiry".into(),
+        subject: None,
+        in_reply_to: None,
+        due_on: None,
+        token: format!("token {seq}"),
+        created_at: start,
+        receipt: None,
+        receipted_at: None,
+        answered_at: None,
+        attempts: 0,
+        next_attempt_at: Some(start),
+        last_error: None,
+    };
+    let claim = |now: i64, after: Option<(&str, i64)>| {
+        let after = after.map(|(peer, seq)| (peer.to_owned(), seq));
+        store
+            .write(move |conn| {
+                let after = after.as_ref().map(|(peer, seq)| (peer.as_str(), *seq));
+                messages::claim_due(conn, at(now), at(now + 15), 100, after)
+            })
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    let rows = [row(1), row(2)];
+    store.write(move |conn| messages::insert_all(conn, &rows)).unwrap();
+    assert_eq!(claim(0, None), ["m1", "m2"]);
+    // Ten seconds on, the process still holds m1 and renews it; m2 it let go of.
+    store.write(move |conn| messages::renew_leases(conn, &["m1".into()], at(10), at(25))).unwrap();
+    // Twenty seconds on, another process finds m2 free and m1 still held.
+    assert_eq!(claim(20, Some((RESIDENCE.0, 0))), ["m2"]);
+    assert!(claim(26, Some((RESIDENCE.0, 0))).contains(&"m1".to_owned()));
+}

@@ -31,7 +31,7 @@ const READY: Duration = Duration::from_secs(30);
 /// Longest wait for the delivery to make progress before the kill.
 const PROGRESS: Duration = Duration::from_secs(60);
 /// Longest wait for the delivery to finish after the restart: a killed sender's claimed messages
-/// first wait out their lease (60 s, `LEASE` in src/exchange/delivery.rs).
+/// first wait out their lease (15 s, `LEASE` in src/exchange/delivery.rs).
 const FINISH: Duration = Duration::from_secs(100);
 /// How often the test looks at the databases.
 const POLL: Duration = Duration::from_millis(10);
