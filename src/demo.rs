@@ -399,6 +399,13 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
     println!("   (the origin sends the new version to every residence that registered her, in the same transaction)");
     let path = format!("/api/v1/messages/{}/reply", reported["id"].as_str().unwrap_or_default());
     client.send(origin, "officer", &path, &json!({ "answer": "已登记入帐，证明已换发" })).await?;
+    // The update went first, in the same sequence as the reply whose receipt is in.
+    let update = client.received(residence, "worker", "certificate_update").await?;
+    println!(
+        "   residence ledger: certificate_update #{} from {}",
+        update["seq"],
+        update["peer"].as_str().unwrap_or("?")
+    );
     let (_, old) = client.post(residence, "worker", "/api/v1/verify", Some(&json!({ "token": first["qr"] }))).await?;
     println!("   the residence now answers for the old QR code: status={}", old["status"].as_str().unwrap_or("?"));
 
@@ -420,6 +427,12 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    let revocation = client.received(residence, "worker", "revocation").await?;
+    println!(
+        "   residence ledger: revocation #{} from {}",
+        revocation["seq"],
+        revocation["peer"].as_str().unwrap_or("?")
+    );
     println!("   verified at the residence: status={}", status.as_str().unwrap_or("?"));
 
     println!("\n8. 李娜's employer scans her employer QR (用人单位查验) and learns only this:");
