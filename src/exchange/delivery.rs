@@ -154,6 +154,24 @@ impl Leases {
     }
 }
 
+/// The messages one delivery stream claimed: let go of when it ends, however it ends.
+struct Holding<'a> {
+    leases: &'a Leases,
+    ids: Vec<String>,
+}
+
+impl Holding<'_> {
+    fn add(&mut self, rows: &[Claimed]) {
+        self.ids.extend(rows.iter().map(|row| row.id.clone()));
+    }
+}
+
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        self.leases.release(&self.ids);
+    }
+}
+
 /// Renews the leases of the messages this process holds, for as long as it runs (PostgreSQL:
 /// SQLite has one process per database and writes no lease).
 async fn renew_leases(node: Arc<Node>) {
@@ -260,8 +278,8 @@ async fn deliver_to_peer(
     let mut outcome = Outcome::default();
     let mut rows: Arc<[Claimed]> = rows.into();
     let mut count = rows.len();
-    // Every message this stream claimed: let go of at its end, whatever the outcome.
-    let mut claimed: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let mut holding = Holding { leases: node.leases(), ids: Vec::new() };
+    holding.add(&rows);
     'stream: while let Some(last) = rows.last() {
         let mut start = 0;
         while start < rows.len() {
@@ -296,13 +314,13 @@ async fn deliver_to_peer(
             }
         };
         count += rows.len();
-        claimed.extend(rows.iter().map(|row| row.id.clone()));
+        holding.add(&rows);
     }
     for done in under_way {
         outcome.take(done, node.leases()).await;
     }
     // Before postponing: a renewal after it would put off the retry.
-    node.leases().release(&claimed);
+    drop(holding);
     if let Some(error) = outcome.store_error {
         return Err(error);
     }
