@@ -260,6 +260,38 @@ mod tests {
         assert_eq!(batch.iter().filter(|outcome| outcome.is_ok()).count(), 37);
     }
 
+    proptest::proptest! {
+        /// Whatever a request holds (good tokens, tokens with one character changed, in any
+        /// order), the batch check names the same outcome for each as the single check.
+        #[test]
+        fn batches_agree_with_single_checks(
+            picks in proptest::collection::vec((0usize..8, proptest::option::of((0usize..400, 0u8..64))), 1..24)
+        ) {
+            let (trust, signers) = two_signers();
+            const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            let tokens: Vec<String> = picks
+                .iter()
+                .map(|&(n, change)| {
+                    let mut token = sign_compact(&signers[n % 2], "t", format!(r#"{{"n":{n}}}"#).as_bytes(), n % 3 == 0);
+                    if let Some((at, to)) = change {
+                        let at = at % token.len();
+                        token.replace_range(at..=at, &char::from(ALPHABET[usize::from(to)]).to_string());
+                    }
+                    token
+                })
+                .collect();
+            let all: Vec<&str> = tokens.iter().map(String::as_str).collect();
+            let batch = verify_compact_all(&all, "t", &trust);
+            for (token, outcome) in all.iter().zip(&batch) {
+                let single = verify_compact(token, "t", &trust);
+                proptest::prop_assert_eq!(outcome.as_ref().err(), single.as_ref().err());
+                if let (Ok(batched), Ok(single)) = (outcome, single) {
+                    proptest::prop_assert_eq!(&batched.payload, &single.payload);
+                }
+            }
+        }
+    }
+
     #[test]
     fn split_refuses_garbage() {
         assert!(matches!(split_compact("abc"), Err(Reason::Malformed)));
