@@ -12,5 +12,6 @@ mod employer;
 mod exchange;
 mod faults;
 mod limits;
+mod plans;
 mod vectors;
 mod verify;
