@@ -94,7 +94,7 @@ async fn every_query_of_the_story_uses_an_index() {
     let reply = format!("/api/v1/messages/{}/reply", asked["id"].as_str().unwrap());
     origin.post(&reply, &origin.officer, &json!({ "answer": "已婚" })).await;
     origin.await_receipts().await;
-    for query in ["direction=in", "state=overdue&limit=5", "kind=inquiry&peer=130728102000"] {
+    for query in ["direction=in", "state=overdue&limit=5", "kind=inquiry&peer=130728102000", "peer=130728102000"] {
         residence.messages(query).await;
     }
     origin.post(&format!("/api/v1/certificates/{id}/revoke"), &origin.officer, &json!({ "reason": "注销" })).await;
@@ -110,9 +110,15 @@ async fn every_query_of_the_story_uses_an_index() {
         let plan: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(&mut conn).unwrap();
         explained += 1;
         println!("{sql}\n{}\n", plan.iter().map(|row| format!("    {}", row.detail)).collect::<Vec<_>>().join("\n"));
-        // A bare SCAN reads the whole table; a SCAN ... USING INDEX walks an index in order (and
-        // stops at the LIMIT).
-        let full_scan = |row: &PlanRow| GROWING.iter().any(|table| row.detail == format!("SCAN {table}"));
+        // A bare SCAN reads the whole table. A SCAN in primary-key order stops at the LIMIT,
+        // unless it must filter too: then it may read the whole table to fill a page.
+        let full_scan = |row: &PlanRow| {
+            GROWING.iter().any(|table| {
+                row.detail == format!("SCAN {table}")
+                    || (row.detail.starts_with(&format!("SCAN {table} USING INDEX sqlite_autoindex_{table}_"))
+                        && sql.contains(" WHERE "))
+            })
+        };
         if plan.iter().any(full_scan) {
             slow.push(sql.clone());
         }
