@@ -81,10 +81,15 @@ impl PeerClient {
         Ok(response)
     }
 
-    /// Sends messages to `to` and returns its receipts, in order.
-    pub async fn send(&self, to: &NodeEntry, tokens: Vec<String>) -> Result<Vec<String>, String> {
-        let response =
-            self.post(to, "/exchange/v1/messages", &Batch { messages: tokens, receipts: Vec::new() }).await?;
+    /// Posts `body` to `path` on `to` and reads its answer; a refusal (problem+json) is an error
+    /// naming its status and code.
+    pub async fn call<A: serde::de::DeserializeOwned>(
+        &self,
+        to: &NodeEntry,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<A, String> {
+        let response = self.post(to, path, body).await?;
         let status = response.status();
         if !status.is_success() {
             let problem: serde_json::Value = response.json().await.unwrap_or_default();
@@ -94,8 +99,14 @@ impl PeerClient {
                 problem["detail"].as_str().unwrap_or("")
             ));
         }
-        let batch: Batch = response.json().await.map_err(|e| format!("unreadable answer: {e}"))?;
-        Ok(batch.receipts)
+        response.json().await.map_err(|e| format!("unreadable answer: {e}"))
+    }
+
+    /// Sends messages to `to` and returns its receipts, in order.
+    pub async fn send(&self, to: &NodeEntry, tokens: Vec<String>) -> Result<Vec<String>, String> {
+        let batch = Batch { messages: tokens, receipts: Vec::new() };
+        let answer: Batch = self.call(to, "/exchange/v1/messages", &batch).await?;
+        Ok(answer.receipts)
     }
 }
 

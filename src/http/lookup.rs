@@ -55,13 +55,8 @@ pub async fn lookup(
     let body = LookupExchange { request: Some(plan.request.clone()), answer: None };
     let peer = plan.origin.code.clone();
     let unavailable = |message: String| ApiError::from(NodeError::PeerUnavailable { peer: peer.clone(), message });
-    let response = node.peer_client().post(&plan.origin, "/exchange/v1/lookup", &body).await.map_err(unavailable)?;
-    if !response.status().is_success() {
-        let status = response.status();
-        let problem: serde_json::Value = response.json().await.unwrap_or_default();
-        return Err(unavailable(format!("{status} {}", problem["code"].as_str().unwrap_or(""))));
-    }
-    let answer: LookupExchange = response.json().await.map_err(|e| unavailable(e.to_string()))?;
+    let answer: LookupExchange =
+        node.peer_client().call(&plan.origin, "/exchange/v1/lookup", &body).await.map_err(unavailable)?;
     let answer = answer.answer.ok_or_else(|| unavailable("no answer".into()))?;
     let node = node.into_inner();
     let found = web::block(move || node.settle_lookup(plan, &answer, Utc::now())).await??;
