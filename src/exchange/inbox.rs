@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::Refusal;
-use super::open_records;
+use super::{Refusal, open_records, sender_of};
 use crate::contract::Kind;
 use crate::domain::error::Coded as _;
 use crate::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind, RECEIPT_TYP, ReceiptClaims};
@@ -169,13 +168,7 @@ pub fn receive(
         return Err(Refusal::BatchSize.into());
     }
     let trust = node.trust();
-    let fingerprint = fingerprint.ok_or(Refusal::NoClientCertificate)?;
-    let sender = trust
-        .node_by_tls(fingerprint)
-        .filter(|entry| entry.status == crate::domain::directory::NodeStatus::Active)
-        .ok_or(Refusal::UnknownPeer)?
-        .code
-        .clone();
+    let sender = sender_of(&trust, fingerprint)?;
     let arrival = arrivals.arrive(&sender, || node.store().read(|conn| messages::last_seq(conn, &sender, IN)))?;
     let checked = check_all(node, &trust, &sender, tokens, now)?;
     let seq = |c: &Checked| i64::try_from(c.claims.seq).unwrap_or(i64::MAX);
