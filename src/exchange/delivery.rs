@@ -1,7 +1,7 @@
 //! The delivery worker: leases due outbox rows, sends them per peer in sequence order (several in
 //! one request when a peer has a backlog, and a second request while the first is answered),
-//! checks and stores the signed receipts, and retries failures with exponential backoff and jitter. Delivery is at-least-once; the receiver's inbox
-//! makes it exactly-once in effect.
+//! checks and stores the signed receipts, and retries failures with exponential backoff and
+//! jitter. Delivery is at-least-once; the receiver's inbox makes it exactly-once in effect.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::ops::Range;
@@ -23,7 +23,7 @@ use crate::node::{Node, SetupError};
 use crate::seal::directory::NodeEntry;
 use crate::seal::sha256_hex;
 use crate::store::messages::{self, Claimed};
-use crate::store::{Backend, StoreError};
+use crate::store::{Backend, DbConn, StoreError};
 
 /// How long a claimed row is reserved for this process before another may take it (PostgreSQL):
 /// renewed every third of it while the row is held, so a process that dies frees its rows soon.
@@ -172,7 +172,9 @@ struct Holding<'a> {
 }
 
 impl Holding<'_> {
+    /// Holds `rows`: their leases are renewed until the stream ends.
     fn add(&mut self, rows: &[Claimed]) {
+        self.leases.hold(rows);
         self.ids.extend(rows.iter().map(|row| row.id.clone()));
     }
 }
@@ -198,12 +200,8 @@ async fn renew_leases(node: Arc<Node>) {
         }
         let now = Utc::now();
         let until = (now + LEASE).naive_utc();
-        let store = node.store().clone();
-        let renewed = tokio::task::spawn_blocking(move || {
-            store.write(move |conn| messages::renew_leases(conn, &held, now.naive_utc(), until))
-        })
-        .await;
-        if let Ok(Err(error)) = renewed {
+        let renewed = write(&node, move |conn| messages::renew_leases(conn, &held, now.naive_utc(), until)).await;
+        if let Err(error) = renewed {
             tracing::error!(%error, "outbox leases not renewed; other processes may take them over");
         }
     }
@@ -255,17 +253,20 @@ async fn claim(node: &Node, batch: usize, after: Option<(String, i64)>) -> Resul
     let now = Utc::now();
     let limit = i64::try_from(batch.saturating_mul(CLAIM)).unwrap_or(i64::MAX);
     let lease_until = (now + LEASE).naive_utc();
-    let store = node.store().clone();
-    let claimed = tokio::task::spawn_blocking(move || {
-        store.write(move |conn| {
-            let after = after.as_ref().map(|(peer, seq)| (peer.as_str(), *seq));
-            messages::claim_due(conn, now.naive_utc(), lease_until, limit, after)
-        })
+    write(node, move |conn| {
+        let after = after.as_ref().map(|(peer, seq)| (peer.as_str(), *seq));
+        messages::claim_due(conn, now.naive_utc(), lease_until, limit, after)
     })
     .await
-    .map_err(|e| StoreError::Commit(e.to_string()))??;
-    node.leases().hold(&claimed);
-    Ok(claimed)
+}
+
+/// Runs `work` in a write transaction, off the async workers.
+async fn write<T: Send + 'static>(
+    node: &Node,
+    work: impl FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = node.store().clone();
+    tokio::task::spawn_blocking(move || store.write(work)).await.map_err(|e| StoreError::Commit(e.to_string()))?
 }
 
 /// A request under way: the messages it carries and its outcome.
@@ -447,17 +448,13 @@ async fn postpone(node: &Arc<Node>, rows: Vec<Claimed>, error: String) -> Result
     tracing::warn!(peer = %first.peer, messages = rows.len(), attempts, retry_in_seconds = wait.round(), %error, "delivery failed");
     node.metrics().delivery_failures.inc();
     let retry_at = retry_time(Utc::now(), wait).naive_utc();
-    let store = node.store().clone();
-    tokio::task::spawn_blocking(move || {
-        store.write(move |conn| {
-            for row in &rows {
-                messages::record_failure(conn, &row.id, row.attempts.saturating_add(1), &error, retry_at)?;
-            }
-            Ok::<_, StoreError>(())
-        })
+    write(node, move |conn| {
+        for row in &rows {
+            messages::record_failure(conn, &row.id, row.attempts.saturating_add(1), &error, retry_at)?;
+        }
+        Ok(())
     })
     .await
-    .map_err(|e| StoreError::Commit(e.to_string()))?
 }
 
 fn retry_time(now: DateTime<Utc>, seconds: f64) -> DateTime<Utc> {
