@@ -14,7 +14,9 @@ use crate::domain::message::{
     event_answer_due, inquiry_due, message_state, origin_candidates, presentation_due,
 };
 use crate::exchange::outbox::Outgoing;
-use crate::node::{Conflict, Node, NodeError, Recorded, Verification, check_certificate, judge_foreign};
+use crate::node::{
+    Conflict, Node, NodeError, Recorded, Verification, check_certificate, judge_foreign, parse_id_number,
+};
 use crate::seal::chain::subject_key;
 use crate::store::DbConn;
 use crate::store::audit::{self, NewAudit};
@@ -467,9 +469,7 @@ impl Node {
         who: Audit,
         now: DateTime<Utc>,
     ) -> Result<LookupPlan, NodeError> {
-        if let Err(e) = crate::domain::id_number::parse(id_number, local_date(now)) {
-            return Err(NodeError::Invalid(vec![crate::domain::error::Coded::to_field_error(&e, "id_number")]));
-        }
+        parse_id_number(id_number, now)?;
         let origin = self.peer("origin", origin)?;
         let origin = self.trust().node(&origin).cloned().ok_or(NodeError::NotFound("node"))?;
         let (request, jti) = crate::exchange::lookup::request(self, &origin.code, id_number, now);

@@ -848,7 +848,8 @@ impl Node {
     }
 }
 
-fn parse_id_number(id_number: &str, now: DateTime<Utc>) -> Result<id_number::IdNumber, NodeError> {
+/// An ID number checked as of `now`'s day; a bad one is an invalid `id_number` field.
+pub(crate) fn parse_id_number(id_number: &str, now: DateTime<Utc>) -> Result<id_number::IdNumber, NodeError> {
     id_number::parse(id_number, local_date(now)).map_err(|e| NodeError::Invalid(vec![e.to_field_error("id_number")]))
 }
 
