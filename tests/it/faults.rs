@@ -42,22 +42,11 @@ both_backends!(receiver_killed_mid_delivery, sender_killed_mid_batch);
 /// database says it stopped, and messages it stored but never answered are answered again.
 async fn receiver_killed_mid_delivery(backend: Backend) {
     let mut pair = Pair::new(backend);
-    pair.receiver.start(&pair.client).await;
-    pair.sender.start(&pair.client).await;
+    pair.start().await;
     let started = Instant::now();
 
     // Kill once a few requests have been stored, while more are on the way.
-    let deadline = Instant::now() + PROGRESS;
-    loop {
-        let stored = inbox_count(&pair.receiver_db);
-        assert!(stored < MESSAGES, "delivery finished before the receiver could be killed");
-        if stored >= MESSAGES / 5 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "delivery stalled at {stored} messages before the kill");
-        pair.assert_running();
-        tokio::time::sleep(POLL).await;
-    }
+    pair.await_moment(|stored, _| stored >= MESSAGES / 5).await;
     pair.receiver.kill();
     let stored = inbox_count(&pair.receiver_db);
     eprintln!("{backend:?}: receiver killed after {:?} with {stored} messages stored", started.elapsed());
@@ -76,24 +65,12 @@ async fn receiver_killed_mid_delivery(backend: Backend) {
 /// sender has not. Once back, the sender sends them again and gets their first receipts.
 async fn sender_killed_mid_batch(backend: Backend) {
     let mut pair = Pair::new(backend);
-    pair.receiver.start(&pair.client).await;
-    pair.sender.start(&pair.client).await;
+    pair.start().await;
     let started = Instant::now();
 
     // Kill when the receiver has stored more than the sender has receipts for: a batch answered
     // (or being answered) whose receipts the sender has not yet stored.
-    let deadline = Instant::now() + PROGRESS;
-    loop {
-        let receipted = MESSAGES - unreceipted_count(&pair.sender_db);
-        let stored = inbox_count(&pair.receiver_db);
-        assert!(stored < MESSAGES, "delivery finished before the sender could be killed");
-        if stored > receipted && stored >= MESSAGES / 10 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no batch caught in flight ({stored} stored, {receipted} receipted)");
-        pair.assert_running();
-        tokio::time::sleep(POLL).await;
-    }
+    pair.await_moment(|stored, receipted| stored > receipted && stored >= MESSAGES / 10).await;
     pair.sender.kill();
     let receipted = MESSAGES - unreceipted_count(&pair.sender_db);
     // The receiver may still be storing the last request; let it finish.
@@ -156,6 +133,30 @@ impl Pair {
         hunyu::exchange::tls::install_crypto_provider();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
         Self { sender, receiver, sender_db, receiver_db, client, _pg: pg, _dir: dir }
+    }
+
+    /// Starts both processes, the receiver first.
+    async fn start(&mut self) {
+        self.receiver.start(&self.client).await;
+        self.sender.start(&self.client).await;
+    }
+
+    /// Polls the databases until `moment(stored, receipted)` holds while delivery is under way;
+    /// fails if delivery finishes first, if the moment does not come within [`PROGRESS`], or if
+    /// a process exits.
+    async fn await_moment(&mut self, moment: impl Fn(i64, i64) -> bool) {
+        let deadline = Instant::now() + PROGRESS;
+        loop {
+            let receipted = MESSAGES - unreceipted_count(&self.sender_db);
+            let stored = inbox_count(&self.receiver_db);
+            assert!(stored < MESSAGES, "delivery finished before a process could be killed");
+            if moment(stored, receipted) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no moment to kill came ({stored} stored, {receipted} receipted)");
+            self.assert_running();
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Panics if either process has exited.
