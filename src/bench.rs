@@ -24,17 +24,18 @@ use tokio::net::TcpStream;
 use crate::config::{Config, LimitSettings};
 use crate::domain::calendar::local_date;
 use crate::domain::error::Coded as _;
+use crate::domain::id_number;
 use crate::domain::id_number::check_digit;
-use crate::domain::message::{MessageKind, inquiry_due};
+use crate::domain::message::{Direction, Inquiry, MessageBody, PersonRef, inquiry_due};
 use crate::domain::role::Role;
-use crate::exchange::outbox::Outgoing;
-use crate::node::{Node, NodeError};
+use crate::node::outbox::Outgoing;
+use crate::node::{CoreError, NodeCore};
 use crate::registry::Registry;
-use crate::seal::chain::subject_key;
 use crate::seal::jws::split_compact;
+use crate::seal::records::open_certificate;
 use crate::seal::{Jwk, VerifyingKey, qr};
 use crate::setup::{InitOptions, RunningNode, create_api_key, federate, init_node, use_registry};
-use crate::store::messages::{self, MessageFilter, OUT};
+use crate::store::messages::{self, MessageFilter};
 use crate::store::{Backend, DatabaseUrl, DbConn, Store, StoreError};
 
 /// Options of `hunyu bench`.
@@ -183,7 +184,7 @@ async fn exchange_phase(origin: &BenchNode, residence: &BenchNode, phase: Durati
 
 /// A node started for the benchmark, with an officer and a worker key.
 struct BenchNode {
-    node: Arc<Node>,
+    node: Arc<NodeCore>,
     addr: SocketAddr,
     running: RunningNode,
     config: Config,
@@ -215,7 +216,7 @@ impl BenchNode {
         let worker = create_api_key(&config, Role::Worker, "bench", None)?;
         let mut running = RunningNode::start(&config)?;
         running.spawn();
-        Ok(Self { node: running.node.clone(), addr: running.addr, running, config, database_url, officer, worker })
+        Ok(Self { node: running.core.clone(), addr: running.addr, running, config, database_url, officer, worker })
     }
 }
 
@@ -330,42 +331,46 @@ fn exchange_size(phase: Duration) -> u64 {
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Puts `count` inquiries to `to` in the outbox of `from` in one transaction (as
-/// `Node::send_inquiry` words them), then times their delivery until every receipt is stored at
+/// `flows::send_inquiry` words them), then times their delivery until every receipt is stored at
 /// `from`. Both ends are durable by then: the receiver commits a batch before it answers.
-async fn exchange_rate(from: &Node, to: &Node, count: u64) -> anyhow::Result<f64> {
-    let (outbox, audit_key, receiver) = (from.outbox(), from.audit_key().to_vec(), to.code().to_owned());
-    let received = to.metrics().messages_received.get();
+async fn exchange_rate(from: &NodeCore, to: &NodeCore, count: u64) -> anyhow::Result<f64> {
+    let (outbox, audit_key, receiver) = (from.outbox.clone(), from.audit_key.clone(), to.code().to_owned());
+    let received = to.metrics.messages_received.get();
     let now = Utc::now();
-    let due = inquiry_due(local_date(now), false);
-    let store = from.store().clone();
+    let today = local_date(now);
+    let due = inquiry_due(today, false);
+    let people = (0..count)
+        .map(|n| {
+            id_number::parse(&synthetic_id_number(n), today)
+                .map(|id_number| PersonRef { id_number, name: "测试".into() })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!(e.code()))?;
+    let store = from.store.clone();
     tokio::task::spawn_blocking(move || {
         store.write(move |conn| {
-            for n in 0..count {
-                let id_number = synthetic_id_number(n);
+            for person in people {
+                let subject = audit_key.subject(person.id_number.as_str());
+                let question = "请核实其婚育情况及现居住地".into();
                 let out = Outgoing {
                     to: receiver.clone(),
-                    kind: MessageKind::Inquiry,
-                    body: json!({
-                        "person": { "id_number": id_number, "name": "测试" },
-                        "question": "请核实其婚育情况及现居住地",
-                        "urgent": false,
-                    }),
+                    body: MessageBody::Inquiry(Inquiry { person, question, urgent: false }),
                     in_reply_to: None,
                     due: Some(due),
-                    subject: Some(subject_key(&audit_key, &id_number)),
+                    subject: Some(subject),
                 };
                 outbox.enqueue(conn, out, now)?;
             }
-            Ok::<_, NodeError>(())
+            Ok::<_, CoreError>(())
         })
     })
     .await??;
     // The delivery worker counts receipts once they are committed: waiting on the counter costs
     // the nodes nothing, where polling the outbox would compete with them for the database.
-    let delivered = &from.metrics().messages_delivered;
+    let delivered = &from.metrics.messages_delivered;
     let target = delivered.get() + count;
     let started = Instant::now();
-    from.outbox_wake().notify_one();
+    from.outbox.wake();
     while delivered.get() < target {
         if started.elapsed() > EXCHANGE_TIMEOUT {
             bail!("only {} of {count} messages were receipted", count + delivered.get() - target);
@@ -373,8 +378,8 @@ async fn exchange_rate(from: &Node, to: &Node, count: u64) -> anyhow::Result<f64
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let elapsed = started.elapsed();
-    let left = from.store().read(messages::count_unreceipted)?;
-    let taken = to.metrics().messages_received.get() - received;
+    let left = from.store.read(messages::count_unreceipted)?;
+    let taken = to.metrics.messages_received.get() - received;
     if left > 0 || taken != count {
         bail!("{left} messages have no stored receipt; {taken} of {count} were taken into the inbox");
     }
@@ -396,14 +401,14 @@ diesel::table! {
 /// Rows per second inserted in transactions of 1,000 rows (one multi-row statement each, through
 /// the writer thread like every write), into a table of the node's database with a message's
 /// keys and a real message's and receipt's sizes.
-fn batch_insert_rate(node: &Node, phase: Duration) -> anyhow::Result<f64> {
+fn batch_insert_rate(node: &NodeCore, phase: Duration) -> anyhow::Result<f64> {
     use bench_inserts::dsl as t;
     use diesel::ExpressionMethods as _;
     const ROWS: i64 = 1000;
-    let filter = MessageFilter { direction: Some(OUT.into()), limit: Some(1), ..MessageFilter::default() };
-    let sample = node.store().read(|conn| messages::list(conn, &filter))?.pop().context("no message was sent")?;
+    let filter = MessageFilter { direction: Some(Direction::Out), limit: Some(1), ..MessageFilter::default() };
+    let sample = node.store.read(|conn| messages::list(conn, &filter))?.pop().context("no message was sent")?;
     let receipt = sample.receipt.unwrap_or_default();
-    node.store().write(|conn| {
+    node.store.write(|conn| {
         conn.batch_execute(
             "CREATE TABLE bench_inserts (id TEXT PRIMARY KEY NOT NULL, peer TEXT NOT NULL, seq BIGINT NOT NULL, \
              token TEXT NOT NULL, receipt TEXT NOT NULL, created_at TIMESTAMP NOT NULL, UNIQUE (peer, seq))",
@@ -428,7 +433,7 @@ fn batch_insert_rate(node: &Node, phase: Duration) -> anyhow::Result<f64> {
             .collect();
         let insert = diesel::insert_into(t::bench_inserts).values(rows);
         // Multi-row inserts are built per backend: diesel's multi-backend connection has no such form.
-        node.store().write(move |conn| match conn {
+        node.store.write(move |conn| match conn {
             DbConn::Sqlite(lite) => insert.execute(lite).map_err(StoreError::from),
             DbConn::Postgres(pg) => insert.execute(pg).map_err(StoreError::from),
         })?;
@@ -437,11 +442,11 @@ fn batch_insert_rate(node: &Node, phase: Duration) -> anyhow::Result<f64> {
     Ok(last as f64 / started.elapsed().as_secs_f64())
 }
 
-fn stored_qr_texts(node: &Node, limit: i64) -> anyhow::Result<Vec<String>> {
+fn stored_qr_texts(node: &NodeCore, limit: i64) -> anyhow::Result<Vec<String>> {
     use crate::store::schema::certificate_versions::dsl::*;
     use diesel::QueryDsl as _;
     let texts: Vec<String> = node
-        .store()
+        .store
         .read(|conn| certificate_versions.select(qr).limit(limit).load(conn).map_err(crate::store::StoreError::from))?;
     if texts.is_empty() {
         bail!("no certificate was issued");
@@ -450,7 +455,7 @@ fn stored_qr_texts(node: &Node, limit: i64) -> anyhow::Result<Vec<String>> {
 }
 
 /// In-process rates on one core: the raw signature check, and the whole certificate check.
-fn in_process(node: &Node, tokens: &[String], phase: Duration) -> anyhow::Result<()> {
+fn in_process(node: &NodeCore, tokens: &[String], phase: Duration) -> anyhow::Result<()> {
     let key = VerifyingKey::from_jwk(&node.jwks().keys[0])?;
     let decoded: Vec<String> =
         tokens.iter().map(|t| qr::decode(t)).collect::<Result<_, _>>().map_err(|r| anyhow::anyhow!(r.code()))?;
@@ -463,7 +468,9 @@ fn in_process(node: &Node, tokens: &[String], phase: Duration) -> anyhow::Result
     let parts: Vec<_> = decoded.iter().cycle().take(BATCH).filter_map(|t| split_compact(t).ok()).collect();
     let signed: Vec<_> = parts.iter().map(|p| (&key, p.signing_input.as_bytes(), p.signature.as_slice())).collect();
     let batched = timed(phase / 4, |_| VerifyingKey::verify_batch(&signed)) * BATCH as f64;
-    let full = timed(phase / 2, |i| node.check_genuine(&tokens[i % tokens.len()]).is_ok());
+    let full = timed(phase / 2, |i| {
+        open_certificate(&tokens[i % tokens.len()], &node.trust.current(), &node.contract).is_ok()
+    });
     report("Ed25519 signature check in-process (1 core)", raw, "checks/s", None);
     report("Ed25519 batch of 500 signatures of one key (1 core)", batched, "checks/s", Some((raw, "single", None)));
     report("certificate check in-process (QR, inflate, schema)", full, "checks/s", Some((raw, "signature", None)));
@@ -491,7 +498,7 @@ struct BareVerifier {
 }
 
 impl BareVerifier {
-    fn start(node: &Node) -> anyhow::Result<Self> {
+    fn start(node: &NodeCore) -> anyhow::Result<Self> {
         use actix_web::{App, HttpResponse, HttpServer, web};
         let jwk: Jwk = node.jwks().keys[0].clone();
         let key = web::Data::new(VerifyingKey::from_jwk(&jwk)?);

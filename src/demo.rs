@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::{CONFIG_FILE, Config};
+use crate::domain::message::{MessageBody, MessageKind};
 use crate::domain::role::Role;
 use crate::registry::{self, Registry};
 use crate::seal::{Jwk, qr};
@@ -297,10 +298,21 @@ impl Client {
     }
 
     /// The newest received message of `kind` at `node`, as its ledger shows it.
-    async fn received(&self, node: &DemoNode, role: &str, kind: &str) -> anyhow::Result<Value> {
-        let listed = self.get(node, role, &format!("/api/v1/messages?direction=in&kind={kind}&limit=1")).await?;
-        listed["messages"].get(0).cloned().context("nothing received")
+    async fn received(&self, node: &DemoNode, role: &str, kind: MessageKind) -> anyhow::Result<Received> {
+        let path = format!("/api/v1/messages?direction=in&kind={}&limit=1", kind.as_str());
+        let mut listed = self.get(node, role, &path).await?;
+        let newest = listed["messages"].get_mut(0).map(Value::take).context("nothing received")?;
+        Ok(serde_json::from_value(newest)?)
     }
+}
+
+/// A received message as the API lists it: from whom, its number, and its typed body.
+#[derive(Deserialize)]
+struct Received {
+    peer: String,
+    seq: i64,
+    #[serde(flatten)]
+    body: MessageBody,
 }
 
 async fn story(demo: &DemoFile) -> anyhow::Result<()> {
@@ -363,13 +375,14 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
         sent["deadlines"]["presentation_due"].as_str().unwrap_or("?"),
         sent["deadlines"]["check_due"].as_str().unwrap_or("?")
     );
-    let notice = client.received(origin, "officer", "arrival_notice").await?;
+    let received = client.received(origin, "officer", MessageKind::ArrivalNotice).await?;
+    let MessageBody::ArrivalNotice(notice) = received.body else { bail!("not an arrival notice") };
     println!(
         "   origin ledger: {} arrived in {} on {} (certificate {})",
-        notice["body"]["person"]["name"].as_str().unwrap_or("?"),
-        notice["peer"].as_str().unwrap_or("?"),
-        notice["body"]["arrived_on"].as_str().unwrap_or("?"),
-        notice["body"]["certificate"]["status"].as_str().unwrap_or("none shown")
+        notice.person.name,
+        received.peer,
+        notice.arrived_on,
+        notice.certificate.map_or("none shown", |c| c.status.as_str())
     );
 
     println!("\n4. The residence asks the origin to confirm her marriage (协查, urgent: she is pregnant)");
@@ -379,8 +392,9 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
     println!("   due by {} (15 days when urgent, else 30)", asked["due_on"].as_str().unwrap_or("?"));
     let path = format!("/api/v1/messages/{}/reply", asked["id"].as_str().unwrap_or_default());
     client.send(origin, "officer", &path, &json!({ "answer": "已婚（初婚），育一子，已上环" })).await?;
-    let reply = client.received(residence, "worker", "reply").await?;
-    println!("   residence reads the answer: {}", reply["body"]["answer"].as_str().unwrap_or("?"));
+    let received = client.received(residence, "worker", MessageKind::Reply).await?;
+    let MessageBody::Reply(reply) = received.body else { bail!("not a reply") };
+    println!("   residence reads the answer: {}", reply.answer);
 
     println!("\n5. A daughter is born; the residence reports the birth (生育通报), owed an answer in 30 days");
     let birth = json!({ "person": person, "event": "birth", "on": today, "note": "二孩，女" });
@@ -400,12 +414,8 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
     let path = format!("/api/v1/messages/{}/reply", reported["id"].as_str().unwrap_or_default());
     client.send(origin, "officer", &path, &json!({ "answer": "已登记入帐，证明已换发" })).await?;
     // The update went first, in the same sequence as the reply whose receipt is in.
-    let update = client.received(residence, "worker", "certificate_update").await?;
-    println!(
-        "   residence ledger: certificate_update #{} from {}",
-        update["seq"],
-        update["peer"].as_str().unwrap_or("?")
-    );
+    let update = client.received(residence, "worker", MessageKind::CertificateUpdate).await?;
+    println!("   residence ledger: certificate_update #{} from {}", update.seq, update.peer);
     let (_, old) = client.post(residence, "worker", "/api/v1/verify", Some(&json!({ "token": first["qr"] }))).await?;
     println!("   the residence now answers for the old QR code: status={}", old["status"].as_str().unwrap_or("?"));
 
@@ -427,12 +437,8 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let revocation = client.received(residence, "worker", "revocation").await?;
-    println!(
-        "   residence ledger: revocation #{} from {}",
-        revocation["seq"],
-        revocation["peer"].as_str().unwrap_or("?")
-    );
+    let revocation = client.received(residence, "worker", MessageKind::Revocation).await?;
+    println!("   residence ledger: revocation #{} from {}", revocation.seq, revocation.peer);
     println!("   verified at the residence: status={}", status.as_str().unwrap_or("?"));
 
     println!("\n8. 李娜's employer scans her employer QR (用人单位查验) and learns only this:");

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{Contract, Kind};
 use crate::domain::directory::{KeyWindow, NodeStatus};
 use crate::domain::division::parse_node_code;
-use crate::exchange::directory::write_atomically;
+use crate::node::trust::write_atomically;
 use crate::seal::directory::{DirectoryClaims, DirectoryKey, NodeEntry, sign_directory};
 use crate::seal::{Ed25519Signer, Jwk, Jwks, KeyError, Signer as _, VerifyingKey};
 

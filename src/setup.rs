@@ -12,11 +12,10 @@ use crate::config::{
     PeerSettings,
 };
 use crate::domain::role::Role;
-use crate::exchange::delivery;
-use crate::exchange::directory::refresh_loop;
+use crate::exchange::Exchange;
 use crate::exchange::tls::{TlsIdentity, fingerprint_of, generate_identity, install_crypto_provider, server_config};
-use crate::http::{AppSettings, serve};
-use crate::node::{Node, SetupError};
+use crate::http::{AppSettings, AppState, serve};
+use crate::node::{NodeCore, SetupError};
 use crate::registry::{Enrolment, Registry};
 use crate::seal::keys::generate_audit_key;
 use crate::seal::{Ed25519Signer, Jwks, Signer as _};
@@ -120,7 +119,8 @@ fn io_error(path: &Path, source: std::io::Error) -> SetupError {
 
 /// A node whose listeners are bound and whose background work (delivery, directory refresh) runs.
 pub struct RunningNode {
-    pub node: Arc<Node>,
+    pub core: Arc<NodeCore>,
+    pub exchange: Arc<Exchange>,
     pub addr: SocketAddr,
     /// Address of the mutual-TLS peer listener, if the node has one.
     pub peer_addr: Option<SocketAddr>,
@@ -134,33 +134,31 @@ impl RunningNode {
     /// work. Call inside a tokio runtime.
     pub fn start(config: &Config) -> Result<Self, SetupError> {
         install_crypto_provider();
-        let node = Arc::new(Node::open(config)?);
+        let core = Arc::new(NodeCore::open(config)?);
+        let exchange = Arc::new(Exchange::new(core.clone(), config)?);
         let (listener, addr) = bind(&config.http.listen)?;
         let settings = AppSettings { body_limit: config.http.body_limit, workers: config.http.workers };
-        let api = serve(node.clone(), listener, &settings)
-            .map_err(|source| io_error(Path::new(&config.http.listen), source))?;
+        let state = Arc::new(AppState::new(exchange.clone(), config));
+        let api =
+            serve(state, listener, &settings).map_err(|source| io_error(Path::new(&config.http.listen), source))?;
         let identity = TlsIdentity::load(&config.peer.tls_cert, &config.peer.tls_key)?;
         let (peer, peer_addr) = match &config.peer.listen {
             Some(listen) => {
                 let (listener, addr) = bind(listen)?;
-                let server = crate::http::peer::serve(node.clone(), listener, server_config(&identity)?, &settings)
+                let server = crate::http::peer::serve(exchange.clone(), listener, server_config(&identity)?, &settings)
                     .map_err(|source| io_error(Path::new(listen), source))?;
                 (Some(server), Some(addr))
             }
             None => (None, None),
         };
-        let client = node.peer_client().clone();
-        let tasks = [
-            tokio::spawn(delivery::run(node.clone(), client, config.peer.batch)),
-            tokio::spawn(refresh_loop(node.clone())),
-        ];
+        let tasks = exchange.start();
         tracing::info!(code = %config.node.code, %addr, peer = ?peer_addr, "node listening");
         let servers: Vec<Server> = std::iter::once(api).chain(peer).collect();
         let handle = NodeHandle {
             servers: servers.iter().map(Server::handle).collect(),
             tasks: tasks.iter().map(tokio::task::JoinHandle::abort_handle).collect(),
         };
-        Ok(Self { node, addr, peer_addr, servers, handle })
+        Ok(Self { core, exchange, addr, peer_addr, servers, handle })
     }
 
     /// Base URL of the API.
@@ -247,7 +245,7 @@ pub fn federate(registry: &mut Registry, nodes: &[(&Config, &RunningNode)]) -> R
     }
     let token = registry.publish(Utc::now()).map_err(failed)?;
     for (_, running) in nodes {
-        running.node.install_directory(&token, true).map_err(|e| SetupError::Directory(e.to_string()))?;
+        running.core.install_directory(&token, true).map_err(|e| SetupError::Directory(e.to_string()))?;
     }
     Ok(token)
 }

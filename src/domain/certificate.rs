@@ -28,7 +28,7 @@ const YEARS_VALID_LONG_ACTING: u32 = 6;
 // Raw input: all strings, so each bad value becomes a field-specific error, not a serde error.
 
 /// Raw certificate input as posted by an officer (the payload objects without the node's claims).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateDraft {
     /// The holder.
@@ -44,7 +44,7 @@ pub struct CertificateDraft {
 }
 
 /// Raw holder data; Debug masks the ID number.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonDraft {
     /// 姓名.
@@ -64,7 +64,7 @@ pub struct PersonDraft {
 }
 
 /// Raw 婚姻状况.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MaritalDraft {
     /// GB/T 2261.2 code.
@@ -78,7 +78,7 @@ pub struct MaritalDraft {
 }
 
 /// Raw 配偶 data; Debug masks the ID number.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpouseDraft {
     /// 姓名.
@@ -88,7 +88,7 @@ pub struct SpouseDraft {
 }
 
 /// Raw child entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChildDraft {
     /// `YYYY-MM-DD`.
@@ -100,7 +100,7 @@ pub struct ChildDraft {
 }
 
 /// Raw 节育措施.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContraceptionDraft {
     /// One of the [`ContraceptionMethod`] wire names.
@@ -411,6 +411,17 @@ impl Coded for Rule {
     }
 }
 
+/// A person's name (姓名): trimmed, 1–50 characters, no control characters.
+pub fn parse_name(raw: &str, field: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    let n = name.chars().count();
+    if (1..=NAME_MAX_CHARS).contains(&n) && !name.chars().any(char::is_control) {
+        Ok(name.to_owned())
+    } else {
+        Err(Rule::Name.to_field_error(field))
+    }
+}
+
 /// What the rules about spouse, children and dates need of the holder.
 struct Holder {
     /// Her ID number, if valid.
@@ -436,10 +447,7 @@ impl Checker {
 
     /// Name trimmed, 1–50 characters, no control characters.
     fn name(&mut self, raw: &str, field: &str) -> Option<String> {
-        let name = raw.trim();
-        let n = name.chars().count();
-        let ok = (1..=NAME_MAX_CHARS).contains(&n) && !name.chars().any(char::is_control);
-        self.require(ok.then(|| name.to_owned()), Rule::Name, field)
+        parse_name(raw, field).map_err(|e| self.errors.push(e)).ok()
     }
 
     /// A citizen ID number, its id_number.* code at `field` when invalid.

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::start_of_day_utc;
 use super::certificate::CertificateContent;
+use super::id_number::IdNumber;
+use super::verification::VersionStatus;
 
 /// `typ` header of a certificate JWS.
 pub const CERTIFICATE_TYP: &str = "hunyu-certificate+jwt";
@@ -67,6 +69,18 @@ pub struct ReceivedClaims {
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
+    /// The version this one replaces.
+    #[serde(default)]
+    pub supersedes: Option<String>,
+    /// Who holds it.
+    pub person: Holder,
+}
+
+/// The holder as a verifier reads her from a certificate.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Holder {
+    pub id_number: IdNumber,
+    pub name: String,
 }
 
 /// The employer presentation (用人单位查验): the holder's name, the issuer and the validity of one
@@ -120,6 +134,5 @@ pub struct StatusListClaims {
 pub struct StatusEntry {
     /// `jti` of the certificate version (the employer presentation's `cid`).
     pub jti: String,
-    /// `revoked` or `superseded`.
-    pub status: String,
+    pub status: VersionStatus,
 }

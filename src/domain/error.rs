@@ -1,4 +1,7 @@
-//! The one error shape every domain rule reports at the boundary.
+//! The one error shape every domain rule reports at the boundary, and the catalogue of stable
+//! error codes that services, the exchange and the HTTP edge answer with.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 
@@ -54,6 +57,267 @@ pub trait Coded {
     }
 }
 
+/// Every stable error code that is not a content rule of one domain module (those keep their own
+/// tables: [`super::id_number::IdNumberError`], [`super::verification::Reason`], …). Services,
+/// the exchange and the HTTP edge answer with these; `http/error.rs` gives each its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorCode {
+    // The caller.
+    /// No valid API key.
+    Unauthenticated,
+    /// The caller's role may not take the action.
+    Forbidden { role: &'static str },
+    /// Over the per-key rate limit.
+    RateLimited { retry_after_seconds: u64 },
+    // The request's form.
+    /// Query parameters do not match the API.
+    Query,
+    /// The body is not `application/json`.
+    ContentType,
+    /// The body could not be read.
+    Body,
+    /// The body is not JSON.
+    Json { line: usize, column: usize },
+    /// The body's fields or types do not match the API.
+    Fields { line: usize, column: usize },
+    /// The body is over the size limit.
+    TooLarge { limit: usize },
+    /// Unknown route or record.
+    NotFound { what: &'static str },
+    // Rules of the service.
+    /// A required free text is empty or too long.
+    TextLength { max: usize },
+    /// A date lies after today.
+    FutureDate,
+    /// The revocation reason is missing or too long.
+    RevocationReason,
+    /// A renewal tries to change the holder.
+    PersonChanged,
+    /// The person already holds a certificate in force from this node.
+    CertificateExists { certificate_id: String },
+    /// The certificate was revoked.
+    CertificateRevoked { certificate_id: String },
+    /// The record changed between reading and writing it.
+    ConcurrentChange { certificate_id: Option<String> },
+    /// The node named is not an active node of the trust directory.
+    UnknownNode,
+    /// The certificate shown at an arrival does not verify.
+    ArrivalCertificateInvalid { reason: &'static str },
+    /// No directory node keeps the household registration given.
+    OriginUnknown,
+    /// An arrival names neither a certificate nor a person.
+    ArrivalWho,
+    /// An event names no origin, and none follows from a registered arrival.
+    EventOriginUnknown,
+    /// The message is owed no answer.
+    NoAnswerOwed,
+    /// The message was answered already.
+    Answered,
+    // The exchange.
+    /// A peer did not answer.
+    PeerUnavailable { peer: String },
+    /// The trust directory could not be refreshed.
+    DirectoryRefresh,
+    /// A peer request came without a client certificate.
+    NoClientCertificate,
+    /// A peer's client certificate is no active directory node's.
+    UnknownPeer,
+    /// A message's signature or form is invalid.
+    BadMessage,
+    /// A message's signer is not the node behind the TLS connection.
+    TlsMismatch,
+    /// A message is addressed to another node.
+    WrongAudience,
+    /// A message id was used for other content.
+    Replay,
+    /// A message is out of sequence.
+    Sequence,
+    /// A batch is empty or too large.
+    BatchSize,
+    // The node itself.
+    /// The database does not answer.
+    NotReady,
+    /// Anything else: details go to the log, never to the caller.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        self.texts().0
+    }
+
+    /// The Chinese message.
+    pub fn message_zh(&self) -> Cow<'static, str> {
+        self.texts().1
+    }
+
+    /// The English message.
+    pub fn message_en(&self) -> Cow<'static, str> {
+        self.texts().2
+    }
+
+    /// This code, broken by `field`.
+    pub fn at(&self, field: &str) -> FieldError {
+        let (code, zh, en) = self.texts();
+        FieldError::new(field, code, zh, en)
+    }
+
+    /// The certificate a conflict is about.
+    pub fn certificate_id(&self) -> Option<&str> {
+        match self {
+            Self::CertificateExists { certificate_id } | Self::CertificateRevoked { certificate_id } => {
+                Some(certificate_id)
+            }
+            Self::ConcurrentChange { certificate_id } => certificate_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The catalogue: code, Chinese and English message of each entry.
+    fn texts(&self) -> (&'static str, Cow<'static, str>, Cow<'static, str>) {
+        let fixed = |code, zh, en| (code, Cow::Borrowed(zh), Cow::Borrowed(en));
+        match self {
+            Self::Unauthenticated => fixed("auth.unauthenticated", "缺少有效的API密钥", "a valid API key is required"),
+            Self::Forbidden { role } => {
+                ("auth.forbidden", "当前角色无权执行此操作".into(), format!("the {role} role may not do this").into())
+            }
+            Self::RateLimited { retry_after_seconds: s } => (
+                "rate_limited",
+                format!("请求过于频繁，请{s}秒后重试").into(),
+                format!("too many requests; retry in {s} s").into(),
+            ),
+            Self::Query => fixed("request.query", "查询参数不符合接口要求", "query parameters do not match the API"),
+            Self::ContentType => fixed(
+                "request.content_type",
+                "请求内容类型须为 application/json",
+                "request Content-Type must be application/json",
+            ),
+            Self::Body => fixed("request.body", "无法读取请求内容", "request body could not be read"),
+            Self::Json { line, column } => (
+                "request.json",
+                format!("请求内容不是有效的JSON（第{line}行第{column}列）").into(),
+                format!("request body is not valid JSON (line {line}, column {column})").into(),
+            ),
+            Self::Fields { line, column } => (
+                "request.fields",
+                format!("请求内容的字段或类型不符合接口要求（第{line}行第{column}列）").into(),
+                format!("request fields or types do not match the API (line {line}, column {column})").into(),
+            ),
+            Self::TooLarge { limit } => (
+                "request.too_large",
+                format!("请求内容超过{limit}字节上限").into(),
+                format!("request body exceeds the {limit}-byte limit").into(),
+            ),
+            Self::NotFound { what } => {
+                ("not_found", format!("未找到：{what}").into(), format!("{what} not found").into())
+            }
+            Self::TextLength { max } => (
+                "text.length",
+                format!("请填写，且不超过{max}字").into(),
+                format!("required, at most {max} characters").into(),
+            ),
+            Self::FutureDate => fixed("date.future", "日期不能晚于今天", "the date cannot be in the future"),
+            Self::RevocationReason => fixed(
+                "revocation.reason",
+                "请填写注销原因（不超过500字）",
+                "give a reason for the revocation (at most 500 characters)",
+            ),
+            Self::PersonChanged => {
+                fixed("certificate.person_changed", "换发不能更换持证人", "a renewal cannot change the holder")
+            }
+            Self::CertificateExists { .. } => fixed(
+                "certificate.exists",
+                "该人员已持有本机关签发的有效婚育证明，请换发",
+                "this person already holds a certificate in force from this node; renew it",
+            ),
+            Self::CertificateRevoked { .. } => {
+                fixed("certificate.revoked", "该婚育证明已注销", "this certificate has been revoked")
+            }
+            Self::ConcurrentChange { .. } => fixed(
+                "conflict.concurrent",
+                "该记录刚被他人修改，请刷新后重试",
+                "the record changed meanwhile; reload and try again",
+            ),
+            Self::UnknownNode => fixed(
+                "exchange.unknown_peer",
+                "信任名录中没有该节点，或其已停用",
+                "no active node with this code in the trust directory",
+            ),
+            Self::ArrivalCertificateInvalid { reason } => (
+                "arrival.certificate_invalid",
+                "所出示的婚育证明无法验证，请不带证明登记".into(),
+                format!("the certificate shown does not verify ({reason}); register without it").into(),
+            ),
+            Self::OriginUnknown => fixed(
+                "arrival.origin_unknown",
+                "无法从户籍地代码确定户籍地节点",
+                "no node of the trust directory keeps this household registration",
+            ),
+            Self::ArrivalWho => fixed(
+                "arrival.who",
+                "请出示婚育证明，或填写人员信息和户籍地",
+                "give the certificate shown, or the person and her household registration",
+            ),
+            Self::EventOriginUnknown => fixed(
+                "event.origin_unknown",
+                "未登记该人员流入，请指定户籍地节点",
+                "no arrival of hers was registered here; name her origin node",
+            ),
+            Self::NoAnswerOwed => {
+                fixed("message.no_answer_owed", "该记录无需答复", "this message is not owed an answer")
+            }
+            Self::Answered => fixed("message.answered", "该记录已答复", "this message was already answered"),
+            Self::PeerUnavailable { peer } => (
+                "exchange.peer_unavailable",
+                format!("节点{peer}暂时无法应答，请稍后重试").into(),
+                format!("node {peer} did not answer; try again later").into(),
+            ),
+            Self::DirectoryRefresh => fixed(
+                "directory.refresh",
+                "信任名录更新失败，继续使用现有名录",
+                "the trust directory was not refreshed; the one in use stays",
+            ),
+            Self::NoClientCertificate => fixed(
+                "exchange.no_client_certificate",
+                "节点间交换须出示客户端证书",
+                "peer requests need a client certificate",
+            ),
+            Self::UnknownPeer => fixed(
+                "exchange.unknown_peer",
+                "客户端证书不属于信任名录中的节点",
+                "the client certificate is not a directory node's",
+            ),
+            Self::BadMessage => {
+                fixed("exchange.bad_message", "交换记录签名或格式无效", "a message's signature or form is invalid")
+            }
+            Self::TlsMismatch => fixed(
+                "exchange.tls_mismatch",
+                "交换记录的签发节点与连接身份不符",
+                "a message's signer is not the node behind the TLS connection",
+            ),
+            Self::WrongAudience => {
+                fixed("exchange.wrong_audience", "交换记录的接收方不是本节点", "a message is addressed to another node")
+            }
+            Self::Replay => fixed(
+                "exchange.replay",
+                "交换记录编号已用于其他内容",
+                "a message id was already used for other content",
+            ),
+            Self::Sequence => fixed("exchange.sequence", "交换记录序号不连续", "a message is out of sequence"),
+            Self::BatchSize => fixed("exchange.batch_size", "批次为空或超过上限", "the batch is empty or too large"),
+            Self::NotReady => fixed("not_ready", "数据库暂不可用", "the database is not available"),
+            Self::Internal => fixed("internal", "服务器内部错误，请稍后重试", "internal error; try again later"),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message_en())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +326,15 @@ mod tests {
     fn display_names_field_and_code() {
         let e = FieldError::new("person.name", "name.invalid", "姓名无效", "name is invalid");
         assert_eq!(e.to_string(), "person.name: name.invalid: name is invalid");
+    }
+
+    #[test]
+    fn catalogue_entries_carry_their_details() {
+        let e = ErrorCode::TextLength { max: 200 }.at("address");
+        assert_eq!((e.field.as_str(), e.code), ("address", "text.length"));
+        assert_eq!(e.message_en, "required, at most 200 characters");
+        let exists = ErrorCode::CertificateExists { certificate_id: "c1".into() };
+        assert_eq!(exists.certificate_id(), Some("c1"));
+        assert_eq!(ErrorCode::RateLimited { retry_after_seconds: 3 }.message_en(), "too many requests; retry in 3 s");
     }
 }

@@ -1,11 +1,17 @@
-//! Messages between nodes (交换记录): their kinds, signed claims, receipts and answer deadlines (§1).
+//! Messages between nodes (交换记录): their kinds, typed bodies, signed claims, receipts and answer
+//! deadlines (§1).
+//!
+//! The serde derives of [`MessageClaims`] and [`MessageBody`] are the one place where message
+//! bodies meet the wire (`schemas/message.schema.json`): a body is built typed when a message is
+//! written and parsed typed once when one is received.
 
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::error::{Coded as _, FieldError};
-use super::id_number;
+use super::certificate::parse_name;
+use super::error::{Coded as _, ErrorCode, FieldError};
+use super::id_number::{self, IdNumber};
+use super::verification::VerificationStatus;
 
 /// JWS `typ` of a message.
 pub const MESSAGE_TYP: &str = "hunyu-message+jwt";
@@ -27,9 +33,13 @@ pub const ANSWER_DAYS: u64 = 30;
 pub const PRESENTATION_DAYS: u64 = 30;
 /// Working days within which the residence checks a presented certificate.
 pub const CHECK_WORKING_DAYS: u32 = 5;
+/// Longest address or destination, in characters.
+pub const PLACE_MAX_CHARS: usize = 200;
+/// Longest question, answer or note, in characters.
+pub const TEXT_MAX_CHARS: usize = 2000;
 
 /// What a message is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     /// 流入登记通报: residence → origin.
@@ -79,8 +89,193 @@ impl MessageKind {
     }
 }
 
+/// Whether this node sent a message or received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Received from the peer.
+    In,
+    /// Sent to the peer.
+    Out,
+}
+
+impl Direction {
+    /// Both directions.
+    pub const ALL: [Direction; 2] = [Self::In, Self::Out];
+
+    /// The stored and API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::In => "in",
+            Self::Out => "out",
+        }
+    }
+
+    /// The direction of a stored or API name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+}
+
+/// A person as a message names her: ID number and name, nothing more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonRef {
+    pub id_number: IdNumber,
+    /// 姓名, trimmed.
+    pub name: String,
+}
+
+/// A person as a request names her, before any check.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonRefDraft {
+    /// 公民身份号码.
+    pub id_number: String,
+    /// 姓名.
+    pub name: String,
+}
+
+impl PersonRefDraft {
+    /// Checks the ID number (GB 11643) and the name; `field` prefixes the error paths.
+    pub fn parse(&self, field: &str, today: NaiveDate) -> Result<PersonRef, Vec<FieldError>> {
+        let id_number =
+            id_number::parse(&self.id_number, today).map_err(|e| e.to_field_error(&format!("{field}.id_number")));
+        let name = parse_name(&self.name, &format!("{field}.name"));
+        match (id_number, name) {
+            (Ok(id_number), Ok(name)) => Ok(PersonRef { id_number, name }),
+            (id_number, name) => Err(id_number.err().into_iter().chain(name.err()).collect()),
+        }
+    }
+}
+
+/// The certificate a residence verified when she arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShownCertificate {
+    /// `jti` of the version shown.
+    pub jti: String,
+    /// Its issuer.
+    pub iss: String,
+    /// What the residence concluded.
+    pub status: VerificationStatus,
+    pub verified_on: NaiveDate,
+    /// 5 working days after it was shown.
+    pub check_due: NaiveDate,
+}
+
+/// 流入登记通报: she was registered at the residence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalNotice {
+    pub person: PersonRef,
+    pub arrived_on: NaiveDate,
+    pub address: String,
+    /// 30 days after arrival.
+    pub presentation_due: NaiveDate,
+    /// Absent when she showed none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<ShownCertificate>,
+}
+
+/// 流出通报: she left the origin for the receiver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartureNotice {
+    pub person: PersonRef,
+    pub left_on: NaiveDate,
+    pub destination: String,
+}
+
+/// 协查: a question about her, answered by the message's `due`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inquiry {
+    pub person: PersonRef,
+    pub question: String,
+    /// Pregnancy: answered within 15 days, else 30.
+    pub urgent: bool,
+}
+
+/// 答复 to the message named by `in_reply_to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    pub answer: String,
+}
+
+/// 信息通报: a birth, marriage, divorce or contraception service at the residence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventReport {
+    pub person: PersonRef,
+    pub event: EventKind,
+    pub on: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// 证明换发: the new version of a certificate, for the residences that registered her.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateUpdate {
+    /// Compact JWS of the new version.
+    pub token: String,
+}
+
+/// 证明注销: a certificate version revoked by its issuer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationNotice {
+    pub certificate_id: String,
+    /// The version revoked.
+    pub jti: String,
+    pub reason: String,
+    /// NumericDate.
+    pub revoked_at: i64,
+}
+
+/// The content of a message, by kind: on the wire `kind` and `body` side by side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "body", rename_all = "snake_case")]
+pub enum MessageBody {
+    ArrivalNotice(ArrivalNotice),
+    DepartureNotice(DepartureNotice),
+    Inquiry(Inquiry),
+    Reply(Reply),
+    EventReport(EventReport),
+    CertificateUpdate(CertificateUpdate),
+    Revocation(RevocationNotice),
+}
+
+impl MessageBody {
+    /// The kind of message this body makes.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Self::ArrivalNotice(_) => MessageKind::ArrivalNotice,
+            Self::DepartureNotice(_) => MessageKind::DepartureNotice,
+            Self::Inquiry(_) => MessageKind::Inquiry,
+            Self::Reply(_) => MessageKind::Reply,
+            Self::EventReport(_) => MessageKind::EventReport,
+            Self::CertificateUpdate(_) => MessageKind::CertificateUpdate,
+            Self::Revocation(_) => MessageKind::Revocation,
+        }
+    }
+
+    /// The person the message is about, when it names her.
+    pub fn person(&self) -> Option<&PersonRef> {
+        match self {
+            Self::ArrivalNotice(b) => Some(&b.person),
+            Self::DepartureNotice(b) => Some(&b.person),
+            Self::Inquiry(b) => Some(&b.person),
+            Self::EventReport(b) => Some(&b.person),
+            Self::Reply(_) | Self::CertificateUpdate(_) | Self::Revocation(_) => None,
+        }
+    }
+}
+
 /// The signed claims of a message (`schemas/message.schema.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageClaims {
     /// Sender's node code.
     pub iss: String,
@@ -91,15 +286,15 @@ pub struct MessageClaims {
     /// Per sender-and-receiver sequence number, from 1 without gaps.
     pub seq: u64,
     pub iat: i64,
-    pub kind: MessageKind,
     /// The message this one answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_reply_to: Option<String>,
     /// Last day (Asia/Shanghai) for an answer, when one is owed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<NaiveDate>,
-    /// Kind-specific content.
-    pub body: Value,
+    /// `kind` and `body`.
+    #[serde(flatten)]
+    pub body: MessageBody,
 }
 
 /// The receiver's signed acknowledgement of one message (`schemas/receipt.schema.json`).
@@ -125,7 +320,7 @@ pub struct LookupRequestClaims {
     pub aud: String,
     pub jti: String,
     pub iat: i64,
-    pub id_number: String,
+    pub id_number: IdNumber,
 }
 
 /// The origin's signed answer: her current certificates, or none (`schemas/lookup-answer.schema.json`).
@@ -140,7 +335,7 @@ pub struct LookupAnswerClaims {
 }
 
 /// A certificate as the issuer stored it: compact JWS and QR text, each signed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateCopy {
     pub token: String,
     pub qr: String,
@@ -152,7 +347,7 @@ pub fn lookup_is_fresh(iat: i64, now: i64) -> bool {
 }
 
 /// Where a message stands, as both sides show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageState {
     /// Sent, no receipt yet.
@@ -221,47 +416,23 @@ pub fn origin_candidates(hukou: &str) -> Vec<String> {
     codes
 }
 
-/// A person as a message names her: ID number and name, nothing more.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PersonRef {
-    pub id_number: String,
-    pub name: String,
-}
-
-impl PersonRef {
-    /// Checks the ID number (GB 11643) and the name; `field` prefixes the error paths.
-    pub fn check(&self, field: &str, today: NaiveDate) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        if let Err(e) = id_number::parse(&self.id_number, today) {
-            errors.push(e.to_field_error(&format!("{field}.id_number")));
-        }
-        errors.extend(check_text(&format!("{field}.name"), &self.name, 50));
-        errors
+/// A required free text of at most `max` characters, trimmed.
+pub fn parse_text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    let text = value.trim();
+    let count = text.chars().count();
+    if count == 0 || count > max {
+        return Err(ErrorCode::TextLength { max }.at(field));
     }
-}
-
-/// A required free text of at most `max` characters.
-pub fn check_text(field: &str, value: &str, max: usize) -> Option<FieldError> {
-    let count = value.trim().chars().count();
-    (count == 0 || count > max).then(|| {
-        FieldError::new(
-            field,
-            "text.length",
-            format!("请填写，且不超过{max}字"),
-            format!("required, at most {max} characters"),
-        )
-    })
+    Ok(text.to_owned())
 }
 
 /// A date that must not lie after `today`.
 pub fn check_not_future(field: &str, date: NaiveDate, today: NaiveDate) -> Option<FieldError> {
-    (date > today)
-        .then(|| FieldError::new(field, "date.future", "日期不能晚于今天", "the date cannot be in the future"))
+    (date > today).then(|| ErrorCode::FutureDate.at(field))
 }
 
 /// Events a residence reports to the origin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// 生育: answered by the origin within 30 days.
@@ -272,6 +443,21 @@ pub enum EventKind {
     Divorce,
     /// 节育服务.
     Contraception,
+}
+
+impl EventKind {
+    /// Every event kind.
+    pub const ALL: [EventKind; 4] = [Self::Birth, Self::Marriage, Self::Divorce, Self::Contraception];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Birth => "birth",
+            Self::Marriage => "marriage",
+            Self::Divorce => "divorce",
+            Self::Contraception => "contraception",
+        }
+    }
 }
 
 /// Last day for the origin's answer to an event report sent on `sent`, if one is owed.
@@ -312,10 +498,80 @@ mod tests {
     }
 
     #[test]
-    fn kinds_round_trip_their_wire_names() {
+    fn names_round_trip_their_wire_names() {
         for kind in MessageKind::ALL {
             assert_eq!(MessageKind::parse(kind.as_str()), Some(kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        for direction in Direction::ALL {
+            assert_eq!(Direction::parse(direction.as_str()), Some(direction));
+            assert_eq!(serde_json::to_value(direction).unwrap(), direction.as_str());
+        }
+        for state in MessageState::ALL {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+        for event in EventKind::ALL {
+            assert_eq!(serde_json::to_value(event).unwrap(), event.as_str());
+        }
+    }
+
+    fn someone() -> PersonRef {
+        let draft = PersonRefDraft { id_number: "11010519491231002x".into(), name: "  张丽 ".into() };
+        draft.parse("person", day("2026-12-01")).unwrap()
+    }
+
+    #[test]
+    fn a_person_is_parsed_and_normalised_once() {
+        let person = someone();
+        assert_eq!((person.id_number.as_str(), person.name.as_str()), ("11010519491231002X", "张丽"));
+        let bad = PersonRefDraft { id_number: "110105194912310021".into(), name: " ".into() };
+        let codes: Vec<_> = bad.parse("person", day("2026-12-01")).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(codes, ["person.id_number", "person.name"]);
+    }
+
+    #[test]
+    fn every_body_puts_its_kind_beside_it_and_reads_back() {
+        let person = someone();
+        let on = day("2026-11-30");
+        let bodies = [
+            MessageBody::ArrivalNotice(ArrivalNotice {
+                person: person.clone(),
+                arrived_on: on,
+                address: "某街1号".into(),
+                presentation_due: presentation_due(on),
+                certificate: None,
+            }),
+            MessageBody::DepartureNotice(DepartureNotice {
+                person: person.clone(),
+                left_on: on,
+                destination: "深圳".into(),
+            }),
+            MessageBody::Inquiry(Inquiry { person: person.clone(), question: "婚姻状况?".into(), urgent: true }),
+            MessageBody::Reply(Reply { answer: "已核实".into() }),
+            MessageBody::EventReport(EventReport { person, event: EventKind::Birth, on, note: None }),
+            MessageBody::CertificateUpdate(CertificateUpdate { token: "a.b.c".into() }),
+            MessageBody::Revocation(RevocationNotice {
+                certificate_id: "c".into(),
+                jti: "j".into(),
+                reason: "r".into(),
+                revoked_at: 1,
+            }),
+        ];
+        for body in bodies {
+            let claims = MessageClaims {
+                iss: "130728102000".into(),
+                aud: "440306001000".into(),
+                jti: "m".into(),
+                seq: 1,
+                iat: 1,
+                in_reply_to: None,
+                due: None,
+                body,
+            };
+            let wire = serde_json::to_value(&claims).unwrap();
+            assert_eq!(wire["kind"], claims.body.kind().as_str());
+            assert!(wire["body"].is_object(), "{wire}");
+            assert_eq!(serde_json::from_value::<MessageClaims>(wire).unwrap(), claims);
         }
     }
 }

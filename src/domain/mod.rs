@@ -1,5 +1,6 @@
 //! Pure rules of the domain: no IO.
 
+pub mod access;
 pub mod calendar;
 pub mod certificate;
 pub mod claims;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Role of an API caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Node administrator: keys, setup; no personal data.

@@ -1,6 +1,6 @@
 //! What a verifier (查验) concludes about a presented certificate, and why.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::Coded;
 
@@ -92,7 +92,7 @@ impl Reason {
 }
 
 /// Overall verdict of a verification, as the API reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationStatus {
     /// Genuine, current and within its validity.
@@ -125,6 +125,53 @@ impl VerificationStatus {
             Self::Invalid => "invalid",
         }
     }
+}
+
+/// What an issuer has recorded of one of its certificate versions (and lists in its status list):
+/// replaced by a newer version (换发), or revoked (注销).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionStatus {
+    /// A newer version replaced it.
+    Superseded,
+    /// The issuer revoked it.
+    Revoked,
+}
+
+impl VersionStatus {
+    /// Both statuses.
+    pub const ALL: [VersionStatus; 2] = [Self::Superseded, Self::Revoked];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Superseded => "superseded",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// The status of a stored or wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The reason a verifier gives for it.
+    pub fn reason(self) -> Reason {
+        match self {
+            Self::Superseded => Reason::Superseded,
+            Self::Revoked => Reason::Revoked,
+        }
+    }
+}
+
+/// The reasons that follow from a version's recorded statuses, each once, revocation first.
+pub fn recorded_reasons(statuses: impl IntoIterator<Item = VersionStatus>) -> Vec<Reason> {
+    let statuses: std::collections::HashSet<VersionStatus> = statuses.into_iter().collect();
+    [VersionStatus::Revoked, VersionStatus::Superseded]
+        .into_iter()
+        .filter(|status| statuses.contains(status))
+        .map(VersionStatus::reason)
+        .collect()
 }
 
 /// Something a verifier should know that does not change the verdict.
@@ -172,6 +219,17 @@ mod tests {
         for status in VerificationStatus::ALL {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
+    }
+
+    #[test]
+    fn recorded_statuses_give_each_reason_once() {
+        use VersionStatus::*;
+        for status in VersionStatus::ALL {
+            assert_eq!(VersionStatus::parse(status.as_str()), Some(status));
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        assert_eq!(recorded_reasons([Superseded, Revoked, Superseded]), vec![Reason::Revoked, Reason::Superseded]);
+        assert!(recorded_reasons([]).is_empty());
     }
 
     #[test]

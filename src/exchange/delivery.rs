@@ -13,17 +13,16 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
-use super::Batch;
-use super::open_records;
-use super::tls::{TlsIdentity, client_config};
+use super::client::PeerClient;
 use crate::contract::Kind;
+use crate::domain::error::Coded as _;
 use crate::domain::message::{RECEIPT_TYP, ReceiptClaims};
 use crate::domain::verification::Reason;
-use crate::node::{Node, SetupError};
-use crate::seal::directory::NodeEntry;
+use crate::node::NodeCore;
+use crate::seal::records::open_records;
 use crate::seal::sha256_hex;
 use crate::store::messages::{self, Claimed};
-use crate::store::{Backend, DbConn, StoreError};
+use crate::store::{Backend, DbConn, Store, StoreError};
 
 /// How long a claimed row is reserved for this process before another may take it (PostgreSQL):
 /// renewed every third of it while the row is held, so a process that dies frees its rows soon.
@@ -37,78 +36,6 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 const IN_FLIGHT: usize = 3;
 /// Requests' worth of messages claimed at once.
 const CLAIM: usize = 4;
-
-/// Outgoing peer calls over mutual TLS with this node's identity.
-#[derive(Clone)]
-pub struct PeerClient {
-    http: reqwest::Client,
-}
-
-impl PeerClient {
-    /// A client presenting `identity`.
-    pub fn new(identity: &TlsIdentity) -> Result<Self, SetupError> {
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(client_config(identity)?)
-            .tls_info(true)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| SetupError::Tls(e.to_string()))?;
-        Ok(Self { http })
-    }
-
-    /// Posts `body` to `path` on the peer listener of `to`; the server must present the
-    /// certificate the directory lists for `to`.
-    pub async fn post(
-        &self,
-        to: &NodeEntry,
-        path: &str,
-        body: &impl serde::Serialize,
-    ) -> Result<reqwest::Response, String> {
-        let url = format!("{}{path}", to.peer_url.trim_end_matches('/'));
-        let response = self.http.post(&url).json(body).send().await.map_err(|e| format!("{url}: {e}"))?;
-        let presented = response
-            .extensions()
-            .get::<reqwest::tls::TlsInfo>()
-            .and_then(|info| info.peer_certificate())
-            .map(sha256_hex);
-        if presented.as_deref() != Some(to.tls_sha256.as_str()) {
-            return Err(format!(
-                "{url}: the server's TLS certificate is not the one the directory lists for {}",
-                to.code
-            ));
-        }
-        Ok(response)
-    }
-
-    /// Posts `body` to `path` on `to` and reads its answer; a refusal (problem+json) is an error
-    /// naming its status and code.
-    pub async fn call<A: serde::de::DeserializeOwned>(
-        &self,
-        to: &NodeEntry,
-        path: &str,
-        body: &impl serde::Serialize,
-    ) -> Result<A, String> {
-        let response = self.post(to, path, body).await?;
-        let status = response.status();
-        if !status.is_success() {
-            let problem: serde_json::Value = response.json().await.unwrap_or_default();
-            return Err(format!(
-                "{status}: {} {}",
-                problem["code"].as_str().unwrap_or(""),
-                problem["detail"].as_str().unwrap_or("")
-            ));
-        }
-        response.json().await.map_err(|e| format!("unreadable answer: {e}"))
-    }
-
-    /// Sends messages to `to` and returns its receipts, in order.
-    pub async fn send(&self, to: &NodeEntry, tokens: Vec<String>) -> Result<Vec<String>, String> {
-        let batch = Batch { messages: tokens, receipts: Vec::new() };
-        let answer: Batch = self.call(to, "/exchange/v1/messages", &batch).await?;
-        Ok(answer.receipts)
-    }
-}
 
 /// Seconds to wait before attempt `attempts + 1`: doubling from 1 s up to 5 minutes, scaled by
 /// `jitter` in [0, 1) to between half and all of it, so that peers coming back are not stampeded.
@@ -127,7 +54,7 @@ fn jitter() -> f64 {
 /// Whether an opened receipt answers message `claimed`: signed by its receiver, for this node
 /// (`own`), for this message and these very bytes.
 fn check_receipt(opened: Result<ReceiptClaims, Reason>, claimed: &Claimed, own: &str) -> Result<(), String> {
-    let claims = opened.map_err(|r| format!("receipt: {}", crate::domain::error::Coded::code(&r)))?;
+    let claims = opened.map_err(|r| format!("receipt: {}", r.code()))?;
     let expected_seq = u64::try_from(claimed.seq).unwrap_or(0);
     if claims.iss != claimed.peer || claims.aud != own || claims.msg != claimed.id || claims.seq != expected_seq {
         return Err("receipt is for another message".into());
@@ -187,37 +114,49 @@ impl Drop for Holding<'_> {
 
 /// Renews the leases of the messages this process holds, for as long as it runs (PostgreSQL:
 /// SQLite has one process per database and writes no lease).
-async fn renew_leases(node: Arc<Node>) {
-    if node.store().backend() != Backend::Postgres {
+async fn renew_leases(courier: Courier) {
+    if courier.core.store.backend() != Backend::Postgres {
         return;
     }
     let mut ticks = tokio::time::interval(LEASE / 3);
     loop {
         ticks.tick().await;
-        let held = node.leases().held();
+        let held = courier.leases.held();
         if held.is_empty() {
             continue;
         }
         let now = Utc::now();
         let until = (now + LEASE).naive_utc();
-        let renewed = write(&node, move |conn| messages::renew_leases(conn, &held, now.naive_utc(), until)).await;
+        let renewed =
+            write(&courier.core.store, move |conn| messages::renew_leases(conn, &held, now.naive_utc(), until)).await;
         if let Err(error) = renewed {
             tracing::error!(%error, "outbox leases not renewed; other processes may take them over");
         }
     }
 }
 
-/// Runs deliveries until the node stops: after each wake-up and every idle poll.
-pub async fn run(node: Arc<Node>, client: PeerClient, batch: usize) {
-    // Both in this task, so that stopping the worker stops both.
-    tokio::join!(deliver(node.clone(), client, batch), renew_leases(node));
+/// The delivery worker's own environment: the core it delivers for, its client, the leases it
+/// holds and the size of its requests; cheap to clone into each peer's stream.
+#[derive(Clone)]
+struct Courier {
+    core: Arc<NodeCore>,
+    client: PeerClient,
+    leases: Arc<Leases>,
+    batch: usize,
 }
 
-async fn deliver(node: Arc<Node>, client: PeerClient, batch: usize) {
+/// Runs deliveries until the node stops: after each wake-up and every idle poll.
+pub async fn run(core: Arc<NodeCore>, client: PeerClient, leases: Arc<Leases>, batch: usize) {
+    let courier = Courier { core, client, leases, batch };
+    // Both in this task, so that stopping the worker stops both.
+    tokio::join!(deliver(courier.clone()), renew_leases(courier));
+}
+
+async fn deliver(courier: Courier) {
     loop {
-        match deliver_due(&node, &client, batch).await {
+        match deliver_due(&courier).await {
             Ok(0) => {
-                let _ = tokio::time::timeout(IDLE_POLL, node.outbox_wake().notified()).await;
+                let _ = tokio::time::timeout(IDLE_POLL, courier.core.outbox.woken()).await;
             }
             Ok(_) => {}
             Err(error) => {
@@ -230,15 +169,15 @@ async fn deliver(node: Arc<Node>, client: PeerClient, batch: usize) {
 
 /// One round: claims due messages and delivers each peer's until it has none due. Returns how
 /// many messages were claimed.
-pub async fn deliver_due(node: &Arc<Node>, client: &PeerClient, batch: usize) -> Result<usize, StoreError> {
-    let claimed = claim(node, batch, None).await?;
+async fn deliver_due(courier: &Courier) -> Result<usize, StoreError> {
+    let claimed = claim(courier, None).await?;
     let mut per_peer: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
     for row in claimed {
         per_peer.entry(row.peer.clone()).or_default().push(row);
     }
     let peers = per_peer.into_values().map(|rows| {
-        let (node, client) = (node.clone(), client.clone());
-        tokio::spawn(async move { deliver_to_peer(&node, &client, rows, batch).await })
+        let courier = courier.clone();
+        tokio::spawn(async move { deliver_to_peer(&courier, rows).await })
     });
     let mut count = 0;
     for peer in peers.collect::<Vec<_>>() {
@@ -249,11 +188,11 @@ pub async fn deliver_due(node: &Arc<Node>, client: &PeerClient, batch: usize) ->
 
 /// Claims up to [`CLAIM`] requests' worth of due messages: of any peer, or of one peer after a
 /// sequence number.
-async fn claim(node: &Node, batch: usize, after: Option<(String, i64)>) -> Result<Vec<Claimed>, StoreError> {
+async fn claim(courier: &Courier, after: Option<(String, i64)>) -> Result<Vec<Claimed>, StoreError> {
     let now = Utc::now();
-    let limit = i64::try_from(batch.saturating_mul(CLAIM)).unwrap_or(i64::MAX);
+    let limit = i64::try_from(courier.batch.saturating_mul(CLAIM)).unwrap_or(i64::MAX);
     let lease_until = (now + LEASE).naive_utc();
-    write(node, move |conn| {
+    write(&courier.core.store, move |conn| {
         let after = after.as_ref().map(|(peer, seq)| (peer.as_str(), *seq));
         messages::claim_due(conn, now.naive_utc(), lease_until, limit, after)
     })
@@ -262,10 +201,10 @@ async fn claim(node: &Node, batch: usize, after: Option<(String, i64)>) -> Resul
 
 /// Runs `work` in a write transaction, off the async workers.
 async fn write<T: Send + 'static>(
-    node: &Node,
+    store: &Store,
     work: impl FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    let store = node.store().clone();
+    let store = store.clone();
     tokio::task::spawn_blocking(move || store.write(work)).await.map_err(|e| StoreError::Commit(e.to_string()))?
 }
 
@@ -278,19 +217,14 @@ type UnderWay = (Arc<[Claimed]>, Range<usize>, JoinHandle<Result<Result<(), Stri
 /// waits for a claim. A request that fails stops the stream; it is retried later with every
 /// message after it that was not delivered (the receiver wants them in order). Returns how many
 /// messages were claimed.
-async fn deliver_to_peer(
-    node: &Arc<Node>,
-    client: &PeerClient,
-    rows: Vec<Claimed>,
-    batch: usize,
-) -> Result<usize, StoreError> {
+async fn deliver_to_peer(courier: &Courier, rows: Vec<Claimed>) -> Result<usize, StoreError> {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let failed = Arc::new(AtomicBool::new(false));
     let mut under_way = VecDeque::new();
     let mut outcome = Outcome::default();
     let mut rows: Arc<[Claimed]> = rows.into();
     let mut count = rows.len();
-    let mut holding = Holding { leases: node.leases(), ids: Vec::new() };
+    let mut holding = Holding { leases: &courier.leases, ids: Vec::new() };
     holding.add(&rows);
     'stream: while let Some(last) = rows.last() {
         let mut start = 0;
@@ -302,22 +236,21 @@ async fn deliver_to_peer(
                 outcome.retry.extend_from_slice(&rows[start..]);
                 break 'stream;
             }
-            let request = start..rows.len().min(start + batch.max(1));
+            let request = start..rows.len().min(start + courier.batch.max(1));
             start = request.end;
-            let task =
-                deliver_request(node.clone(), client.clone(), rows.clone(), request.clone(), slot, failed.clone());
+            let task = deliver_request(courier.clone(), rows.clone(), request.clone(), slot, failed.clone());
             under_way.push_back((rows.clone(), request, tokio::spawn(task)));
             // Requests answered are taken in as they end, so that what is kept stays bounded.
             while under_way.front().is_some_and(|(_, _, task)| task.is_finished()) {
                 if let Some(done) = under_way.pop_front() {
-                    outcome.take(done, node.leases()).await;
+                    outcome.take(done, &courier.leases).await;
                 }
             }
         }
         if failed.load(Ordering::Relaxed) {
             break;
         }
-        let next = claim(node, batch, Some((last.peer.clone(), last.seq))).await;
+        let next = claim(courier, Some((last.peer.clone(), last.seq))).await;
         rows = match next {
             Ok(next) => next.into(),
             Err(error) => {
@@ -329,7 +262,7 @@ async fn deliver_to_peer(
         holding.add(&rows);
     }
     for done in under_way {
-        outcome.take(done, node.leases()).await;
+        outcome.take(done, &courier.leases).await;
     }
     // Before postponing: a renewal after it would put off the retry.
     drop(holding);
@@ -339,7 +272,7 @@ async fn deliver_to_peer(
     if let Some(error) = outcome.error {
         // Requests end in any order; the backoff is that of the earliest message.
         outcome.retry.sort_by_key(|row| row.seq);
-        postpone(node, outcome.retry, error).await?;
+        postpone(courier, outcome.retry, error).await?;
     }
     Ok(count)
 }
@@ -374,17 +307,16 @@ impl Outcome {
 /// this one's receipts are checked), then checks and stores the receipts. `Ok(Err(_))` is a
 /// delivery failure to retry, `Err(_)` a database failure; either stops further requests.
 async fn deliver_request(
-    node: Arc<Node>,
-    client: PeerClient,
+    courier: Courier,
     rows: Arc<[Claimed]>,
     request: Range<usize>,
     slot: OwnedSemaphorePermit,
     failed: Arc<AtomicBool>,
 ) -> Result<Result<(), String>, StoreError> {
-    let answer = send(&node, &client, &rows[request.clone()]).await;
+    let answer = send(&courier, &rows[request.clone()]).await;
     drop(slot);
     let outcome = match answer {
-        Ok(receipts) => store_receipts(&node, rows, request, receipts).await,
+        Ok(receipts) => store_receipts(&courier.core, rows, request, receipts).await,
         Err(error) => Ok(Err(error)),
     };
     if !matches!(outcome, Ok(Ok(()))) {
@@ -394,23 +326,23 @@ async fn deliver_request(
 }
 
 /// Posts `request` (messages to one peer) and returns the receipts; `Err` is a delivery failure.
-async fn send(node: &Node, client: &PeerClient, request: &[Claimed]) -> Result<Vec<String>, String> {
+async fn send(courier: &Courier, request: &[Claimed]) -> Result<Vec<String>, String> {
     let peer = &request[0].peer;
-    let Some(entry) = node.trust().node(peer).cloned() else {
+    let Some(entry) = courier.core.trust.current().node(peer).cloned() else {
         return Err(format!("{peer} is not in the trust directory"));
     };
-    client.send(&entry, request.iter().map(|c| c.token.clone()).collect()).await
+    courier.client.send(&entry, request.iter().map(|c| c.token.clone()).collect()).await
 }
 
 /// Checks the receipts of the messages `rows[sent]` and stores them; `Ok(Err(_))` is a delivery
 /// failure to retry, `Err(_)` a database failure.
 async fn store_receipts(
-    node: &Arc<Node>,
+    core: &Arc<NodeCore>,
     rows: Arc<[Claimed]>,
     sent: Range<usize>,
     receipts: Vec<String>,
 ) -> Result<Result<(), String>, StoreError> {
-    let node = node.clone();
+    let core = core.clone();
     // Checking is CPU work (a signature each): off the async workers, and before the write so
     // that the writer is held only for IO.
     tokio::task::spawn_blocking(move || {
@@ -418,21 +350,21 @@ async fn store_receipts(
             return Ok(Err(format!("{} receipts for {} messages", receipts.len(), sent.len())));
         }
         let tokens: Vec<&str> = receipts.iter().map(String::as_str).collect();
-        let opened = open_records(&tokens, RECEIPT_TYP, Kind::Receipt, &node.trust(), node.contract());
+        let opened = open_records(&tokens, RECEIPT_TYP, Kind::Receipt, &core.trust.current(), &core.contract);
         for (opened, claimed) in opened.into_iter().zip(&rows[sent.clone()]) {
-            if let Err(error) = check_receipt(opened, claimed, node.code()) {
+            if let Err(error) = check_receipt(opened, claimed, core.code()) {
                 return Ok(Err(error));
             }
         }
         let count = receipts.len();
         let peer = rows[sent.start].peer.clone();
         let at = Utc::now().naive_utc();
-        node.store().write(move |conn| {
+        core.store.write(move |conn| {
             let ids = rows[sent].iter().map(|c| c.id.as_str());
             let pairs: Vec<(&str, &str)> = ids.zip(receipts.iter().map(String::as_str)).collect();
             messages::record_receipts(conn, &pairs, at)
         })?;
-        node.metrics().messages_delivered.inc_by(u64::try_from(count).unwrap_or(0));
+        core.metrics.messages_delivered.inc_by(u64::try_from(count).unwrap_or(0));
         tracing::debug!(%peer, messages = count, "delivered with receipts");
         Ok(Ok(()))
     })
@@ -441,14 +373,14 @@ async fn store_receipts(
 }
 
 /// Records a failed attempt for `rows`; they come due again after their backoff.
-async fn postpone(node: &Arc<Node>, rows: Vec<Claimed>, error: String) -> Result<(), StoreError> {
+async fn postpone(courier: &Courier, rows: Vec<Claimed>, error: String) -> Result<(), StoreError> {
     let Some(first) = rows.first() else { return Ok(()) };
     let attempts = first.attempts.saturating_add(1);
     let wait = backoff_seconds(first.attempts, jitter());
     tracing::warn!(peer = %first.peer, messages = rows.len(), attempts, retry_in_seconds = wait.round(), %error, "delivery failed");
-    node.metrics().delivery_failures.inc();
+    courier.core.metrics.delivery_failures.inc();
     let retry_at = retry_time(Utc::now(), wait).naive_utc();
-    write(node, move |conn| {
+    write(&courier.core.store, move |conn| {
         for row in &rows {
             messages::record_failure(conn, &row.id, row.attempts.saturating_add(1), &error, retry_at)?;
         }

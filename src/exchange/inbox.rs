@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::{Refusal, open_records, sender_of};
+use super::{Refusal, sender_of};
 use crate::contract::Kind;
 use crate::domain::error::Coded as _;
-use crate::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind, RECEIPT_TYP, ReceiptClaims};
-use crate::domain::verification::Reason;
-use crate::node::{Node, check_certificate};
-use crate::seal::chain::subject_key;
+use crate::domain::message::{Direction, MESSAGE_TYP, MessageBody, MessageClaims, RECEIPT_TYP, ReceiptClaims};
+use crate::domain::verification::{Reason, VersionStatus};
+use crate::node::NodeCore;
+use crate::seal::records::{open_certificate, open_records};
 use crate::seal::{TrustStore, sha256_hex, sign_compact};
-use crate::store::messages::{self, IN, MessageRow, NewReceivedStatus, OUT};
-use crate::store::{StoreError, certificates::REVOKED, certificates::SUPERSEDED};
+use crate::store::StoreError;
+use crate::store::messages::{self, MessageRow};
 
 /// Why a batch was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +43,7 @@ enum Effect {
     /// The issuer reports a status of one of its certificate versions.
     Status {
         jti: String,
-        status: &'static str,
+        status: VersionStatus,
     },
 }
 
@@ -158,7 +158,7 @@ impl Drop for Arrival<'_> {
 /// Takes a batch from the node whose TLS client certificate has `fingerprint`; returns one
 /// receipt per message, in order.
 pub fn receive(
-    node: &Node,
+    core: &NodeCore,
     arrivals: &Arrivals,
     fingerprint: Option<&str>,
     tokens: Vec<String>,
@@ -167,15 +167,16 @@ pub fn receive(
     if tokens.is_empty() || tokens.len() > super::MAX_BATCH {
         return Err(Refusal::BatchSize.into());
     }
-    let trust = node.trust();
+    let trust = core.trust.current();
     let sender = sender_of(&trust, fingerprint)?;
-    let arrival = arrivals.arrive(&sender, || node.store().read(|conn| messages::last_seq(conn, &sender, IN)))?;
-    let checked = check_all(node, &trust, &sender, tokens, now)?;
+    let arrival =
+        arrivals.arrive(&sender, || core.store.read(|conn| messages::last_seq(conn, &sender, Direction::In)))?;
+    let checked = check_all(core, &trust, &sender, tokens, now)?;
     let seq = |c: &Checked| i64::try_from(c.claims.seq).unwrap_or(i64::MAX);
     let (first, last) = (checked.first().map_or(0, seq), checked.last().map_or(0, seq));
     arrival.wait_turn(first);
     let from = sender.clone();
-    let receipts = node.store().write(move |conn| store(conn, &from, checked, now))?;
+    let receipts = core.store.write(move |conn| store(conn, &from, checked, now))?;
     arrival.stored(last);
     Ok(receipts)
 }
@@ -186,7 +187,7 @@ const MIN_SHARE: usize = 16;
 /// Checks every message of a batch, on every core: the signature checked and the receipt signed
 /// for each are most of the work of receiving. Refuses for the first bad message in order.
 fn check_all(
-    node: &Node,
+    core: &NodeCore,
     trust: &TrustStore,
     sender: &str,
     tokens: Vec<String>,
@@ -201,11 +202,11 @@ fn check_all(
     }
     let check_share = |share: Vec<(usize, String)>| -> Result<Vec<Checked>, Refusal> {
         let tokens: Vec<&str> = share.iter().map(|(_, token)| token.as_str()).collect();
-        let opened: Vec<_> = open_records(&tokens, MESSAGE_TYP, Kind::Message, trust, node.contract());
+        let opened: Vec<_> = open_records(&tokens, MESSAGE_TYP, Kind::Message, trust, &core.contract);
         share
             .into_iter()
             .zip(opened)
-            .map(|((index, token), claims)| check(node, trust, sender, index, token, claims, now))
+            .map(|((index, token), claims)| check(core, trust, sender, index, token, claims, now))
             .collect()
     };
     std::thread::scope(|scope| {
@@ -223,7 +224,7 @@ fn check_all(
 /// Checks one opened message (signature, key window, schema): sender and receiver, and what it
 /// changes; signs its receipt.
 fn check(
-    node: &Node,
+    core: &NodeCore,
     trust: &TrustStore,
     sender: &str,
     index: usize,
@@ -236,13 +237,13 @@ fn check(
     if claims.iss != sender {
         return Err(Refusal::TlsMismatch { message: index, claimed: claims.iss, tls: sender.into() });
     }
-    if claims.aud != node.code() {
+    if claims.aud != core.code() {
         return Err(Refusal::WrongAudience { message: index, aud: claims.aud });
     }
-    let subject = claims.body["person"]["id_number"].as_str().map(|id| subject_key(node.audit_key(), id));
-    let effect = effect_of(&claims, trust, node).map_err(bad)?;
+    let subject = claims.body.person().map(|person| core.audit_key.subject(person.id_number.as_str()));
+    let effect = effect_of(core, &claims, trust).map_err(bad)?;
     let receipt = ReceiptClaims {
-        iss: node.code().into(),
+        iss: core.code().into(),
         aud: claims.iss.clone(),
         msg: claims.jti.clone(),
         seq: claims.seq,
@@ -250,29 +251,29 @@ fn check(
         iat: now.timestamp(),
     };
     // Serializing plain data cannot fail.
-    let receipt = sign_compact(node.signer(), RECEIPT_TYP, &serde_json::to_vec(&receipt).unwrap_or_default(), false);
+    let receipt = sign_compact(&*core.signer, RECEIPT_TYP, &serde_json::to_vec(&receipt).unwrap_or_default(), false);
     Ok(Checked { token, claims, subject, effect, receipt })
 }
 
 /// The change a message makes to the books; a certificate it carries must be the sender's own.
-fn effect_of(claims: &MessageClaims, trust: &TrustStore, node: &Node) -> Result<Effect, &'static str> {
-    Ok(match claims.kind {
-        MessageKind::Reply => Effect::Answers(claims.in_reply_to.clone().unwrap_or_default()),
-        MessageKind::CertificateUpdate => {
-            let token = claims.body["token"].as_str().unwrap_or_default();
-            let genuine = check_certificate(token, trust, node.contract()).map_err(|r| r.code())?;
+fn effect_of(core: &NodeCore, claims: &MessageClaims, trust: &TrustStore) -> Result<Effect, &'static str> {
+    Ok(match &claims.body {
+        MessageBody::Reply(_) => Effect::Answers(claims.in_reply_to.clone().unwrap_or_default()),
+        MessageBody::CertificateUpdate(update) => {
+            let genuine = open_certificate(&update.token, trust, &core.contract).map_err(|r| r.code())?;
             if genuine.claims.iss != claims.iss {
                 return Err("issuer_mismatch");
             }
-            match genuine.payload["supersedes"].as_str() {
-                Some(previous) => Effect::Status { jti: previous.into(), status: SUPERSEDED },
+            match genuine.claims.supersedes {
+                Some(previous) => Effect::Status { jti: previous, status: VersionStatus::Superseded },
                 None => Effect::None,
             }
         }
-        MessageKind::Revocation => {
-            Effect::Status { jti: claims.body["jti"].as_str().unwrap_or_default().into(), status: REVOKED }
-        }
-        _ => Effect::None,
+        MessageBody::Revocation(notice) => Effect::Status { jti: notice.jti.clone(), status: VersionStatus::Revoked },
+        MessageBody::ArrivalNotice(_)
+        | MessageBody::DepartureNotice(_)
+        | MessageBody::Inquiry(_)
+        | MessageBody::EventReport(_) => Effect::None,
     })
 }
 
@@ -286,7 +287,7 @@ fn store(
     let ids: Vec<&str> = batch.iter().map(|c| c.claims.jti.as_str()).collect();
     let known: HashMap<String, MessageRow> =
         messages::find_received(conn, &ids)?.into_iter().map(|row| (row.id.clone(), row)).collect();
-    let first = messages::last_seq(conn, sender, IN)?;
+    let first = messages::last_seq(conn, sender, Direction::In)?;
     let mut last = first;
     let mut receipts = Vec::with_capacity(batch.len());
     let mut rows = Vec::new();
@@ -307,11 +308,11 @@ fn store(
         receipts.push(item.receipt.clone());
         effects.push((item.claims.jti.clone(), item.effect));
         rows.push(MessageRow {
+            kind: item.claims.body.kind().as_str().into(),
             id: item.claims.jti,
-            direction: IN.into(),
+            direction: Direction::In.as_str().into(),
             peer: sender.into(),
             seq,
-            kind: item.claims.kind.as_str().into(),
             subject: item.subject,
             in_reply_to: item.claims.in_reply_to,
             due_on: item.claims.due,
@@ -329,17 +330,16 @@ fn store(
         return Ok(receipts);
     }
     messages::insert_all(conn, &rows)?;
-    messages::set_last_seq(conn, sender, IN, last)?;
+    messages::set_last_seq(conn, sender, Direction::In, last)?;
     let at = now.naive_utc();
     for (message_id, effect) in effects {
         match effect {
             Effect::None => {}
             Effect::Answers(of) => {
-                messages::mark_answered(conn, &of, OUT, sender, at)?;
+                messages::mark_answered(conn, &of, Direction::Out, sender, at)?;
             }
             Effect::Status { jti, status } => {
-                let status = NewReceivedStatus { jti: &jti, issuer: sender, status, at, message_id: &message_id };
-                messages::insert_received_status(conn, &status)?;
+                messages::insert_received_status(conn, &jti, sender, status, at, &message_id)?;
             }
         }
     }

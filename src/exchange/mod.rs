@@ -1,23 +1,30 @@
-//! The exchange between nodes: trust directory upkeep, mutual TLS, the outbox and its delivery
-//! worker, the idempotent inbox and signed receipts.
+//! The exchange between nodes, built on the node core: mutual TLS with pinned peers, the delivery
+//! worker of the outbox, the idempotent inbox with signed receipts, and the upkeep of the trust
+//! directory and of other nodes' status lists. It calls into the core and the store, never into
+//! a service or a route.
 
+pub mod client;
 pub mod delivery;
 pub mod directory;
 pub mod inbox;
-pub mod lookup;
-pub mod outbox;
 pub mod status;
 pub mod tls;
 
-use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::contract::{Contract, Kind};
+use crate::config::Config;
 use crate::domain::directory::NodeStatus;
-use crate::domain::error::Coded;
-use crate::domain::verification::Reason;
-use crate::seal::{TrustStore, VerifiedJws, verify_compact, verify_compact_all};
+use crate::domain::error::ErrorCode;
+use crate::node::{NodeCore, SetupError};
+use crate::seal::TrustStore;
 
-/// Why an inbound batch of messages is refused; nothing of a refused batch is stored.
+use client::PeerClient;
+use delivery::Leases;
+use inbox::Arrivals;
+use tls::TlsIdentity;
+
+/// Why an inbound batch of messages (or a lookup request) is refused; nothing of it is stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("no client certificate")]
@@ -38,35 +45,18 @@ pub enum Refusal {
     BatchSize,
 }
 
-impl Coded for Refusal {
-    fn texts(&self) -> (&'static str, &'static str, &'static str) {
+impl Refusal {
+    /// The stable code of the refusal.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Self::NoClientCertificate => (
-                "exchange.no_client_certificate",
-                "节点间交换须出示客户端证书",
-                "peer requests need a client certificate",
-            ),
-            Self::UnknownPeer => (
-                "exchange.unknown_peer",
-                "客户端证书不属于信任名录中的节点",
-                "the client certificate is not a directory node's",
-            ),
-            Self::BadMessage { .. } => {
-                ("exchange.bad_message", "交换记录签名或格式无效", "a message's signature or form is invalid")
-            }
-            Self::TlsMismatch { .. } => (
-                "exchange.tls_mismatch",
-                "交换记录的签发节点与连接身份不符",
-                "a message's signer is not the node behind the TLS connection",
-            ),
-            Self::WrongAudience { .. } => {
-                ("exchange.wrong_audience", "交换记录的接收方不是本节点", "a message is addressed to another node")
-            }
-            Self::Replay { .. } => {
-                ("exchange.replay", "交换记录编号已用于其他内容", "a message id was already used for other content")
-            }
-            Self::SequenceGap { .. } => ("exchange.sequence", "交换记录序号不连续", "a message is out of sequence"),
-            Self::BatchSize => ("exchange.batch_size", "批次为空或超过上限", "the batch is empty or too large"),
+            Self::NoClientCertificate => ErrorCode::NoClientCertificate,
+            Self::UnknownPeer => ErrorCode::UnknownPeer,
+            Self::BadMessage { .. } => ErrorCode::BadMessage,
+            Self::TlsMismatch { .. } => ErrorCode::TlsMismatch,
+            Self::WrongAudience { .. } => ErrorCode::WrongAudience,
+            Self::Replay { .. } => ErrorCode::Replay,
+            Self::SequenceGap { .. } => ErrorCode::Sequence,
+            Self::BatchSize => ErrorCode::BatchSize,
         }
     }
 }
@@ -85,71 +75,6 @@ pub struct Batch {
     pub receipts: Vec<String>,
 }
 
-/// A signed record with its signer and signing time, as other nodes send them.
-pub trait SignedRecord: DeserializeOwned {
-    /// The node that signed it.
-    fn iss(&self) -> &str;
-    /// When it says it was signed.
-    fn iat(&self) -> i64;
-}
-
-macro_rules! signed_record {
-    ($($claims:ty),*) => {$(
-        impl SignedRecord for $claims {
-            fn iss(&self) -> &str {
-                &self.iss
-            }
-            fn iat(&self) -> i64 {
-                self.iat
-            }
-        }
-    )*};
-}
-
-signed_record!(
-    crate::domain::message::MessageClaims,
-    crate::domain::message::ReceiptClaims,
-    crate::domain::message::LookupRequestClaims,
-    crate::domain::message::LookupAnswerClaims,
-    crate::domain::claims::StatusListClaims
-);
-
-/// Checks a record of type `typ` from another node: signature under a directory key, the schema
-/// of `kind`, and that the key belongs to `iss` and could sign at `iat`.
-pub fn open_record<T: SignedRecord>(
-    token: &str,
-    typ: &str,
-    kind: Kind,
-    trust: &TrustStore,
-    contract: &Contract,
-) -> Result<T, Reason> {
-    claims_of(verify_compact(token.trim(), typ, trust)?, kind, contract)
-}
-
-/// [`open_record`] for many records at once, in order: a request's messages or receipts, whose
-/// signatures are checked in one batch.
-pub fn open_records<T: SignedRecord>(
-    tokens: &[&str],
-    typ: &str,
-    kind: Kind,
-    trust: &TrustStore,
-    contract: &Contract,
-) -> Vec<Result<T, Reason>> {
-    let trimmed: Vec<&str> = tokens.iter().map(|token| token.trim()).collect();
-    verify_compact_all(&trimmed, typ, trust).into_iter().map(|verified| claims_of(verified?, kind, contract)).collect()
-}
-
-/// The claims of a record whose signature holds: schema, then the key's right to sign them.
-fn claims_of<T: SignedRecord>(verified: VerifiedJws<'_>, kind: Kind, contract: &Contract) -> Result<T, Reason> {
-    let payload: serde_json::Value = serde_json::from_slice(&verified.payload).map_err(|_| Reason::Malformed)?;
-    if contract.violation(kind, &payload).is_some() {
-        return Err(Reason::Schema);
-    }
-    let claims = T::deserialize(payload).map_err(|_| Reason::Schema)?;
-    verified.key.vouches_for(claims.iss(), claims.iat())?;
-    Ok(claims)
-}
-
 /// The active directory node whose TLS client certificate has `fingerprint`.
 pub fn sender_of(trust: &TrustStore, fingerprint: Option<&str>) -> Result<String, Refusal> {
     let fingerprint = fingerprint.ok_or(Refusal::NoClientCertificate)?;
@@ -158,4 +83,99 @@ pub fn sender_of(trust: &TrustStore, fingerprint: Option<&str>) -> Result<String
         .filter(|entry| entry.status == NodeStatus::Active)
         .map(|entry| entry.code.clone())
         .ok_or(Refusal::UnknownPeer)
+}
+
+/// Where the trust directory comes from and how often it is fetched.
+#[derive(Debug, Clone)]
+pub struct RegistrySource {
+    /// `GET {url}/directory`.
+    pub url: String,
+    pub refresh: Duration,
+}
+
+impl RegistrySource {
+    /// The directory URL at the registry.
+    pub fn directory_url(&self) -> String {
+        format!("{}/directory", self.url.trim_end_matches('/'))
+    }
+}
+
+/// The exchange runtime of one node: its clients, the leases it holds, the order of arriving
+/// batches, and the background work that delivers and keeps the directory fresh.
+pub struct Exchange {
+    core: Arc<NodeCore>,
+    /// Calls to other nodes' peer listeners, with this node's TLS identity.
+    pub peers: PeerClient,
+    /// Calls to the registry and to other nodes' public endpoints (directory, status lists).
+    public: reqwest::Client,
+    /// Outgoing messages this process is delivering, whose leases it renews.
+    leases: Arc<Leases>,
+    /// Puts each sender's batches in sequence order on their way into the inbox.
+    pub arrivals: Arc<Arrivals>,
+    /// The registry, when one is configured (else the cached directory only).
+    registry: Option<RegistrySource>,
+    /// Messages per delivery request.
+    batch: usize,
+    /// Refreshes the directory every so often (none: only when asked).
+    refresh: Option<Duration>,
+}
+
+impl Exchange {
+    /// The runtime of `core` as `config` sets it up: its TLS identity, clients and registry.
+    pub fn new(core: Arc<NodeCore>, config: &Config) -> Result<Self, SetupError> {
+        tls::install_crypto_provider();
+        let peers = PeerClient::new(&TlsIdentity::load(&config.peer.tls_cert, &config.peer.tls_key)?)?;
+        let public = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| SetupError::Directory(e.to_string()))?;
+        let directory = config.directory.as_ref();
+        let registry = directory.and_then(|d| {
+            let refresh = Duration::from_secs(d.refresh_seconds);
+            d.registry_url.clone().map(|url| RegistrySource { url, refresh })
+        });
+        Ok(Self {
+            core,
+            peers,
+            public,
+            leases: Arc::default(),
+            arrivals: Arc::default(),
+            registry,
+            batch: config.peer.batch,
+            refresh: directory.map(|d| Duration::from_secs(d.refresh_seconds)),
+        })
+    }
+
+    /// The core this runtime works for.
+    pub fn core(&self) -> &Arc<NodeCore> {
+        &self.core
+    }
+
+    /// Starts the background work: delivery (with lease renewal) and the directory refresh.
+    pub fn start(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let delivery = delivery::run(self.core.clone(), self.peers.clone(), self.leases.clone(), self.batch);
+        let mut tasks = vec![tokio::spawn(delivery)];
+        if let Some(every) = self.refresh {
+            let exchange = self.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(every);
+                loop {
+                    ticks.tick().await;
+                    let _ = exchange.refresh().await;
+                }
+            }));
+        }
+        tasks
+    }
+
+    /// Fetches the directory from the registry now and installs it (a failure keeps the one in
+    /// use), then the status lists of its nodes; returns the serial in use.
+    pub async fn refresh(&self) -> Result<u64, String> {
+        let outcome = match &self.registry {
+            Some(registry) => directory::refresh(&self.core, &self.public, &registry.directory_url()).await,
+            None => Err("no registry is configured; the cached directory stays in use".into()),
+        };
+        status::refresh_all(&self.core, &self.public).await;
+        outcome
+    }
 }

@@ -1,17 +1,16 @@
-//! The one error type at the HTTP edge: RFC 9457 problem+json with a stable code and zh/en messages.
-
-use std::borrow::Cow;
+//! The one error type at the HTTP edge: RFC 9457 problem+json with a stable code from the
+//! catalogue ([`ErrorCode`]), its messages in Chinese and English, and the status this edge gives it.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::access::AccessError;
-use crate::domain::error::Coded as _;
-use crate::domain::error::FieldError;
+use crate::domain::error::{ErrorCode, FieldError};
 use crate::exchange::Refusal;
-use crate::node::NodeError;
+use crate::service::ServiceError;
+use crate::service::access::AccessError;
+use crate::store::StoreError;
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -50,109 +49,107 @@ pub struct Problem {
     pub certificate_id: Option<String>,
 }
 
+/// The status this edge answers a catalogue entry with.
+pub fn status_of(code: &ErrorCode) -> StatusCode {
+    use ErrorCode as C;
+    match code {
+        C::Unauthenticated | C::NoClientCertificate => StatusCode::UNAUTHORIZED,
+        C::Forbidden { .. } | C::UnknownPeer | C::TlsMismatch => StatusCode::FORBIDDEN,
+        C::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        C::Query | C::Body | C::Json { .. } => StatusCode::BAD_REQUEST,
+        C::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        C::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        C::NotFound { .. } => StatusCode::NOT_FOUND,
+        C::CertificateExists { .. }
+        | C::CertificateRevoked { .. }
+        | C::ConcurrentChange { .. }
+        | C::NoAnswerOwed
+        | C::Answered
+        | C::Replay
+        | C::Sequence => StatusCode::CONFLICT,
+        C::Fields { .. }
+        | C::TextLength { .. }
+        | C::FutureDate
+        | C::RevocationReason
+        | C::PersonChanged
+        | C::UnknownNode
+        | C::ArrivalCertificateInvalid { .. }
+        | C::OriginUnknown
+        | C::ArrivalWho
+        | C::EventOriginUnknown
+        | C::BadMessage
+        | C::WrongAudience
+        | C::BatchSize => StatusCode::UNPROCESSABLE_ENTITY,
+        C::PeerUnavailable { .. } | C::DirectoryRefresh => StatusCode::BAD_GATEWAY,
+        C::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+        C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 /// An error answered as problem+json (boxed: errors travel through every `Result` of a request).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{} {}", .0.status, .0.code)]
-pub struct ApiError(Box<ApiErrorData>);
+#[error("{} {}", .0.problem.status, .0.problem.code)]
+pub struct ApiError(Box<Answer>);
 
+/// The problem document, and the seconds to wait when a rate limit refused the request.
 #[derive(Debug, Clone)]
-struct ApiErrorData {
-    status: StatusCode,
-    code: Cow<'static, str>,
-    message_zh: Cow<'static, str>,
-    message_en: Cow<'static, str>,
-    field: Option<String>,
-    errors: Vec<ProblemField>,
-    certificate_id: Option<String>,
+struct Answer {
+    problem: Problem,
     retry_after: Option<u64>,
 }
 
 impl ApiError {
-    /// A problem with a status, code and messages.
-    pub fn new(
-        status: StatusCode,
-        code: impl Into<Cow<'static, str>>,
-        message_zh: impl Into<Cow<'static, str>>,
-        message_en: impl Into<Cow<'static, str>>,
-    ) -> Self {
-        Self(Box::new(ApiErrorData {
-            status,
-            code: code.into(),
-            message_zh: message_zh.into(),
-            message_en: message_en.into(),
+    /// The problem of a catalogue entry.
+    pub fn from_code(code: &ErrorCode) -> Self {
+        let status = status_of(code);
+        let message_en = code.message_en().into_owned();
+        let retry_after = match code {
+            ErrorCode::RateLimited { retry_after_seconds } => Some(*retry_after_seconds),
+            _ => None,
+        };
+        let problem = Problem {
+            type_: format!("urn:hunyu:problem:{}", code.code()),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: message_en.clone(),
+            code: code.code().into(),
+            message_zh: code.message_zh().into_owned(),
+            message_en,
             field: None,
             errors: Vec::new(),
-            certificate_id: None,
-            retry_after: None,
-        }))
-    }
-
-    /// Names the offending field.
-    pub fn with_field(mut self, field: impl Into<String>) -> Self {
-        self.0.field = Some(field.into());
-        self
+            certificate_id: code.certificate_id().map(str::to_owned),
+        };
+        Self(Box::new(Answer { problem, retry_after }))
     }
 
     /// The stable code.
     pub fn code(&self) -> &str {
-        &self.0.code
+        &self.0.problem.code
     }
 
-    /// 401 for a missing, unknown, expired or revoked key.
-    pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "auth.unauthenticated", "缺少有效的API密钥", "a valid API key is required")
-    }
-
-    /// 429 for a key over its rate limit, with the seconds to wait (`Retry-After`).
-    pub fn rate_limited(wait: std::time::Duration) -> Self {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let mut problem = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("请求过于频繁，请{seconds}秒后重试"),
-            format!("too many requests; retry in {seconds} s"),
-        );
-        problem.0.retry_after = Some(seconds.max(1));
-        problem
-    }
-
-    /// 404 for an unknown route or record.
-    pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("未找到：{what}"), format!("{what} not found"))
-    }
-
-    /// A refused message batch; the English message names the message and why.
+    /// A refused message batch or lookup; the English message names the message and why.
     pub fn refused(refusal: &Refusal) -> Self {
-        use Refusal as R;
-        let status = match refusal {
-            R::NoClientCertificate => StatusCode::UNAUTHORIZED,
-            R::UnknownPeer | R::TlsMismatch { .. } => StatusCode::FORBIDDEN,
-            R::Replay { .. } | R::SequenceGap { .. } => StatusCode::CONFLICT,
-            R::BadMessage { .. } | R::WrongAudience { .. } | R::BatchSize => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        let (code, zh, en) = refusal.texts();
-        Self::new(status, code, zh, format!("{en}: {refusal}"))
-    }
-
-    /// 500 without details (they go to the log, never to the caller).
-    pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "服务器内部错误，请稍后重试",
-            "internal error; try again later",
-        )
+        let mut refused = Self::from_code(&refusal.error_code());
+        let problem = &mut refused.0.problem;
+        problem.message_en = format!("{}: {refusal}", problem.message_en);
+        problem.detail.clone_from(&problem.message_en);
+        refused
     }
 
     /// 422 listing every violated rule; the first one is the headline.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let first = errors.first().cloned();
-        let mut problem = match &first {
-            Some(e) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.code, e.message_zh.clone(), e.message_en.clone())
-                .with_field(e.field.clone()),
-            None => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "输入有误", "invalid input"),
+        let Some(first) = errors.first() else {
+            return Self::from_code(&ErrorCode::Internal);
         };
-        problem.0.errors = errors
+        let mut invalid = Self::from_code(&ErrorCode::Fields { line: 0, column: 0 });
+        let problem = &mut invalid.0.problem;
+        problem.type_ = format!("urn:hunyu:problem:{}", first.code);
+        problem.code = first.code.into();
+        problem.message_zh.clone_from(&first.message_zh);
+        problem.message_en.clone_from(&first.message_en);
+        problem.detail.clone_from(&first.message_en);
+        problem.field = Some(first.field.clone());
+        problem.errors = errors
             .into_iter()
             .map(|e| ProblemField {
                 field: e.field,
@@ -161,94 +158,72 @@ impl ApiError {
                 message_en: e.message_en,
             })
             .collect();
-        problem
+        invalid
     }
 
     /// The problem document.
-    pub fn problem(&self) -> Problem {
-        Problem {
-            type_: format!("urn:hunyu:problem:{}", self.0.code),
-            title: self.0.status.canonical_reason().unwrap_or("Error").into(),
-            status: self.0.status.as_u16(),
-            detail: self.0.message_en.to_string(),
-            code: self.0.code.to_string(),
-            message_zh: self.0.message_zh.to_string(),
-            message_en: self.0.message_en.to_string(),
-            field: self.0.field.clone(),
-            errors: self.0.errors.clone(),
-            certificate_id: self.0.certificate_id.clone(),
-        }
+    pub fn problem(&self) -> &Problem {
+        &self.0.problem
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        Self::from_code(&code)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.0.status
+        StatusCode::from_u16(self.0.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.0.status);
+        let status = self.status_code();
+        let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if self.0.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
         if let Some(seconds) = self.0.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }
-        response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+        response.body(serde_json::to_string(&self.0.problem).unwrap_or_default())
     }
 }
 
-impl From<NodeError> for ApiError {
-    fn from(e: NodeError) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            NodeError::Invalid(errors) => Self::invalid(errors),
-            NodeError::NotFound(what) => Self::not_found(what),
-            NodeError::Conflict(c) => {
-                let mut problem = Self::new(StatusCode::CONFLICT, c.code, c.message_zh, c.message_en);
-                problem.0.certificate_id = c.certificate_id;
-                problem
+            ServiceError::Invalid(errors) => Self::invalid(errors),
+            ServiceError::Refused(code) => code.into(),
+            ServiceError::PeerUnavailable { peer, detail } => {
+                tracing::warn!(%peer, %detail, "peer did not answer");
+                ErrorCode::PeerUnavailable { peer }.into()
             }
-            NodeError::PeerUnavailable { peer, message } => {
-                tracing::warn!(%peer, %message, "peer did not answer");
-                Self::new(
-                    StatusCode::BAD_GATEWAY,
-                    "exchange.peer_unavailable",
-                    format!("节点{peer}暂时无法应答，请稍后重试"),
-                    format!("node {peer} did not answer; try again later"),
-                )
+            ServiceError::Store(e) if e.is_unique_violation() => {
+                ErrorCode::ConcurrentChange { certificate_id: None }.into()
             }
-            NodeError::Store(e) if e.is_unique_violation() => Self::new(
-                StatusCode::CONFLICT,
-                "conflict.concurrent",
-                "同一记录正被同时修改，请重试",
-                "the same record was changed concurrently; try again",
-            ),
             other => {
                 tracing::error!(error = %other, "request failed");
-                Self::internal()
+                ErrorCode::Internal.into()
             }
         }
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        NodeError::Store(e).into()
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Store(e).into()
     }
 }
 
 impl From<AccessError> for ApiError {
     fn from(e: AccessError) -> Self {
         match e {
-            AccessError::Unauthenticated => Self::unauthenticated(),
-            AccessError::Forbidden(role) => Self::new(
-                StatusCode::FORBIDDEN,
-                "auth.forbidden",
-                "当前角色无权执行此操作",
-                format!("the {role} role may not do this"),
-            ),
-            AccessError::Store(e) => NodeError::Store(e).into(),
+            AccessError::Unauthenticated => ErrorCode::Unauthenticated.into(),
+            AccessError::Forbidden(role) => ErrorCode::Forbidden { role: role.as_str() }.into(),
+            AccessError::Store(e) => e.into(),
         }
     }
 }
@@ -256,36 +231,16 @@ impl From<AccessError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         tracing::error!("blocking task pool is gone");
-        Self::internal()
+        ErrorCode::Internal.into()
     }
 }
 
 /// Problem for a body that is not the expected JSON; never echoes the input (it may hold personal data).
 pub fn json_problem(e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
-    let at = format!("line {}, column {}", e.line(), e.column());
+    let (line, column) = (e.line(), e.column());
     match e.classify() {
-        Category::Data => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "request.fields",
-            format!("请求内容的字段或类型不符合接口要求（第{}行第{}列）", e.line(), e.column()),
-            format!("request fields or types do not match the API ({at})"),
-        ),
-        _ => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "request.json",
-            format!("请求内容不是有效的JSON（第{}行第{}列）", e.line(), e.column()),
-            format!("request body is not valid JSON ({at})"),
-        ),
+        Category::Data => ErrorCode::Fields { line, column }.into(),
+        _ => ErrorCode::Json { line, column }.into(),
     }
-}
-
-/// Problem for a body over the size limit.
-pub fn too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "request.too_large",
-        format!("请求内容超过{limit}字节上限"),
-        format!("request body exceeds the {limit}-byte limit"),
-    )
 }

@@ -1,15 +1,15 @@
 //! Look a person up by ID number (查询): the number travels in the body, never in a URL.
 
 use actix_web::{HttpResponse, post, web};
-use chrono::Utc;
-use serde::Deserialize;
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
-use super::{Problem, Requester, authorized};
-use crate::access::Action;
-use crate::exchange::lookup::LookupExchange;
-use crate::flows::RemoteLookup;
-use crate::node::{Lookup, Node, NodeError};
+use super::verify::Verification;
+use super::{ApiError, AppState, Requester, actor};
+use crate::domain::access::Action;
+use crate::domain::verification::VerificationStatus;
+use crate::service::certificates::Version;
+use crate::service::lookup::Found;
 
 /// Body of a look-up.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -22,43 +22,98 @@ pub struct LookupRequest {
     pub origin: Option<String>,
 }
 
+/// A person's certificates at this node.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Lookup {
+    pub certificates: Vec<LookupEntry>,
+}
+
+/// The newest version of one of the person's certificates.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LookupEntry {
+    pub id: String,
+    pub version: u32,
+    pub status: VerificationStatus,
+    #[schema(value_type = String, format = Date)]
+    pub valid_until: NaiveDate,
+    pub token: String,
+    pub qr: String,
+}
+
+impl From<Version> for LookupEntry {
+    fn from(v: Version) -> Self {
+        Self {
+            id: v.certificate_id,
+            version: v.version,
+            status: v.status,
+            valid_until: v.valid_until,
+            token: v.token,
+            qr: v.qr,
+        }
+    }
+}
+
+/// A certificate the origin sent, as this node verifies it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RemoteCertificate {
+    pub token: String,
+    pub qr: String,
+    pub verification: Verification,
+}
+
+/// What the origin answered to an electronic certificate lookup (电子证明).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RemoteLookup {
+    /// The origin node asked.
+    pub origin: String,
+    /// Her certificates there, newest version of each; empty when the origin has none.
+    pub certificates: Vec<RemoteCertificate>,
+}
+
 /// A look-up here, or the origin's answer.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum LookupResult {
     Here(Lookup),
     AtOrigin(RemoteLookup),
 }
 
+impl From<Found> for LookupResult {
+    fn from(found: Found) -> Self {
+        match found {
+            Found::Here(versions) => {
+                Self::Here(Lookup { certificates: versions.into_iter().map(LookupEntry::from).collect() })
+            }
+            Found::AtOrigin(remote) => Self::AtOrigin(RemoteLookup {
+                origin: remote.origin,
+                certificates: remote
+                    .certificates
+                    .into_iter()
+                    .map(|(copy, verdict)| RemoteCertificate {
+                        token: copy.token,
+                        qr: copy.qr,
+                        verification: verdict.into(),
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
 /// A person's certificates at this node (the newest version of each, with its status), or, with
 /// `origin`, at her origin node, asked on-line and each verified here (电子证明).
-#[utoipa::path(post, path = "/api/v1/lookup", tag = "worker", request_body = LookupRequest, security(("bearer" = [])),
-    responses((status = 200, body = LookupResult), (status = 403, body = Problem), (status = 422, body = Problem),
-        (status = 429, body = Problem), (status = 502, body = Problem)))]
+#[utoipa::path(tag = "worker", request_body = LookupRequest, security(("bearer" = [])),
+    responses((status = 200, body = LookupResult), (status = 429, description = "over the key's rate limit"),
+        (status = 502, description = "the origin did not answer")))]
 #[post("/api/v1/lookup")]
 pub async fn lookup(
-    node: web::Data<Node>,
+    state: web::Data<AppState>,
     requester: Requester,
     body: web::Json<LookupRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LookupRequest { id_number, origin } = body.into_inner();
-    let Some(origin) = origin.filter(|code| code != node.code()) else {
-        let found =
-            authorized(&node, requester, Action::Lookup, move |node, who| node.lookup(&id_number, &who, Utc::now()))
-                .await?;
-        return Ok(HttpResponse::Ok().json(LookupResult::Here(found)));
-    };
-    let plan = authorized(&node, requester, Action::Lookup, move |node, who| {
-        node.plan_lookup(&id_number, &origin, who, Utc::now())
-    })
-    .await?;
-    let body = LookupExchange { request: Some(plan.request.clone()), answer: None };
-    let peer = plan.origin.code.clone();
-    let unavailable = |message: String| ApiError::from(NodeError::PeerUnavailable { peer: peer.clone(), message });
-    let answer: LookupExchange =
-        node.peer_client().call(&plan.origin, "/exchange/v1/lookup", &body).await.map_err(unavailable)?;
-    let answer = answer.answer.ok_or_else(|| unavailable("no answer".into()))?;
-    let node = node.into_inner();
-    let found = web::block(move || node.settle_lookup(plan, &answer, Utc::now())).await??;
-    Ok(HttpResponse::Ok().json(LookupResult::AtOrigin(found)))
+    let who = actor(&state, requester, Action::Lookup).await?;
+    let found =
+        crate::service::lookup::lookup(&state.core, &state.exchange.peers, id_number, origin, who, Utc::now()).await?;
+    Ok(HttpResponse::Ok().json(LookupResult::from(found)))
 }

@@ -1,54 +1,55 @@
-//! Health, readiness, published keys, node descriptor and the OpenAPI document.
+//! Health, readiness, published keys, status list, node descriptor, metrics and the OpenAPI document.
 
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 
-use super::error::ApiError;
-use crate::node::Node;
+use super::{ApiError, AppState};
+use crate::domain::error::ErrorCode;
 use crate::seal::Jwks;
+use crate::service::certificates;
+
+/// Liveness or readiness.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` (alive) or `ready`.
+    pub status: &'static str,
+}
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "alive")))]
+#[utoipa::path(tag = "meta", responses((status = 200, body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "meta",
-    responses((status = 200, description = "ready"), (status = 503, body = super::Problem)))]
+#[utoipa::path(tag = "meta", responses((status = 200, body = Health), (status = 503, description = "the database does not answer")))]
 #[get("/readyz")]
-pub async fn readyz(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
-    let node = node.into_inner();
-    match web::block(move || node.store().ping()).await? {
-        Ok(()) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let core = state.core.clone();
+    match web::block(move || core.store.ping()).await? {
+        Ok(()) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            Err(ApiError::new(
-                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
-                "数据库暂不可用",
-                "the database is not available",
-            ))
+            Err(ErrorCode::NotReady.into())
         }
     }
 }
 
 /// The node's public signing keys.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "meta", responses((status = 200, body = Jwks)))]
+#[utoipa::path(tag = "meta", responses((status = 200, body = Jwks)))]
 #[get("/.well-known/jwks.json")]
-pub async fn jwks(node: web::Data<Node>) -> HttpResponse {
-    HttpResponse::Ok().json(node.jwks())
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.core.jwks())
 }
 
 /// This node's signed status list (`hunyu-status+jwt`): its certificate versions that are revoked
 /// or superseded, by jti only. Public, like the keys: verifiers elsewhere cache it.
-#[utoipa::path(get, path = "/.well-known/hunyu-status", tag = "meta",
-    responses((status = 200, description = "compact JWS", content_type = "application/jwt")))]
+#[utoipa::path(tag = "meta", responses((status = 200, description = "compact JWS", content_type = "application/jwt", body = String)))]
 #[get("/.well-known/hunyu-status")]
-pub async fn status_list(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
-    let node = node.into_inner();
-    let token = web::block(move || node.status_list(chrono::Utc::now())).await??;
+pub async fn status_list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let core = state.core.clone();
+    let token = web::block(move || certificates::status_list(&core, chrono::Utc::now())).await??;
     Ok(HttpResponse::Ok().content_type("application/jwt").body(token))
 }
 
@@ -62,29 +63,30 @@ pub struct NodeDescriptor {
 }
 
 /// The node descriptor.
-#[utoipa::path(get, path = "/.well-known/hunyu-node", tag = "meta", responses((status = 200, body = NodeDescriptor)))]
+#[utoipa::path(tag = "meta", responses((status = 200, body = NodeDescriptor)))]
 #[get("/.well-known/hunyu-node")]
-pub async fn node_descriptor(node: web::Data<Node>) -> HttpResponse {
+pub async fn node_descriptor(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(NodeDescriptor {
-        code: node.code().into(),
-        name: node.name().into(),
+        code: state.core.code().into(),
+        name: state.core.identity.name.clone(),
         software: concat!("hunyu/", env!("CARGO_PKG_VERSION")).into(),
-        keys: node.jwks(),
+        keys: state.core.jwks(),
     })
 }
 
-/// The OpenAPI 3.1 document, generated from the code.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI document")))]
+/// The OpenAPI 3.1 document of this API, generated from the routes themselves.
+#[utoipa::path(tag = "meta", responses((status = 200, description = "OpenAPI document", body = Object)))]
 #[get("/api/v1/openapi.json")]
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(super::openapi::document())
+pub async fn openapi_json(document: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(document.get_ref())
 }
 
 /// Prometheus metrics (counts only, no personal data).
-#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "OpenMetrics text")))]
+#[utoipa::path(tag = "meta",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String)))]
 #[get("/metrics")]
-pub async fn metrics(node: web::Data<Node>) -> HttpResponse {
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(node.metrics().render())
+        .body(state.core.metrics.render())
 }

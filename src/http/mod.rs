@@ -1,15 +1,18 @@
-//! The actix-web application: routes per actor, bearer auth, problem+json errors, OpenAPI.
+//! The actix-web application: routes per actor, bearer auth, problem+json errors, and the OpenAPI
+//! document, registered once for both. Request and response types (the API's shapes) live here;
+//! the services behind the handlers return domain values.
 
 mod audit;
 mod certificates;
 mod employer;
 pub mod error;
-pub mod exchange;
+mod exchange;
 mod lookup;
 mod meta;
 pub mod openapi;
 pub mod peer;
-pub(crate) mod verify;
+mod schema;
+mod verify;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -22,14 +25,43 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use chrono::Utc;
 use std::future::{Ready, ready};
+use utoipa_actix_web::AppExt as _;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use error::{ApiError, Problem};
 
-use crate::access::{AccessError, Action, Audit, Caller};
+use crate::config::Config;
+use crate::domain::access::Action;
+use crate::domain::error::ErrorCode;
+use crate::exchange::Exchange;
 use crate::metrics::ActionLabel;
-use crate::node::{Node, NodeError};
+use crate::node::{Actor, NodeCore};
+use crate::service::ServiceError;
+use crate::service::access::{AccessError, KeyResolver, RateLimits, permit};
 
-/// Settings of the API listener that the app itself needs.
+/// What every handler of the API may use.
+pub struct AppState {
+    pub core: Arc<NodeCore>,
+    pub exchange: Arc<Exchange>,
+    /// API key resolution, with its short-lived cache.
+    pub keys: KeyResolver,
+    /// Per-key request limits.
+    pub limits: RateLimits,
+}
+
+impl AppState {
+    /// The state of a node's API as `config` sets it up.
+    pub fn new(exchange: Arc<Exchange>, config: &Config) -> Self {
+        Self {
+            core: exchange.core().clone(),
+            exchange,
+            keys: KeyResolver::new(std::time::Duration::from_secs(config.http.key_cache_seconds)),
+            limits: RateLimits::new(&config.limits),
+        }
+    }
+}
+
+/// Settings of the listeners that the apps themselves need.
 #[derive(Debug, Clone)]
 pub struct AppSettings {
     pub body_limit: usize,
@@ -37,26 +69,24 @@ pub struct AppSettings {
 }
 
 /// Starts the API server on `listener` (bind port 0 to get a free port).
-pub fn serve(node: Arc<Node>, listener: TcpListener, settings: &AppSettings) -> std::io::Result<Server> {
-    let node = web::Data::from(node);
+pub fn serve(state: Arc<AppState>, listener: TcpListener, settings: &AppSettings) -> std::io::Result<Server> {
+    let state = web::Data::from(state);
+    let document = web::Data::new(openapi::document());
     let limit = settings.body_limit;
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
-            .app_data(node.clone())
+            .into_utoipa_app()
+            .app_data(state.clone())
+            .app_data(document.clone())
             .app_data(web::JsonConfig::default().limit(limit).error_handler(move |e, _| json_error(e, limit).into()))
             .app_data(web::PayloadConfig::default().limit(limit))
-            .app_data(web::QueryConfig::default().error_handler(|_, _| {
-                ApiError::new(
-                    actix_web::http::StatusCode::BAD_REQUEST,
-                    "request.query",
-                    "查询参数不符合接口要求",
-                    "query parameters do not match the API",
-                )
-                .into()
-            }))
-            .wrap(from_fn(request_log))
+            .app_data(web::QueryConfig::default().error_handler(|_, _| ApiError::from(ErrorCode::Query).into()))
             .configure(routes)
-            .default_service(web::to(|| async { Err::<web::Json<()>, _>(ApiError::not_found("route")) }))
+            .default_service(web::to(|| async {
+                Err::<web::Json<()>, _>(ApiError::from(ErrorCode::NotFound { what: "route" }))
+            }))
+            .map(|app| app.wrap(from_fn(request_log)))
+            .into_app()
     })
     .listen(listener)?;
     if let Some(workers) = settings.workers {
@@ -65,8 +95,8 @@ pub fn serve(node: Arc<Node>, listener: TcpListener, settings: &AppSettings) -> 
     Ok(server.run())
 }
 
-/// Every route of the API.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Every route of the API, for the router and the OpenAPI document alike.
+pub fn routes(cfg: &mut ServiceConfig) {
     // The verification (查验) route first: it is by far the most frequent.
     cfg.service(verify::verify)
         .service(meta::healthz)
@@ -92,23 +122,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(meta::metrics);
 }
 
+/// The problem answering a request body that could not be read as JSON.
 fn json_error(e: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
     use actix_web::error::JsonPayloadError as E;
     match e {
-        E::Overflow { .. } | E::OverflowKnownLength { .. } => error::too_large(limit),
-        E::ContentType => ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "request.content_type",
-            "请求内容类型须为 application/json",
-            "request Content-Type must be application/json",
-        ),
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => ErrorCode::TooLarge { limit }.into(),
+        E::ContentType => ErrorCode::ContentType.into(),
         E::Deserialize(e) => error::json_problem(&e),
-        _ => ApiError::new(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "request.body",
-            "无法读取请求内容",
-            "request body could not be read",
-        ),
+        _ => ErrorCode::Body.into(),
     }
 }
 
@@ -163,10 +184,10 @@ impl FromRequest for Requester {
             .map(str::trim)
             .filter(|s| !s.is_empty());
         let Some(secret) = secret else {
-            if let Some(node) = req.app_data::<web::Data<Node>>() {
-                node.metrics().auth_failures.inc();
+            if let Some(state) = req.app_data::<web::Data<AppState>>() {
+                state.core.metrics.auth_failures.inc();
             }
-            return ready(Err(ApiError::unauthenticated()));
+            return ready(Err(ErrorCode::Unauthenticated.into()));
         };
         let purpose = req
             .headers()
@@ -179,44 +200,45 @@ impl FromRequest for Requester {
     }
 }
 
-/// The caller behind `requester`, if its role may take `action`: from the key cache on the request
-/// thread, or from the store on the blocking pool.
-async fn caller(node: &web::Data<Node>, secret: String, action: Action) -> Result<Caller, ApiError> {
+/// The actor behind `requester`, if its key is valid, its role may take `action` and it is within
+/// its rate limit: from the key cache on the request thread, or from the store on the blocking pool.
+pub async fn actor(state: &web::Data<AppState>, requester: Requester, action: Action) -> Result<Actor, ApiError> {
     let now = Utc::now();
-    let caller = match node.keys().cached(&secret, now) {
+    let secret = requester.secret;
+    let caller = match state.keys.cached(&secret, now) {
         Some(caller) => caller,
         None => {
-            let resolver = node.clone().into_inner();
-            let resolved = web::block(move || resolver.keys().authenticate(resolver.store(), &secret, now)).await?;
+            let resolver = state.clone().into_inner();
+            let resolved = web::block(move || resolver.keys.authenticate(&resolver.core.store, &secret, now)).await?;
             if matches!(resolved, Err(AccessError::Unauthenticated)) {
-                node.metrics().auth_failures.inc();
+                state.core.metrics.auth_failures.inc();
             }
             resolved?
         }
     };
-    caller.may(action)?;
-    if let Err(wait) = node.limits().check(action, &caller.key_id) {
-        node.metrics().rate_limited.get_or_create(&ActionLabel { action: action.name().into() }).inc();
-        return Err(ApiError::rate_limited(wait));
+    permit(&caller, action)?;
+    if let Err(wait) = state.limits.check(action, &caller.key_id) {
+        state.core.metrics.rate_limited.get_or_create(&ActionLabel { action: action.name().into() }).inc();
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(ErrorCode::RateLimited { retry_after_seconds: seconds.max(1) }.into());
     }
-    Ok(caller)
+    let purpose = requester.purpose.unwrap_or_else(|| action.default_purpose().to_owned());
+    Ok(Actor { caller, request_id: requester.request_id, purpose })
 }
 
-/// Authenticates, checks the role, and runs `work` (which reads or writes the database, and records
-/// the access in the audit log) on the blocking pool.
+/// Authenticates, checks the role, and runs `work` (which reads or writes the database, and
+/// records the access in the audit log) on the blocking pool.
 pub async fn authorized<T, F>(
-    node: &web::Data<Node>,
+    state: &web::Data<AppState>,
     requester: Requester,
     action: Action,
     work: F,
 ) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Node, Audit) -> Result<T, NodeError> + Send + 'static,
+    F: FnOnce(&NodeCore, Actor) -> Result<T, ServiceError> + Send + 'static,
 {
-    let caller = caller(node, requester.secret, action).await?;
-    let purpose = requester.purpose.unwrap_or_else(|| action.default_purpose().to_owned());
-    let audit = Audit { caller, request_id: requester.request_id, purpose };
-    let node = node.clone().into_inner();
-    Ok(web::block(move || work(&node, audit)).await??)
+    let who = actor(state, requester, action).await?;
+    let core = state.core.clone();
+    Ok(web::block(move || work(&core, who)).await??)
 }

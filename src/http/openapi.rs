@@ -1,19 +1,25 @@
-//! The OpenAPI 3.1 document, generated from the handlers and types.
+//! The OpenAPI 3.1 document, collected from the very routes the server registers
+//! ([`super::routes`]), and completed with the answers every route shares: a route behind a key
+//! may answer 401 and 403, one that reads a JSON body 400, 413, 415 and 422, one with a query
+//! 400, and any route 500 — each as `application/problem+json`.
 
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use utoipa::openapi::content::Content;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{OpenApi, Ref, RefOr};
+use utoipa::{Modify, OpenApi as _};
+use utoipa_actix_web::AppExt as _;
 
-use super::{audit, certificates, employer, exchange, lookup, meta, verify};
+use super::error::{PROBLEM_JSON, Problem};
 
-#[derive(OpenApi)]
+#[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "hunyu", description = "流动人口婚育证明 — issue, verify and exchange marriage-and-childbearing certificates"),
-    paths(
-        meta::healthz, meta::readyz, meta::jwks, meta::node_descriptor, meta::status_list, meta::openapi_json, meta::metrics,
-        certificates::create, certificates::show, certificates::renew, certificates::revoke, employer::confirm, audit::list, lookup::lookup,
-        verify::verify, exchange::arrival, exchange::departure, exchange::inquiry, exchange::event, exchange::reply,
-        exchange::messages, exchange::refresh_directory,
-    ),
+    components(schemas(Problem)),
     modifiers(&BearerAuth),
 )]
 struct ApiDoc;
@@ -21,7 +27,7 @@ struct ApiDoc;
 struct BearerAuth;
 
 impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+    fn modify(&self, openapi: &mut OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -31,6 +37,55 @@ impl Modify for BearerAuth {
 }
 
 /// The document served at `/api/v1/openapi.json`.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+pub fn document() -> OpenApi {
+    let (_, mut document) =
+        actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(super::routes).split_for_parts();
+    for item in document.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            complete(operation);
+        }
+    }
+    document
+}
+
+/// Adds the answers `operation` shares with every route of its kind, and gives every error its
+/// problem+json body.
+fn complete(operation: &mut Operation) {
+    let mut shared = vec![StatusCode::INTERNAL_SERVER_ERROR];
+    if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        shared.extend([StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN]);
+    }
+    if operation.request_body.is_some() {
+        shared.extend([
+            StatusCode::BAD_REQUEST,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ]);
+    }
+    let queried = operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Query);
+    if queried {
+        shared.push(StatusCode::BAD_REQUEST);
+    }
+    let responses: &mut BTreeMap<String, RefOr<Response>> = &mut operation.responses.responses;
+    for status in shared {
+        responses.entry(status.as_str().to_owned()).or_insert_with(|| problem(status, None).into());
+    }
+    for (status, response) in responses.iter_mut() {
+        let Ok(status) = status.parse::<StatusCode>() else { continue };
+        if let (true, RefOr::T(answer)) = (status.as_u16() >= 400, response) {
+            let description = std::mem::take(&mut answer.description);
+            *answer = problem(status, Some(description));
+        }
+    }
+}
+
+/// An error answer: its description, and a problem document as its body.
+fn problem(status: StatusCode, description: Option<String>) -> Response {
+    let description = description.filter(|d| !d.is_empty());
+    ResponseBuilder::new()
+        .description(description.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase()))
+        .content(PROBLEM_JSON, Content::new(Some(Ref::from_schema_name("Problem"))))
+        .build()
 }

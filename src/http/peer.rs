@@ -6,16 +6,17 @@ use std::sync::Arc;
 
 use actix_web::dev::{Extensions, Server};
 use actix_web::rt::net::TcpStream;
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
 use super::AppSettings;
 use super::error::ApiError;
-use crate::exchange::inbox::{self, Arrivals, InboxError};
-use crate::exchange::lookup::{LookupError, LookupExchange, answer};
-use crate::exchange::{Batch, Refusal};
-use crate::node::Node;
+use crate::domain::error::ErrorCode;
+use crate::exchange::client::{LOOKUP_PATH, LookupExchange, MESSAGES_PATH};
+use crate::exchange::inbox::{self, InboxError};
+use crate::exchange::{Batch, Exchange, Refusal};
 use crate::seal::sha256_hex;
+use crate::service::lookup::{LookupError, answer};
 
 /// SHA-256 (hex) of the client certificate of a peer connection, if one was presented.
 #[derive(Debug, Clone)]
@@ -23,25 +24,25 @@ struct ClientFingerprint(Option<String>);
 
 /// Starts the peer server on `listener` with `tls` (which asks every client for its certificate).
 pub fn serve(
-    node: Arc<Node>,
+    exchange: Arc<Exchange>,
     listener: TcpListener,
     tls: rustls::ServerConfig,
     settings: &AppSettings,
 ) -> std::io::Result<Server> {
-    let node = web::Data::from(node);
-    let arrivals = web::Data::new(Arrivals::default());
+    let exchange = web::Data::from(exchange);
     // A batch of 1,000 messages of a few KiB each.
     let limit = settings.body_limit.max(16 * 1024 * 1024);
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
-            .app_data(node.clone())
-            .app_data(arrivals.clone())
+            .app_data(exchange.clone())
             .app_data(
                 web::JsonConfig::default().limit(limit).error_handler(move |e, _| super::json_error(e, limit).into()),
             )
-            .service(messages)
-            .service(certificate_lookup)
-            .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found("route")) }))
+            .route(MESSAGES_PATH, web::post().to(messages))
+            .route(LOOKUP_PATH, web::post().to(certificate_lookup))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::from(ErrorCode::NotFound { what: "route" }))
+            }))
     })
     .on_connect(remember_client_certificate)
     .listen_rustls_0_23(listener, tls)?;
@@ -60,26 +61,27 @@ fn remember_client_certificate(connection: &dyn Any, data: &mut Extensions) {
 
 /// Receive signed messages; answer one signed receipt per message, in order. A refused batch is
 /// stored nowhere; a message received again gets its first receipt.
-#[post("/exchange/v1/messages")]
 async fn messages(
-    node: web::Data<Node>,
-    arrivals: web::Data<Arrivals>,
+    exchange: web::Data<Exchange>,
     req: HttpRequest,
     body: web::Json<Batch>,
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = req.conn_data::<ClientFingerprint>().and_then(|f| f.0.clone());
     let tokens = body.into_inner().messages;
     let count = tokens.len();
-    let receiver = node.clone().into_inner();
-    let received =
-        web::block(move || inbox::receive(&receiver, &arrivals, fingerprint.as_deref(), tokens, Utc::now())).await?;
+    let receiver = exchange.clone().into_inner();
+    let received = web::block(move || {
+        inbox::receive(receiver.core(), &receiver.arrivals, fingerprint.as_deref(), tokens, Utc::now())
+    })
+    .await?;
+    let metrics = &exchange.core().metrics;
     match received {
         Ok(receipts) => {
-            node.metrics().messages_received.inc_by(u64::try_from(count).unwrap_or(0));
+            metrics.messages_received.inc_by(u64::try_from(count).unwrap_or(0));
             Ok(HttpResponse::Ok().json(Batch { messages: Vec::new(), receipts }))
         }
         Err(InboxError::Refused(refusal)) => {
-            node.metrics().messages_refused.inc();
+            metrics.messages_refused.inc();
             tracing::warn!(%refusal, "message batch refused");
             Err(ApiError::refused(&refusal))
         }
@@ -89,9 +91,8 @@ async fn messages(
 
 /// Electronic certificate lookup (电子证明查询): a signed request in, the origin's signed answer
 /// out at once (her current certificates, or none).
-#[post("/exchange/v1/lookup")]
 async fn certificate_lookup(
-    node: web::Data<Node>,
+    exchange: web::Data<Exchange>,
     req: HttpRequest,
     body: web::Json<LookupExchange>,
 ) -> Result<HttpResponse, ApiError> {
@@ -99,14 +100,14 @@ async fn certificate_lookup(
     let Some(request) = body.into_inner().request else {
         return Err(ApiError::refused(&Refusal::BatchSize));
     };
-    let origin = node.clone().into_inner();
+    let origin = exchange.core().clone();
     match web::block(move || answer(&origin, fingerprint.as_deref(), &request, Utc::now())).await? {
         Ok(answer) => Ok(HttpResponse::Ok().json(LookupExchange { request: None, answer: Some(answer) })),
         Err(LookupError::Refused(refusal)) => {
-            node.metrics().messages_refused.inc();
+            exchange.core().metrics.messages_refused.inc();
             tracing::warn!(%refusal, "lookup refused");
             Err(ApiError::refused(&refusal))
         }
-        Err(LookupError::Node(e)) => Err(e.into()),
+        Err(LookupError::Service(e)) => Err(e.into()),
     }
 }

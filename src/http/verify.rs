@@ -2,14 +2,16 @@
 
 use actix_web::{HttpResponse, post, web};
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
-use super::{Problem, Requester, authorized};
-use crate::access::Action;
-use crate::node::{Node, Verification};
+use super::{ApiError, AppState, Requester, authorized};
+use crate::domain::access::Action;
+use crate::domain::error::Coded;
+use crate::domain::verification::VerificationStatus;
+use crate::seal::records::Issuer;
+use crate::service::verification::{self, Verdict};
 
-/// Body of a verification.
+/// Body of a verification, and of an employer's confirmation.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
@@ -17,18 +19,83 @@ pub struct VerifyRequest {
     pub token: String,
 }
 
+/// One reason in a verification result.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReasonView {
+    pub code: &'static str,
+    /// Chinese message.
+    pub message: &'static str,
+    pub message_en: &'static str,
+}
+
+impl ReasonView {
+    /// The view of a reason or warning.
+    pub fn of(coded: &impl Coded) -> Self {
+        Self { code: coded.code(), message: coded.message_zh(), message_en: coded.message_en() }
+    }
+}
+
+/// The node that signed a certificate.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IssuerView {
+    pub code: String,
+    pub name: String,
+}
+
+impl From<Issuer> for IssuerView {
+    fn from(issuer: Issuer) -> Self {
+        Self { code: issuer.code, name: issuer.name }
+    }
+}
+
+/// Result of `POST /api/v1/verify`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Verification {
+    pub valid: bool,
+    pub status: VerificationStatus,
+    pub reasons: Vec<ReasonView>,
+    /// What the verifier should know that does not change the verdict (e.g. a stale trust directory).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<ReasonView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<IssuerView>,
+    /// The signed payload, when the signature is genuine (for roles that may see it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub certificate: Option<serde_json::Value>,
+}
+
+impl From<Verdict> for Verification {
+    fn from(verdict: Verdict) -> Self {
+        let valid = verdict.valid();
+        let (issuer, certificate) = match verdict.genuine {
+            Some(genuine) => (Some(genuine.issuer.into()), Some(genuine.payload)),
+            None => (None, None),
+        };
+        Self {
+            valid,
+            status: verdict.status,
+            reasons: verdict.reasons.iter().map(ReasonView::of).collect(),
+            warnings: verdict.warnings.iter().map(ReasonView::of).collect(),
+            issuer,
+            certificate,
+        }
+    }
+}
+
 /// Verify a certificate: genuine, current and whose, with every reason when it is not.
-#[utoipa::path(post, path = "/api/v1/verify", tag = "worker", request_body = VerifyRequest, security(("bearer" = [])),
-    responses((status = 200, body = Verification), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 413, body = Problem)))]
+#[utoipa::path(tag = "worker", request_body = VerifyRequest, security(("bearer" = [])),
+    responses((status = 200, body = Verification), (status = 429, description = "over the key's rate limit")))]
 #[post("/api/v1/verify")]
 pub async fn verify(
-    node: web::Data<Node>,
+    state: web::Data<AppState>,
     requester: Requester,
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().token;
-    let verification =
-        authorized(&node, requester, Action::Verify, move |node, who| node.verify(&token, &who, Utc::now())).await?;
-    Ok(HttpResponse::Ok().json(verification))
+    let verdict = authorized(&state, requester, Action::Verify, move |core, who| {
+        verification::verify(core, &token, &who, Utc::now())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Verification::from(verdict)))
 }

@@ -57,6 +57,13 @@ pub fn sign_compact(signer: &dyn Signer, typ: &str, payload: &[u8], compress: bo
     token
 }
 
+/// The payload of an uncompressed token this node signed, or checked before it stored it, read
+/// without checking it again; `None` when it does not read as `T`.
+pub fn read_stored<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
+    let part = token.split('.').nth(1)?;
+    serde_json::from_slice(&b64url_decode(part)?).ok()
+}
+
 /// Raw DEFLATE at libdeflate's default level: on certificate-sized JSON the slow levels save
 /// nothing (measured: 341 bytes at level 6, 342 at level 12, three times slower).
 fn deflate(bytes: &[u8]) -> Vec<u8> {

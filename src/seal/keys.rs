@@ -57,6 +57,12 @@ impl Ed25519Signer {
         Self::from_pkcs8(der.as_ref(), node_code).ok_or_else(|| KeyError::NotEd25519(path.display().to_string()))
     }
 
+    /// A new key kept in memory only (unit tests, and the nodes of a benchmark that live one run).
+    pub fn ephemeral(node_code: &str) -> Result<Self, KeyError> {
+        let der = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| KeyError::Random)?;
+        Self::from_pkcs8(der.as_ref(), node_code).ok_or(KeyError::Random)
+    }
+
     /// Loads a PKCS#8 PEM key (v1 as written by OpenSSL, or v2 as written by `hunyu init`).
     pub fn load(path: &Path, node_code: &str) -> Result<Self, KeyError> {
         let text = std::fs::read_to_string(path)
@@ -134,7 +140,7 @@ fn key_id(public: &[u8]) -> String {
 }
 
 /// A public key in JWK form (RFC 7517, OKP per RFC 8037).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
     pub kty: String,
     pub crv: String,
@@ -161,7 +167,7 @@ impl Jwk {
 }
 
 /// A JWK set (`/.well-known/jwks.json`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwks {
     pub keys: Vec<Jwk>,
 }

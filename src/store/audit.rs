@@ -9,7 +9,7 @@ use super::{DbConn, StoreError, execute_natively};
 use crate::seal::chain::{self, ChainBreak, Entry, GENESIS};
 
 /// A stored audit entry.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {
     pub seq: i64,
@@ -58,6 +58,21 @@ pub struct NewAudit {
     pub object: Option<String>,
     pub purpose: String,
     pub outcome: String,
+}
+
+/// How an audited read ended: the outcome, and the person it turned out to concern.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub outcome: String,
+    /// The person read, when the request did not name her.
+    pub subject: Option<String>,
+}
+
+impl Recorded {
+    /// An outcome about the person the request named, if any.
+    pub fn outcome(outcome: impl Into<String>) -> Self {
+        Self { outcome: outcome.into(), subject: None }
+    }
 }
 
 /// Takes the chain lock for the rest of the transaction: writers in other processes append to the
@@ -132,8 +147,7 @@ pub(super) fn append_all(conn: &mut DbConn, entries: Vec<NewAudit>) -> Result<()
 }
 
 /// Filters of the audit listing.
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     /// API key id of the caller.
     pub actor: Option<String>,

@@ -4,7 +4,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{certificate_events, certificate_versions, certificates, persons};
-use super::{DbConn, StoreError};
+use super::{DbConn, StoreError, parse_stored};
+use crate::domain::verification::VersionStatus;
 
 /// A person as this node last recorded her.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -47,32 +48,14 @@ pub struct VersionRow {
 }
 
 /// A status change of a version, to append.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = certificate_events)]
+#[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub jti: &'a str,
-    pub status: &'a str,
+    pub status: VersionStatus,
     pub reason: Option<&'a str>,
     pub at: NaiveDateTime,
     pub actor: &'a str,
 }
-
-/// A recorded status change.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = certificate_events)]
-pub struct EventRow {
-    pub id: i64,
-    pub jti: String,
-    pub status: String,
-    pub reason: Option<String>,
-    pub at: NaiveDateTime,
-    pub actor: String,
-}
-
-/// Status recorded when a newer version replaces a version.
-pub const SUPERSEDED: &str = "superseded";
-/// Status recorded when the issuer revokes a version.
-pub const REVOKED: &str = "revoked";
 
 /// Inserts the person, or updates what is known of her (created_at is kept).
 pub fn save_person(conn: &mut DbConn, person: &PersonRow) -> Result<(), StoreError> {
@@ -106,7 +89,16 @@ pub fn insert_version(conn: &mut DbConn, row: &VersionRow) -> Result<(), StoreEr
 
 /// Appends a status change.
 pub fn insert_event(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<(), StoreError> {
-    diesel::insert_into(certificate_events::table).values(event).execute(conn)?;
+    use certificate_events::*;
+    diesel::insert_into(table)
+        .values((
+            jti.eq(event.jti),
+            status.eq(event.status.as_str()),
+            reason.eq(event.reason),
+            at.eq(event.at),
+            actor.eq(event.actor),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -143,31 +135,37 @@ pub fn current_version(conn: &mut DbConn, certificate_id: &str) -> Result<Option
 }
 
 /// Status changes recorded for one version, oldest first (the verify hot path: one indexed read).
-pub fn statuses(conn: &mut DbConn, jti: &str) -> Result<Vec<String>, StoreError> {
-    Ok(certificate_events::table
+pub fn statuses(conn: &mut DbConn, jti: &str) -> Result<Vec<VersionStatus>, StoreError> {
+    let names: Vec<String> = certificate_events::table
         .filter(certificate_events::jti.eq(jti))
         .order(certificate_events::id.asc())
         .select(certificate_events::status)
-        .load(conn)?)
+        .load(conn)?;
+    names.iter().map(|name| parse_stored(name, VersionStatus::parse)).collect()
 }
 
 /// Every version with a recorded status, and that status (for the node's status list).
-pub fn recorded_statuses(conn: &mut DbConn) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(certificate_events::table
+pub fn recorded_statuses(conn: &mut DbConn) -> Result<Vec<(String, VersionStatus)>, StoreError> {
+    let rows: Vec<(String, String)> = certificate_events::table
         .select((certificate_events::jti, certificate_events::status))
         .distinct()
         .order(certificate_events::jti.asc())
-        .load(conn)?)
+        .load(conn)?;
+    rows.into_iter().map(|(jti, name)| Ok((jti, parse_stored(&name, VersionStatus::parse)?))).collect()
 }
 
-/// Status changes of every version of a lineage, oldest first.
-pub fn events_of_certificate(conn: &mut DbConn, certificate_id: &str) -> Result<Vec<EventRow>, StoreError> {
-    Ok(certificate_events::table
+/// Status changes of every version of a lineage, oldest first, as (version `jti`, status).
+pub fn statuses_of_certificate(
+    conn: &mut DbConn,
+    certificate_id: &str,
+) -> Result<Vec<(String, VersionStatus)>, StoreError> {
+    let rows: Vec<(String, String)> = certificate_events::table
         .inner_join(certificate_versions::table)
         .filter(certificate_versions::certificate_id.eq(certificate_id))
         .order(certificate_events::id.asc())
-        .select(EventRow::as_select())
-        .load(conn)?)
+        .select((certificate_events::jti, certificate_events::status))
+        .load(conn)?;
+    rows.into_iter().map(|(jti, name)| Ok((jti, parse_stored(&name, VersionStatus::parse)?))).collect()
 }
 
 /// ID number of the holder of a certificate version.

@@ -7,12 +7,13 @@ use diesel::sql_types::{Array, Text, Timestamp};
 
 use super::schema::{messages, peer_sequences, received_statuses};
 use super::{DbConn, StoreError, execute_natively};
-use crate::domain::message::MessageState;
+use crate::domain::message::{Direction, MessageKind, MessageState};
+use crate::domain::verification::VersionStatus;
 
-/// Direction of a message sent by this node.
-pub const OUT: &str = "out";
-/// Direction of a message received by this node.
-pub const IN: &str = "in";
+/// Stored name of the direction of a message this node sent.
+const OUT: &str = "out";
+/// Stored name of the direction of a message this node received.
+const IN: &str = "in";
 
 /// A stored message, sent or received.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -47,16 +48,16 @@ pub struct Claimed {
 }
 
 /// The next sequence number towards (`OUT`) or from (`IN`) `peer`, recorded as used.
-pub fn next_seq(conn: &mut DbConn, peer: &str, direction: &str) -> Result<i64, StoreError> {
+pub fn next_seq(conn: &mut DbConn, peer: &str, direction: Direction) -> Result<i64, StoreError> {
     let next = last_seq(conn, peer, direction)? + 1;
     set_last_seq(conn, peer, direction, next)?;
     Ok(next)
 }
 
 /// The last sequence number used towards or accepted from `peer` (0 before the first).
-pub fn last_seq(conn: &mut DbConn, peer: &str, direction: &str) -> Result<i64, StoreError> {
+pub fn last_seq(conn: &mut DbConn, peer: &str, direction: Direction) -> Result<i64, StoreError> {
     Ok(peer_sequences::table
-        .find((peer, direction))
+        .find((peer, direction.as_str()))
         .select(peer_sequences::last_seq)
         .first(conn)
         .optional()?
@@ -64,15 +65,15 @@ pub fn last_seq(conn: &mut DbConn, peer: &str, direction: &str) -> Result<i64, S
 }
 
 /// Records `seq` as the last sequence number used with `peer`.
-pub fn set_last_seq(conn: &mut DbConn, peer: &str, direction: &str, seq: i64) -> Result<(), StoreError> {
-    let updated = diesel::update(peer_sequences::table.find((peer, direction)))
+pub fn set_last_seq(conn: &mut DbConn, peer: &str, direction: Direction, seq: i64) -> Result<(), StoreError> {
+    let updated = diesel::update(peer_sequences::table.find((peer, direction.as_str())))
         .set(peer_sequences::last_seq.eq(seq))
         .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(peer_sequences::table)
             .values((
                 peer_sequences::peer.eq(peer),
-                peer_sequences::direction.eq(direction),
+                peer_sequences::direction.eq(direction.as_str()),
                 peer_sequences::last_seq.eq(seq),
             ))
             .execute(conn)?;
@@ -116,10 +117,10 @@ pub fn insert_all(conn: &mut DbConn, rows: &[MessageRow]) -> Result<(), StoreErr
 }
 
 /// A message by id and direction.
-pub fn find(conn: &mut DbConn, id: &str, direction: &str) -> Result<Option<MessageRow>, StoreError> {
+pub fn find(conn: &mut DbConn, id: &str, direction: Direction) -> Result<Option<MessageRow>, StoreError> {
     Ok(messages::table
         .filter(messages::id.eq(id))
-        .filter(messages::direction.eq(direction))
+        .filter(messages::direction.eq(direction.as_str()))
         .select(MessageRow::as_select())
         .first(conn)
         .optional()?)
@@ -271,14 +272,14 @@ pub fn record_failure(
 pub fn mark_answered(
     conn: &mut DbConn,
     id: &str,
-    direction: &str,
+    direction: Direction,
     peer: &str,
     at: NaiveDateTime,
 ) -> Result<bool, StoreError> {
     let updated = diesel::update(
         messages::table
             .filter(messages::id.eq(id))
-            .filter(messages::direction.eq(direction))
+            .filter(messages::direction.eq(direction.as_str()))
             .filter(messages::peer.eq(peer)),
     )
     .set(messages::answered_at.eq(at))
@@ -287,11 +288,16 @@ pub fn mark_answered(
 }
 
 /// Peers that sent or were sent a message of `kind` about `subject`, most recent first.
-pub fn peers_about(conn: &mut DbConn, subject: &str, kind: &str, direction: &str) -> Result<Vec<String>, StoreError> {
+pub fn peers_about(
+    conn: &mut DbConn,
+    subject: &str,
+    kind: MessageKind,
+    direction: Direction,
+) -> Result<Vec<String>, StoreError> {
     let rows: Vec<(String, NaiveDateTime)> = messages::table
         .filter(messages::subject.eq(subject))
-        .filter(messages::kind.eq(kind))
-        .filter(messages::direction.eq(direction))
+        .filter(messages::kind.eq(kind.as_str()))
+        .filter(messages::direction.eq(direction.as_str()))
         .select((messages::peer, messages::created_at))
         .order(messages::created_at.desc())
         .load(conn)?;
@@ -307,8 +313,8 @@ pub fn peers_about(conn: &mut DbConn, subject: &str, kind: &str, direction: &str
 /// What to list.
 #[derive(Debug, Clone, Default)]
 pub struct MessageFilter {
-    pub direction: Option<String>,
-    pub kind: Option<String>,
+    pub direction: Option<Direction>,
+    pub kind: Option<MessageKind>,
     pub peer: Option<String>,
     /// Only messages created before this id (UUID v7 ids sort by time): the next page.
     pub before: Option<String>,
@@ -320,11 +326,11 @@ pub struct MessageFilter {
 /// Messages matching `filter`, newest first.
 pub fn list(conn: &mut DbConn, filter: &MessageFilter) -> Result<Vec<MessageRow>, StoreError> {
     let mut query = messages::table.select(MessageRow::as_select()).order(messages::id.desc()).into_boxed();
-    if let Some(direction) = &filter.direction {
-        query = query.filter(messages::direction.eq(direction.clone()));
+    if let Some(direction) = filter.direction {
+        query = query.filter(messages::direction.eq(direction.as_str()));
     }
-    if let Some(kind) = &filter.kind {
-        query = query.filter(messages::kind.eq(kind.clone()));
+    if let Some(kind) = filter.kind {
+        query = query.filter(messages::kind.eq(kind.as_str()));
     }
     if let Some(peer) = &filter.peer {
         query = query.filter(messages::peer.eq(peer.clone()));
@@ -366,17 +372,36 @@ pub struct NewReceivedStatus<'a> {
     pub message_id: &'a str,
 }
 
-/// Records a status reported by a certificate's issuer.
-pub fn insert_received_status(conn: &mut DbConn, status: &NewReceivedStatus<'_>) -> Result<(), StoreError> {
-    diesel::insert_into(received_statuses::table).values(status).execute(conn)?;
+/// Records `status`, reported by the issuer of version `jti` in message `message_id`.
+pub fn insert_received_status(
+    conn: &mut DbConn,
+    jti: &str,
+    issuer: &str,
+    status: VersionStatus,
+    at: NaiveDateTime,
+    message_id: &str,
+) -> Result<(), StoreError> {
+    let row = NewReceivedStatus { jti, issuer, status: status.as_str(), at, message_id };
+    diesel::insert_into(received_statuses::table).values(&row).execute(conn)?;
     Ok(())
 }
 
 /// Statuses that `issuer` reported for its version `jti`.
-pub fn received_statuses(conn: &mut DbConn, jti: &str, issuer: &str) -> Result<Vec<String>, StoreError> {
-    Ok(received_statuses::table
+pub fn received_statuses(conn: &mut DbConn, jti: &str, issuer: &str) -> Result<Vec<VersionStatus>, StoreError> {
+    let names: Vec<String> = received_statuses::table
         .filter(received_statuses::jti.eq(jti))
         .filter(received_statuses::issuer.eq(issuer))
         .select(received_statuses::status)
-        .load(conn)?)
+        .load(conn)?;
+    names.iter().map(|name| super::parse_stored(name, VersionStatus::parse)).collect()
+}
+
+/// The direction of a stored message.
+pub fn direction_of(row: &MessageRow) -> Result<Direction, StoreError> {
+    super::parse_stored(&row.direction, Direction::parse)
+}
+
+/// The kind of a stored message.
+pub fn kind_of(row: &MessageRow) -> Result<MessageKind, StoreError> {
+    super::parse_stored(&row.kind, MessageKind::parse)
 }

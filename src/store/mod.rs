@@ -90,6 +90,11 @@ impl StoreError {
     }
 }
 
+/// The value a stored name stands for; a name nothing stands for is a corrupt row.
+pub(crate) fn parse_stored<T>(name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(name).ok_or_else(|| StoreError::Corrupt(format!("unknown stored name {name:?}")))
+}
+
 /// A database location with its backend; `Display` never shows a password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
@@ -259,6 +264,20 @@ impl Store {
     pub fn audit(&self, entry: audit::NewAudit) -> Result<(), StoreError> {
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
         self.queue(writer::Queued::Audit(entry, reply), &answer)
+    }
+
+    /// Runs an audited read (查询, 查验): `read` on a pooled connection, in parallel with other
+    /// requests, gives the answer and how the access ended; the answer goes out only once its
+    /// audit entry is durable. The writer appends the entries of one moment in one statement.
+    pub fn read_audited<T, E: From<StoreError>>(
+        &self,
+        entry: audit::NewAudit,
+        read: impl FnOnce(&mut DbConn) -> Result<(T, audit::Recorded), E>,
+    ) -> Result<T, E> {
+        let (answer, recorded) = self.read(read)?;
+        let subject = recorded.subject.or(entry.subject);
+        self.audit(audit::NewAudit { outcome: recorded.outcome, subject, ..entry })?;
+        Ok(answer)
     }
 
     /// Hands `queued` to the writer thread and waits for its outcome on `answer`.

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::both_backends;
-use hunyu::access::Action;
+use hunyu::domain::access::Action;
 use hunyu::domain::role::Role;
 
 use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, read, single_woman, zhang_li};

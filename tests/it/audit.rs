@@ -27,7 +27,7 @@ async fn entries(node: &TestNode, query: &str) -> Vec<Value> {
 }
 
 fn tamper(node: &TestNode, sql: &'static str) {
-    node.running.store().write(move |conn| conn.batch_execute(sql).map_err(StoreError::from)).unwrap();
+    node.core.store.write(move |conn| conn.batch_execute(sql).map_err(StoreError::from)).unwrap();
 }
 
 async fn every_access_is_recorded_without_id_numbers(backend: Backend) {

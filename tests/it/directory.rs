@@ -64,20 +64,20 @@ async fn a_stale_directory_warns_and_still_verifies(backend: Backend) {
     // Published two days ago with a one-day lifetime: stale now.
     let mut registry = hunyu::registry::Registry::open(&residence.registry_dir).unwrap();
     let token = registry.publish(Utc::now() - chrono::Duration::days(2)).unwrap();
-    residence.running.install_directory(&token, true).unwrap();
+    residence.core.install_directory(&token, true).unwrap();
     let stale = residence.verify(issued["qr"].as_str().unwrap()).await;
     assert_eq!(stale["valid"], true, "{stale}");
     assert_eq!(stale["warnings"][0]["code"], "directory_stale");
-    let metrics = residence.running.metrics().render();
+    let metrics = residence.core.metrics.render();
     assert!(metrics.contains("hunyu_stale_directory_verifications_total 1"), "{metrics}");
 
     // An older directory never replaces a newer one; one signed by another root is refused.
     let newer = registry.publish(Utc::now()).unwrap();
-    residence.running.install_directory(&newer, true).unwrap();
-    assert!(residence.running.install_directory(&token, true).is_err(), "rolled back to an older directory");
+    residence.core.install_directory(&newer, true).unwrap();
+    assert!(residence.core.install_directory(&token, true).is_err(), "rolled back to an older directory");
     let mut other = TestRegistry::new();
     let foreign = other.registry.publish(Utc::now()).unwrap();
-    assert!(residence.running.install_directory(&foreign, true).is_err(), "accepted another root's directory");
+    assert!(residence.core.install_directory(&foreign, true).is_err(), "accepted another root's directory");
     assert!(residence.verify(issued["qr"].as_str().unwrap()).await.get("warnings").is_none());
 }
 
@@ -110,7 +110,7 @@ async fn change_origin_key(
     change(&mut registry, &kid, t);
     let token = registry.publish(Utc::now()).unwrap();
     for node in [origin, residence] {
-        node.running.install_directory(&token, true).unwrap();
+        node.core.install_directory(&token, true).unwrap();
     }
     (before, after)
 }

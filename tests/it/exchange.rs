@@ -1,20 +1,22 @@
 //! The exchange between nodes over real mutual TLS: every flow, and every refusal.
 
 use chrono::{Days, Utc};
-use hunyu::access::{Audit, Caller};
 use hunyu::domain::calendar::local_date;
-use hunyu::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind, MessageState, RECEIPT_TYP};
+use hunyu::domain::message::{
+    DepartureNotice, Direction, MESSAGE_TYP, MessageBody, MessageClaims, MessageKind, MessageState, RECEIPT_TYP,
+};
 use hunyu::domain::role::Role;
 use hunyu::exchange::Batch;
-use hunyu::exchange::delivery::PeerClient;
+use hunyu::exchange::client::PeerClient;
 use hunyu::exchange::status::STATUS_LIST_PATH;
 use hunyu::exchange::tls::TlsIdentity;
-use hunyu::flows::MessageQuery;
+use hunyu::node::{Actor, Caller};
 use hunyu::seal::{TrustStore, sha256_hex, sign_compact, verify_compact};
+use hunyu::service::messages::{self as listed, MessageQuery};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, read, zhang_li};
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, person_ref, read, zhang_li};
 
 both_backends!(
     an_arrival_reaches_the_origin_with_a_signed_receipt,
@@ -36,7 +38,7 @@ fn today() -> String {
 fn message_count(node: &TestNode) -> i64 {
     use diesel::prelude::*;
     let count = |conn: &mut hunyu::store::DbConn| hunyu::store::schema::messages::table.count().get_result::<i64>(conn);
-    node.running.store().read(|conn| count(conn).map_err(hunyu::store::StoreError::from)).unwrap()
+    node.core.store.read(|conn| count(conn).map_err(hunyu::store::StoreError::from)).unwrap()
 }
 
 /// The payload of a compact JWS (after its signature was checked elsewhere).
@@ -147,8 +149,8 @@ async fn renewals_and_revocations_reach_the_residence(backend: Backend) {
     assert_eq!((revoked["valid"].as_bool(), revoked["status"].as_str()), (Some(false), Some("revoked")), "{revoked}");
 }
 
-fn an_officer() -> Audit {
-    Audit {
+fn an_officer() -> Actor {
+    Actor {
         caller: Caller { key_id: "test".into(), role: Role::Officer },
         request_id: "test".into(),
         purpose: "test".into(),
@@ -190,8 +192,8 @@ async fn inquiries_carry_deadlines_and_show_overdue_on_both_sides(backend: Backe
     // Thirty-one days on, the unanswered inquiry is overdue at both ends; the answered one is not.
     let later = Utc::now() + chrono::Duration::days(31);
     for node in [&origin, &residence] {
-        let query = MessageQuery { kind: Some("inquiry".into()), ..MessageQuery::default() };
-        let list = node.running.messages(&query, &an_officer(), later).unwrap();
+        let query = MessageQuery { kind: Some(MessageKind::Inquiry), ..MessageQuery::default() };
+        let list = listed::list(&node.core, query, &an_officer(), later).unwrap();
         let overdue: Vec<&str> =
             list.iter().filter(|m| m.state == MessageState::Overdue).map(|m| m.id.as_str()).collect();
         assert_eq!(overdue, [ordinary["id"].as_str().unwrap()], "at {}", node.code);
@@ -201,7 +203,7 @@ async fn inquiries_carry_deadlines_and_show_overdue_on_both_sides(backend: Backe
     for node in [&origin, &residence] {
         let list = |state: Option<MessageState>, limit: Option<i64>| -> Vec<(String, MessageState)> {
             let query = MessageQuery { state, limit, ..MessageQuery::default() };
-            let views = node.running.messages(&query, &an_officer(), later).unwrap();
+            let views = listed::list(&node.core, query, &an_officer(), later).unwrap();
             views.into_iter().map(|m| (m.id, m.state)).collect()
         };
         let all = list(None, None);
@@ -288,10 +290,13 @@ fn message(signer: &hunyu::seal::Ed25519Signer, from: &str, to: &str, seq: u64) 
         jti: uuid::Uuid::now_v7().to_string(),
         seq,
         iat: Utc::now().timestamp(),
-        kind: MessageKind::DepartureNotice,
         in_reply_to: None,
         due: None,
-        body: json!({ "person": { "id_number": "130728200109150046", "name": "李娜" }, "left_on": today(), "destination": "深圳" }),
+        body: MessageBody::DepartureNotice(DepartureNotice {
+            person: person_ref("130728200109150046", "李娜"),
+            left_on: local_date(Utc::now()),
+            destination: "深圳".into(),
+        }),
     };
     sign_compact(signer, MESSAGE_TYP, serde_json::to_vec(&claims).unwrap().as_slice(), false)
 }
@@ -300,7 +305,7 @@ fn message(signer: &hunyu::seal::Ed25519Signer, from: &str, to: &str, seq: u64) 
 async fn post_as(from: &TestNode, to: &TestNode, messages: Vec<String>) -> (u16, Value) {
     let identity = TlsIdentity::load(&from.config.peer.tls_cert, &from.config.peer.tls_key).unwrap();
     let client = PeerClient::new(&identity).unwrap();
-    let entry = to.running.trust().node(&to.code).unwrap().clone();
+    let entry = to.core.trust.current().node(&to.code).unwrap().clone();
     let response =
         client.post(&entry, "/exchange/v1/messages", &Batch { messages, receipts: Vec::new() }).await.unwrap();
     read(response).await
@@ -387,7 +392,7 @@ async fn bad_batches_are_refused_and_stored_nowhere(backend: Backend) {
     let (status, problem) = post_as(residence, origin, vec![replay]).await;
     assert_eq!((status, problem["code"].as_str()), (409, Some("exchange.replay")), "{problem}");
     assert_eq!(stored(), 1);
-    let refused = origin.running.metrics().render();
+    let refused = origin.core.metrics.render();
     assert!(refused.contains("hunyu_message_batches_refused_total 9"), "{refused}");
 }
 
@@ -464,20 +469,17 @@ async fn a_worker_without_paper_gets_the_electronic_certificate_from_the_origin(
     // An old request is a replay; a request sent over another node's TLS identity is refused.
     let peer = |body: Value, from: &TestNode| {
         let identity = TlsIdentity::load(&from.config.peer.tls_cert, &from.config.peer.tls_key).unwrap();
-        let entry = origin.running.trust().node(ORIGIN.0).unwrap().clone();
+        let entry = origin.core.trust.current().node(ORIGIN.0).unwrap().clone();
         async move {
             read(PeerClient::new(&identity).unwrap().post(&entry, "/exchange/v1/lookup", &body).await.unwrap()).await
         }
     };
-    let (old, _) = hunyu::exchange::lookup::request(
-        &residence.running,
-        ORIGIN.0,
-        "130728199003070026",
-        Utc::now() - chrono::Duration::minutes(10),
-    );
+    let her = person_ref("130728199003070026", "张丽").id_number;
+    let (old, _) =
+        hunyu::service::lookup::request(&residence.core, ORIGIN.0, &her, Utc::now() - chrono::Duration::minutes(10));
     let (status, problem) = peer(json!({ "request": old }), &residence).await;
     assert_eq!((status, problem["code"].as_str()), (422, Some("exchange.bad_message")), "{problem}");
-    let (fresh, _) = hunyu::exchange::lookup::request(&residence.running, ORIGIN.0, "130728199003070026", Utc::now());
+    let (fresh, _) = hunyu::service::lookup::request(&residence.core, ORIGIN.0, &her, Utc::now());
     let (status, problem) = peer(json!({ "request": fresh }), &origin).await;
     assert_eq!((status, problem["code"].as_str()), (403, Some("exchange.tls_mismatch")), "{problem}");
 }
@@ -491,39 +493,43 @@ async fn two_processes_on_one_postgresql_never_send_a_message_twice() {
     let residence = TestNode::spawn(Backend::Postgres, RESIDENCE, &[&origin]).await;
     let mut twin = hunyu::setup::RunningNode::start(&origin.config).unwrap();
     twin.spawn();
-    let outbox = origin.running.outbox();
+    let outbox = origin.core.outbox.clone();
+    let her = person_ref("130728200109150046", "李娜");
     for chunk in 0..COUNT / 500 {
-        let outbox = outbox.clone();
+        let (outbox, her) = (outbox.clone(), her.clone());
         origin
-            .running
-            .store()
+            .core
+            .store
             .write(move |conn| {
                 for i in 0..500 {
-                    let out = hunyu::exchange::outbox::Outgoing {
+                    let departure = DepartureNotice {
+                        person: her.clone(),
+                        left_on: local_date(Utc::now()),
+                        destination: format!("第{chunk}批第{i}人"),
+                    };
+                    let out = hunyu::node::outbox::Outgoing {
                         to: RESIDENCE.0.into(),
-                        kind: MessageKind::DepartureNotice,
-                        body: json!({ "person": { "id_number": "130728200109150046", "name": "李娜" },
-                                      "left_on": today(), "destination": format!("第{chunk}批第{i}人") }),
+                        body: MessageBody::DepartureNotice(departure),
                         in_reply_to: None,
                         due: None,
                         subject: None,
                     };
                     outbox.enqueue(conn, out, Utc::now())?;
                 }
-                Ok::<_, hunyu::node::NodeError>(())
+                Ok::<_, hunyu::node::CoreError>(())
             })
             .unwrap();
-        origin.running.outbox_wake().notify_one();
-        twin.node.outbox_wake().notify_one();
+        origin.core.outbox.wake();
+        twin.core.outbox.wake();
     }
     origin.await_receipts().await;
-    let delivered = |node: &hunyu::node::Node| {
-        let text = node.metrics().render();
+    let delivered = |core: &hunyu::node::NodeCore| {
+        let text = core.metrics.render();
         let line = text.lines().find(|l| l.starts_with("hunyu_messages_delivered_total")).unwrap().to_owned();
         line.rsplit(' ').next().unwrap().parse::<usize>().unwrap()
     };
     // A process counts receipts just after committing them: the count may trail the database.
-    let counted = || delivered(&origin.running) + delivered(&twin.node);
+    let counted = || delivered(&origin.core) + delivered(&twin.core);
     for _ in 0..100 {
         if counted() >= COUNT {
             break;
@@ -531,7 +537,7 @@ async fn two_processes_on_one_postgresql_never_send_a_message_twice() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(counted(), COUNT, "a message was receipted twice, or its receipt not counted");
-    let received = residence.running.metrics().render();
+    let received = residence.core.metrics.render();
     assert!(
         received.contains(&format!("hunyu_messages_received_total {COUNT}\n")),
         "a message was sent twice: {received}"
@@ -539,8 +545,8 @@ async fn two_processes_on_one_postgresql_never_send_a_message_twice() {
     use diesel::prelude::*;
     use hunyu::store::schema::messages::dsl as m;
     let seqs: Vec<i64> = residence
-        .running
-        .store()
+        .core
+        .store
         .read(|conn| {
             m::messages
                 .filter(m::direction.eq("in"))
@@ -558,14 +564,14 @@ async fn two_processes_on_one_postgresql_never_send_a_message_twice() {
 /// however long delivery takes; those it no longer renews (it died) are free once their lease ends.
 #[test]
 fn renewed_leases_keep_messages_from_other_processes() {
-    use hunyu::store::messages::{self, MessageRow, OUT};
+    use hunyu::store::messages::{self, MessageRow};
     let pg = crate::helpers::PgDatabase::create();
     let store = hunyu::store::Store::open(&hunyu::store::DatabaseUrl::parse(&pg.url).unwrap(), 2).unwrap();
     let start = Utc::now().naive_utc();
     let at = move |seconds: i64| start + chrono::Duration::seconds(seconds);
     let row = move |seq: i64| MessageRow {
         id: format!("m{seq}"),
-        direction: OUT.into(),
+        direction: Direction::Out.as_str().into(),
         peer: RESIDENCE.0.into(),
         seq,
         kind: "inquiry".into(),

@@ -10,14 +10,13 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use diesel::prelude::*;
 use hunyu::config::Config;
-use hunyu::domain::message::MessageKind;
-use hunyu::exchange::outbox::Outgoing;
-use hunyu::node::{Node, NodeError};
+use hunyu::domain::message::{Inquiry, MessageBody};
+use hunyu::node::outbox::Outgoing;
+use hunyu::node::{CoreError, NodeCore};
 use hunyu::registry::Registry;
 use hunyu::setup::{InitOptions, enrolment, init_node, use_registry};
 use hunyu::store::schema::messages;
 use hunyu::store::{Store, StoreError};
-use serde_json::json;
 
 use crate::both_backends;
 use crate::helpers::{Backend, ORIGIN, PgDatabase, RESIDENCE};
@@ -341,31 +340,26 @@ fn free_ports<const N: usize>() -> [u16; N] {
 /// Puts `MESSAGES` inquiries for `to` in the outbox, in transactions of 1,000, before the sender
 /// runs; the node (and its store) is closed again when this returns.
 fn fill_outbox(config: &Config, to: &str) {
-    let node = Node::open(config).unwrap();
-    let outbox = node.outbox();
+    let node = NodeCore::open(config).unwrap();
     let now = Utc::now();
     let due = now.date_naive() + chrono::Days::new(30);
+    let her = crate::helpers::person_ref("130728199003070026", "张丽");
     for chunk in 0..MESSAGES / 1000 {
-        let (outbox, to) = (outbox.clone(), to.to_owned());
-        node.store()
+        let (outbox, to, her) = (node.outbox.clone(), to.to_owned(), her.clone());
+        node.store
             .write(move |conn| {
                 for i in chunk * 1000..(chunk + 1) * 1000 {
-                    let body = json!({
-                        "person": { "id_number": "130728199003070026", "name": "张丽" },
-                        "question": format!("问题 {i}"),
-                        "urgent": false,
-                    });
+                    let question = format!("问题 {i}");
                     let out = Outgoing {
                         to: to.clone(),
-                        kind: MessageKind::Inquiry,
-                        body,
+                        body: MessageBody::Inquiry(Inquiry { person: her.clone(), question, urgent: false }),
                         in_reply_to: None,
                         due: Some(due),
                         subject: None,
                     };
                     outbox.enqueue(conn, out, now)?;
                 }
-                Ok::<_, NodeError>(())
+                Ok::<_, CoreError>(())
             })
             .unwrap();
     }

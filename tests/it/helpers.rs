@@ -82,7 +82,8 @@ pub struct TestNode {
     pub admin: String,
     pub auditor: String,
     pub client: reqwest::Client,
-    pub running: std::sync::Arc<hunyu::node::Node>,
+    /// The node's core (store, trust, metrics, outbox), as the running node uses it.
+    pub core: std::sync::Arc<hunyu::node::NodeCore>,
     /// The listeners and background work, stopped when the test ends.
     pub node: RunningNode,
     /// The registry this node is configured with (its own, unless spawned with peers or tweaked).
@@ -218,7 +219,7 @@ impl TestNode {
         let mut running = RunningNode::start(&config).unwrap();
         running.spawn();
         let url = running.url();
-        let node = running.node.clone();
+        let core = running.core.clone();
         hunyu::exchange::tls::install_crypto_provider();
         let test_node = TestNode {
             url,
@@ -230,7 +231,7 @@ impl TestNode {
             admin,
             auditor,
             client: reqwest::Client::new(),
-            running: node,
+            core,
             node: running,
             registry_dir,
             _own_registry: own_registry,
@@ -255,7 +256,7 @@ impl TestNode {
     /// Waits until every message this node sent has its receipt (at most 20 s).
     pub async fn await_receipts(&self) {
         for _ in 0..400 {
-            let pending = self.running.store().read(hunyu::store::messages::count_unreceipted).unwrap();
+            let pending = self.core.store.read(hunyu::store::messages::count_unreceipted).unwrap();
             if pending == 0 {
                 return;
             }
@@ -315,7 +316,7 @@ impl TestNode {
 
     /// Rows in persons, certificates, versions and events.
     pub fn row_counts(&self) -> [i64; 4] {
-        self.running.store().read(hunyu::store::certificates::row_counts).unwrap()
+        self.core.store.read(hunyu::store::certificates::row_counts).unwrap()
     }
 }
 
@@ -350,6 +351,12 @@ pub fn zhang_li() -> Value {
 /// 欧阳晓雯, married with three children: the largest ordinary certificate (the QR size bar).
 pub fn three_children() -> Value {
     hunyu::demo::sample_people().swap_remove(1).1
+}
+
+/// A person as a message names her, checked.
+pub fn person_ref(id_number: &str, name: &str) -> hunyu::domain::message::PersonRef {
+    let draft = hunyu::domain::message::PersonRefDraft { id_number: id_number.into(), name: name.into() };
+    draft.parse("person", hunyu::domain::calendar::local_date(chrono::Utc::now())).unwrap()
 }
 
 /// An unmarried young woman without children.

@@ -5,7 +5,7 @@ use hunyu::contract::Contract;
 use hunyu::domain::claims::CERTIFICATE_TYP;
 use hunyu::domain::error::Coded as _;
 use hunyu::domain::verification::window_reasons;
-use hunyu::node::check_certificate;
+use hunyu::seal::records::open_certificate as check_certificate;
 use hunyu::seal::{Ed25519Signer, Jwks, TrustStore, b64url_decode, qr, sign_compact};
 use serde_json::Value;
 

@@ -1,25 +1,24 @@
 //! The transactional outbox: a message is numbered, signed and stored in the same transaction as
-//! the business change it reports, and delivered after commit.
+//! the business change it reports, and delivered after commit by the exchange's worker.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
+use tokio::sync::Notify;
 
+use super::CoreError;
 use crate::contract::{Contract, Kind};
-use crate::domain::message::{MESSAGE_TYP, MessageClaims, MessageKind};
-use crate::node::NodeError;
+use crate::domain::message::{Direction, MESSAGE_TYP, MessageBody, MessageClaims, MessageKind};
 use crate::seal::{Signer, sign_compact};
 use crate::store::DbConn;
-use crate::store::messages::{self, MessageRow, OUT};
+use crate::store::messages::{self, MessageRow};
 
 /// A message to send, before its sequence number is known.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     /// Receiver's node code.
     pub to: String,
-    pub kind: MessageKind,
-    pub body: Value,
+    pub body: MessageBody,
     pub in_reply_to: Option<String>,
     /// Last day for the answer owed by the receiver.
     pub due: Option<NaiveDate>,
@@ -27,40 +26,47 @@ pub struct Outgoing {
     pub subject: Option<String>,
 }
 
-/// What numbers, signs and checks outgoing messages; cheap to clone into a write job.
+/// What numbers, signs, checks and stores outgoing messages; cheap to clone into a write job.
 #[derive(Clone)]
-pub struct Sender {
-    pub code: String,
-    pub signer: Arc<dyn Signer>,
-    pub contract: Arc<Contract>,
+pub struct Outbox {
+    code: String,
+    signer: Arc<dyn Signer>,
+    contract: Arc<Contract>,
+    /// Notified once messages are committed, so that delivery starts at once.
+    wake: Arc<Notify>,
 }
 
-impl Sender {
+impl Outbox {
+    /// The outbox of node `code`, signing with `signer`.
+    pub fn new(code: &str, signer: Arc<dyn Signer>, contract: Arc<Contract>) -> Self {
+        Self { code: code.to_owned(), signer, contract, wake: Arc::new(Notify::new()) }
+    }
+
     /// Inside a write transaction: numbers, signs, checks and stores `out` for delivery now.
-    pub fn enqueue(&self, conn: &mut DbConn, out: Outgoing, now: DateTime<Utc>) -> Result<MessageRow, NodeError> {
-        let seq = messages::next_seq(conn, &out.to, OUT)?;
+    pub fn enqueue(&self, conn: &mut DbConn, out: Outgoing, now: DateTime<Utc>) -> Result<MessageRow, CoreError> {
+        let seq = messages::next_seq(conn, &out.to, Direction::Out)?;
+        let kind = out.body.kind();
         let claims = MessageClaims {
             iss: self.code.clone(),
             aud: out.to.clone(),
             jti: uuid::Uuid::now_v7().to_string(),
-            seq: u64::try_from(seq).map_err(|e| NodeError::Contract(e.to_string()))?,
+            seq: u64::try_from(seq).map_err(|e| CoreError::Contract(e.to_string()))?,
             iat: now.timestamp(),
-            kind: out.kind,
             in_reply_to: out.in_reply_to.clone(),
             due: out.due,
             body: out.body,
         };
-        let payload = serde_json::to_value(&claims).map_err(|e| NodeError::Contract(e.to_string()))?;
+        let payload = serde_json::to_value(&claims).map_err(|e| CoreError::Contract(e.to_string()))?;
         if let Some(violation) = self.contract.violation(Kind::Message, &payload) {
-            return Err(NodeError::Contract(violation));
+            return Err(CoreError::Contract(violation));
         }
         let token = sign_compact(&*self.signer, MESSAGE_TYP, payload.to_string().as_bytes(), false);
         let row = MessageRow {
             id: claims.jti,
-            direction: OUT.into(),
+            direction: Direction::Out.as_str().into(),
             peer: out.to,
             seq,
-            kind: out.kind.as_str().into(),
+            kind: kind.as_str().into(),
             subject: out.subject,
             in_reply_to: out.in_reply_to,
             due_on: out.due,
@@ -76,24 +82,20 @@ impl Sender {
         messages::insert(conn, &row)?;
         Ok(row)
     }
-}
 
-impl Sender {
     /// Tells every node that registered the arrival of the person `subject` names (certificate
     /// updates and revocations go where she lives); returns how many were told.
     pub fn tell_residences(
         &self,
         conn: &mut DbConn,
         subject: &str,
-        kind: MessageKind,
-        body: &Value,
+        body: &MessageBody,
         now: DateTime<Utc>,
-    ) -> Result<usize, NodeError> {
-        let residences = messages::peers_about(conn, subject, MessageKind::ArrivalNotice.as_str(), messages::IN)?;
+    ) -> Result<usize, CoreError> {
+        let residences = messages::peers_about(conn, subject, MessageKind::ArrivalNotice, Direction::In)?;
         for to in &residences {
             let out = Outgoing {
                 to: to.clone(),
-                kind,
                 body: body.clone(),
                 in_reply_to: None,
                 due: None,
@@ -102,5 +104,15 @@ impl Sender {
             self.enqueue(conn, out, now)?;
         }
         Ok(residences.len())
+    }
+
+    /// Starts the delivery of what was just committed.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves when messages were committed since the last wake-up was taken.
+    pub async fn woken(&self) {
+        self.wake.notified().await;
     }
 }

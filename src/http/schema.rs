@@ -1,0 +1,240 @@
+//! The API document's schemas of domain types that requests and responses carry. The domain
+//! knows nothing of OpenAPI: its enums are documented from their own lists of wire names, and
+//! its raw inputs (the drafts an officer or worker posts) are described here, beside a test that
+//! keeps each description to the fields serde reads.
+
+use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::domain::certificate::{CertificateDraft, ContraceptionMethod};
+use crate::domain::message::{Direction, EventKind, MessageBody, MessageKind, MessageState, PersonRefDraft};
+use crate::domain::verification::VerificationStatus;
+use crate::seal::{Jwk, Jwks};
+
+/// A string schema with its description.
+fn string(description: &str) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).description(Some(description))
+}
+
+/// A `YYYY-MM-DD` date.
+fn date(description: &str) -> ObjectBuilder {
+    string(description).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+}
+
+/// A string that is one of `names`.
+fn one_of(description: &str, names: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
+    string(description).enum_values(Some(names))
+}
+
+/// An object of `properties` (name, schema, required) and no others.
+fn object(description: &str, properties: Vec<(&str, RefOr<Schema>, bool)>) -> ObjectBuilder {
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(description))
+        .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+    for (name, schema, required) in properties {
+        object = object.property(name, schema);
+        if required {
+            object = object.required(name);
+        }
+    }
+    object
+}
+
+/// Documents a string enum of the domain by its own list of wire names.
+macro_rules! wire_names {
+    ($($type:ty: $description:literal;)*) => {$(
+        impl PartialSchema for $type {
+            fn schema() -> RefOr<Schema> {
+                one_of($description, <$type>::ALL.map(<$type>::as_str)).into()
+            }
+        }
+        impl ToSchema for $type {}
+    )*};
+}
+
+wire_names! {
+    MessageKind: "What a message is about: 流入登记通报, 流出通报, 协查, 答复, 信息通报, 证明换发, 证明注销.";
+    MessageState: "Where a message stands: sent, receipted, answered, or overdue for its answer.";
+    Direction: "`in` (received) or `out` (sent).";
+    EventKind: "An event a residence reports: 生育, 结婚, 离婚, 节育服务.";
+    VerificationStatus: "Overall verdict of a verification.";
+}
+
+impl PartialSchema for PersonRefDraft {
+    fn schema() -> RefOr<Schema> {
+        person_ref().into()
+    }
+}
+
+impl ToSchema for PersonRefDraft {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "PersonRef".into()
+    }
+}
+
+/// A person as a message names her.
+fn person_ref() -> ObjectBuilder {
+    object(
+        "A person as a message names her: ID number and name, nothing more.",
+        vec![
+            ("id_number", string("公民身份号码 (GB 11643-1999).").into(), true),
+            ("name", string("姓名, 1 to 50 characters.").into(), true),
+        ],
+    )
+}
+
+impl PartialSchema for CertificateDraft {
+    fn schema() -> RefOr<Schema> {
+        let person = object(
+            "The holder.",
+            vec![
+                ("name", string("姓名, 1 to 50 characters.").into(), true),
+                ("id_number", string("公民身份号码 (GB 11643-1999).").into(), true),
+                ("sex", one_of("`F` (a certificate is for women).", ["F", "M"]).into(), true),
+                ("birth_date", date("出生日期; must agree with the ID number.").into(), false),
+                ("hukou", string("户籍地: 12-digit division code.").into(), true),
+                ("ethnicity", string("民族 code per GB 3304.").into(), false),
+            ],
+        );
+        let spouse = object(
+            "配偶, required for married statuses.",
+            vec![("name", string("姓名.").into(), true), ("id_number", string("公民身份号码.").into(), true)],
+        );
+        let marital = object(
+            "婚姻状况 and spouse.",
+            vec![
+                ("status", string("GB/T 2261.2 code: 10, 20, 21, 22, 23, 30, 40 or 90.").into(), true),
+                ("since", date("Since when the status holds.").into(), false),
+                ("spouse", spouse.into(), false),
+            ],
+        );
+        let child = object(
+            "One child.",
+            vec![
+                ("birth_date", date("出生日期.").into(), true),
+                ("sex", one_of("`F` or `M`.", ["F", "M"]).into(), true),
+                ("order", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).into(), true),
+            ],
+        );
+        let contraception = object(
+            "节育措施.",
+            vec![
+                ("method", one_of("The method.", ContraceptionMethod::ALL.map(|m| m.as_str())).into(), true),
+                ("since", date("Since when.").into(), false),
+            ],
+        );
+        object(
+            "Certificate content as an officer posts it (the payload objects without the claims the node sets).",
+            vec![
+                ("person", person.into(), true),
+                ("marital", marital.into(), true),
+                ("children", ArrayBuilder::new().items(child).description(Some("生育状况.")).into(), false),
+                ("contraception", contraception.into(), false),
+            ],
+        )
+        .into()
+    }
+}
+
+impl ToSchema for CertificateDraft {}
+
+impl PartialSchema for MessageBody {
+    fn schema() -> RefOr<Schema> {
+        object(
+            "The content of a message: its kind, and the body of that kind (`schemas/message.schema.json`).",
+            vec![
+                ("kind", MessageKind::schema(), true),
+                ("body", ObjectBuilder::new().schema_type(Type::Object).into(), true),
+            ],
+        )
+        .into()
+    }
+}
+
+impl ToSchema for MessageBody {}
+
+impl PartialSchema for Jwk {
+    fn schema() -> RefOr<Schema> {
+        object(
+            "A public key (RFC 7517, OKP per RFC 8037).",
+            vec![
+                ("kty", string("`OKP`.").into(), true),
+                ("crv", string("`Ed25519`.").into(), true),
+                ("x", string("The public key, base64url.").into(), true),
+                ("kid", string("`<node code>#<key id>`.").into(), true),
+                ("alg", string("`EdDSA`.").into(), false),
+                ("use", string("`sig`.").into(), false),
+            ],
+        )
+        .into()
+    }
+}
+
+impl ToSchema for Jwk {}
+
+impl PartialSchema for Jwks {
+    fn schema() -> RefOr<Schema> {
+        object("A JWK set.", vec![("keys", ArrayBuilder::new().items(Jwk::schema()).into(), true)]).into()
+    }
+}
+
+impl ToSchema for Jwks {}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Property names of a documented object, with those of the objects it holds, as dotted paths.
+    fn documented(schema: &Value, at: &str, into: &mut BTreeSet<String>) {
+        let object = if schema["type"] == "array" { &schema["items"] } else { schema };
+        for (name, property) in object["properties"].as_object().into_iter().flatten() {
+            let path = format!("{at}{name}");
+            documented(property, &format!("{path}."), into);
+            into.insert(path);
+        }
+    }
+
+    /// Field names of a value as serde writes it, likewise.
+    fn written(value: &Value, at: &str, into: &mut BTreeSet<String>) {
+        let value = value.as_array().and_then(|items| items.first()).unwrap_or(value);
+        for (name, field) in value.as_object().into_iter().flatten() {
+            let path = format!("{at}{name}");
+            written(field, &format!("{path}."), into);
+            into.insert(path);
+        }
+    }
+
+    fn same_fields(schema: RefOr<Schema>, sample: Value) {
+        let (mut doc, mut serde) = (BTreeSet::new(), BTreeSet::new());
+        documented(&serde_json::to_value(schema).unwrap(), "", &mut doc);
+        written(&sample, "", &mut serde);
+        assert_eq!(doc, serde);
+    }
+
+    #[test]
+    fn documented_drafts_have_exactly_the_fields_serde_reads() {
+        // The demo's second person fills every optional field.
+        let draft: CertificateDraft = serde_json::from_value(crate::demo::sample_people().swap_remove(1).1).unwrap();
+        same_fields(CertificateDraft::schema(), serde_json::to_value(&draft).unwrap());
+        let person = serde_json::json!({ "id_number": "130728199003070026", "name": "张丽" });
+        serde_json::from_value::<PersonRefDraft>(person.clone()).unwrap();
+        same_fields(PersonRefDraft::schema(), person);
+        let key = crate::seal::Ed25519Signer::ephemeral("130728102000").unwrap();
+        same_fields(Jwk::schema(), serde_json::to_value(crate::seal::Signer::public_jwk(&key)).unwrap());
+    }
+
+    #[test]
+    fn enums_are_documented_by_their_wire_names() {
+        let schema = serde_json::to_value(MessageKind::schema()).unwrap();
+        let names: Vec<&str> = schema["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(names, MessageKind::ALL.map(MessageKind::as_str));
+    }
+}

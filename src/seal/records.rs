@@ -1,0 +1,143 @@
+//! Opening a signed record another node made: signature under a trusted key, the contract's
+//! schema, and the key's right to sign it. Certificates and employer presentations also come as
+//! QR text. Pure: the trust in use and the contract are given.
+
+use serde::de::DeserializeOwned;
+
+use super::jws::{VerifiedJws, verify_compact, verify_compact_all};
+use super::qr;
+use super::trust::{TrustStore, TrustedKey};
+use crate::contract::{Contract, Kind};
+use crate::domain::claims::{CERTIFICATE_TYP, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, StatusListClaims};
+use crate::domain::message::{LookupAnswerClaims, LookupRequestClaims, MessageClaims, ReceiptClaims};
+use crate::domain::verification::Reason;
+
+/// A signed record with its signer and signing time, as other nodes send them.
+pub trait SignedRecord: DeserializeOwned {
+    /// The node that signed it.
+    fn iss(&self) -> &str;
+    /// When it says it was signed.
+    fn iat(&self) -> i64;
+}
+
+macro_rules! signed_record {
+    ($($claims:ty),*) => {$(
+        impl SignedRecord for $claims {
+            fn iss(&self) -> &str {
+                &self.iss
+            }
+            fn iat(&self) -> i64 {
+                self.iat
+            }
+        }
+    )*};
+}
+
+signed_record!(
+    MessageClaims,
+    ReceiptClaims,
+    LookupRequestClaims,
+    LookupAnswerClaims,
+    StatusListClaims,
+    ReceivedClaims,
+    PresentationClaims
+);
+
+/// Checks a record of type `typ` from another node: signature under a directory key, the schema
+/// of `kind`, and that the key belongs to `iss` and could sign at `iat`.
+pub fn open_record<T: SignedRecord>(
+    token: &str,
+    typ: &str,
+    kind: Kind,
+    trust: &TrustStore,
+    contract: &Contract,
+) -> Result<T, Reason> {
+    Ok(claims_of(verify_compact(token.trim(), typ, trust)?, kind, contract)?.0)
+}
+
+/// [`open_record`] for many records at once, in order: a request's messages or receipts, whose
+/// signatures are checked in one batch.
+pub fn open_records<T: SignedRecord>(
+    tokens: &[&str],
+    typ: &str,
+    kind: Kind,
+    trust: &TrustStore,
+    contract: &Contract,
+) -> Vec<Result<T, Reason>> {
+    let trimmed: Vec<&str> = tokens.iter().map(|token| token.trim()).collect();
+    verify_compact_all(&trimmed, typ, trust)
+        .into_iter()
+        .map(|verified| Ok(claims_of(verified?, kind, contract)?.0))
+        .collect()
+}
+
+/// The claims of a record whose signature holds, the payload they were read from, and the key
+/// that signed them: schema, then the key's right to sign them.
+fn claims_of<'t, T: SignedRecord>(
+    verified: VerifiedJws<'t>,
+    kind: Kind,
+    contract: &Contract,
+) -> Result<(T, serde_json::Value, &'t TrustedKey), Reason> {
+    let payload: serde_json::Value = serde_json::from_slice(&verified.payload).map_err(|_| Reason::Malformed)?;
+    if contract.violation(kind, &payload).is_some() {
+        return Err(Reason::Schema);
+    }
+    let claims = T::deserialize(&payload).map_err(|_| Reason::Schema)?;
+    verified.key.vouches_for(claims.iss(), claims.iat())?;
+    Ok((claims, payload, verified.key))
+}
+
+/// The node that signed a certificate, as the trust directory names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer {
+    /// 12-digit code.
+    pub code: String,
+    /// e.g. 怀安县柴沟堡镇.
+    pub name: String,
+}
+
+/// A record whose signature, schema and issuer checked out; its window and status not yet judged.
+#[derive(Debug, Clone)]
+pub struct Genuine<T> {
+    pub claims: T,
+    /// The signed payload as it was read.
+    pub payload: serde_json::Value,
+    pub issuer: Issuer,
+}
+
+/// A genuine certificate (婚育证明).
+pub type GenuineCertificate = Genuine<ReceivedClaims>;
+
+/// Checks a certificate's token or QR text against `trust` and the contract, without any stored state.
+pub fn open_certificate(text: &str, trust: &TrustStore, contract: &Contract) -> Result<GenuineCertificate, Reason> {
+    open_presented(text, CERTIFICATE_TYP, Kind::Certificate, trust, contract)
+}
+
+/// Checks an employer presentation the way [`open_certificate`] checks a certificate.
+pub fn open_presentation(
+    text: &str,
+    trust: &TrustStore,
+    contract: &Contract,
+) -> Result<Genuine<PresentationClaims>, Reason> {
+    open_presented(text, PRESENTATION_TYP, Kind::Presentation, trust, contract)
+}
+
+/// Decodes QR text or a compact JWS of type `typ` and opens it as a record of `kind`.
+fn open_presented<T: SignedRecord>(
+    text: &str,
+    typ: &str,
+    kind: Kind,
+    trust: &TrustStore,
+    contract: &Contract,
+) -> Result<Genuine<T>, Reason> {
+    let text = text.trim();
+    let decoded;
+    let token = if qr::is_qr_text(text) {
+        decoded = qr::decode(text)?;
+        decoded.as_str()
+    } else {
+        text
+    };
+    let (claims, payload, key) = claims_of(verify_compact(token, typ, trust)?, kind, contract)?;
+    Ok(Genuine { claims, payload, issuer: Issuer { code: key.issuer.clone(), name: key.issuer_name.clone() } })
+}

@@ -1,0 +1,113 @@
+//! What was exchanged (交换记录): messages sent and received, with their receipt and deadline state.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::ServiceError;
+use crate::domain::access::Action;
+use crate::domain::calendar::local_date;
+use crate::domain::message::{Direction, MessageBody, MessageClaims, MessageKind, MessageState, message_state};
+use crate::node::{Actor, NodeCore};
+use crate::seal::read_stored;
+use crate::store::StoreError;
+use crate::store::audit::Recorded;
+use crate::store::messages::{self, MessageFilter, MessageRow};
+
+/// A message as both sides list it, its body parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: String,
+    pub direction: Direction,
+    /// The other node.
+    pub peer: String,
+    pub seq: i64,
+    pub body: MessageBody,
+    /// Where it stands on the day it was read.
+    pub state: MessageState,
+    pub created_at: DateTime<Utc>,
+    pub receipted_at: Option<DateTime<Utc>>,
+    /// Last day for the answer owed.
+    pub due_on: Option<NaiveDate>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub in_reply_to: Option<String>,
+    /// Delivery attempts that failed so far (sent messages).
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    /// The signed message.
+    pub token: String,
+    /// The signed receipt.
+    pub receipt: Option<String>,
+}
+
+impl Message {
+    /// A stored message with its body, as it stands on `today`.
+    pub(crate) fn new(row: MessageRow, body: MessageBody, today: NaiveDate) -> Result<Self, StoreError> {
+        Ok(Self {
+            state: message_state(row.receipt.is_some(), row.due_on, row.answered_at.is_some(), today),
+            direction: messages::direction_of(&row)?,
+            id: row.id,
+            peer: row.peer,
+            seq: row.seq,
+            body,
+            created_at: row.created_at.and_utc(),
+            receipted_at: row.receipted_at.map(|t| t.and_utc()),
+            due_on: row.due_on,
+            answered_at: row.answered_at.map(|t| t.and_utc()),
+            in_reply_to: row.in_reply_to,
+            attempts: row.attempts,
+            last_error: row.last_error,
+            token: row.token,
+            receipt: row.receipt,
+        })
+    }
+
+    /// A stored message, its body read from its signed token.
+    fn stored(row: MessageRow, today: NaiveDate) -> Result<Self, StoreError> {
+        let claims: MessageClaims =
+            read_stored(&row.token).ok_or_else(|| StoreError::Corrupt(format!("message {} does not read", row.id)))?;
+        Self::new(row, claims.body, today)
+    }
+
+    /// The kind of message.
+    pub fn kind(&self) -> MessageKind {
+        self.body.kind()
+    }
+}
+
+/// `GET /api/v1/messages` filters, checked.
+#[derive(Debug, Clone, Default)]
+pub struct MessageQuery {
+    pub direction: Option<Direction>,
+    pub kind: Option<MessageKind>,
+    pub state: Option<MessageState>,
+    /// The other node's code.
+    pub peer: Option<String>,
+    /// Page: messages older than this id.
+    pub before: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// Messages sent and received, newest first, with their state on `now`'s day.
+pub fn list(
+    core: &NodeCore,
+    query: MessageQuery,
+    who: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Vec<Message>, ServiceError> {
+    let today = local_date(now);
+    let filter = MessageFilter {
+        direction: query.direction,
+        kind: query.kind,
+        peer: query.peer,
+        before: query.before,
+        state: query.state.map(|state| (state, today)),
+        limit: query.limit,
+    };
+    let entry = who.entry(Action::ListMessages, None, None, now);
+    let rows = core.store.read_audited(entry, |conn| {
+        let rows = messages::list(conn, &filter)?;
+        let outcome = Recorded::outcome(format!("{} listed", rows.len()));
+        Ok::<_, ServiceError>((rows, outcome))
+    })?;
+    Ok(rows.into_iter().map(|row| Message::stored(row, today)).collect::<Result<_, _>>()?)
+}

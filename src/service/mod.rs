@@ -1,0 +1,72 @@
+//! What users do, one module per capability, as functions over the node core. Each checks its
+//! input with the domain rules, writes one transaction (business rows, audit entry and outbox
+//! message together) or one audited read, and returns domain values; the HTTP edge presents them.
+
+pub mod access;
+pub mod audit;
+pub mod certificates;
+pub mod flows;
+pub mod lookup;
+pub mod messages;
+pub mod verification;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::calendar::local_date;
+use crate::domain::directory::NodeStatus;
+use crate::domain::error::{Coded as _, ErrorCode, FieldError};
+use crate::domain::id_number::{self, IdNumber};
+use crate::node::{CoreError, NodeCore};
+use crate::store::StoreError;
+
+/// Why a service refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The input breaks these rules.
+    #[error("the request breaks {} rule(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    /// The request is refused as a whole: not found, in conflict with what is stored, …
+    #[error("{0}")]
+    Refused(ErrorCode),
+    /// Another node did not answer; `detail` is for the log.
+    #[error("node {peer} did not answer: {detail}")]
+    PeerUnavailable { peer: String, detail: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A record this node made breaks the contract: a defect.
+    #[error("a produced payload breaks the contract: {0}")]
+    Contract(String),
+}
+
+impl From<CoreError> for ServiceError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Store(e) => Self::Store(e),
+            CoreError::Contract(violation) => Self::Contract(violation),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Refuses the whole request with `code`.
+pub(crate) fn refused<T>(code: ErrorCode) -> Result<T, ServiceError> {
+    Err(ServiceError::Refused(code))
+}
+
+/// An ID number checked as of `now`'s day; a bad one is an invalid `id_number` field.
+pub(crate) fn parse_id_number(id_number: &str, now: DateTime<Utc>) -> Result<IdNumber, ServiceError> {
+    id_number::parse(id_number, local_date(now)).map_err(|e| ServiceError::Invalid(vec![e.to_field_error("id_number")]))
+}
+
+/// The active directory node `code`, which must not be this node; else the `field` is invalid.
+pub(crate) fn active_peer(core: &NodeCore, field: &str, code: &str) -> Result<String, ServiceError> {
+    match core.trust.current().node(code) {
+        Some(entry) if entry.status == NodeStatus::Active && entry.code != core.code() => Ok(entry.code.clone()),
+        _ => Err(ServiceError::Invalid(vec![ErrorCode::UnknownNode.at(field)])),
+    }
+}

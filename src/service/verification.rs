@@ -1,0 +1,227 @@
+//! Verification (查验) of a certificate a holder shows, and the employer's confirmation
+//! (用人单位查验) of her presentation: genuine, in force, and whose — with every reason when not.
+
+use chrono::{DateTime, Utc};
+
+use super::ServiceError;
+use crate::domain::access::Action;
+use crate::domain::claims::PresentationClaims;
+use crate::domain::directory::Freshness;
+use crate::domain::error::Coded as _;
+use crate::domain::verification::{
+    Reason, VerificationStatus, VersionStatus, Warning, overall_status, recorded_reasons, window_reasons,
+};
+use crate::metrics::StatusLabel;
+use crate::node::{Actor, NodeCore};
+use crate::seal::records::{Genuine, GenuineCertificate, open_certificate, open_presentation};
+use crate::store::DbConn;
+use crate::store::audit::Recorded;
+use crate::store::certificates as certs;
+use crate::store::messages;
+
+/// What a verifier concludes about a presented certificate.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub status: VerificationStatus,
+    /// Why it is not valid, most serious first as found.
+    pub reasons: Vec<Reason>,
+    /// What the verifier should know that does not change the verdict.
+    pub warnings: Vec<Warning>,
+    /// The certificate, when its signature is genuine.
+    pub genuine: Option<GenuineCertificate>,
+}
+
+impl Verdict {
+    /// Whether the certificate is genuine, current and in force.
+    pub fn valid(&self) -> bool {
+        self.status == VerificationStatus::Active
+    }
+
+    /// The verdict on a token that is no genuine certificate.
+    pub fn refused(reason: Reason) -> Self {
+        Self { status: reason.status(), reasons: vec![reason], warnings: Vec::new(), genuine: None }
+    }
+
+    /// The code of the first reason, or `active`: how the audit log records the verdict.
+    fn outcome(&self) -> &'static str {
+        self.reasons.first().map_or("active", Reason::code)
+    }
+}
+
+/// What an employer learns: valid or not, and from a genuine presentation its holder's name,
+/// issuer and validity; never why it is not valid.
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    pub valid: bool,
+    pub presentation: Option<Genuine<PresentationClaims>>,
+}
+
+/// Verifies a token or QR text as of `now` and records the access; only a database failure is an error.
+pub fn verify(core: &NodeCore, text: &str, who: &Actor, now: DateTime<Utc>) -> Result<Verdict, ServiceError> {
+    // Signature, schema and window are CPU work: done before the read.
+    let trust = core.trust.current();
+    let checked = open_certificate(text, &trust, &core.contract);
+    let stale = matches!(trust.freshness(now.timestamp()), Some(Freshness::Stale { .. }));
+    let (subject, object) = match &checked {
+        Ok(genuine) => {
+            (Some(core.audit_key.subject(genuine.claims.person.id_number.as_str())), Some(genuine.claims.jti.as_str()))
+        }
+        Err(_) => (None, None),
+    };
+    let listed = match &checked {
+        Ok(genuine) if genuine.claims.iss != core.code() => {
+            core.statuses.statuses(&genuine.claims.iss, &genuine.claims.jti)
+        }
+        _ => Vec::new(),
+    };
+    let entry = who.entry(Action::Verify, subject, object, now);
+    let mut verdict = core.store.read_audited(entry, |conn| {
+        let verdict = match checked {
+            Err(reason) => Verdict::refused(reason),
+            Ok(genuine) => judge(core, conn, genuine, listed, now)?,
+        };
+        let outcome = Recorded::outcome(verdict.outcome());
+        Ok::<_, ServiceError>((verdict, outcome))
+    })?;
+    if stale {
+        verdict.warnings.push(Warning::DirectoryStale);
+        core.metrics.stale_directory_verifications.inc();
+    }
+    let status = verdict.status.as_str().to_owned();
+    core.metrics.verifications.get_or_create(&StatusLabel { status }).inc();
+    Ok(verdict)
+}
+
+/// Confirms an employer presentation (用人单位查验): genuine, in its window, and its certificate
+/// version neither superseded nor revoked. A refused presentation says only `valid: false`.
+pub fn confirm_employment(
+    core: &NodeCore,
+    text: &str,
+    who: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Confirmation, ServiceError> {
+    let checked = open_presentation(text, &core.trust.current(), &core.contract);
+    let object = checked.as_ref().ok().map(|genuine| genuine.claims.cid.as_str());
+    let listed = match &checked {
+        Ok(genuine) if genuine.claims.iss != core.code() => {
+            core.statuses.statuses(&genuine.claims.iss, &genuine.claims.cid)
+        }
+        _ => Vec::new(),
+    };
+    let entry = who.entry(Action::ConfirmEmployment, None, object, now);
+    core.store.read_audited(entry, |conn| {
+        let Ok(presentation) = checked else {
+            return Ok((Confirmation { valid: false, presentation: None }, Recorded::outcome("invalid")));
+        };
+        let claims = &presentation.claims;
+        let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
+        let mut subject = None;
+        if claims.iss == core.code() {
+            reasons.extend(stored_reasons(conn, &claims.cid)?);
+            subject = certs::holder_of_version(conn, &claims.cid)?.map(|id| core.audit_key.subject(&id));
+        } else {
+            reasons.extend(reported_reasons(conn, &claims.iss, &claims.cid, listed)?);
+        }
+        let outcome = reasons.first().map_or("active", Reason::code).to_owned();
+        let confirmation = Confirmation { valid: reasons.is_empty(), presentation: Some(presentation) };
+        Ok::<_, ServiceError>((confirmation, Recorded { outcome, subject }))
+    })
+}
+
+/// The verdict on a genuine certificate at `now`: its window, and what is recorded of its
+/// version — here when this node issued it, else what its issuer told this node through the
+/// exchange and what its status list (`listed`) says.
+pub(crate) fn judge(
+    core: &NodeCore,
+    conn: &mut DbConn,
+    genuine: GenuineCertificate,
+    listed: Vec<VersionStatus>,
+    now: DateTime<Utc>,
+) -> Result<Verdict, ServiceError> {
+    let claims = &genuine.claims;
+    let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
+    if claims.iss == core.code() {
+        reasons.extend(stored_reasons(conn, &claims.jti)?);
+    } else {
+        reasons.extend(reported_reasons(conn, &claims.iss, &claims.jti, listed)?);
+    }
+    Ok(Verdict { status: overall_status(&reasons), reasons, warnings: Vec::new(), genuine: Some(genuine) })
+}
+
+/// Reasons recorded here for a version this node issued.
+pub(crate) fn stored_reasons(conn: &mut DbConn, jti: &str) -> Result<Vec<Reason>, ServiceError> {
+    Ok(recorded_reasons(certs::statuses(conn, jti)?))
+}
+
+/// Reasons that `issuer` gave for its version `jti`: through the exchange, and in its status list.
+fn reported_reasons(
+    conn: &mut DbConn,
+    issuer: &str,
+    jti: &str,
+    listed: Vec<VersionStatus>,
+) -> Result<Vec<Reason>, ServiceError> {
+    let mut reported = messages::received_statuses(conn, jti, issuer)?;
+    reported.extend(listed);
+    Ok(recorded_reasons(reported))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::domain::role::Role;
+    use crate::node::testing::{Federation, ORIGIN, RESIDENCE, actor, sample_draft};
+    use crate::service::certificates::{issue, revoke};
+
+    #[test]
+    fn the_residence_verifies_what_the_origin_issued_and_learns_of_its_revocation() {
+        let mut registry = Federation::new();
+        let (origin, residence) = (registry.core(ORIGIN), registry.core(RESIDENCE));
+        registry.publish(&[&origin, &residence]);
+        let now = Utc::now();
+        let officer = actor(&origin, Role::Officer, Action::IssueCertificate);
+        let issued = issue(&origin, sample_draft(0), &officer, now).unwrap();
+        let worker = actor(&residence, Role::Worker, Action::Verify);
+
+        let verdict = verify(&residence, &issued.qr, &worker, now).unwrap();
+        assert!(verdict.valid(), "{verdict:?}");
+        assert_eq!(verdict.genuine.unwrap().issuer.code, ORIGIN.0);
+
+        revoke(&origin, &issued.certificate_id, "迁出", &officer, now).unwrap();
+        let list: crate::domain::claims::StatusListClaims =
+            crate::seal::read_stored(&crate::service::certificates::status_list(&origin, now).unwrap()).unwrap();
+        residence.statuses.replace(list);
+        let verdict = verify(&residence, &issued.token, &worker, now).unwrap();
+        assert_eq!((verdict.status, verdict.reasons.as_slice()), (VerificationStatus::Revoked, &[Reason::Revoked][..]));
+    }
+
+    #[test]
+    fn a_forgery_is_refused_and_still_audited() {
+        let mut registry = Federation::new();
+        let origin = registry.core(ORIGIN);
+        registry.publish(&[&origin]);
+        let verdict =
+            verify(&origin, "HY1:NOT-A-CERTIFICATE", &actor(&origin, Role::Worker, Action::Verify), Utc::now())
+                .unwrap();
+        assert_eq!(verdict.status, VerificationStatus::Invalid);
+        let entries = origin.store.read(|conn| crate::store::audit::list(conn, &Default::default())).unwrap();
+        assert_eq!(entries.last().map(|e| (e.action.as_str(), e.outcome.as_str())), Some(("verify", "malformed")));
+    }
+
+    #[test]
+    fn an_employer_learns_validity_only() {
+        let mut registry = Federation::new();
+        let origin = registry.core(ORIGIN);
+        registry.publish(&[&origin]);
+        let now = Utc::now();
+        let issued =
+            issue(&origin, sample_draft(0), &actor(&origin, Role::Officer, Action::IssueCertificate), now).unwrap();
+        let employer = actor(&origin, Role::Employer, Action::ConfirmEmployment);
+        let confirmed = confirm_employment(&origin, &issued.employer_qr, &employer, now).unwrap();
+        assert!(confirmed.valid);
+        assert_eq!(confirmed.presentation.unwrap().claims.name, "张丽");
+        let forged = confirm_employment(&origin, &issued.qr, &employer, now).unwrap();
+        assert!(!forged.valid && forged.presentation.is_none());
+    }
+}
