@@ -574,4 +574,20 @@ mod tests {
             assert_eq!(serde_json::from_value::<MessageClaims>(wire).unwrap(), claims);
         }
     }
+
+    /// Payloads of every kind, signed by hunyu before its bodies were typed (`hunyu demo` and a
+    /// departure, arrival and event added through the API of that version).
+    const WRITTEN_BEFORE: &str = include_str!("../../tests/data/messages-v1.json");
+
+    #[test]
+    fn messages_stored_before_bodies_were_typed_read_back_unchanged() {
+        let payloads: Vec<serde_json::Value> = serde_json::from_str(WRITTEN_BEFORE).unwrap();
+        let mut kinds = std::collections::BTreeSet::new();
+        for payload in payloads {
+            let claims: MessageClaims = serde_json::from_value(payload.clone()).unwrap();
+            kinds.insert(claims.body.kind().as_str());
+            assert_eq!(serde_json::to_value(&claims).unwrap(), payload);
+        }
+        assert_eq!(kinds.len(), MessageKind::ALL.len(), "{kinds:?}");
+    }
 }

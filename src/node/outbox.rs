@@ -116,3 +116,97 @@ impl Outbox {
         self.wake.notified().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::Days;
+
+    use super::*;
+    use crate::domain::calendar::local_date;
+    use crate::domain::message::{
+        ArrivalNotice, CertificateUpdate, DepartureNotice, EventKind, EventReport, Inquiry, PersonRefDraft, Reply,
+        RevocationNotice, ShownCertificate,
+    };
+    use crate::domain::verification::VerificationStatus;
+    use crate::node::testing::{ORIGIN, RESIDENCE, lone_core};
+    use crate::seal::read_stored;
+
+    /// A body of every kind, as the services build them.
+    fn every_kind() -> Vec<MessageBody> {
+        let today = local_date(Utc::now());
+        let draft = PersonRefDraft { id_number: "130728199003070026".into(), name: "张丽".into() };
+        let person = draft.parse("person", today).unwrap();
+        let id = || uuid::Uuid::now_v7().to_string();
+        let shown = ShownCertificate {
+            jti: id(),
+            iss: ORIGIN.0.into(),
+            status: VerificationStatus::Active,
+            verified_on: today,
+            check_due: today + Days::new(7),
+        };
+        vec![
+            MessageBody::ArrivalNotice(ArrivalNotice {
+                person: person.clone(),
+                arrived_on: today,
+                address: "宝安区新安街道1号".into(),
+                presentation_due: today + Days::new(30),
+                certificate: Some(shown),
+            }),
+            MessageBody::DepartureNotice(DepartureNotice {
+                person: person.clone(),
+                left_on: today,
+                destination: "深圳".into(),
+            }),
+            MessageBody::Inquiry(Inquiry { person: person.clone(), question: "婚姻状况?".into(), urgent: false }),
+            MessageBody::Reply(Reply { answer: "已婚".into() }),
+            MessageBody::EventReport(EventReport {
+                person,
+                event: EventKind::Birth,
+                on: today,
+                note: Some("二孩".into()),
+            }),
+            MessageBody::CertificateUpdate(CertificateUpdate { token: "e30.e30.c2ln".into() }),
+            MessageBody::Revocation(RevocationNotice {
+                certificate_id: id(),
+                jti: id(),
+                reason: "迁出".into(),
+                revoked_at: 1,
+            }),
+        ]
+    }
+
+    #[test]
+    fn every_kind_is_signed_against_its_schema_and_reads_back() {
+        let (_registry, core) = lone_core(ORIGIN);
+        let now = Utc::now();
+        for body in every_kind() {
+            let kind = body.kind();
+            let out =
+                Outgoing { to: RESIDENCE.0.into(), body: body.clone(), in_reply_to: None, due: None, subject: None };
+            let out = match kind {
+                MessageKind::Reply => Outgoing { in_reply_to: Some(uuid::Uuid::now_v7().to_string()), ..out },
+                MessageKind::Inquiry => Outgoing { due: Some(local_date(now)), ..out },
+                _ => out,
+            };
+            let outbox = core.outbox.clone();
+            let stored = core.store.write(move |conn| outbox.enqueue(conn, out, now)).unwrap();
+            assert_eq!(stored.kind, kind.as_str());
+            let claims: MessageClaims = read_stored(&stored.token).unwrap();
+            assert_eq!(claims.body, body);
+        }
+    }
+
+    #[test]
+    fn a_body_that_breaks_its_schema_is_never_stored() {
+        let (_registry, core) = lone_core(ORIGIN);
+        let inquiry = every_kind().swap_remove(2);
+        // An inquiry owes an answer: without its due day it breaks the contract.
+        let out = Outgoing { to: RESIDENCE.0.into(), body: inquiry, in_reply_to: None, due: None, subject: None };
+        let outbox = core.outbox.clone();
+        let refused = core.store.write(move |conn| outbox.enqueue(conn, out, Utc::now())).unwrap_err();
+        assert!(matches!(refused, CoreError::Contract(_)), "{refused:?}");
+        assert_eq!(core.store.read(messages::count_unreceipted).unwrap(), 0);
+    }
+}
