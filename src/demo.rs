@@ -129,16 +129,24 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
     }
 
     println!("\nwrote {}", demo_path.display());
-    if options.no_serve {
-        for node in &running {
-            node.handle().stop(true).await;
-        }
-        registry_handle.stop(true).await;
-    } else {
+    if !options.no_serve {
         println!("serving; try: curl {}/.well-known/hunyu-node   (Ctrl-C to stop)", demo.nodes[0].api_url);
-        tokio::signal::ctrl_c().await?;
+        stop_asked().await?;
     }
+    for node in &running {
+        node.handle().stop(true).await;
+    }
+    registry_handle.stop(true).await;
     Ok(demo)
+}
+
+/// Resolves on Ctrl-C or SIGTERM, the way an operator or a script stops the demo.
+async fn stop_asked() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted,
+        _ = terminate.recv() => Ok(()),
+    }
 }
 
 fn node_dir(dir: &Path, site: &Site) -> PathBuf {

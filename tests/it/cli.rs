@@ -115,6 +115,36 @@ fn demo_plays_the_story_and_writes_demo_json() {
     assert_eq!(demo_again["nodes"][0]["api_keys"], demo["nodes"][0]["api_keys"]);
 }
 
+/// A serving demo stops on SIGTERM as on Ctrl-C: scripts (the contract test in `.ci/`) stop it so.
+#[test]
+fn a_serving_demo_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let base = free_base_port();
+    let mut demo = hunyu()
+        .args(["demo", "--dir", demo_dir.to_str().unwrap(), "--port", &base.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(demo.stdout.take().unwrap());
+    let serving = std::io::BufRead::lines(stdout).map(Result::unwrap).any(|line| line.starts_with("serving;"));
+    assert!(serving, "the demo ended before serving");
+    let sent = Command::new("kill").args(["-TERM", &demo.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let asked = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = demo.try_wait().unwrap() {
+            break status;
+        }
+        if asked.elapsed().as_secs() > 30 {
+            demo.kill().unwrap();
+            panic!("the demo still serves 30 s after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+}
+
 #[test]
 fn registry_commands_enrol_a_node_and_publish_what_it_trusts() {
     let dir = tempfile::tempdir().unwrap();
