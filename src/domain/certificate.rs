@@ -18,7 +18,9 @@ const END_AGE: u32 = 50;
 /// A child born before the mother turned 14 is a data-entry error.
 const MIN_MOTHER_AGE: u32 = 14;
 /// Longest name accepted, in characters.
-const NAME_MAX_CHARS: usize = 50;
+pub const NAME_MAX_CHARS: usize = 50;
+/// Longest reason for a revocation (注销原因), in characters.
+pub const REVOCATION_REASON_MAX_CHARS: usize = 500;
 /// Ordinary validity.
 const YEARS_VALID: u32 = 3;
 /// Validity with long-acting contraception.

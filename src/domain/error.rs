@@ -84,6 +84,8 @@ pub enum ErrorCode {
     TooLarge { limit: usize },
     /// Unknown route or record.
     NotFound { what: &'static str },
+    /// The route exists, for other methods (`allow`, comma-separated).
+    MethodNotAllowed { allow: String },
     // Rules of the service.
     /// A required free text is empty or too long.
     TextLength { max: usize },
@@ -212,6 +214,11 @@ impl ErrorCode {
             Self::NotFound { what } => {
                 ("not_found", format!("未找到：{what}").into(), format!("{what} not found").into())
             }
+            Self::MethodNotAllowed { allow } => (
+                "request.method",
+                format!("该地址只接受 {allow} 请求").into(),
+                format!("this route answers {allow} only").into(),
+            ),
             Self::TextLength { max } => (
                 "text.length",
                 format!("请填写，且不超过{max}字").into(),

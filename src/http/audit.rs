@@ -1,7 +1,7 @@
 //! Oversight endpoint: the audit log, for admins and auditors.
 
 use actix_web::{HttpResponse, get, web};
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, Requester, authorized};
@@ -13,7 +13,7 @@ use crate::store::audit::{AuditFilter, AuditRow};
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub seq: i64,
-    pub at: NaiveDateTime,
+    pub at: DateTime<Utc>,
     pub request_id: String,
     /// API key id of the caller, or the code of the node that asked.
     pub actor: String,
@@ -33,7 +33,7 @@ impl From<AuditRow> for AuditEntry {
     fn from(r: AuditRow) -> Self {
         Self {
             seq: r.seq,
-            at: r.at,
+            at: r.at.and_utc(),
             request_id: r.request_id,
             actor: r.actor,
             role: r.role,

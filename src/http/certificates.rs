@@ -177,6 +177,7 @@ pub async fn renew(
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// Why the certificate is revoked (注销原因).
+    #[schema(schema_with = super::schema::reason)]
     pub reason: String,
 }
 

@@ -2,7 +2,7 @@
 //! catalogue ([`ErrorCode`]), its messages in Chinese and English, and the status this edge gives it.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
@@ -60,6 +60,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         C::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         C::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         C::NotFound { .. } => StatusCode::NOT_FOUND,
+        C::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         C::CertificateExists { .. }
         | C::CertificateRevoked { .. }
         | C::ConcurrentChange { .. }
@@ -91,11 +92,11 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
 #[error("{} {}", .0.problem.status, .0.problem.code)]
 pub struct ApiError(Box<Answer>);
 
-/// The problem document, and the seconds to wait when a rate limit refused the request.
+/// The problem document, and the headers its code asks for.
 #[derive(Debug, Clone)]
 struct Answer {
     problem: Problem,
-    retry_after: Option<u64>,
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -103,9 +104,15 @@ impl ApiError {
     pub fn from_code(code: &ErrorCode) -> Self {
         let status = status_of(code);
         let message_en = code.message_en().into_owned();
-        let retry_after = match code {
-            ErrorCode::RateLimited { retry_after_seconds } => Some(*retry_after_seconds),
-            _ => None,
+        let headers = match code {
+            ErrorCode::Unauthenticated => vec![(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
+            ErrorCode::RateLimited { retry_after_seconds } => {
+                vec![(header::RETRY_AFTER, (*retry_after_seconds).into())]
+            }
+            ErrorCode::MethodNotAllowed { allow } => {
+                HeaderValue::from_str(allow).map(|allow| vec![(header::ALLOW, allow)]).unwrap_or_default()
+            }
+            _ => Vec::new(),
         };
         let problem = Problem {
             type_: format!("urn:hunyu:problem:{}", code.code()),
@@ -119,7 +126,7 @@ impl ApiError {
             errors: Vec::new(),
             certificate_id: code.certificate_id().map(str::to_owned),
         };
-        Self(Box::new(Answer { problem, retry_after }))
+        Self(Box::new(Answer { problem, headers }))
     }
 
     /// The stable code.
@@ -182,11 +189,8 @@ impl ResponseError for ApiError {
         let status = self.status_code();
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if status == StatusCode::UNAUTHORIZED {
-            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
-        }
-        if let Some(seconds) = self.0.retry_after {
-            response.insert_header((header::RETRY_AFTER, seconds));
+        for header in &self.0.headers {
+            response.insert_header(header.clone());
         }
         response.body(serde_json::to_string(&self.0.problem).unwrap_or_default())
     }

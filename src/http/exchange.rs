@@ -18,14 +18,17 @@ use crate::service::messages::{Message, MessageQuery as Filters};
 pub struct ArrivalRequest {
     /// The certificate she showed (QR text or JWS); its issuer is told.
     #[serde(default)]
+    #[schema(schema_with = super::schema::token)]
     pub token: Option<String>,
     /// Who she is when she showed none; her origin is found from `hukou`.
     #[serde(default)]
     pub person: Option<PersonRefDraft>,
     /// 12-digit code of her household registration (without a certificate).
     #[serde(default)]
+    #[schema(schema_with = super::schema::division_code)]
     pub hukou: Option<String>,
     /// Where she lives now.
+    #[schema(schema_with = super::schema::place)]
     pub address: String,
     #[schema(value_type = String, format = Date)]
     pub arrived_on: NaiveDate,
@@ -52,8 +55,10 @@ pub struct DepartureRequest {
     #[schema(value_type = String, format = Date)]
     pub left_on: NaiveDate,
     /// Where she said she was going.
+    #[schema(schema_with = super::schema::place)]
     pub destination: String,
     /// Node code of the expected residence.
+    #[schema(schema_with = super::schema::division_code)]
     pub to: String,
 }
 
@@ -68,8 +73,10 @@ impl From<DepartureRequest> for DepartureInput {
 #[serde(deny_unknown_fields)]
 pub struct InquiryRequest {
     /// Node code of the node asked.
+    #[schema(schema_with = super::schema::division_code)]
     pub to: String,
     pub person: PersonRefDraft,
+    #[schema(schema_with = super::schema::text)]
     pub question: String,
     /// Pregnancy: to be answered within 15 days, else 30.
     pub urgent: bool,
@@ -85,6 +92,7 @@ impl From<InquiryRequest> for InquiryInput {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyRequest {
+    #[schema(schema_with = super::schema::text)]
     pub answer: String,
 }
 
@@ -97,9 +105,11 @@ pub struct EventRequest {
     #[schema(value_type = String, format = Date)]
     pub on: NaiveDate,
     #[serde(default)]
+    #[schema(schema_with = super::schema::text)]
     pub note: Option<String>,
     /// The origin's node code; by default the node this one sent her arrival notice to.
     #[serde(default)]
+    #[schema(schema_with = super::schema::division_code)]
     pub to: Option<String>,
 }
 

@@ -16,9 +16,11 @@ use crate::service::lookup::Found;
 #[serde(deny_unknown_fields)]
 pub struct LookupRequest {
     /// Citizen ID number (公民身份号码).
+    #[schema(schema_with = super::schema::id_number)]
     pub id_number: String,
     /// Another node's code: ask that origin on-line for her current certificates (电子证明).
     #[serde(default)]
+    #[schema(schema_with = super::schema::division_code)]
     pub origin: Option<String>,
 }
 

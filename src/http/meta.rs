@@ -45,7 +45,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 
 /// This node's signed status list (`hunyu-status+jwt`): its certificate versions that are revoked
 /// or superseded, by jti only. Public, like the keys: verifiers elsewhere cache it.
-#[utoipa::path(tag = "meta", responses((status = 200, description = "compact JWS", content_type = "application/jwt", body = String)))]
+#[utoipa::path(tag = "meta", responses((status = 200, description = "compact JWS", content_type = "application/jwt")))]
 #[get("/.well-known/hunyu-status")]
 pub async fn status_list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let core = state.core.clone();

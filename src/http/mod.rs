@@ -22,7 +22,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use std::future::{Ready, ready};
 use utoipa_actix_web::AppExt as _;
@@ -82,9 +82,7 @@ pub fn serve(state: Arc<AppState>, listener: TcpListener, settings: &AppSettings
             .app_data(web::PayloadConfig::default().limit(limit))
             .app_data(web::QueryConfig::default().error_handler(|_, _| ApiError::from(ErrorCode::Query).into()))
             .configure(routes)
-            .default_service(web::to(|| async {
-                Err::<web::Json<()>, _>(ApiError::from(ErrorCode::NotFound { what: "route" }))
-            }))
+            .default_service(web::to(unrouted))
             .map(|app| app.wrap(from_fn(request_log)))
             .into_app()
     })
@@ -120,6 +118,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(exchange::messages)
         .service(exchange::refresh_directory)
         .service(meta::metrics);
+}
+
+/// Answers a request no route took: 405 with the methods the path answers, else 404.
+async fn unrouted(req: HttpRequest, document: web::Data<utoipa::openapi::OpenApi>) -> Result<HttpResponse, ApiError> {
+    let allow = openapi::methods_at(&document, req.path());
+    if allow.is_empty() {
+        Err(ErrorCode::NotFound { what: "route" }.into())
+    } else {
+        Err(ErrorCode::MethodNotAllowed { allow: allow.join(", ") }.into())
+    }
 }
 
 /// The problem answering a request body that could not be read as JSON.

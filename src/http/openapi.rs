@@ -49,6 +49,29 @@ pub fn document() -> OpenApi {
     document
 }
 
+/// The methods the document gives the route that `path` names (`{id}` matches one segment).
+pub fn methods_at(document: &OpenApi, path: &str) -> Vec<&'static str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let matches = |template: &str| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == segments.len()
+            && parts.iter().zip(&segments).all(|(part, segment)| {
+                part == segment || (part.starts_with('{') && part.ends_with('}') && !segment.is_empty())
+            })
+    };
+    let Some(item) = document.paths.paths.iter().find(|(template, _)| matches(template)).map(|(_, item)| item) else {
+        return Vec::new();
+    };
+    let methods = [
+        ("GET", &item.get),
+        ("POST", &item.post),
+        ("PUT", &item.put),
+        ("DELETE", &item.delete),
+        ("PATCH", &item.patch),
+    ];
+    methods.into_iter().filter(|(_, operation)| operation.is_some()).map(|(method, _)| method).collect()
+}
+
 /// Adds the answers `operation` shares with every route of its kind, and gives every error its
 /// problem+json body.
 fn complete(operation: &mut Operation) {

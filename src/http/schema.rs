@@ -7,9 +7,13 @@ use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, KnownFormat, O
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::domain::certificate::{CertificateDraft, ContraceptionMethod};
-use crate::domain::message::{Direction, EventKind, MessageBody, MessageKind, MessageState, PersonRefDraft};
+use crate::domain::certificate::{CertificateDraft, ContraceptionMethod, NAME_MAX_CHARS, REVOCATION_REASON_MAX_CHARS};
+use crate::domain::marital::MaritalStatus;
+use crate::domain::message::{
+    Direction, EventKind, MessageBody, MessageKind, MessageState, PLACE_MAX_CHARS, PersonRefDraft, TEXT_MAX_CHARS,
+};
 use crate::domain::verification::VerificationStatus;
+use crate::seal::jws::MAX_TOKEN_LEN;
 use crate::seal::{Jwk, Jwks};
 
 /// A string schema with its description.
@@ -20,6 +24,46 @@ fn string(description: &str) -> ObjectBuilder {
 /// A `YYYY-MM-DD` date.
 fn date(description: &str) -> ObjectBuilder {
     string(description).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+}
+
+/// A free text of 1 to `max` characters.
+fn bounded(description: &str, max: usize) -> ObjectBuilder {
+    string(description).min_length(Some(1)).max_length(Some(max))
+}
+
+/// 姓名.
+fn name() -> ObjectBuilder {
+    bounded("姓名, 1 to 50 characters.", NAME_MAX_CHARS)
+}
+
+/// 公民身份号码, before its check digit and dates are checked.
+pub fn id_number() -> ObjectBuilder {
+    string("公民身份号码 (GB 11643-1999): 17 digits and a digit or X.").pattern(Some("^[0-9]{17}[0-9Xx]$"))
+}
+
+/// A place: an address or a destination.
+pub fn place() -> ObjectBuilder {
+    bounded("An address or place, 1 to 200 characters.", PLACE_MAX_CHARS)
+}
+
+/// A question, an answer or a note.
+pub fn text() -> ObjectBuilder {
+    bounded("Free text, 1 to 2000 characters.", TEXT_MAX_CHARS)
+}
+
+/// The reason of a revocation.
+pub fn reason() -> ObjectBuilder {
+    bounded("注销原因, 1 to 500 characters.", REVOCATION_REASON_MAX_CHARS)
+}
+
+/// A 12-digit division code: a node, or a household registration.
+pub fn division_code() -> ObjectBuilder {
+    string("12-digit division code (区划代码).").pattern(Some("^[0-9]{12}$"))
+}
+
+/// QR text or a compact JWS: any text is judged, and one past the size cap is `token_too_large`.
+pub fn token() -> ObjectBuilder {
+    string(&format!("QR text (`HY1:…`) or compact JWS; longer than {MAX_TOKEN_LEN} bytes it is `token_too_large`."))
 }
 
 /// A string that is one of `names`.
@@ -78,10 +122,7 @@ impl ToSchema for PersonRefDraft {
 fn person_ref() -> ObjectBuilder {
     object(
         "A person as a message names her: ID number and name, nothing more.",
-        vec![
-            ("id_number", string("公民身份号码 (GB 11643-1999).").into(), true),
-            ("name", string("姓名, 1 to 50 characters.").into(), true),
-        ],
+        vec![("id_number", id_number().into(), true), ("name", name().into(), true)],
     )
 }
 
@@ -90,22 +131,22 @@ impl PartialSchema for CertificateDraft {
         let person = object(
             "The holder.",
             vec![
-                ("name", string("姓名, 1 to 50 characters.").into(), true),
-                ("id_number", string("公民身份号码 (GB 11643-1999).").into(), true),
+                ("name", name().into(), true),
+                ("id_number", id_number().into(), true),
                 ("sex", one_of("`F` (a certificate is for women).", ["F", "M"]).into(), true),
                 ("birth_date", date("出生日期; must agree with the ID number.").into(), false),
-                ("hukou", string("户籍地: 12-digit division code.").into(), true),
-                ("ethnicity", string("民族 code per GB 3304.").into(), false),
+                ("hukou", division_code().description(Some("户籍地: 12-digit division code.")).into(), true),
+                ("ethnicity", string("民族 code per GB 3304.").pattern(Some("^[0-9]{2}$")).into(), false),
             ],
         );
         let spouse = object(
             "配偶, required for married statuses.",
-            vec![("name", string("姓名.").into(), true), ("id_number", string("公民身份号码.").into(), true)],
+            vec![("name", name().into(), true), ("id_number", id_number().into(), true)],
         );
         let marital = object(
             "婚姻状况 and spouse.",
             vec![
-                ("status", string("GB/T 2261.2 code: 10, 20, 21, 22, 23, 30, 40 or 90.").into(), true),
+                ("status", one_of("GB/T 2261.2 code.", MaritalStatus::ALL.map(|s| s.code())).into(), true),
                 ("since", date("Since when the status holds.").into(), false),
                 ("spouse", spouse.into(), false),
             ],
@@ -115,7 +156,7 @@ impl PartialSchema for CertificateDraft {
             vec![
                 ("birth_date", date("出生日期.").into(), true),
                 ("sex", one_of("`F` or `M`.", ["F", "M"]).into(), true),
-                ("order", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).into(), true),
+                ("order", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).into(), true),
             ],
         );
         let contraception = object(
@@ -142,14 +183,17 @@ impl ToSchema for CertificateDraft {}
 
 impl PartialSchema for MessageBody {
     fn schema() -> RefOr<Schema> {
-        object(
-            "The content of a message: its kind, and the body of that kind (`schemas/message.schema.json`).",
-            vec![
-                ("kind", MessageKind::schema(), true),
-                ("body", ObjectBuilder::new().schema_type(Type::Object).into(), true),
-            ],
-        )
-        .into()
+        // Open to other properties: it is flattened into the objects that carry it.
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "The content of a message: its kind, and the body of that kind (`schemas/message.schema.json`).",
+            ))
+            .property("kind", MessageKind::schema())
+            .required("kind")
+            .property("body", ObjectBuilder::new().schema_type(Type::Object))
+            .required("body")
+            .into()
     }
 }
 

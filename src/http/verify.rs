@@ -16,6 +16,7 @@ use crate::service::verification::{self, Verdict};
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// QR text (`HY1:…`) or compact JWS.
+    #[schema(schema_with = super::schema::token)]
     pub token: String,
 }
 

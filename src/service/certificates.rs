@@ -12,6 +12,7 @@ use crate::domain::access::Action;
 use crate::domain::calendar::local_date;
 use crate::domain::certificate::{
     CertificateContent, CertificateDraft, ChildDraft, ContraceptionDraft, MaritalDraft, PersonDraft,
+    REVOCATION_REASON_MAX_CHARS,
 };
 use crate::domain::claims::{
     CERTIFICATE_TYP, CertificateClaims, PRESENTATION_TYP, PresentationClaims, STATUS_LIST_TYP, StatusEntry,
@@ -28,8 +29,6 @@ use crate::store::{DbConn, StoreError};
 
 /// Seconds a status list is current; verifiers fetch a new one with every directory refresh.
 const STATUS_LIST_LIFETIME_SECONDS: i64 = 24 * 3600;
-/// Longest revocation reason, in characters.
-const REASON_MAX_CHARS: usize = 500;
 
 /// One signed version of a certificate, with its status on the day it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +173,7 @@ pub fn revoke(
     now: DateTime<Utc>,
 ) -> Result<Revoked, ServiceError> {
     let reason = reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > REASON_MAX_CHARS {
+    if reason.is_empty() || reason.chars().count() > REVOCATION_REASON_MAX_CHARS {
         return Err(ServiceError::Invalid(vec![ErrorCode::RevocationReason.at("reason")]));
     }
     let id = id.to_owned();

@@ -61,6 +61,11 @@ async fn bad_requests_get_problem_json(backend: Backend) {
 
     let (status, problem) = send(node.client.get(url("/api/v1/nothing-here"))).await;
     assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")));
+    // A route asked with a method it does not answer names the methods it does.
+    let response = node.client.delete(url("/api/v1/certificates/some-id/renew")).send().await.unwrap();
+    assert_eq!(response.headers()["allow"], "POST");
+    let (status, problem) = read(response).await;
+    assert_eq!((status, problem["code"].as_str()), (405, Some("request.method")));
     let bad_json = node
         .client
         .post(url("/api/v1/certificates"))
