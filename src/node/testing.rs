@@ -78,11 +78,20 @@ impl Federation {
     }
 }
 
-/// One core of its own, trusting only itself.
+/// One core in a directory of its own.
 pub fn lone_core(site: (&str, &str)) -> (Federation, NodeCore) {
-    let federation = Federation::new();
+    let mut federation = Federation::new();
     let core = federation.core(site);
+    federation.publish(&[&core]);
     (federation, core)
+}
+
+/// An origin and a residence that trust each other through one directory.
+pub fn origin_and_residence() -> (Federation, NodeCore, NodeCore) {
+    let mut federation = Federation::new();
+    let (origin, residence) = (federation.core(ORIGIN), federation.core(RESIDENCE));
+    federation.publish(&[&origin, &residence]);
+    (federation, origin, residence)
 }
 
 /// An actor of `role` at `core`, with an API key of its own, taking `action` for its default purpose.

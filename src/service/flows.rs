@@ -335,8 +335,7 @@ mod tests {
 
     use super::*;
     use crate::domain::role::Role;
-    use crate::node::testing::{Federation, ORIGIN, RESIDENCE, actor, sample_draft};
-    use crate::service::certificates::issue;
+    use crate::service::testing::{ORIGIN, RESIDENCE, actor, issue_sample, origin_and_residence};
 
     fn someone() -> PersonRefDraft {
         PersonRefDraft { id_number: "130728199003070026".into(), name: " 张丽 ".into() }
@@ -344,12 +343,9 @@ mod tests {
 
     #[test]
     fn an_arrival_with_a_certificate_tells_its_issuer_with_the_check_deadline() {
-        let mut registry = Federation::new();
-        let (origin, residence) = (registry.core(ORIGIN), registry.core(RESIDENCE));
-        registry.publish(&[&origin, &residence]);
+        let (_registry, origin, residence) = origin_and_residence();
         let now = Utc::now();
-        let issued =
-            issue(&origin, sample_draft(0), &actor(&origin, Role::Officer, Action::IssueCertificate), now).unwrap();
+        let issued = issue_sample(&origin, 0);
         let arrival = ArrivalInput {
             shown: Shown::Certificate(issued.qr),
             address: "  宝安区新安街道1号 ".into(),
@@ -368,9 +364,7 @@ mod tests {
 
     #[test]
     fn bad_input_names_every_rule_and_sends_nothing() {
-        let mut registry = Federation::new();
-        let (origin, residence) = (registry.core(ORIGIN), registry.core(RESIDENCE));
-        registry.publish(&[&origin, &residence]);
+        let (_registry, _origin, residence) = origin_and_residence();
         let worker = actor(&residence, Role::Worker, Action::SendInquiry);
         let now = Utc::now();
         let inquiry = InquiryInput {
@@ -393,9 +387,7 @@ mod tests {
 
     #[test]
     fn a_received_inquiry_is_answered_once() {
-        let mut registry = Federation::new();
-        let (origin, residence) = (registry.core(ORIGIN), registry.core(RESIDENCE));
-        registry.publish(&[&origin, &residence]);
+        let (_registry, origin, residence) = origin_and_residence();
         let now = Utc::now();
         let asked =
             InquiryInput { to: RESIDENCE.0.into(), person: someone(), question: "婚姻状况?".into(), urgent: true };

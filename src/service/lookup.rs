@@ -247,18 +247,14 @@ mod tests {
     use super::*;
     use crate::domain::role::Role;
     use crate::domain::verification::VerificationStatus;
-    use crate::node::testing::{Federation, ORIGIN, RESIDENCE, actor, sample_draft};
     use crate::seal::sha256_hex;
-    use crate::service::certificates::issue;
+    use crate::service::testing::{ORIGIN, RESIDENCE, actor, issue_sample, lone_core, origin_and_residence};
 
     #[test]
     fn the_origin_answers_a_signed_request_and_the_residence_verifies_the_answer() {
-        let mut registry = Federation::new();
-        let (origin, residence) = (registry.core(ORIGIN), registry.core(RESIDENCE));
-        registry.publish(&[&origin, &residence]);
+        let (_registry, origin, residence) = origin_and_residence();
         let now = Utc::now();
-        let issued =
-            issue(&origin, sample_draft(0), &actor(&origin, Role::Officer, Action::IssueCertificate), now).unwrap();
+        let issued = issue_sample(&origin, 0);
         let her = crate::domain::id_number::parse("130728199003070026", local_date(now)).unwrap();
 
         let (asked, jti) = request(&residence, ORIGIN.0, &her, now);
@@ -286,8 +282,7 @@ mod tests {
 
     #[test]
     fn a_bad_id_number_is_refused_here() {
-        let registry = Federation::new();
-        let core = registry.core(ORIGIN);
+        let (_registry, core) = lone_core(ORIGIN);
         let refused =
             here(&core, "130728199003070027", &actor(&core, Role::Worker, Action::Lookup), Utc::now()).unwrap_err();
         assert!(matches!(&refused, ServiceError::Invalid(errors) if errors[0].code == "id_number.checksum"));

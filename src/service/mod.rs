@@ -10,6 +10,9 @@ pub mod lookup;
 pub mod messages;
 pub mod verification;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 use chrono::{DateTime, Utc};
 
 use crate::domain::calendar::local_date;

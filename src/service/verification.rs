@@ -171,26 +171,23 @@ mod tests {
 
     use super::*;
     use crate::domain::role::Role;
-    use crate::node::testing::{Federation, ORIGIN, RESIDENCE, actor, sample_draft};
-    use crate::service::certificates::{issue, revoke};
+    use crate::service::certificates::{revoke, status_list};
+    use crate::service::testing::{ORIGIN, actor, issue_sample, lone_core, origin_and_residence};
 
     #[test]
     fn the_residence_verifies_what_the_origin_issued_and_learns_of_its_revocation() {
-        let mut registry = Federation::new();
-        let (origin, residence) = (registry.core(ORIGIN), registry.core(RESIDENCE));
-        registry.publish(&[&origin, &residence]);
+        let (_registry, origin, residence) = origin_and_residence();
         let now = Utc::now();
-        let officer = actor(&origin, Role::Officer, Action::IssueCertificate);
-        let issued = issue(&origin, sample_draft(0), &officer, now).unwrap();
+        let issued = issue_sample(&origin, 0);
         let worker = actor(&residence, Role::Worker, Action::Verify);
 
         let verdict = verify(&residence, &issued.qr, &worker, now).unwrap();
         assert!(verdict.valid(), "{verdict:?}");
         assert_eq!(verdict.genuine.unwrap().issuer.code, ORIGIN.0);
 
+        let officer = actor(&origin, Role::Officer, Action::RevokeCertificate);
         revoke(&origin, &issued.certificate_id, "迁出", &officer, now).unwrap();
-        let list: crate::domain::claims::StatusListClaims =
-            crate::seal::read_stored(&crate::service::certificates::status_list(&origin, now).unwrap()).unwrap();
+        let list = crate::seal::read_stored(&status_list(&origin, now).unwrap()).unwrap();
         residence.statuses.replace(list);
         let verdict = verify(&residence, &issued.token, &worker, now).unwrap();
         assert_eq!((verdict.status, verdict.reasons.as_slice()), (VerificationStatus::Revoked, &[Reason::Revoked][..]));
@@ -198,9 +195,7 @@ mod tests {
 
     #[test]
     fn a_forgery_is_refused_and_still_audited() {
-        let mut registry = Federation::new();
-        let origin = registry.core(ORIGIN);
-        registry.publish(&[&origin]);
+        let (_registry, origin) = lone_core(ORIGIN);
         let verdict =
             verify(&origin, "HY1:NOT-A-CERTIFICATE", &actor(&origin, Role::Worker, Action::Verify), Utc::now())
                 .unwrap();
@@ -211,12 +206,9 @@ mod tests {
 
     #[test]
     fn an_employer_learns_validity_only() {
-        let mut registry = Federation::new();
-        let origin = registry.core(ORIGIN);
-        registry.publish(&[&origin]);
+        let (_registry, origin) = lone_core(ORIGIN);
         let now = Utc::now();
-        let issued =
-            issue(&origin, sample_draft(0), &actor(&origin, Role::Officer, Action::IssueCertificate), now).unwrap();
+        let issued = issue_sample(&origin, 0);
         let employer = actor(&origin, Role::Employer, Action::ConfirmEmployment);
         let confirmed = confirm_employment(&origin, &issued.employer_qr, &employer, now).unwrap();
         assert!(confirmed.valid);
