@@ -143,7 +143,7 @@ fn shown_certificate(
     };
     let today = local_date(now);
     let check_due = WorkCalendar::shipped()
-        .map_err(|e| ServiceError::Contract(e.to_string()))?
+        .map_err(|e| ServiceError::Unavailable(format!("holiday calendar: {e}")))?
         .add_working_days(today, CHECK_WORKING_DAYS)
         .date;
     let holder = genuine.claims.person;

@@ -237,7 +237,7 @@ fn certificates_of(
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ServiceError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Contract(format!("lookup task failed: {e}")))?
+    tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Unavailable(format!("lookup task: {e}")))?
 }
 
 #[cfg(test)]

@@ -39,6 +39,9 @@ pub enum ServiceError {
     /// A record this node made breaks the contract: a defect.
     #[error("a produced payload breaks the contract: {0}")]
     Contract(String),
+    /// The node cannot do the work now (a worker thread failed, its data files are broken).
+    #[error("the node could not do the work: {0}")]
+    Unavailable(String),
 }
 
 impl From<CoreError> for ServiceError {
