@@ -118,3 +118,52 @@ impl RateLimits {
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::node::testing::{ORIGIN, lone_core};
+
+    #[test]
+    fn a_key_resolves_to_its_role_until_it_is_revoked_and_its_cache_entry_ages() {
+        let (_registry, core) = lone_core(ORIGIN);
+        let now = Utc::now();
+        let (row, secret) =
+            core.store.write(move |conn| api_keys::create(conn, Role::Worker, "t", now.naive_utc(), None)).unwrap();
+        let resolver = KeyResolver::new(Duration::from_millis(200));
+        assert!(resolver.cached(&secret, now).is_none(), "resolved before it was asked for");
+        let caller = resolver.authenticate(&core.store, &secret, now).unwrap();
+        assert_eq!((caller.key_id.as_str(), caller.role), (row.id.as_str(), Role::Worker));
+        assert!(resolver.cached(&secret, now).is_some());
+
+        let id = row.id.clone();
+        core.store.write(move |conn| api_keys::revoke(conn, &id, now.naive_utc())).unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(resolver.cached(&secret, now).is_none(), "a revoked key outlived its cache entry");
+        assert!(matches!(resolver.authenticate(&core.store, &secret, now), Err(AccessError::Unauthenticated)));
+        assert!(matches!(
+            resolver.authenticate(&core.store, "hy_worker_unknown", now),
+            Err(AccessError::Unauthenticated)
+        ));
+    }
+
+    #[test]
+    fn a_role_may_take_only_its_actions() {
+        let worker = Caller { key_id: "k".into(), role: Role::Worker };
+        assert!(permit(&worker, Action::Verify).is_ok());
+        assert!(matches!(permit(&worker, Action::IssueCertificate), Err(AccessError::Forbidden(Role::Worker))));
+    }
+
+    #[test]
+    fn reads_of_personal_data_are_limited_per_key() {
+        let limits =
+            RateLimits::new(&LimitSettings { verify_per_minute: 2, confirm_per_minute: 1, lookup_per_minute: 1 });
+        assert!(limits.check(Action::Verify, "a").is_ok());
+        assert!(limits.check(Action::Verify, "a").is_ok());
+        assert!(limits.check(Action::Verify, "a").is_err(), "a third verification within the minute");
+        assert!(limits.check(Action::Verify, "b").is_ok(), "another key was held to the first one's limit");
+        assert!(limits.check(Action::IssueCertificate, "a").is_ok(), "issuance is not limited");
+    }
+}

@@ -111,3 +111,41 @@ pub fn list(
     })?;
     Ok(rows.into_iter().map(|row| Message::stored(row, today)).collect::<Result<_, _>>()?)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::domain::message::PersonRefDraft;
+    use crate::domain::role::Role;
+    use crate::service::flows::{InquiryInput, send_inquiry};
+    use crate::service::testing::{RESIDENCE, actor, origin_and_residence};
+
+    #[test]
+    fn sent_messages_are_listed_with_their_typed_bodies_and_states() {
+        let (_registry, origin, _residence) = origin_and_residence();
+        let now = Utc::now();
+        let officer = actor(&origin, Role::Officer, Action::SendInquiry);
+        for urgent in [true, false] {
+            let person = PersonRefDraft { id_number: "130728199003070026".into(), name: "张丽".into() };
+            let inquiry = InquiryInput { to: RESIDENCE.0.into(), person, question: "婚姻状况?".into(), urgent };
+            send_inquiry(&origin, inquiry, &officer, now).unwrap();
+        }
+        let all = list(&origin, MessageQuery::default(), &officer, now).unwrap();
+        assert_eq!(
+            all.iter().map(|m| (m.direction, m.kind(), m.seq)).collect::<Vec<_>>(),
+            [(Direction::Out, MessageKind::Inquiry, 2), (Direction::Out, MessageKind::Inquiry, 1)]
+        );
+        let MessageBody::Inquiry(ordinary) = &all[0].body else { panic!("{:?}", all[0].body) };
+        assert!(!ordinary.urgent);
+
+        // Sixteen days on, the urgent one (15 days) is overdue and the other (30) still pending.
+        let later = now + chrono::Duration::days(16);
+        let overdue = MessageQuery { state: Some(MessageState::Overdue), ..MessageQuery::default() };
+        let listed = list(&origin, overdue, &officer, later).unwrap();
+        assert_eq!(listed.iter().map(|m| m.seq).collect::<Vec<_>>(), [1]);
+        let received = MessageQuery { direction: Some(Direction::In), ..MessageQuery::default() };
+        assert!(list(&origin, received, &officer, later).unwrap().is_empty());
+    }
+}
