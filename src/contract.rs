@@ -76,14 +76,15 @@ impl Contract {
         Ok(Self { validators: Kind::ALL.into_iter().map(compile).collect::<Result<_, _>>()? })
     }
 
-    /// First violation of the schema of `kind`, as `path: message`, if any.
+    /// First violation of the schema of `kind`, as `path breaks keyword`, if any. It names the
+    /// place and the rule only, never the value: it goes to logs, and payloads hold personal data.
     pub fn violation(&self, kind: Kind, payload: &Value) -> Option<String> {
         let validator = &self.validators[kind as usize];
         // `is_valid` is the fast path; the error is only worked out for a failing payload.
         if validator.is_valid(payload) {
             return None;
         }
-        validator.validate(payload).err().map(|e| format!("{}: {e}", e.instance_path()))
+        validator.validate(payload).err().map(|e| format!("{} breaks {}", e.instance_path(), e.kind().keyword()))
     }
 }
 
@@ -108,5 +109,17 @@ mod tests {
             assert_eq!(kind as usize, i, "{kind:?} is out of order in Kind::ALL");
         }
         assert!(contract.violation(Kind::Receipt, &serde_json::json!({})).is_some());
+    }
+
+    #[test]
+    fn a_violation_names_the_place_and_the_rule_never_the_value() {
+        let contract = Contract::new().unwrap();
+        let lookup = serde_json::json!({
+            "iss": "440306001000", "aud": "130728102000", "jti": "01a23400-0000-7000-8000-000000000000",
+            "iat": 1, "id_number": "13072819900307002x"
+        });
+        let violation = contract.violation(Kind::LookupRequest, &lookup).unwrap();
+        assert_eq!(violation, "/id_number breaks pattern");
+        assert!(!violation.contains("130728"));
     }
 }

@@ -19,6 +19,8 @@ const END_AGE: u32 = 50;
 const MIN_MOTHER_AGE: u32 = 14;
 /// Longest name accepted, in characters.
 pub const NAME_MAX_CHARS: usize = 50;
+/// Most children a certificate lists (`maxItems` of the certificate schema).
+pub const MAX_CHILDREN: usize = 20;
 /// Longest reason for a revocation (注销原因), in characters.
 pub const REVOCATION_REASON_MAX_CHARS: usize = 500;
 /// Ordinary validity.
@@ -332,6 +334,7 @@ enum Rule {
     ChildBirthDate,
     ChildSex,
     ChildOrder,
+    ChildCount,
     ContraceptionMethod,
     ContraceptionSince,
 }
@@ -399,6 +402,7 @@ impl Coded for Rule {
                 "子女孩次应为从1起连续不重复的编号",
                 "children's orders must be 1 to n without gaps or duplicates",
             ),
+            Rule::ChildCount => ("child.count", "子女不超过20人", "at most 20 children"),
             Rule::ContraceptionMethod => (
                 "contraception.method",
                 "节育措施应为none、iud、implant、injection、pill、condom、tubal_ligation、vasectomy或other",
@@ -560,6 +564,10 @@ impl Checker {
 
     /// Children, each born after the mother turned 14; orders exactly 1..n.
     fn children(&mut self, drafts: &[ChildDraft], birth: Option<NaiveDate>) -> Option<Vec<Child>> {
+        if drafts.len() > MAX_CHILDREN {
+            self.errors.push(Rule::ChildCount.to_field_error("children"));
+            return None;
+        }
         let earliest = birth.map(|b| anniversary(b, MIN_MOTHER_AGE)).and_then(|d| d.succ_opt());
         let mut children = Some(Vec::with_capacity(drafts.len()));
         for (i, c) in drafts.iter().enumerate() {
@@ -1012,6 +1020,7 @@ mod tests {
             Rule::ChildBirthDate,
             Rule::ChildSex,
             Rule::ChildOrder,
+            Rule::ChildCount,
             Rule::ContraceptionMethod,
             Rule::ContraceptionSince,
         ];
@@ -1090,5 +1099,12 @@ mod tests {
                 prop_assert!(!es.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn a_certificate_lists_at_most_twenty_children() {
+        let child = |order| ChildDraft { birth_date: "2010-01-01".into(), sex: "F".into(), order };
+        assert!(with(|dr| dr.children = (1..=20).map(child).collect()).is_empty());
+        assert_eq!(with(|dr| dr.children = (1..=22).map(child).collect()), one("children", "child.count"));
     }
 }

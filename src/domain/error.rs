@@ -91,6 +91,8 @@ pub enum ErrorCode {
     TextLength { max: usize },
     /// A date lies after today.
     FutureDate,
+    /// A date lies before 1900.
+    DateRange,
     /// The revocation reason is missing or too long.
     RevocationReason,
     /// A renewal tries to change the holder.
@@ -225,6 +227,7 @@ impl ErrorCode {
                 format!("required, at most {max} characters").into(),
             ),
             Self::FutureDate => fixed("date.future", "日期不能晚于今天", "the date cannot be in the future"),
+            Self::DateRange => fixed("date.range", "日期不能早于1900年", "the date cannot be before 1900"),
             Self::RevocationReason => fixed(
                 "revocation.reason",
                 "请填写注销原因（不超过500字）",

@@ -426,9 +426,21 @@ pub fn parse_text(field: &str, value: &str, max: usize) -> Result<String, FieldE
     Ok(text.to_owned())
 }
 
-/// A date that must not lie after `today`.
-pub fn check_not_future(field: &str, date: NaiveDate, today: NaiveDate) -> Option<FieldError> {
-    (date > today).then(|| ErrorCode::FutureDate.at(field))
+/// Earliest date a request may name: older ones are typing errors (and the wire's dates have four digits).
+pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(date) => date,
+    None => panic!("1900-01-01 is a date"),
+};
+
+/// A date of something that happened: not after `today`, not before [`EARLIEST_DATE`].
+pub fn check_past_date(field: &str, date: NaiveDate, today: NaiveDate) -> Option<FieldError> {
+    if date > today {
+        Some(ErrorCode::FutureDate.at(field))
+    } else if date < EARLIEST_DATE {
+        Some(ErrorCode::DateRange.at(field))
+    } else {
+        None
+    }
 }
 
 /// Events a residence reports to the origin.
@@ -488,6 +500,16 @@ mod tests {
         assert_eq!(message_state(false, due, false, day("2026-12-14")), MessageState::Overdue);
         assert_eq!(message_state(true, due, true, day("2027-06-01")), MessageState::Answered);
         assert_eq!(message_state(true, None, false, day("2030-01-01")), MessageState::Receipted);
+    }
+
+    #[test]
+    fn a_past_date_lies_between_1900_and_today() {
+        let today = day("2026-12-02");
+        assert_eq!(check_past_date("on", today, today), None);
+        assert_eq!(check_past_date("on", day("1900-01-01"), today), None);
+        let code = |date| check_past_date("on", date, today).map(|e| e.code);
+        assert_eq!(code(day("2026-12-03")), Some("date.future"));
+        assert_eq!(code(NaiveDate::from_ymd_opt(-1, 1, 1).unwrap()), Some("date.range"));
     }
 
     #[test]

@@ -71,6 +71,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         C::Fields { .. }
         | C::TextLength { .. }
         | C::FutureDate
+        | C::DateRange
         | C::RevocationReason
         | C::PersonChanged
         | C::UnknownNode

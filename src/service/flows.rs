@@ -12,7 +12,7 @@ use crate::domain::calendar::{WorkCalendar, local_date};
 use crate::domain::error::{Coded as _, ErrorCode, FieldError};
 use crate::domain::message::{
     ArrivalNotice, CHECK_WORKING_DAYS, DepartureNotice, Direction, EventKind, EventReport, Inquiry, MessageBody,
-    MessageKind, PLACE_MAX_CHARS, PersonRef, PersonRefDraft, Reply, ShownCertificate, TEXT_MAX_CHARS, check_not_future,
+    MessageKind, PLACE_MAX_CHARS, PersonRef, PersonRefDraft, Reply, ShownCertificate, TEXT_MAX_CHARS, check_past_date,
     event_answer_due, inquiry_due, origin_candidates, parse_text, presentation_due,
 };
 use crate::domain::verification::VerificationStatus;
@@ -84,7 +84,7 @@ pub fn register_arrival(
     let today = local_date(now);
     let mut errors = Vec::new();
     let address = kept(&mut errors, parse_text("address", &arrival.address, PLACE_MAX_CHARS));
-    errors.extend(check_not_future("arrived_on", arrival.arrived_on, today));
+    errors.extend(check_past_date("arrived_on", arrival.arrived_on, today));
     let (person, origin, certificate) = match arrival.shown {
         Shown::Certificate(token) => {
             let (person, certificate) = shown_certificate(core, &token, who, now)?;
@@ -168,7 +168,7 @@ pub fn record_departure(
     let today = local_date(now);
     let mut errors = Vec::new();
     let person = kept_all(&mut errors, departure.person.parse("person", today));
-    errors.extend(check_not_future("left_on", departure.left_on, today));
+    errors.extend(check_past_date("left_on", departure.left_on, today));
     let destination = kept(&mut errors, parse_text("destination", &departure.destination, PLACE_MAX_CHARS));
     let (person, destination) = checked(errors, person.zip(destination))?;
     let to = active_peer(core, "to", &departure.to)?;
@@ -206,7 +206,7 @@ pub fn report_event(
     let today = local_date(now);
     let mut errors = Vec::new();
     let person = kept_all(&mut errors, event.person.parse("person", today));
-    errors.extend(check_not_future("on", event.on, today));
+    errors.extend(check_past_date("on", event.on, today));
     let note = match &event.note {
         Some(note) => kept(&mut errors, parse_text("note", note, TEXT_MAX_CHARS)),
         None => None,
