@@ -186,7 +186,8 @@ impl Config {
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let text = toml::to_string_pretty(self)
             .map_err(|e| ConfigError::Syntax { path: path.display().to_string(), message: e.to_string() })?;
-        std::fs::write(path, text).map_err(|source| ConfigError::Io { path: path.display().to_string(), source })
+        crate::files::write_private(path, text.as_bytes())
+            .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })
     }
 
     fn resolve_paths(&mut self, base: &Path) {

@@ -60,7 +60,8 @@ const RESIDENCE: Site =
 
 /// Runs the demo; returns the demo file it wrote.
 pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
-    std::fs::create_dir_all(&options.dir).with_context(|| format!("cannot create {}", options.dir.display()))?;
+    crate::files::create_private_dir(&options.dir)
+        .with_context(|| format!("cannot create {}", options.dir.display()))?;
     let previous = read_demo_file(&options.dir);
     println!("hunyu demo in {}", options.dir.display());
 
@@ -110,7 +111,8 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
     }
     let demo = DemoFile { nodes };
     let demo_path = options.dir.join("demo.json");
-    std::fs::write(&demo_path, serde_json::to_string_pretty(&demo)?)?;
+    // Every role's API key is in it.
+    crate::files::write_private(&demo_path, serde_json::to_string_pretty(&demo)?.as_bytes())?;
 
     story(&demo).await?;
 

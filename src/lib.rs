@@ -12,6 +12,7 @@ pub mod contract;
 pub mod demo;
 pub mod domain;
 pub mod exchange;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod node;

@@ -95,7 +95,7 @@ impl Registry {
         if dir.join(STATE_FILE).exists() {
             return Err(RegistryError::Invalid(format!("{} already holds a registry", dir.display())));
         }
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, &e))?;
+        crate::files::create_private_dir(dir).map_err(|e| io(dir, &e))?;
         let root = Ed25519Signer::generate(&dir.join(ROOT_KEY_FILE), code)?;
         write_file(&dir.join(ROOT_JWK_FILE), &serde_json::to_string_pretty(&root.public_jwk()).unwrap_or_default())?;
         let state =

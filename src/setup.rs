@@ -62,7 +62,7 @@ pub fn init_node(options: &InitOptions) -> Result<(Config, PathBuf), SetupError>
         },
     };
     config.validate()?;
-    std::fs::create_dir_all(&options.dir).map_err(|source| io_error(&options.dir, source))?;
+    crate::files::create_private_dir(&options.dir).map_err(|source| io_error(&options.dir, source))?;
     let signer = Ed25519Signer::generate(&options.dir.join(&config.keys.signing), &options.code)?;
     generate_audit_key(&options.dir.join(&config.keys.audit))?;
     generate_identity(
@@ -110,7 +110,7 @@ pub fn create_api_key(config: &Config, role: Role, label: &str, valid_days: Opti
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SetupError> {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
-    std::fs::write(path, text).map_err(|source| io_error(path, source))
+    crate::files::write_private(path, text.as_bytes()).map_err(|source| io_error(path, source))
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> SetupError {

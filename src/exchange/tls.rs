@@ -27,6 +27,7 @@ pub struct TlsIdentity {
 impl TlsIdentity {
     /// Reads a PEM certificate and a PKCS#8 PEM key.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, SetupError> {
+        crate::files::check_private(key_path).map_err(SetupError::Exposed)?;
         let certificate = CertificateDer::from(read_pem(cert_path, "CERTIFICATE")?);
         let key = PrivateKeyDer::try_from(read_pem(key_path, "PRIVATE KEY")?)
             .map_err(|e| SetupError::Tls(format!("{}: {e}", key_path.display())))?;
@@ -49,7 +50,7 @@ pub fn generate_identity(cert_path: &Path, key_path: &Path, code: &str) -> Resul
     params.not_after = rcgen::date_time_ymd(2099, 12, 31);
     let certificate = params.self_signed(&key).map_err(failed)?;
     write_private(key_path, key.serialize_pem().as_bytes()).map_err(|e| SetupError::Tls(e.to_string()))?;
-    std::fs::write(cert_path, certificate.pem())
+    crate::files::write_private(cert_path, certificate.pem().as_bytes())
         .map_err(|e| SetupError::Tls(format!("{}: {e}", cert_path.display())))?;
     Ok(sha256_hex(certificate.der()))
 }

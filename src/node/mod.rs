@@ -41,6 +41,9 @@ pub enum SetupError {
     Directory(String),
     #[error("TLS identity: {0}")]
     Tls(String),
+    /// A key file other users may read.
+    #[error("{0}")]
+    Exposed(String),
 }
 
 /// Errors of the core's own work inside a service.
@@ -100,6 +103,9 @@ pub struct NodeCore {
 impl NodeCore {
     /// Opens the store (running migrations), loads the keys and the cached trust directory.
     pub fn open(config: &Config) -> Result<Self, SetupError> {
+        for key in [&config.keys.signing, &config.keys.audit] {
+            crate::files::check_private(key).map_err(SetupError::Exposed)?;
+        }
         let store = Store::open(&config.database_url()?, config.database.max_connections)?;
         let signer = Ed25519Signer::load(&config.keys.signing, &config.node.code)?;
         let anchor = config.directory.as_ref().map(DirectoryAnchor::load).transpose()?;

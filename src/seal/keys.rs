@@ -1,8 +1,5 @@
 //! Node signing keys: Ed25519 in PKCS#8 PEM files, their public JWK form and key ids.
 
-use std::fs::OpenOptions;
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use ring::rand::SystemRandom;
@@ -103,14 +100,10 @@ impl Signer for Ed25519Signer {
     }
 }
 
-/// Writes a secret file with mode 0600, durably; never overwrites one.
+/// Writes a secret file with mode 0600 in a 0700 directory, durably; never overwrites one.
 pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io { path: path.display().to_string(), source };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
-    file.write_all(contents).and_then(|()| file.sync_all()).map_err(io)
+    crate::files::write_new_secret(path, contents)
+        .map_err(|source| KeyError::Io { path: path.display().to_string(), source })
 }
 
 /// Creates the node's audit key (32 random bytes, hex), which keys the hashes naming persons in the audit log.

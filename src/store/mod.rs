@@ -78,6 +78,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the write was not committed: {0}")]
     Commit(String),
+    /// The database file is open to other users.
+    #[error("{0}")]
+    Exposed(String),
 }
 
 impl StoreError {
@@ -194,10 +197,14 @@ pub struct Store {
 impl Store {
     /// Connects, applies pending migrations, and returns the pool.
     pub fn open(url: &DatabaseUrl, max_connections: u32) -> Result<Self, StoreError> {
-        if url.backend == Backend::Sqlite
-            && let Some(dir) = std::path::Path::new(&url.target).parent().filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Migration(format!("{}: {e}", dir.display())))?;
+        if url.backend == Backend::Sqlite {
+            let file = std::path::Path::new(&url.target);
+            let unusable = |e: &dyn std::fmt::Display| StoreError::Migration(format!("{}: {e}", file.display()));
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                crate::files::create_private_dir(dir).map_err(|e| unusable(&e))?;
+            }
+            crate::files::create_private_file(file).map_err(|e| unusable(&e))?;
+            crate::files::check_private(file).map_err(StoreError::Exposed)?;
         }
         let pool = Pool::builder()
             // The writer thread keeps one connection of its own, beside the readers'.

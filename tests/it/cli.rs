@@ -1,7 +1,13 @@
 //! The `hunyu` binary: init, keys, and the demo from the README.
 
 use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
 use std::process::Command;
+
+use hunyu::config::Config;
+
+use crate::both_backends;
+use crate::helpers::{Backend, PgDatabase};
 
 fn hunyu() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hunyu"))
@@ -52,6 +58,39 @@ fn init_writes_a_private_key_and_keys_are_hashed() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("node.code"));
 }
 
+both_backends!(a_node_s_files_are_its_own_and_it_refuses_shared_ones);
+
+/// `hunyu init` makes the node directory 0700 and every file in it 0600 (the SQLite database
+/// included); a node then refuses to start on a key, or a database, that others may read.
+async fn a_node_s_files_are_its_own_and_it_refuses_shared_ones(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("node");
+    let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+    let database = pg.as_ref().map_or_else(|| "sqlite://hunyu.db".to_owned(), |db| db.url.clone());
+    let args = ["init", "--dir", node.to_str().unwrap(), "--code", "130728102000", "--name", "柴沟堡镇"];
+    let out = hunyu().args(args).args(["--database", &database]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&node), 0o700);
+    assert_eq!(mode(&node.join("keys")), 0o700);
+    let mut files =
+        vec!["hunyu.toml", "jwks.json", "keys/signing.pem", "keys/audit.key", "keys/tls.pem", "keys/tls.key"];
+    if backend == Backend::Sqlite {
+        files.push("hunyu.db");
+    }
+    for file in &files {
+        assert_eq!(mode(&node.join(file)), 0o600, "{file}");
+    }
+
+    let config = Config::load(&node.join("hunyu.toml")).unwrap();
+    let shared = if backend == Backend::Sqlite { "hunyu.db" } else { "keys/signing.pem" };
+    std::fs::set_permissions(node.join(shared), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = hunyu::node::NodeCore::open(&config).err().expect("a node started on a shared file");
+    assert!(refused.to_string().contains("mode 644"), "{refused}");
+    std::fs::set_permissions(node.join(shared), std::fs::Permissions::from_mode(0o600)).unwrap();
+    hunyu::node::NodeCore::open(&config).unwrap();
+}
+
 /// A base port with BASE..=BASE+2 and BASE+1001..=BASE+1002 free (the demo's registry, nodes and peer listeners).
 fn free_base_port() -> u16 {
     for _ in 0..100 {
@@ -97,6 +136,8 @@ fn demo_plays_the_story_and_writes_demo_json() {
     }
     let demo: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(demo_dir.join("demo.json")).unwrap()).unwrap();
+    // It holds every role's API key.
+    assert_eq!(std::fs::metadata(demo_dir.join("demo.json")).unwrap().permissions().mode() & 0o777, 0o600);
     let nodes = demo["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 2);
     for (node, role) in nodes.iter().zip(["origin", "residence"]) {
