@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection as _;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection as _, TransactionManager as _};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, Pool};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
@@ -90,6 +90,33 @@ impl StoreError {
             self,
             Self::Query(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
         )
+    }
+}
+
+/// Runs `work` in one transaction that takes the write lock when it begins: `BEGIN IMMEDIATE` on
+/// SQLite, so that another writer is waited for under the busy timeout. A deferred transaction
+/// that reads first (the audit head, a person's certificates) and writes later meets a busy error
+/// at once when another connection has written in between.
+fn write_transaction<T, E>(conn: &mut DbConn, work: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConn as Connection>::TransactionManager;
+    match conn {
+        DbConn::Sqlite(lite) => AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?,
+        DbConn::Postgres(_) => Manager::begin_transaction(conn)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The work's error is the one to report; a failed rollback leaves the connection
+            // broken, and the pool replaces it.
+            let _ = Manager::rollback_transaction(conn);
+            Err(error)
+        }
     }
 }
 

@@ -149,7 +149,7 @@ fn commit(conn: &mut DbConn, jobs: Vec<Box<dyn WriteJob>>, audits: Vec<NewAudit>
     let count = jobs.len() + audits.len();
     let mut answers = Vec::with_capacity(jobs.len());
     let mut pending = Some(jobs);
-    let committed = conn.transaction::<_, StoreError, _>(|conn| {
+    let committed = super::write_transaction::<_, StoreError>(conn, |conn| {
         super::audit::lock_chain(conn)?;
         answers.extend(pending.take().into_iter().flatten().map(|job| job.run(conn)));
         super::audit::append_all(conn, audits)

@@ -16,5 +16,6 @@ mod hostile;
 mod limits;
 mod plans;
 mod serve;
+mod store;
 mod vectors;
 mod verify;

@@ -1,0 +1,46 @@
+//! The store under writers of more than one process.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use chrono::Utc;
+use hunyu::domain::role::Role;
+use hunyu::store::{DatabaseUrl, Store, StoreError, api_keys};
+
+use crate::both_backends;
+use crate::helpers::{Backend, PgDatabase};
+
+both_backends!(a_write_that_reads_first_waits_for_another_writer);
+
+/// Two stores on one database, as two processes (`serve` and a `keys create`, two `serve`s) have:
+/// a write that reads before it writes, while the other commits in between, waits for the other's
+/// write lock under the busy timeout instead of failing at once with "database is locked".
+async fn a_write_that_reads_first_waits_for_another_writer(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+    let url =
+        pg.as_ref().map_or_else(|| format!("sqlite://{}", dir.path().join("node.db").display()), |db| db.url.clone());
+    let url = DatabaseUrl::parse(&url).unwrap();
+    let (first, second) = (Store::open(&url, 2).unwrap(), Store::open(&url, 2).unwrap());
+    let (go, gone) = mpsc::channel();
+    let (done, finished) = mpsc::channel();
+    let other = std::thread::spawn(move || {
+        gone.recv().unwrap();
+        let written = second.write(|conn| api_keys::create(conn, Role::Worker, "other", Utc::now().naive_utc(), None));
+        done.send(written.map(drop)).unwrap();
+    });
+    let read_then_written = first.write(move |conn| {
+        api_keys::list(conn)?;
+        go.send(()).unwrap();
+        // The other process commits now if it can (on SQLite it cannot: this transaction holds
+        // the write lock from its start).
+        let early = finished.recv_timeout(Duration::from_millis(500)).ok();
+        api_keys::create(conn, Role::Officer, "first", Utc::now().naive_utc(), None)?;
+        Ok::<_, StoreError>((early, finished))
+    });
+    let (early, finished) = read_then_written.expect("a write that read first failed under another writer");
+    early.unwrap_or_else(|| finished.recv_timeout(Duration::from_secs(15)).unwrap()).unwrap();
+    other.join().unwrap();
+    let keys = first.read(api_keys::list).unwrap();
+    assert_eq!(keys.len(), 2);
+}
