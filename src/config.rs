@@ -83,11 +83,13 @@ pub struct LimitSettings {
     pub confirm_per_minute: u32,
     /// `POST /api/v1/lookup`.
     pub lookup_per_minute: u32,
+    /// `GET /api/v1/messages`: pages of up to 1,000 messages, so also a bound on bulk export.
+    pub messages_per_minute: u32,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { verify_per_minute: 600, confirm_per_minute: 120, lookup_per_minute: 120 }
+        Self { verify_per_minute: 600, confirm_per_minute: 120, lookup_per_minute: 120, messages_per_minute: 300 }
     }
 }
 

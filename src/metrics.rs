@@ -37,7 +37,7 @@ pub struct Metrics {
     pub directory_refresh_failures: Counter,
     /// Messages receipted by their peer.
     pub messages_delivered: Counter,
-    /// Messages accepted into the inbox (duplicates not counted).
+    /// Messages stored in the inbox (a message received again is not counted).
     pub messages_received: Counter,
     /// Delivery attempts that failed (they are retried).
     pub delivery_failures: Counter,
@@ -78,7 +78,8 @@ impl Metrics {
         let directory_refresh_failures =
             counter(r, "directory_refresh_failures", "Trust directory fetches that failed or were refused");
         let messages_delivered = counter(r, "messages_delivered", "Messages receipted by their peer");
-        let messages_received = counter(r, "messages_received", "Messages accepted into the inbox");
+        let messages_received =
+            counter(r, "messages_received", "Messages stored in the inbox (a message received again is not counted)");
         let delivery_failures = counter(r, "delivery_failures", "Failed delivery attempts (retried)");
         let messages_refused = counter(r, "message_batches_refused", "Inbound message batches refused");
         Self {

@@ -176,8 +176,9 @@ pub fn receive(
     let (first, last) = (checked.first().map_or(0, seq), checked.last().map_or(0, seq));
     arrival.wait_turn(first);
     let from = sender.clone();
-    let receipts = core.store.write(move |conn| store(conn, &from, checked, now))?;
+    let (receipts, stored) = core.store.write(move |conn| store(conn, &from, checked, now))?;
     arrival.stored(last);
+    core.metrics.messages_received.inc_by(u64::try_from(stored).unwrap_or(u64::MAX));
     Ok(receipts)
 }
 
@@ -277,13 +278,14 @@ fn effect_of(core: &NodeCore, claims: &MessageClaims, trust: &TrustStore) -> Res
     })
 }
 
-/// Stores the new messages of a batch in sequence and applies them; repeats get their first receipt.
+/// Stores the new messages of a batch in sequence and applies them; repeats get their first
+/// receipt. Returns the receipts, and how many messages were new.
 fn store(
     conn: &mut crate::store::DbConn,
     sender: &str,
     batch: Vec<Checked>,
     now: DateTime<Utc>,
-) -> Result<Vec<String>, InboxError> {
+) -> Result<(Vec<String>, usize), InboxError> {
     let ids: Vec<&str> = batch.iter().map(|c| c.claims.jti.as_str()).collect();
     let known: HashMap<String, MessageRow> =
         messages::find_received(conn, &ids)?.into_iter().map(|row| (row.id.clone(), row)).collect();
@@ -327,8 +329,9 @@ fn store(
         });
     }
     if rows.is_empty() {
-        return Ok(receipts);
+        return Ok((receipts, 0));
     }
+    let stored = rows.len();
     messages::insert_all(conn, &rows)?;
     messages::set_last_seq(conn, sender, Direction::In, last)?;
     let at = now.naive_utc();
@@ -343,7 +346,7 @@ fn store(
             }
         }
     }
-    Ok(receipts)
+    Ok((receipts, stored))
 }
 
 #[cfg(test)]

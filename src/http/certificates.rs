@@ -148,7 +148,7 @@ pub async fn show(
 /// Renew a certificate (换发): a new version with the content given, or the same content when the body is empty.
 #[utoipa::path(tag = "officer", security(("bearer" = [])),
     params(("id" = String, Path, description = "certificate id")),
-    request_body(content = Option<CertificateDraft>, description = "new content; empty body keeps the current content"),
+    request_body(content = Option<CertificateDraft>, description = "new content; an empty body or `{}` keeps the current content"),
     responses((status = 201, body = Issued), (status = 404, description = "no such certificate"),
         (status = 409, description = "revoked, or changed meanwhile")))]
 #[post("/api/v1/certificates/{id}/renew")]
@@ -158,10 +158,16 @@ pub async fn renew(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    // An empty body, or an empty object, keeps the current content.
     let draft = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        Some(serde_json::from_slice::<CertificateDraft>(&body).map_err(|e| json_problem(&e))?)
+        let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| json_problem(&e))?;
+        if value.as_object().is_some_and(serde_json::Map::is_empty) {
+            None
+        } else {
+            Some(serde_json::from_value::<CertificateDraft>(value).map_err(|e| json_problem(&e))?)
+        }
     };
     let id = id.into_inner();
     let issued = authorized(&state, requester, Action::RenewCertificate, move |core, who| {

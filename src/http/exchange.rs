@@ -337,7 +337,8 @@ pub async fn reply(
 
 /// What was sent and received, newest first, with receipt and deadline state (`overdue` once an
 /// owed answer is late).
-#[utoipa::path(tag = "worker", params(MessageQuery), security(("bearer" = [])), responses((status = 200, body = MessagePage)))]
+#[utoipa::path(tag = "worker", params(MessageQuery), security(("bearer" = [])),
+    responses((status = 200, body = MessagePage), (status = 429, description = "over the key's rate limit")))]
 #[get("/api/v1/messages")]
 pub async fn messages(
     state: web::Data<AppState>,

@@ -142,7 +142,7 @@ fn json_error(e: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
 }
 
 /// Gives each request an id (`X-Request-Id`) and logs one line without query strings or bodies.
-async fn request_log(
+pub(crate) async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -184,12 +184,14 @@ impl FromRequest for Requester {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        // The scheme is case-insensitive (RFC 9110 §11.1).
         let secret = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, secret)| secret.trim())
             .filter(|s| !s.is_empty());
         let Some(secret) = secret else {
             if let Some(state) = req.app_data::<web::Data<AppState>>() {

@@ -38,6 +38,7 @@ pub fn serve(
             .app_data(
                 web::JsonConfig::default().limit(limit).error_handler(move |e, _| super::json_error(e, limit).into()),
             )
+            .wrap(actix_web::middleware::from_fn(super::request_log))
             .route(MESSAGES_PATH, web::post().to(messages))
             .route(LOOKUP_PATH, web::post().to(certificate_lookup))
             .default_service(web::to(|| async {
@@ -68,7 +69,6 @@ async fn messages(
 ) -> Result<HttpResponse, ApiError> {
     let fingerprint = req.conn_data::<ClientFingerprint>().and_then(|f| f.0.clone());
     let tokens = body.into_inner().messages;
-    let count = tokens.len();
     let receiver = exchange.clone().into_inner();
     let received = web::block(move || {
         inbox::receive(receiver.core(), &receiver.arrivals, fingerprint.as_deref(), tokens, Utc::now())
@@ -76,10 +76,7 @@ async fn messages(
     .await?;
     let metrics = &exchange.core().metrics;
     match received {
-        Ok(receipts) => {
-            metrics.messages_received.inc_by(u64::try_from(count).unwrap_or(0));
-            Ok(HttpResponse::Ok().json(Batch { messages: Vec::new(), receipts }))
-        }
+        Ok(receipts) => Ok(HttpResponse::Ok().json(Batch { messages: Vec::new(), receipts })),
         Err(InboxError::Refused(refusal)) => {
             metrics.messages_refused.inc();
             tracing::warn!(%refusal, "message batch refused");

@@ -92,6 +92,7 @@ pub struct RateLimits {
     verify: Limiter,
     confirm: Limiter,
     lookup: Limiter,
+    messages: Limiter,
 }
 
 impl RateLimits {
@@ -102,6 +103,7 @@ impl RateLimits {
             verify: per_minute(settings.verify_per_minute),
             confirm: per_minute(settings.confirm_per_minute),
             lookup: per_minute(settings.lookup_per_minute),
+            messages: per_minute(settings.messages_per_minute),
         }
     }
 
@@ -111,6 +113,7 @@ impl RateLimits {
             Action::Verify => &self.verify,
             Action::ConfirmEmployment => &self.confirm,
             Action::Lookup => &self.lookup,
+            Action::ListMessages => &self.messages,
             _ => return Ok(()),
         };
         limiter
@@ -158,12 +161,17 @@ mod tests {
 
     #[test]
     fn reads_of_personal_data_are_limited_per_key() {
-        let limits =
-            RateLimits::new(&LimitSettings { verify_per_minute: 2, confirm_per_minute: 1, lookup_per_minute: 1 });
+        let limits = RateLimits::new(&LimitSettings {
+            verify_per_minute: 2,
+            messages_per_minute: 1,
+            ..LimitSettings::default()
+        });
         assert!(limits.check(Action::Verify, "a").is_ok());
         assert!(limits.check(Action::Verify, "a").is_ok());
         assert!(limits.check(Action::Verify, "a").is_err(), "a third verification within the minute");
         assert!(limits.check(Action::Verify, "b").is_ok(), "another key was held to the first one's limit");
         assert!(limits.check(Action::IssueCertificate, "a").is_ok(), "issuance is not limited");
+        assert!(limits.check(Action::ListMessages, "a").is_ok());
+        assert!(limits.check(Action::ListMessages, "a").is_err(), "listing messages, a bulk export, is unlimited");
     }
 }

@@ -145,7 +145,7 @@ async fn at_origin(
     match peers.lookup(&entry, request).await {
         Ok(answer) => {
             let core = core.clone();
-            blocking(move || settle(&core, &origin, &jti, &answer, audit, now)).await
+            blocking(move || settle(&core, (&origin, &jti), &id_number, &answer, audit, now)).await
         }
         Err(detail) => {
             let store = core.store.clone();
@@ -171,12 +171,12 @@ pub fn request(core: &NodeCore, origin: &str, id_number: &IdNumber, now: DateTim
     (sign_compact(&*core.signer, LOOKUP_REQUEST_TYP, &payload, false), jti)
 }
 
-/// Checks that `answer` is `origin`'s answer to request `jti`, verifies each certificate in it as
-/// this node would any other, and records the lookup.
+/// Checks that `answer` is `origin`'s answer to request `jti`, about the person with `id_number`
+/// only; verifies each certificate in it as this node would any other, and records the lookup.
 fn settle(
     core: &NodeCore,
-    origin: &str,
-    jti: &str,
+    (origin, jti): (&str, &str),
+    id_number: &IdNumber,
     answer: &str,
     entry: NewAudit,
     now: DateTime<Utc>,
@@ -199,6 +199,9 @@ fn settle(
             (copy, genuine, listed)
         })
         .collect();
+    if judged.iter().any(|(_, genuine, _)| genuine.as_ref().is_ok_and(|g| g.claims.person.id_number != *id_number)) {
+        return Err(unavailable("the answer holds a certificate of another person".into()));
+    }
     core.store.read_audited(entry, |conn| {
         let mut certificates = Vec::new();
         for (copy, genuine, listed) in judged {
@@ -263,16 +266,18 @@ mod tests {
         let answered = answer(&origin, Some(&tls), &asked, now).unwrap();
         let worker = actor(&residence, Role::Worker, Action::Lookup);
         let entry = worker.entry(Action::Lookup, Some(residence.audit_key.subject(her.as_str())), None, now);
-        let found = settle(&residence, ORIGIN.0, &jti, &answered, entry, now).unwrap();
+        let found = settle(&residence, (ORIGIN.0, &jti), &her, &answered, entry, now).unwrap();
         assert_eq!(found.certificates.len(), 1);
         assert_eq!(found.certificates[0].0.token, issued.token);
         assert_eq!(found.certificates[0].1.status, VerificationStatus::Active);
 
-        // Another request's answer, or a request from a node that is not behind the connection, is refused.
-        assert!(
-            settle(&residence, ORIGIN.0, "other", &answered, worker.entry(Action::Lookup, None, None, now), now)
-                .is_err()
-        );
+        // Another request's answer, an answer about another person, or a request from a node
+        // that is not behind the connection, is refused.
+        let elsewhere = || worker.entry(Action::Lookup, None, None, now);
+        assert!(settle(&residence, (ORIGIN.0, "other"), &her, &answered, elsewhere(), now).is_err());
+        let someone_else = crate::domain::id_number::parse("130728200109150046", local_date(now)).unwrap();
+        let mixed_up = settle(&residence, (ORIGIN.0, &jti), &someone_else, &answered, elsewhere(), now);
+        assert!(matches!(mixed_up, Err(ServiceError::PeerUnavailable { .. })), "{mixed_up:?}");
         let stranger = sha256_hex(b"stranger");
         assert!(matches!(
             answer(&origin, Some(&stranger), &asked, now),

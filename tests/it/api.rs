@@ -48,6 +48,12 @@ async fn roles_and_keys_are_enforced(backend: Backend) {
     let response = node.client.post(format!("{}/api/v1/verify", node.url)).json(&token).send().await.unwrap();
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
     assert!(response.headers().contains_key("x-request-id"));
+    // The scheme is case-insensitive.
+    let lower = node
+        .client
+        .post(format!("{}/api/v1/verify", node.url))
+        .header("authorization", format!("bearer {}", node.worker));
+    assert_eq!(lower.json(&token).send().await.unwrap().status(), 200);
     // The officer may verify too.
     let (status, _) = node.post("/api/v1/verify", &node.officer, &token).await;
     assert_eq!(status, 200);

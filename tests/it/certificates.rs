@@ -58,16 +58,20 @@ async fn renew_supersedes_the_old_version(backend: Backend) {
     assert_eq!(old["valid"], false);
     assert_eq!(old["status"], "superseded");
     assert_eq!(old["reasons"][0]["code"], "superseded");
-    let newest = origin.verify(v3["token"].as_str().unwrap()).await;
+    // An empty object, like an empty body, keeps the content of the version in force.
+    let (status, v4) = origin.post(&format!("/api/v1/certificates/{id}/renew"), &origin.officer, &json!({})).await;
+    assert_eq!((status, &v4["version"]), (201, &json!(4)), "{v4}");
+
+    let newest = origin.verify(v4["token"].as_str().unwrap()).await;
     assert_eq!(newest["status"], "active", "{newest}");
-    assert_eq!(newest["certificate"]["ver"], 3);
+    assert_eq!(newest["certificate"]["ver"], 4);
     assert_eq!(newest["certificate"]["children"].as_array().unwrap().len(), 4);
     assert!(newest["certificate"]["supersedes"].is_string());
 
     let (_, view) = origin.get(&format!("/api/v1/certificates/{id}"), &origin.officer).await;
     let statuses: Vec<_> = view["versions"].as_array().unwrap().iter().map(|v| v["status"].clone()).collect();
-    assert_eq!(statuses, [json!("superseded"), json!("superseded"), json!("active")]);
-    assert_eq!(origin.row_counts(), [1, 1, 3, 2]);
+    assert_eq!(statuses, [json!("superseded"), json!("superseded"), json!("superseded"), json!("active")]);
+    assert_eq!(origin.row_counts(), [1, 1, 4, 3]);
 }
 
 async fn revoke_is_final(backend: Backend) {

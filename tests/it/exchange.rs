@@ -385,6 +385,7 @@ async fn bad_batches_are_refused_and_stored_nowhere(backend: Backend) {
     let (status, again) = post_as(residence, origin, vec![good.clone()]).await;
     assert_eq!((status, &again["receipts"]), (200, &first["receipts"]));
     assert_eq!(stored(), 1);
+    assert!(origin.core.metrics.render().contains("hunyu_messages_received_total 1\n"), "a repeat was counted");
     // A replay under the same id with other content is refused.
     let mut claims = payload(&good);
     claims["body"]["destination"] = json!("北京");

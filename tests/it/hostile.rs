@@ -101,6 +101,8 @@ async fn hostile_input_is_refused_or_normalised_and_never_logged(backend: Backen
 
     let logs = format!("{}{}", pair.origin.logs(), pair.residence.logs());
     assert!(logs.contains("request"), "the nodes logged nothing at trace level");
+    assert!(logs.contains("/exchange/v1/messages"), "the peer listener's requests are not in the request log");
+    assert!(!logs.contains('\u{1b}'), "colour codes in a log that is no terminal");
     for value in [her.as_str(), &her.to_uppercase(), "欧阳小雪", "秘密路", "秘密备注", &her[6..14]] {
         assert!(!logs.contains(value), "a log line carries a value from a request: {value}");
     }
