@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
+use super::MAX_REQUEST_BYTES;
 use super::client::PeerClient;
 use crate::contract::Kind;
 use crate::domain::error::Coded as _;
@@ -236,7 +237,7 @@ async fn deliver_to_peer(courier: &Courier, rows: Vec<Claimed>) -> Result<usize,
                 outcome.retry.extend_from_slice(&rows[start..]);
                 break 'stream;
             }
-            let request = start..rows.len().min(start + courier.batch.max(1));
+            let request = start..request_end(&rows, start, courier.batch);
             start = request.end;
             let task = deliver_request(courier.clone(), rows.clone(), request.clone(), slot, failed.clone());
             under_way.push_back((rows.clone(), request, tokio::spawn(task)));
@@ -275,6 +276,21 @@ async fn deliver_to_peer(courier: &Courier, rows: Vec<Claimed>) -> Result<usize,
         postpone(courier, outcome.retry, error).await?;
     }
     Ok(count)
+}
+
+/// End of the request that starts at `start`: at most `batch` messages and [`MAX_REQUEST_BYTES`]
+/// of tokens (what the receiver reads of a request is bounded), and at least one message.
+fn request_end(rows: &[Claimed], start: usize, batch: usize) -> usize {
+    let mut bytes = 0;
+    let mut end = start;
+    while end < rows.len() && end - start < batch.max(1) {
+        bytes += rows[end].token.len();
+        if bytes > MAX_REQUEST_BYTES && end > start {
+            break;
+        }
+        end += 1;
+    }
+    end
 }
 
 /// What the requests to one peer came to.
@@ -399,6 +415,24 @@ fn retry_time(now: DateTime<Utc>, seconds: f64) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_holds_at_most_its_batch_and_its_bytes_and_never_nothing() {
+        let row = |size: usize| Claimed {
+            id: String::new(),
+            peer: String::new(),
+            seq: 0,
+            token: "x".repeat(size),
+            attempts: 0,
+        };
+        let small: Vec<Claimed> = (0..10).map(|_| row(100)).collect();
+        assert_eq!(request_end(&small, 0, 4), 4);
+        assert_eq!(request_end(&small, 8, 4), 10);
+        let large: Vec<Claimed> = (0..5).map(|_| row(MAX_REQUEST_BYTES / 2)).collect();
+        assert_eq!(request_end(&large, 0, 500), 2);
+        let huge = [row(MAX_REQUEST_BYTES * 2)];
+        assert_eq!(request_end(&huge, 0, 500), 1);
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_a_ceiling() {

@@ -63,6 +63,8 @@ impl Refusal {
 
 /// Most messages accepted in one request.
 pub const MAX_BATCH: usize = 1000;
+/// Most bytes of message tokens a sender puts in one request (a message is at most some 44 KiB).
+pub const MAX_REQUEST_BYTES: usize = 2 * 1024 * 1024;
 
 /// Body of `POST /exchange/v1/messages` in both directions.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

@@ -4,7 +4,9 @@ use std::any::Any;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::{Extensions, Server};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Extensions, Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::rt::net::TcpStream;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
@@ -14,7 +16,7 @@ use super::error::ApiError;
 use crate::domain::error::ErrorCode;
 use crate::exchange::client::{LOOKUP_PATH, LookupExchange, MESSAGES_PATH};
 use crate::exchange::inbox::{self, InboxError};
-use crate::exchange::{Batch, Exchange, Refusal};
+use crate::exchange::{Batch, Exchange, MAX_REQUEST_BYTES, Refusal, sender_of};
 use crate::seal::sha256_hex;
 use crate::service::lookup::{LookupError, answer};
 
@@ -30,15 +32,17 @@ pub fn serve(
     settings: &AppSettings,
 ) -> std::io::Result<Server> {
     let exchange = web::Data::from(exchange);
-    // A batch of 1,000 messages of a few KiB each.
-    let limit = settings.body_limit.max(16 * 1024 * 1024);
+    // Senders keep a request under MAX_REQUEST_BYTES; the margin is for the JSON around the tokens.
+    let limit = settings.body_limit.max(2 * MAX_REQUEST_BYTES);
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(exchange.clone())
             .app_data(
                 web::JsonConfig::default().limit(limit).error_handler(move |e, _| super::json_error(e, limit).into()),
             )
-            .wrap(actix_web::middleware::from_fn(super::request_log))
+            // Last wrapped, first run: a stranger is refused before a byte of its body is read.
+            .wrap(from_fn(known_peers_only))
+            .wrap(from_fn(super::request_log))
             .route(MESSAGES_PATH, web::post().to(messages))
             .route(LOOKUP_PATH, web::post().to(certificate_lookup))
             .default_service(web::to(|| async {
@@ -51,6 +55,27 @@ pub fn serve(
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// Refuses a request whose TLS client is no active node of the trust directory, before its body
+/// is read.
+async fn known_peers_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let fingerprint = req.conn_data::<ClientFingerprint>().and_then(|f| f.0.as_deref());
+    let known = match req.app_data::<web::Data<Exchange>>() {
+        Some(exchange) => sender_of(&exchange.core().trust.current(), fingerprint).map(drop),
+        None => Err(Refusal::UnknownPeer),
+    };
+    if let Err(refusal) = known {
+        if let Some(exchange) = req.app_data::<web::Data<Exchange>>() {
+            exchange.core().metrics.messages_refused.inc();
+        }
+        tracing::warn!(%refusal, "peer request refused before its body");
+        return Err(ApiError::refused(&refusal).into());
+    }
+    next.call(req).await
 }
 
 fn remember_client_certificate(connection: &dyn Any, data: &mut Extensions) {

@@ -332,6 +332,19 @@ async fn bad_batches_are_refused_and_stored_nowhere(backend: Backend) {
             "exchange.unknown_peer",
         ),
         (
+            // Refused as a stranger, not as too large: its body was never read.
+            "a stranger's batch larger than any batch",
+            post_as(&stranger, origin, vec!["x".repeat(20 * 1024 * 1024)]).await,
+            403,
+            "exchange.unknown_peer",
+        ),
+        (
+            "a known peer's batch larger than any batch",
+            post_as(residence, origin, vec!["x".repeat(5 * 1024 * 1024)]).await,
+            413,
+            "request.too_large",
+        ),
+        (
             "signed by a node not in the directory",
             post_as(residence, origin, vec![message(&stranger.signer(), "310101001000", ORIGIN.0, 1)]).await,
             422,
@@ -394,7 +407,7 @@ async fn bad_batches_are_refused_and_stored_nowhere(backend: Backend) {
     assert_eq!((status, problem["code"].as_str()), (409, Some("exchange.replay")), "{problem}");
     assert_eq!(stored(), 1);
     let refused = origin.core.metrics.render();
-    assert!(refused.contains("hunyu_message_batches_refused_total 9"), "{refused}");
+    assert!(refused.contains("hunyu_message_batches_refused_total 10"), "{refused}");
 }
 
 async fn a_verifier_never_told_learns_revocations_from_the_status_list(backend: Backend) {
