@@ -1,15 +1,15 @@
 //! Calls to other nodes' peer listeners over mutual TLS: message batches, and electronic
 //! certificate lookups (电子证明查询).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::Batch;
 use super::tls::{TlsIdentity, client_config};
-use crate::node::SetupError;
 use crate::seal::directory::NodeEntry;
-use crate::seal::sha256_hex;
 
 /// Path of the message batches on a peer listener.
 pub const MESSAGES_PATH: &str = "/exchange/v1/messages";
@@ -34,27 +34,45 @@ pub struct LookupExchange {
     pub answer: Option<String>,
 }
 
-/// Outgoing peer calls over mutual TLS with this node's identity.
+/// Outgoing peer calls over mutual TLS with this node's identity. Each peer gets a client of its
+/// own whose TLS handshake accepts only the certificate the directory pins for that peer, so
+/// nothing of a request is written to anyone else; redirects are never followed.
 #[derive(Clone)]
 pub struct PeerClient {
-    http: reqwest::Client,
+    identity: Arc<TlsIdentity>,
+    /// Clients by peer code and pinned fingerprint: a new pin gets a new client.
+    pinned: Arc<Mutex<HashMap<(String, String), reqwest::Client>>>,
 }
 
 impl PeerClient {
     /// A client presenting `identity`.
-    pub fn new(identity: &TlsIdentity) -> Result<Self, SetupError> {
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(client_config(identity)?)
-            .tls_info(true)
+    pub fn new(identity: TlsIdentity) -> Self {
+        Self { identity: Arc::new(identity), pinned: Arc::default() }
+    }
+
+    /// The client for `to`, pinned to the certificate the directory lists for it.
+    fn client_for(&self, to: &NodeEntry) -> Result<reqwest::Client, String> {
+        let key = (to.code.clone(), to.tls_sha256.to_ascii_lowercase());
+        let mut pinned = self.pinned.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = pinned.get(&key) {
+            return Ok(client.clone());
+        }
+        let tls = client_config(&self.identity, &key.1).map_err(|e| e.to_string())?;
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .build()
-            .map_err(|e| SetupError::Tls(e.to_string()))?;
-        Ok(Self { http })
+            .map_err(|e| e.to_string())?;
+        // An old pin of the same peer is of no more use.
+        pinned.retain(|(code, _), _| *code != key.0);
+        pinned.insert(key, client.clone());
+        Ok(client)
     }
 
-    /// Posts `body` to `path` on the peer listener of `to`; the server must present the
-    /// certificate the directory lists for `to`.
+    /// Posts `body` to `path` on the peer listener of `to`; the connection is refused in the
+    /// handshake unless the server presents the certificate the directory lists for `to`.
     pub async fn post(
         &self,
         to: &NodeEntry,
@@ -62,19 +80,8 @@ impl PeerClient {
         body: &impl serde::Serialize,
     ) -> Result<reqwest::Response, String> {
         let url = format!("{}{path}", to.peer_url.trim_end_matches('/'));
-        let response = self.http.post(&url).json(body).send().await.map_err(|e| format!("{url}: {e}"))?;
-        let presented = response
-            .extensions()
-            .get::<reqwest::tls::TlsInfo>()
-            .and_then(|info| info.peer_certificate())
-            .map(sha256_hex);
-        if presented.as_deref() != Some(to.tls_sha256.as_str()) {
-            return Err(format!(
-                "{url}: the server's TLS certificate is not the one the directory lists for {}",
-                to.code
-            ));
-        }
-        Ok(response)
+        let client = self.client_for(to).map_err(|e| format!("{url}: {e}"))?;
+        client.post(&url).json(body).send().await.map_err(|e| format!("{url}: {e}"))
     }
 
     /// Posts `body` to `path` on `to` and reads its answer; a refusal (problem+json) is an error

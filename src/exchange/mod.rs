@@ -126,7 +126,7 @@ impl Exchange {
     /// The runtime of `core` as `config` sets it up: its TLS identity, clients and registry.
     pub fn new(core: Arc<NodeCore>, config: &Config) -> Result<Self, SetupError> {
         tls::install_crypto_provider();
-        let peers = PeerClient::new(&TlsIdentity::load(&config.peer.tls_cert, &config.peer.tls_key)?)?;
+        let peers = PeerClient::new(TlsIdentity::load(&config.peer.tls_cert, &config.peer.tls_key)?);
         let public = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

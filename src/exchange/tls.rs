@@ -1,9 +1,10 @@
 //! TLS of the peer channel: each node's own certificate, pinned by its SHA-256 in the trust directory.
 //!
 //! There is no CA: the signed directory is the one trust anchor. The handshake proves that each
-//! side holds the key of the certificate it shows; which node that certificate belongs to is then
-//! looked up in the directory (server side, for every request; client side, after every response),
-//! so that an unknown or mismatched identity gets a problem+json answer rather than a bare TLS alert.
+//! side holds the key of the certificate it shows. A client accepts, inside the handshake, only the
+//! certificate the directory pins for the peer it calls, so nothing of a request reaches anyone
+//! else. A server looks its client's certificate up in the directory before it reads a request,
+//! so that an unknown client gets a problem+json answer rather than a bare TLS alert.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
 use crate::node::SetupError;
 use crate::seal::keys::write_private;
@@ -92,11 +93,12 @@ pub fn server_config(identity: &TlsIdentity) -> Result<rustls::ServerConfig, Set
         .map_err(|e| SetupError::Tls(e.to_string()))
 }
 
-/// The TLS settings of outgoing peer calls: this node's certificate as client identity; the
-/// server's certificate is checked against the receiver's directory entry after the response.
-pub fn client_config(identity: &TlsIdentity) -> Result<rustls::ClientConfig, SetupError> {
+/// The TLS settings of calls to one peer: this node's certificate as client identity, and only
+/// the server certificate whose SHA-256 (hex) is `pin` accepted.
+pub fn client_config(identity: &TlsIdentity, pin: &str) -> Result<rustls::ClientConfig, SetupError> {
     let provider = provider();
-    let verifier = Arc::new(AnyProvenKey { algorithms: provider.signature_verification_algorithms });
+    let verifier =
+        Arc::new(Pinned { pin: pin.to_ascii_lowercase(), algorithms: provider.signature_verification_algorithms });
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| SetupError::Tls(e.to_string()))?
@@ -133,8 +135,8 @@ macro_rules! handshake_signatures {
     };
 }
 
-/// Accepts any certificate whose holder proves its key in the handshake; pinning is done by
-/// fingerprint against the directory, by the caller.
+/// Accepts any client certificate whose holder proves its key in the handshake; which node it is
+/// the peer listener asks the directory, per request.
 #[derive(Debug)]
 struct AnyProvenKey {
     algorithms: WebPkiSupportedAlgorithms,
@@ -166,16 +168,29 @@ impl ClientCertVerifier for AnyProvenKey {
     handshake_signatures!();
 }
 
-impl ServerCertVerifier for AnyProvenKey {
+/// Accepts only the server certificate the directory pins for the peer called, whose holder
+/// proves its key in the handshake.
+#[derive(Debug)]
+struct Pinned {
+    /// SHA-256 (lower-case hex) of the DER certificate.
+    pin: String,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Pinned {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
+        end_entity: &CertificateDer<'_>,
         _intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        if sha256_hex(end_entity) == self.pin {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure))
+        }
     }
 
     handshake_signatures!();

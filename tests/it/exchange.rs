@@ -11,6 +11,7 @@ use hunyu::exchange::client::PeerClient;
 use hunyu::exchange::status::STATUS_LIST_PATH;
 use hunyu::exchange::tls::TlsIdentity;
 use hunyu::node::{Actor, Caller};
+use hunyu::seal::directory::NodeEntry;
 use hunyu::seal::{TrustStore, sha256_hex, sign_compact, verify_compact};
 use hunyu::service::messages::{self as listed, MessageQuery};
 use serde_json::{Value, json};
@@ -304,7 +305,7 @@ fn message(signer: &hunyu::seal::Ed25519Signer, from: &str, to: &str, seq: u64) 
 /// Posts `messages` to `to`'s peer listener as the node `from` (its TLS identity).
 async fn post_as(from: &TestNode, to: &TestNode, messages: Vec<String>) -> (u16, Value) {
     let identity = TlsIdentity::load(&from.config.peer.tls_cert, &from.config.peer.tls_key).unwrap();
-    let client = PeerClient::new(&identity).unwrap();
+    let client = PeerClient::new(identity);
     let entry = to.core.trust.current().node(&to.code).unwrap().clone();
     let response =
         client.post(&entry, "/exchange/v1/messages", &Batch { messages, receipts: Vec::new() }).await.unwrap();
@@ -484,9 +485,7 @@ async fn a_worker_without_paper_gets_the_electronic_certificate_from_the_origin(
     let peer = |body: Value, from: &TestNode| {
         let identity = TlsIdentity::load(&from.config.peer.tls_cert, &from.config.peer.tls_key).unwrap();
         let entry = origin.core.trust.current().node(ORIGIN.0).unwrap().clone();
-        async move {
-            read(PeerClient::new(&identity).unwrap().post(&entry, "/exchange/v1/lookup", &body).await.unwrap()).await
-        }
+        async move { read(PeerClient::new(identity).post(&entry, "/exchange/v1/lookup", &body).await.unwrap()).await }
     };
     let her = person_ref("130728199003070026", "张丽").id_number;
     let (old, _) =
@@ -496,6 +495,79 @@ async fn a_worker_without_paper_gets_the_electronic_certificate_from_the_origin(
     let (fresh, _) = hunyu::service::lookup::request(&residence.core, ORIGIN.0, &her, Utc::now());
     let (status, problem) = peer(json!({ "request": fresh }), &origin).await;
     assert_eq!((status, problem["code"].as_str()), (403, Some("exchange.tls_mismatch")), "{problem}");
+}
+
+/// A TLS server answering at the peer's address, counting the requests it is sent.
+struct Impostor {
+    url: String,
+    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    _server: actix_web::dev::ServerHandle,
+}
+
+impl Impostor {
+    /// Serves with `identity`, answering every request with 200, or a redirect to `redirect`.
+    fn start(identity: &TlsIdentity, redirect: Option<String>) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let requests = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("https://{}", listener.local_addr().unwrap());
+        let tls = hunyu::exchange::tls::server_config(identity).unwrap();
+        let server = actix_web::HttpServer::new(move || {
+            let (counted, redirect) = (counted.clone(), redirect.clone());
+            actix_web::App::new().default_service(actix_web::web::to(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let answer = match &redirect {
+                    Some(url) => {
+                        actix_web::HttpResponse::TemporaryRedirect().insert_header(("location", url.clone())).finish()
+                    }
+                    None => actix_web::HttpResponse::Ok().finish(),
+                };
+                async move { answer }
+            }))
+        })
+        .workers(1)
+        .listen_rustls_0_23(listener, tls)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self { url, requests, _server: handle }
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The peer client checks the pinned certificate inside the TLS handshake: a server at the
+/// peer's address with another certificate receives nothing, not even the request line; and a
+/// redirect from the real peer is not followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_sent_to_a_server_that_is_not_the_pinned_peer() {
+    let (_registry, nodes) = federation(Backend::Sqlite, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let message = message(&residence.signer(), RESIDENCE.0, ORIGIN.0, 1);
+    let client =
+        PeerClient::new(TlsIdentity::load(&residence.config.peer.tls_cert, &residence.config.peer.tls_key).unwrap());
+    let pinned = origin.core.trust.current().node(ORIGIN.0).unwrap().clone();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("tls.pem"), dir.path().join("tls.key"));
+    hunyu::exchange::tls::generate_identity(&cert, &key, ORIGIN.0).unwrap();
+    let impostor = Impostor::start(&TlsIdentity::load(&cert, &key).unwrap(), None);
+    let at_the_peer_s_address = NodeEntry { peer_url: impostor.url.clone(), ..pinned.clone() };
+    let refused = client.send(&at_the_peer_s_address, vec![message.clone()]).await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(impostor.requests(), 0, "a request reached a server that is not the pinned peer");
+
+    // The real peer's certificate, redirecting elsewhere: the client does not follow.
+    let real = TlsIdentity::load(&origin.config.peer.tls_cert, &origin.config.peer.tls_key).unwrap();
+    let elsewhere = Impostor::start(&real, None);
+    let redirecting = Impostor::start(&real, Some(format!("{}/exchange/v1/messages", elsewhere.url)));
+    let moved = NodeEntry { peer_url: redirecting.url.clone(), ..pinned };
+    assert!(client.send(&moved, vec![message]).await.is_err());
+    assert_eq!((redirecting.requests(), elsewhere.requests()), (1, 0));
 }
 
 /// Two `serve` processes of one node on one PostgreSQL database deliver its outbox together:
