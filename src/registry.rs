@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{Contract, Kind};
-use crate::domain::directory::{KeyWindow, NodeStatus};
+use crate::domain::directory::{KeyWindow, NodeStatus, is_acceptable_url};
 use crate::domain::division::parse_node_code;
 use crate::node::trust::write_atomically;
 use crate::seal::directory::{DirectoryClaims, DirectoryKey, NodeEntry, sign_directory};
@@ -134,6 +134,11 @@ impl Registry {
         parse_node_code(&enrolment.code).map_err(|e| RegistryError::Invalid(e.to_string()))?;
         if !enrolment.peer_url.starts_with("https://") {
             return Err(RegistryError::Invalid("the peer URL must be https://".into()));
+        }
+        if !is_acceptable_url(&enrolment.api_url) {
+            return Err(RegistryError::Invalid(
+                "the API URL must be https:// (plain http:// only on this machine: 127.0.0.1, localhost)".into(),
+            ));
         }
         if enrolment.tls_sha256.len() != 64 || !enrolment.tls_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(RegistryError::Invalid("the TLS fingerprint must be 64 hex digits (SHA-256)".into()));
@@ -316,5 +321,24 @@ mod tests {
         // Read again, the command goes through.
         Registry::open(&path).unwrap().publish(Utc::now()).unwrap();
         assert_eq!(Registry::open(&path).unwrap().state().serial, 3);
+    }
+
+    #[test]
+    fn a_node_is_enrolled_only_at_urls_it_is_called_at_safely() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = Registry::init(&dir.path().join("registry"), "000000000000", "测试", 3600).unwrap();
+        let key = Ed25519Signer::ephemeral("130728102000").unwrap();
+        let enrolment = |api_url: &str| Enrolment {
+            code: "130728102000".into(),
+            name: "柴沟堡镇".into(),
+            api_url: api_url.into(),
+            peer_url: "https://node.example:9701".into(),
+            tls_sha256: "0".repeat(64),
+            keys: vec![key.public_jwk()],
+            not_before: 0,
+        };
+        assert!(matches!(registry.enrol(enrolment("http://node.example")), Err(RegistryError::Invalid(_))));
+        registry.enrol(enrolment("https://node.example")).unwrap();
+        registry.enrol(enrolment("http://127.0.0.1:8701")).unwrap();
     }
 }

@@ -58,6 +58,22 @@ pub fn freshness(exp: i64, now: i64) -> Freshness {
     if now < exp { Freshness::Fresh } else { Freshness::Stale { overdue_seconds: now - exp } }
 }
 
+/// Whether a node may be called at `url`: over TLS, or over plain HTTP on this machine only
+/// (the demo, and tests). Status lists and the registry are fetched from these URLs.
+pub fn is_acceptable_url(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "::1")
+}
+
 /// Whether a directory of serial `offered` may replace one of serial `held`: never go back.
 pub fn may_replace(held: Option<u64>, offered: u64) -> bool {
     held.is_none_or(|held| offered >= held)
@@ -82,6 +98,18 @@ mod tests {
         assert_eq!(window.judge(499), Ok(()));
         assert_eq!(window.judge(500), Err(Reason::KeyCompromised));
         assert_eq!(window.judge(10_000), Err(Reason::KeyCompromised));
+    }
+
+    #[test]
+    fn nodes_are_called_over_tls_or_on_this_machine() {
+        for good in ["https://node.example", "http://127.0.0.1:8701", "http://localhost/x", "http://[::1]:80"] {
+            assert!(is_acceptable_url(good), "{good}");
+        }
+        for bad in
+            ["http://node.example", "http://127.0.0.1.evil.example", "http://u@10.0.0.1", "ftp://x", "http://[::2]"]
+        {
+            assert!(!is_acceptable_url(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -179,6 +179,10 @@ pub fn recorded_reasons(statuses: impl IntoIterator<Item = VersionStatus>) -> Ve
 pub enum Warning {
     /// The trust directory is older than its stated lifetime: keys retired or compromised since may be missed.
     DirectoryStale,
+    /// The issuer's status list held here is past its lifetime: a revocation since may be missed.
+    StatusListStale,
+    /// No status list of the issuer is held here: a revocation may be missed.
+    StatusUnknown,
 }
 
 impl Coded for Warning {
@@ -189,6 +193,38 @@ impl Coded for Warning {
                 "信任名录已过期未更新，结果基于离线缓存",
                 "the trust directory is past its lifetime; checked against the cached copy",
             ),
+            Self::StatusListStale => (
+                "status_list_stale",
+                "签发机关的注销名单已过期未更新，可能未反映最近的注销",
+                "the issuer's status list is past its lifetime; a recent revocation may be missed",
+            ),
+            Self::StatusUnknown => (
+                "status_unknown",
+                "未能取得签发机关的注销名单，无法确认证明是否已被注销",
+                "no status list of the issuer could be had; a revocation may be missed",
+            ),
+        }
+    }
+}
+
+/// What a verifier knows of the status of a certificate version, and how fresh it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusEvidence {
+    /// This node issued it: its own records, current.
+    Issuer,
+    /// The issuer's signed status list, signed at `issued_at`, current until `expires_at`.
+    StatusList { issued_at: i64, expires_at: i64 },
+    /// Nothing: no status list of the issuer is held.
+    Unknown,
+}
+
+impl StatusEvidence {
+    /// What the verifier should be told of it at `now`.
+    pub fn warning(self, now: i64) -> Option<Warning> {
+        match self {
+            Self::Issuer => None,
+            Self::StatusList { expires_at, .. } => (now >= expires_at).then_some(Warning::StatusListStale),
+            Self::Unknown => Some(Warning::StatusUnknown),
         }
     }
 }
@@ -230,6 +266,15 @@ mod tests {
         }
         assert_eq!(recorded_reasons([Superseded, Revoked, Superseded]), vec![Reason::Revoked, Reason::Superseded]);
         assert!(recorded_reasons([]).is_empty());
+    }
+
+    #[test]
+    fn status_evidence_warns_when_stale_or_missing() {
+        assert_eq!(StatusEvidence::Issuer.warning(100), None);
+        let list = StatusEvidence::StatusList { issued_at: 10, expires_at: 100 };
+        assert_eq!(list.warning(99), None);
+        assert_eq!(list.warning(100), Some(Warning::StatusListStale));
+        assert_eq!(StatusEvidence::Unknown.warning(0), Some(Warning::StatusUnknown));
     }
 
     #[test]

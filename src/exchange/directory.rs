@@ -14,10 +14,8 @@ pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, String
     if !response.status().is_success() {
         return Err(format!("registry answered {}", response.status()));
     }
-    if response.content_length().is_some_and(|len| len > MAX_DIRECTORY_LEN as u64) {
-        return Err("directory too large".into());
-    }
-    response.text().await.map_err(|e| format!("registry answer unreadable: {e}"))
+    let body = super::read_capped(response, MAX_DIRECTORY_LEN).await.map_err(|e| format!("directory: {e}"))?;
+    String::from_utf8(body).map_err(|_| "directory: not UTF-8".into())
 }
 
 /// Fetches the directory at `url` and installs it; a failure keeps the one in use.

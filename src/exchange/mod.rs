@@ -87,6 +87,23 @@ pub fn sender_of(trust: &TrustStore, fingerprint: Option<&str>) -> Result<String
         .ok_or(Refusal::UnknownPeer)
 }
 
+/// Reads the body of `response`, refusing it as soon as it would exceed `cap` bytes: what another
+/// node or the registry sends is read chunk by chunk, never whole on trust.
+pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+    let too_large = || format!("the answer exceeds {cap} bytes");
+    if response.content_length().is_some_and(|len| len > u64::try_from(cap).unwrap_or(u64::MAX)) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("answer unreadable: {e}"))? {
+        if body.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Where the trust directory comes from and how often it is fetched.
 #[derive(Debug, Clone)]
 pub struct RegistrySource {

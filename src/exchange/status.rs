@@ -12,6 +12,8 @@ use crate::seal::records::open_record;
 
 /// Path of a node's status list on its API listener.
 pub const STATUS_LIST_PATH: &str = "/.well-known/hunyu-status";
+/// Longest status list accepted (some 500,000 entries).
+pub const MAX_STATUS_LIST_LEN: usize = 32 * 1024 * 1024;
 
 /// Checks a status list of `issuer` against the trust in use and reads it.
 fn open_list(core: &NodeCore, issuer: &str, token: &str) -> Result<StatusListClaims, String> {
@@ -32,15 +34,17 @@ pub async fn refresh_all(core: &NodeCore, client: &reqwest::Client) -> usize {
     for entry in trust.nodes().filter(|n| n.status == NodeStatus::Active && n.code != core.code()) {
         let url = format!("{}{STATUS_LIST_PATH}", entry.api_url.trim_end_matches('/'));
         let fetched = match client.get(&url).send().await {
-            Ok(response) if response.status().is_success() => response.text().await.map_err(|e| e.to_string()),
+            Ok(response) if response.status().is_success() => super::read_capped(response, MAX_STATUS_LIST_LEN)
+                .await
+                .and_then(|body| String::from_utf8(body).map_err(|_| "not UTF-8".into())),
             Ok(response) => Err(format!("answered {}", response.status())),
             Err(e) => Err(e.to_string()),
         };
         match fetched.and_then(|token| open_list(core, &entry.code, &token)) {
-            Ok(list) => {
-                core.statuses.replace(list);
-                taken += 1;
-            }
+            Ok(list) => match core.statuses.replace(list) {
+                Ok(()) => taken += 1,
+                Err(older) => tracing::warn!(node = %entry.code, %url, error = %older, "status list refused"),
+            },
             Err(error) => tracing::warn!(node = %entry.code, %url, %error, "status list not refreshed"),
         }
     }

@@ -1,13 +1,13 @@
 //! Residence worker (现居住地) endpoint: verify a certificate (查验) from its QR text or token.
 
 use actix_web::{HttpResponse, post, web};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
 use crate::domain::error::Coded;
-use crate::domain::verification::VerificationStatus;
+use crate::domain::verification::{StatusEvidence, VerificationStatus};
 use crate::seal::records::Issuer;
 use crate::service::verification::{self, Verdict};
 
@@ -64,6 +64,38 @@ pub struct Verification {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub certificate: Option<serde_json::Value>,
+    /// What the verdict knows of the version's status, and how fresh that is (genuine certificates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_info: Option<StatusInfo>,
+}
+
+/// Where a verdict's knowledge of revocations and renewals comes from, and its age.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatusInfo {
+    /// `issuer` (this node issued it: current), `status_list` (the issuer's signed list held
+    /// here) or `unknown` (no list of the issuer could be had).
+    pub source: &'static str,
+    /// When the issuer signed the list used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<DateTime<Utc>>,
+    /// Seconds from then to the verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<i64>,
+}
+
+impl StatusInfo {
+    /// The view of `evidence` at `now`.
+    fn of(evidence: StatusEvidence, now: DateTime<Utc>) -> Self {
+        match evidence {
+            StatusEvidence::Issuer => Self { source: "issuer", as_of: None, age_seconds: None },
+            StatusEvidence::StatusList { issued_at, .. } => Self {
+                source: "status_list",
+                as_of: DateTime::from_timestamp(issued_at, 0),
+                age_seconds: Some(now.timestamp() - issued_at),
+            },
+            StatusEvidence::Unknown => Self { source: "unknown", as_of: None, age_seconds: None },
+        }
+    }
 }
 
 impl From<Verdict> for Verification {
@@ -80,6 +112,7 @@ impl From<Verdict> for Verification {
             warnings: verdict.warnings.iter().map(ReasonView::of).collect(),
             issuer,
             certificate,
+            status_info: verdict.evidence.map(|evidence| StatusInfo::of(evidence, Utc::now())),
         }
     }
 }

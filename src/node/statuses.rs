@@ -1,27 +1,82 @@
 //! Other nodes' status lists, as last fetched: what this node knows of revocations and renewals
-//! of certificates whose holders never registered with it.
+//! of certificates whose holders never registered with it. A list replaces the one held only if
+//! its issuer signed it later, so an old list replayed cannot undo a revocation.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::domain::claims::StatusListClaims;
-use crate::domain::verification::VersionStatus;
+use crate::domain::verification::{StatusEvidence, VersionStatus};
 
-/// Issuer → version `jti` → status.
+/// One issuer's list: when it was signed, until when it is current, and version `jti` → status.
+#[derive(Debug)]
+struct List {
+    issued_at: i64,
+    expires_at: i64,
+    statuses: HashMap<String, VersionStatus>,
+}
+
+/// The lists held, by issuer.
 #[derive(Debug, Default)]
-pub struct StatusCache(RwLock<HashMap<String, Arc<HashMap<String, VersionStatus>>>>);
+pub struct StatusCache(RwLock<HashMap<String, Arc<List>>>);
+
+/// A list refused because the one held is as new or newer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a status list signed at {offered} is not newer than the one held, signed at {held}")]
+pub struct NotNewer {
+    pub held: i64,
+    pub offered: i64,
+}
 
 impl StatusCache {
-    /// Statuses `issuer` lists for version `jti`.
-    pub fn statuses(&self, issuer: &str, jti: &str) -> Vec<VersionStatus> {
+    /// What `issuer`'s list says of its version `jti`, and the evidence it is.
+    pub fn listed(&self, issuer: &str, jti: &str) -> (Vec<VersionStatus>, StatusEvidence) {
         let lists = self.0.read().unwrap_or_else(PoisonError::into_inner);
-        lists.get(issuer).and_then(|list| list.get(jti)).copied().into_iter().collect()
+        match lists.get(issuer) {
+            Some(list) => (
+                list.statuses.get(jti).copied().into_iter().collect(),
+                StatusEvidence::StatusList { issued_at: list.issued_at, expires_at: list.expires_at },
+            ),
+            None => (Vec::new(), StatusEvidence::Unknown),
+        }
     }
 
-    /// Puts a checked list of its issuer in use.
-    pub fn replace(&self, list: StatusListClaims) {
-        let statuses = list.entries.into_iter().map(|e| (e.jti, e.status)).collect();
+    /// Puts a checked list in use, unless the list held of its issuer was signed at the same
+    /// time or later.
+    pub fn replace(&self, list: StatusListClaims) -> Result<(), NotNewer> {
         let mut lists = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        lists.insert(list.iss, Arc::new(statuses));
+        if let Some(held) = lists.get(&list.iss).filter(|held| held.issued_at >= list.iat) {
+            return Err(NotNewer { held: held.issued_at, offered: list.iat });
+        }
+        let statuses = list.entries.into_iter().map(|e| (e.jti, e.status)).collect();
+        lists.insert(list.iss, Arc::new(List { issued_at: list.iat, expires_at: list.exp, statuses }));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::domain::claims::StatusEntry;
+
+    fn list(iat: i64, revoked: &[&str]) -> StatusListClaims {
+        let entries =
+            revoked.iter().map(|jti| StatusEntry { jti: (*jti).into(), status: VersionStatus::Revoked }).collect();
+        StatusListClaims { iss: "130728102000".into(), iat, exp: iat + 86_400, entries }
+    }
+
+    #[test]
+    fn an_older_list_replayed_cannot_undo_a_revocation() {
+        let cache = StatusCache::default();
+        assert_eq!(cache.listed("130728102000", "v1"), (Vec::new(), StatusEvidence::Unknown));
+        cache.replace(list(100, &[])).unwrap();
+        cache.replace(list(200, &["v1"])).unwrap();
+        assert_eq!(cache.replace(list(100, &[])), Err(NotNewer { held: 200, offered: 100 }));
+        assert_eq!(cache.replace(list(200, &[])), Err(NotNewer { held: 200, offered: 200 }));
+        let (statuses, evidence) = cache.listed("130728102000", "v1");
+        assert_eq!(statuses, [VersionStatus::Revoked]);
+        assert_eq!(evidence, StatusEvidence::StatusList { issued_at: 200, expires_at: 86_600 });
     }
 }

@@ -6,7 +6,7 @@ use super::jws::{sign_compact, verify_compact};
 use super::keys::{Jwk, KeyError, Signer};
 use super::trust::TrustStore;
 use crate::contract::{Contract, Kind};
-use crate::domain::directory::{KeyWindow, NodeStatus};
+use crate::domain::directory::{KeyWindow, NodeStatus, is_acceptable_url};
 use crate::domain::verification::Reason;
 
 /// JWS `typ` of the directory.
@@ -67,6 +67,8 @@ pub enum DirectoryError {
     NotConfigured,
     #[error("cannot keep the directory on disk: {0}")]
     Cache(String),
+    #[error("node {0} is listed at a plain-HTTP URL off this machine")]
+    InsecureUrl(String),
 }
 
 use crate::domain::error::Coded as _;
@@ -92,6 +94,10 @@ pub fn open_directory(token: &str, root: &Jwk, contract: &Contract) -> Result<Di
     let claims: DirectoryClaims = serde_json::from_value(payload).map_err(|e| DirectoryError::Schema(e.to_string()))?;
     if claims.iss != registry {
         return Err(DirectoryError::WrongRegistry { expected: registry.into(), found: claims.iss });
+    }
+    if let Some(node) = claims.nodes.iter().find(|n| !is_acceptable_url(&n.api_url) || !is_acceptable_url(&n.peer_url))
+    {
+        return Err(DirectoryError::InsecureUrl(node.code.clone()));
     }
     Ok(claims)
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::certificates::{Version, current_version};
-use super::verification::{Verdict, judge, stored_reasons};
+use super::verification::{Verdict, judge, listed_status, stored_reasons};
 use super::{ServiceError, active_peer, parse_id_number, refused};
 use crate::contract::Kind;
 use crate::domain::access::Action;
@@ -17,6 +17,7 @@ use crate::domain::id_number::IdNumber;
 use crate::domain::message::{
     CertificateCopy, LOOKUP_ANSWER_TYP, LOOKUP_REQUEST_TYP, LookupAnswerClaims, LookupRequestClaims, lookup_is_fresh,
 };
+use crate::domain::verification::StatusEvidence;
 use crate::exchange::client::PeerClient;
 use crate::exchange::{Refusal, sender_of};
 use crate::node::{Actor, NodeCore};
@@ -194,8 +195,10 @@ fn settle(
         .into_iter()
         .map(|copy| {
             let genuine = open_certificate(&copy.token, &trust, &core.contract);
-            let listed =
-                genuine.as_ref().map_or_else(|_| Vec::new(), |g| core.statuses.statuses(&g.claims.iss, &g.claims.jti));
+            let listed = genuine.as_ref().map_or_else(
+                |_| (Vec::new(), StatusEvidence::Unknown),
+                |g| listed_status(core, &g.claims.iss, &g.claims.jti),
+            );
             (copy, genuine, listed)
         })
         .collect();

@@ -9,7 +9,8 @@ use crate::domain::claims::PresentationClaims;
 use crate::domain::directory::Freshness;
 use crate::domain::error::Coded as _;
 use crate::domain::verification::{
-    Reason, VerificationStatus, VersionStatus, Warning, overall_status, recorded_reasons, window_reasons,
+    Reason, StatusEvidence, VerificationStatus, VersionStatus, Warning, overall_status, recorded_reasons,
+    window_reasons,
 };
 use crate::metrics::StatusLabel;
 use crate::node::{Actor, NodeCore};
@@ -29,6 +30,8 @@ pub struct Verdict {
     pub warnings: Vec<Warning>,
     /// The certificate, when its signature is genuine.
     pub genuine: Option<GenuineCertificate>,
+    /// What the verdict knows of the version's status, when the certificate is genuine.
+    pub evidence: Option<StatusEvidence>,
 }
 
 impl Verdict {
@@ -39,7 +42,7 @@ impl Verdict {
 
     /// The verdict on a token that is no genuine certificate.
     pub fn refused(reason: Reason) -> Self {
-        Self { status: reason.status(), reasons: vec![reason], warnings: Vec::new(), genuine: None }
+        Self { status: reason.status(), reasons: vec![reason], warnings: Vec::new(), genuine: None, evidence: None }
     }
 
     /// The code of the first reason, or `active`: how the audit log records the verdict.
@@ -69,10 +72,8 @@ pub fn verify(core: &NodeCore, text: &str, who: &Actor, now: DateTime<Utc>) -> R
         Err(_) => (None, None),
     };
     let listed = match &checked {
-        Ok(genuine) if genuine.claims.iss != core.code() => {
-            core.statuses.statuses(&genuine.claims.iss, &genuine.claims.jti)
-        }
-        _ => Vec::new(),
+        Ok(genuine) => listed_status(core, &genuine.claims.iss, &genuine.claims.jti),
+        Err(_) => (Vec::new(), StatusEvidence::Unknown),
     };
     let entry = who.entry(Action::Verify, subject, object, now);
     let mut verdict = core.store.read_audited(entry, |conn| {
@@ -103,10 +104,8 @@ pub fn confirm_employment(
     let checked = open_presentation(text, &core.trust.current(), &core.contract);
     let object = checked.as_ref().ok().map(|genuine| genuine.claims.cid.as_str());
     let listed = match &checked {
-        Ok(genuine) if genuine.claims.iss != core.code() => {
-            core.statuses.statuses(&genuine.claims.iss, &genuine.claims.cid)
-        }
-        _ => Vec::new(),
+        Ok(genuine) => listed_status(core, &genuine.claims.iss, &genuine.claims.cid).0,
+        Err(_) => Vec::new(),
     };
     let entry = who.entry(Action::ConfirmEmployment, None, object, now);
     core.store.read_audited(entry, |conn| {
@@ -128,14 +127,20 @@ pub fn confirm_employment(
     })
 }
 
+/// What the status list of `issuer` held here says of its version `jti`, and the evidence it
+/// is; this node is the one authority on what it issued itself.
+pub(crate) fn listed_status(core: &NodeCore, issuer: &str, jti: &str) -> (Vec<VersionStatus>, StatusEvidence) {
+    if issuer == core.code() { (Vec::new(), StatusEvidence::Issuer) } else { core.statuses.listed(issuer, jti) }
+}
+
 /// The verdict on a genuine certificate at `now`: its window, and what is recorded of its
 /// version — here when this node issued it, else what its issuer told this node through the
-/// exchange and what its status list (`listed`) says.
+/// exchange and what its status list says (`listed`, with the evidence it is).
 pub(crate) fn judge(
     core: &NodeCore,
     conn: &mut DbConn,
     genuine: GenuineCertificate,
-    listed: Vec<VersionStatus>,
+    (listed, evidence): (Vec<VersionStatus>, StatusEvidence),
     now: DateTime<Utc>,
 ) -> Result<Verdict, ServiceError> {
     let claims = &genuine.claims;
@@ -145,7 +150,14 @@ pub(crate) fn judge(
     } else {
         reasons.extend(reported_reasons(conn, &claims.iss, &claims.jti, listed)?);
     }
-    Ok(Verdict { status: overall_status(&reasons), reasons, warnings: Vec::new(), genuine: Some(genuine) })
+    let warnings = evidence.warning(now.timestamp()).into_iter().collect();
+    Ok(Verdict {
+        status: overall_status(&reasons),
+        reasons,
+        warnings,
+        genuine: Some(genuine),
+        evidence: Some(evidence),
+    })
 }
 
 /// Reasons recorded here for a version this node issued.
@@ -170,6 +182,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::domain::claims::StatusListClaims;
     use crate::domain::role::Role;
     use crate::service::certificates::{revoke, status_list};
     use crate::service::testing::{ORIGIN, actor, issue_sample, lone_core, origin_and_residence};
@@ -188,9 +201,35 @@ mod tests {
         let officer = actor(&origin, Role::Officer, Action::RevokeCertificate);
         revoke(&origin, &issued.certificate_id, "迁出", &officer, now).unwrap();
         let list = crate::seal::read_stored(&status_list(&origin, now).unwrap()).unwrap();
-        residence.statuses.replace(list);
+        residence.statuses.replace(list).unwrap();
         let verdict = verify(&residence, &issued.token, &worker, now).unwrap();
         assert_eq!((verdict.status, verdict.reasons.as_slice()), (VerificationStatus::Revoked, &[Reason::Revoked][..]));
+    }
+
+    #[test]
+    fn a_verdict_says_how_fresh_its_status_information_is() {
+        let (_registry, origin, residence) = origin_and_residence();
+        let issued = issue_sample(&origin, 0);
+        let worker = actor(&residence, Role::Worker, Action::Verify);
+        let now = Utc::now();
+        let verdict = verify(&residence, &issued.qr, &worker, now).unwrap();
+        assert_eq!((verdict.evidence, verdict.warnings), (Some(StatusEvidence::Unknown), vec![Warning::StatusUnknown]));
+
+        // A list signed two days ago for one day: used, and said to be stale.
+        let day = 86_400;
+        let old = StatusListClaims {
+            iss: origin.code().into(),
+            iat: now.timestamp() - 2 * day,
+            exp: now.timestamp() - day,
+            entries: vec![],
+        };
+        residence.statuses.replace(old).unwrap();
+        let verdict = verify(&residence, &issued.qr, &worker, now).unwrap();
+        assert!(verdict.valid());
+        assert_eq!(verdict.warnings, [Warning::StatusListStale]);
+
+        let own = verify(&origin, &issued.qr, &actor(&origin, Role::Officer, Action::Verify), now).unwrap();
+        assert_eq!((own.evidence, own.warnings.len()), (Some(StatusEvidence::Issuer), 0));
     }
 
     #[test]

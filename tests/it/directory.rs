@@ -58,8 +58,15 @@ async fn a_stale_directory_warns_and_still_verifies(backend: Backend) {
     let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
     let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
     let issued = origin.issue(&zhang_li()).await;
+    // Without the issuer's status list, the verdict says it cannot know of a revocation.
+    let unknown = residence.verify(issued["qr"].as_str().unwrap()).await;
+    assert_eq!((&unknown["valid"], &unknown["warnings"][0]["code"]), (&json!(true), &json!("status_unknown")));
+    assert_eq!(unknown["status_info"]["source"], "unknown", "{unknown}");
+    residence.fetch_status_lists().await;
     let fresh = residence.verify(issued["qr"].as_str().unwrap()).await;
     assert!(fresh.get("warnings").is_none(), "{fresh}");
+    assert_eq!(fresh["status_info"]["source"], "status_list", "{fresh}");
+    assert!(fresh["status_info"]["age_seconds"].as_i64().unwrap() < 60, "{fresh}");
 
     // Published two days ago with a one-day lifetime: stale now.
     let mut registry = hunyu::registry::Registry::open(&residence.registry_dir).unwrap();
@@ -78,6 +85,18 @@ async fn a_stale_directory_warns_and_still_verifies(backend: Backend) {
     let mut other = TestRegistry::new();
     let foreign = other.registry.publish(Utc::now()).unwrap();
     assert!(residence.core.install_directory(&foreign, true).is_err(), "accepted another root's directory");
+
+    // A directory that lists a node at a plain-HTTP URL off this machine is refused, even signed
+    // by the root: status lists fetched from there could be swapped on the way.
+    let part = newer.split('.').nth(1).unwrap();
+    let mut claims: hunyu::seal::directory::DirectoryClaims =
+        serde_json::from_slice(&hunyu::seal::b64url_decode(part).unwrap()).unwrap();
+    claims.serial += 1;
+    claims.nodes[0].api_url = "http://node.example".into();
+    let root = hunyu::seal::Ed25519Signer::load(&residence.registry_dir.join("root.pem"), "000000000000").unwrap();
+    let insecure = hunyu::seal::directory::sign_directory(&root, &claims);
+    let refused = residence.core.install_directory(&insecure, true).unwrap_err();
+    assert!(matches!(refused, hunyu::seal::directory::DirectoryError::InsecureUrl(_)), "{refused}");
     assert!(residence.verify(issued["qr"].as_str().unwrap()).await.get("warnings").is_none());
 }
 
@@ -140,4 +159,26 @@ async fn a_retired_key_keeps_what_it_signed_before(backend: Backend) {
     assert_eq!(residence.verify(before["qr"].as_str().unwrap()).await["valid"], true);
     let late = residence.verify(after["qr"].as_str().unwrap()).await;
     assert_eq!(late["reasons"][0]["code"], "key_out_of_window", "{late}");
+}
+
+/// A registry, or a node, that answers with a body that never ends: the fetch gives up at its cap
+/// instead of holding all it is sent.
+#[tokio::test]
+async fn an_endless_answer_is_cut_at_its_cap() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/directory", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 1024];
+        let _ = stream.read(&mut request).await;
+        stream.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n").await.unwrap();
+        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+        while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+    });
+    hunyu::exchange::tls::install_crypto_provider();
+    let started = std::time::Instant::now();
+    let fetched = hunyu::exchange::directory::fetch(&reqwest::Client::new(), &url).await;
+    assert!(fetched.unwrap_err().contains("exceeds"), "an endless directory was read whole");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
 }

@@ -253,6 +253,11 @@ impl TestNode {
         body["messages"].as_array().unwrap().clone()
     }
 
+    /// Fetches the status lists of the directory's other nodes now (as the refresh does).
+    pub async fn fetch_status_lists(&self) {
+        hunyu::exchange::status::refresh_all(&self.core, &reqwest::Client::new()).await;
+    }
+
     /// Waits until every message this node sent has its receipt (at most 20 s).
     pub async fn await_receipts(&self) {
         for _ in 0..400 {
