@@ -81,6 +81,8 @@ pub struct ReceivedClaims {
 pub struct Holder {
     pub id_number: IdNumber,
     pub name: String,
+    /// 户籍地: only its node may certify her.
+    pub hukou: String,
 }
 
 /// The employer presentation (用人单位查验): the holder's name, the issuer and the validity of one

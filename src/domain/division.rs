@@ -149,11 +149,41 @@ pub fn parse_node_code(input: &str) -> Result<DivisionCode, DivisionError> {
     }
 }
 
+/// The origin node codes that may keep a person's household registration, nearest first: the
+/// township (first 9 digits) and then the county (first 6).
+pub fn origin_candidates(hukou: &str) -> Vec<String> {
+    let mut codes = Vec::with_capacity(2);
+    if hukou.len() == 12 && hukou.bytes().all(|b| b.is_ascii_digit()) {
+        codes.push(format!("{}000", &hukou[..9]));
+        codes.push(format!("{}000000", &hukou[..6]));
+        codes.dedup();
+    }
+    codes
+}
+
+/// Whether the node `node_code` keeps the household registration `hukou` (户籍地): its township's
+/// node, or its county's. Only that node may certify her.
+pub fn is_responsible(node_code: &str, hukou: &str) -> bool {
+    origin_candidates(hukou).iter().any(|code| code == node_code)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn origin_is_the_township_then_the_county() {
+        assert!(is_responsible("130728102000", "130728102201"));
+        assert!(is_responsible("130728000000", "130728102201"));
+        assert!(!is_responsible("130728103000", "130728102201"));
+        assert!(!is_responsible("440306001000", "130728102201"));
+        assert_eq!(origin_candidates("130728102201"), vec!["130728102000", "130728000000"]);
+        assert_eq!(origin_candidates("130728000000"), vec!["130728000000"]);
+        assert!(origin_candidates("13072810").is_empty());
+    }
+
     use proptest::prelude::*;
 
     const DIVISIONS: &str = include_str!("../../tests/data/divisions.csv");

@@ -97,6 +97,8 @@ pub enum ErrorCode {
     RevocationReason,
     /// A renewal tries to change the holder.
     PersonChanged,
+    /// This node does not keep the holder's household registration.
+    NotResponsible,
     /// The person already holds a certificate in force from this node.
     CertificateExists { certificate_id: String },
     /// The certificate was revoked.
@@ -232,6 +234,11 @@ impl ErrorCode {
                 "revocation.reason",
                 "请填写注销原因（不超过500字）",
                 "give a reason for the revocation (at most 500 characters)",
+            ),
+            Self::NotResponsible => fixed(
+                "certificate.not_responsible",
+                "本机关不是持证人户籍地的节点，不能签发",
+                "this node does not keep her household registration; her origin issues her certificate",
             ),
             Self::PersonChanged => {
                 fixed("certificate.person_changed", "换发不能更换持证人", "a renewal cannot change the holder")

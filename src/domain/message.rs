@@ -404,18 +404,6 @@ pub fn presentation_due(arrived: NaiveDate) -> NaiveDate {
     arrived.checked_add_days(Days::new(PRESENTATION_DAYS)).unwrap_or(NaiveDate::MAX)
 }
 
-/// The origin node codes that may keep a person's household registration, nearest first: the
-/// township (first 9 digits) and then the county (first 6).
-pub fn origin_candidates(hukou: &str) -> Vec<String> {
-    let mut codes = Vec::with_capacity(2);
-    if hukou.len() == 12 && hukou.bytes().all(|b| b.is_ascii_digit()) {
-        codes.push(format!("{}000", &hukou[..9]));
-        codes.push(format!("{}000000", &hukou[..6]));
-        codes.dedup();
-    }
-    codes
-}
-
 /// A required free text of at most `max` characters, trimmed.
 pub fn parse_text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
     let text = value.trim();
@@ -510,13 +498,6 @@ mod tests {
         let code = |date| check_past_date("on", date, today).map(|e| e.code);
         assert_eq!(code(day("2026-12-03")), Some("date.future"));
         assert_eq!(code(NaiveDate::from_ymd_opt(-1, 1, 1).unwrap()), Some("date.range"));
-    }
-
-    #[test]
-    fn origin_is_the_township_then_the_county() {
-        assert_eq!(origin_candidates("130728102201"), vec!["130728102000", "130728000000"]);
-        assert_eq!(origin_candidates("130728000000"), vec!["130728000000"]);
-        assert!(origin_candidates("13072810").is_empty());
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub enum Reason {
     KeyOutOfWindow,
     /// The `iss` claim is not the node that owns the signing key.
     IssuerMismatch,
+    /// The issuer is not the node of the holder's household registration (户籍地).
+    NotResponsible,
+    /// The issuer itself never issued this version: signed with its key, but not by it.
+    UnknownVersion,
     /// The payload fails `schemas/certificate.schema.json`.
     Schema,
     /// `nbf` is in the future.
@@ -68,6 +72,14 @@ impl Coded for Reason {
             }
             Self::IssuerMismatch => {
                 ("issuer_mismatch", "签发机关与签名密钥不符", "issuer claim does not match the signing key")
+            }
+            Self::NotResponsible => (
+                "issuer_not_responsible",
+                "签发机关不是持证人户籍地的节点",
+                "the issuer is not the node of the holder's household registration",
+            ),
+            Self::UnknownVersion => {
+                ("unknown_version", "签发机关没有签发过该证明版本", "the issuer never issued this version")
             }
             Self::Schema => ("schema", "证明内容不符合数据规范", "payload does not follow the certificate schema"),
             Self::NotYetValid => ("not_yet_valid", "证明尚未生效", "certificate is not valid yet"),
@@ -308,6 +320,8 @@ mod tests {
             KeyCompromised,
             KeyOutOfWindow,
             IssuerMismatch,
+            NotResponsible,
+            UnknownVersion,
             Schema,
             NotYetValid,
             Expired,

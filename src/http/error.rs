@@ -74,6 +74,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::DateRange
         | C::RevocationReason
         | C::PersonChanged
+        | C::NotResponsible
         | C::UnknownNode
         | C::ArrivalCertificateInvalid { .. }
         | C::OriginUnknown

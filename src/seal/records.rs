@@ -9,6 +9,7 @@ use super::qr;
 use super::trust::{TrustStore, TrustedKey};
 use crate::contract::{Contract, Kind};
 use crate::domain::claims::{CERTIFICATE_TYP, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, StatusListClaims};
+use crate::domain::division::is_responsible;
 use crate::domain::message::{LookupAnswerClaims, LookupRequestClaims, MessageClaims, ReceiptClaims};
 use crate::domain::verification::Reason;
 
@@ -108,9 +109,14 @@ pub struct Genuine<T> {
 /// A genuine certificate (婚育证明).
 pub type GenuineCertificate = Genuine<ReceivedClaims>;
 
-/// Checks a certificate's token or QR text against `trust` and the contract, without any stored state.
+/// Checks a certificate's token or QR text against `trust` and the contract, without any stored
+/// state: and that its issuer is the node of her household registration.
 pub fn open_certificate(text: &str, trust: &TrustStore, contract: &Contract) -> Result<GenuineCertificate, Reason> {
-    open_presented(text, CERTIFICATE_TYP, Kind::Certificate, trust, contract)
+    let genuine: GenuineCertificate = open_presented(text, CERTIFICATE_TYP, Kind::Certificate, trust, contract)?;
+    if !is_responsible(&genuine.claims.iss, &genuine.claims.person.hukou) {
+        return Err(Reason::NotResponsible);
+    }
+    Ok(genuine)
 }
 
 /// Checks an employer presentation the way [`open_certificate`] checks a certificate.

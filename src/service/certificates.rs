@@ -18,6 +18,7 @@ use crate::domain::claims::{
     CERTIFICATE_TYP, CertificateClaims, PRESENTATION_TYP, PresentationClaims, STATUS_LIST_TYP, StatusEntry,
     StatusListClaims, VersionId,
 };
+use crate::domain::division::is_responsible;
 use crate::domain::error::{Coded as _, ErrorCode};
 use crate::domain::message::{CertificateUpdate, MessageBody, RevocationNotice};
 use crate::domain::verification::{Reason, VerificationStatus, VersionStatus, overall_status, recorded_reasons};
@@ -97,7 +98,7 @@ pub fn issue(
     now: DateTime<Utc>,
 ) -> Result<Version, ServiceError> {
     let today = local_date(now);
-    let content = CertificateContent::parse(draft, today).map_err(ServiceError::Invalid)?;
+    let content = parse_content(core, draft, today)?;
     let id = uuid::Uuid::now_v7().to_string();
     // Signing is CPU work: done before the transaction, so the writer is held only for IO.
     let version = sign_version(core, &id, &content, None, &who.caller.key_id, now)?;
@@ -136,7 +137,7 @@ pub fn renew(
         Some(draft) => draft,
         None => draft_of(&current.token)?,
     };
-    let content = CertificateContent::parse(draft, today).map_err(ServiceError::Invalid)?;
+    let content = parse_content(core, draft, today)?;
     if content.person.id_number.as_str() != lineage.id_number {
         return Err(ServiceError::Invalid(vec![ErrorCode::PersonChanged.at("person.id_number")]));
     }
@@ -237,6 +238,20 @@ pub fn status_list(core: &NodeCore, now: DateTime<Utc>) -> Result<String, Servic
     };
     let payload = checked_payload(core, Kind::StatusList, &claims)?;
     Ok(seal::sign_compact(&*core.signer, STATUS_LIST_TYP, payload.to_string().as_bytes(), false))
+}
+
+/// The content of `draft` by the rules of the certificate, for a woman whose household
+/// registration this node keeps: only her origin certifies her.
+fn parse_content(
+    core: &NodeCore,
+    draft: CertificateDraft,
+    today: NaiveDate,
+) -> Result<CertificateContent, ServiceError> {
+    let content = CertificateContent::parse(draft, today).map_err(ServiceError::Invalid)?;
+    if !is_responsible(core.code(), content.person.hukou.as_str()) {
+        return Err(ServiceError::Invalid(vec![ErrorCode::NotResponsible.at("person.hukou")]));
+    }
+    Ok(content)
 }
 
 /// Builds, checks against the contract and signs a version (token and QR text); stores nothing.

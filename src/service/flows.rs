@@ -9,11 +9,12 @@ use super::verification::verify;
 use super::{ServiceError, active_peer, refused};
 use crate::domain::access::Action;
 use crate::domain::calendar::{WorkCalendar, local_date};
+use crate::domain::division::origin_candidates;
 use crate::domain::error::{Coded as _, ErrorCode, FieldError};
 use crate::domain::message::{
     ArrivalNotice, CHECK_WORKING_DAYS, DepartureNotice, Direction, EventKind, EventReport, Inquiry, MessageBody,
     MessageKind, PLACE_MAX_CHARS, PersonRef, PersonRefDraft, Reply, ShownCertificate, TEXT_MAX_CHARS, check_past_date,
-    event_answer_due, inquiry_due, origin_candidates, parse_text, presentation_due,
+    event_answer_due, inquiry_due, parse_text, presentation_due,
 };
 use crate::domain::verification::VerificationStatus;
 use crate::node::outbox::Outgoing;

@@ -116,7 +116,7 @@ pub fn confirm_employment(
         let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
         let mut subject = None;
         if claims.iss == core.code() {
-            reasons.extend(stored_reasons(conn, &claims.cid)?);
+            reasons.extend(own_reasons(conn, &claims.cid)?);
             subject = certs::holder_of_version(conn, &claims.cid)?.map(|id| core.audit_key.subject(&id));
         } else {
             reasons.extend(reported_reasons(conn, &claims.iss, &claims.cid, listed)?);
@@ -146,7 +146,7 @@ pub(crate) fn judge(
     let claims = &genuine.claims;
     let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
     if claims.iss == core.code() {
-        reasons.extend(stored_reasons(conn, &claims.jti)?);
+        reasons.extend(own_reasons(conn, &claims.jti)?);
     } else {
         reasons.extend(reported_reasons(conn, &claims.iss, &claims.jti, listed)?);
     }
@@ -158,6 +158,12 @@ pub(crate) fn judge(
         genuine: Some(genuine),
         evidence: Some(evidence),
     })
+}
+
+/// Reasons of a version signed with this node's key: it must be one this node issued (a key
+/// stolen and used is otherwise undetectable here), and what is recorded of it.
+fn own_reasons(conn: &mut DbConn, jti: &str) -> Result<Vec<Reason>, ServiceError> {
+    Ok(certs::recorded(conn, jti)?.map_or_else(|| vec![Reason::UnknownVersion], recorded_reasons))
 }
 
 /// Reasons recorded here for a version this node issued.
@@ -182,10 +188,12 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::domain::claims::StatusListClaims;
+    use crate::domain::calendar::local_date;
+    use crate::domain::certificate::CertificateContent;
+    use crate::domain::claims::{CERTIFICATE_TYP, CertificateClaims, StatusListClaims, VersionId};
     use crate::domain::role::Role;
     use crate::service::certificates::{revoke, status_list};
-    use crate::service::testing::{ORIGIN, actor, issue_sample, lone_core, origin_and_residence};
+    use crate::service::testing::{ORIGIN, actor, issue_sample, lone_core, origin_and_residence, sample_draft};
 
     #[test]
     fn the_residence_verifies_what_the_origin_issued_and_learns_of_its_revocation() {
@@ -230,6 +238,54 @@ mod tests {
 
         let own = verify(&origin, &issued.qr, &actor(&origin, Role::Officer, Action::Verify), now).unwrap();
         assert_eq!((own.evidence, own.warnings.len()), (Some(StatusEvidence::Issuer), 0));
+    }
+
+    #[test]
+    fn a_certificate_counts_only_from_the_node_of_her_household_registration() {
+        let (_registry, origin, residence) = origin_and_residence();
+        let now = Utc::now();
+        // The residence may not issue her one: she is registered at the origin.
+        let officer = actor(&residence, Role::Officer, Action::IssueCertificate);
+        let refused = crate::service::certificates::issue(&residence, sample_draft(0), &officer, now).unwrap_err();
+        assert!(
+            matches!(&refused, ServiceError::Invalid(e) if e[0].code == "certificate.not_responsible"),
+            "{refused:?}"
+        );
+
+        // One it signed all the same is refused wherever it is shown.
+        let content = CertificateContent::parse(sample_draft(0), local_date(now)).unwrap();
+        let valid_until = content.valid_until(local_date(now));
+        let jti = uuid::Uuid::now_v7().to_string();
+        let version = VersionId { jti: &jti, ver: 1, supersedes: None };
+        let claims = CertificateClaims::new(residence.code(), version, &content, now, valid_until);
+        let payload = serde_json::to_vec(&claims).unwrap();
+        let forged = crate::seal::sign_compact(&*residence.signer, CERTIFICATE_TYP, &payload, false);
+        for at in [&origin, &residence] {
+            let verdict = verify(at, &forged, &actor(at, Role::Worker, Action::Verify), now).unwrap();
+            assert_eq!(verdict.reasons, [Reason::NotResponsible], "at {}", at.code());
+        }
+    }
+
+    #[test]
+    fn the_issuer_refuses_a_version_it_never_issued() {
+        let (_registry, origin, residence) = origin_and_residence();
+        let now = Utc::now();
+        // Signed with the origin's key (stolen, say) but never issued by it.
+        let content = CertificateContent::parse(sample_draft(0), local_date(now)).unwrap();
+        let jti = uuid::Uuid::now_v7().to_string();
+        let version = VersionId { jti: &jti, ver: 1, supersedes: None };
+        let claims =
+            CertificateClaims::new(origin.code(), version, &content, now, content.valid_until(local_date(now)));
+        let forged =
+            crate::seal::sign_compact(&*origin.signer, CERTIFICATE_TYP, &serde_json::to_vec(&claims).unwrap(), false);
+        let at_issuer = verify(&origin, &forged, &actor(&origin, Role::Officer, Action::Verify), now).unwrap();
+        assert_eq!(at_issuer.reasons, [Reason::UnknownVersion]);
+        let issued = issue_sample(&origin, 1);
+        let genuine = verify(&origin, &issued.qr, &actor(&origin, Role::Officer, Action::Verify), now).unwrap();
+        assert!(genuine.valid(), "{genuine:?}");
+        // Elsewhere only the issuer's transparency log could tell (issue 10): today it verifies.
+        let elsewhere = verify(&residence, &forged, &actor(&residence, Role::Worker, Action::Verify), now).unwrap();
+        assert!(elsewhere.reasons.is_empty(), "{elsewhere:?}");
     }
 
     #[test]

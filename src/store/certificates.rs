@@ -168,6 +168,21 @@ pub fn statuses_of_certificate(
     rows.into_iter().map(|(jti, name)| Ok((jti, parse_stored(&name, VersionStatus::parse)?))).collect()
 }
 
+/// The status changes recorded for version `jti`, oldest first, if this node issued it (the
+/// verify hot path: one indexed read).
+pub fn recorded(conn: &mut DbConn, jti: &str) -> Result<Option<Vec<VersionStatus>>, StoreError> {
+    let rows: Vec<Option<String>> = certificate_versions::table
+        .left_join(certificate_events::table)
+        .filter(certificate_versions::jti.eq(jti))
+        .order(certificate_events::id.asc())
+        .select(certificate_events::status.nullable())
+        .load(conn)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    rows.iter().flatten().map(|name| parse_stored(name, VersionStatus::parse)).collect::<Result<_, _>>().map(Some)
+}
+
 /// ID number of the holder of a certificate version.
 pub fn holder_of_version(conn: &mut DbConn, jti: &str) -> Result<Option<String>, StoreError> {
     Ok(certificate_versions::table

@@ -8,6 +8,25 @@ use crate::helpers::{Backend, ORIGIN, TestNode, single_woman, three_children, zh
 both_backends!(issue_returns_token_qr_and_validity, renew_supersedes_the_old_version, revoke_is_final);
 both_backends!(invalid_id_numbers_are_refused_and_nothing_is_written, ineligible_people_are_refused);
 both_backends!(one_certificate_in_force_per_person, renewal_cannot_change_the_holder);
+both_backends!(only_her_origin_certifies_her);
+
+/// A node certifies only the women whose household registration it keeps (issue and renewal).
+async fn only_her_origin_certifies_her(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let mut elsewhere = zhang_li();
+    elsewhere["person"]["hukou"] = json!("440306001001");
+    let (status, problem) = origin.post("/api/v1/certificates", &origin.officer, &elsewhere).await;
+    assert_eq!(
+        (status, problem["code"].as_str(), problem["field"].as_str()),
+        (422, Some("certificate.not_responsible"), Some("person.hukou"))
+    );
+    assert_eq!(origin.row_counts(), [0, 0, 0, 0]);
+    let issued = origin.issue(&zhang_li()).await;
+    let path = format!("/api/v1/certificates/{}/renew", issued["id"].as_str().unwrap());
+    let (status, problem) = origin.post(&path, &origin.officer, &elsewhere).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("certificate.not_responsible")));
+    assert_eq!(origin.row_counts(), [1, 1, 1, 0]);
+}
 
 async fn issue_returns_token_qr_and_validity(backend: Backend) {
     let origin = TestNode::spawn(backend, ORIGIN, &[]).await;

@@ -368,7 +368,7 @@ pub fn person_ref(id_number: &str, name: &str) -> hunyu::domain::message::Person
 pub fn single_woman(seq: u32) -> Value {
     json!({
         "person": { "name": "李娜", "id_number": id_number("430181", "20010915", seq, true), "sex": "F",
-                    "hukou": "430181001000" },
+                    "hukou": "130728102201" },
         "marital": { "status": "10" },
         "children": []
     })
