@@ -121,3 +121,53 @@ impl Action {
         }
     }
 }
+
+/// Longest purpose kept, in characters.
+pub const PURPOSE_MAX_CHARS: usize = 200;
+/// A run of this many digits or more in a stated purpose is masked: it may be an ID number.
+const MASKED_DIGITS: usize = 6;
+
+/// A caller's stated purpose as the audit log keeps it: without control or direction-changing
+/// characters (which can make a log line read other than it is), with long digit runs (ID and
+/// phone numbers) masked, trimmed and at most 200 characters; `None` when nothing is left.
+pub fn clean_purpose(raw: &str) -> Option<String> {
+    let kept: Vec<char> = raw.chars().filter(|c| !c.is_control() && !is_invisible_format(*c)).collect();
+    let mut cleaned = String::with_capacity(kept.len());
+    let mut i = 0;
+    while i < kept.len() {
+        let run = kept[i..].iter().take_while(|c| c.is_ascii_digit() || matches!(c, 'X' | 'x')).count();
+        let digits = kept[i..i + run].iter().filter(|c| c.is_ascii_digit()).count();
+        if digits >= MASKED_DIGITS {
+            cleaned.extend(std::iter::repeat_n('*', run));
+            i += run;
+        } else {
+            cleaned.push(kept[i]);
+            i += 1;
+        }
+    }
+    let cleaned: String = cleaned.trim().chars().take(PURPOSE_MAX_CHARS).collect();
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+/// Unicode format characters that change how text is shown without showing themselves:
+/// direction marks, embeddings, overrides and isolates, zero-width characters.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_purpose_is_cleaned_and_masked() {
+        assert_eq!(
+            clean_purpose("  核实 130728199003070026 婚育情况 "),
+            Some("核实 ****************** 婚育情况".into())
+        );
+        assert_eq!(clean_purpose("来电13812345678"), Some("来电***********".into()));
+        assert_eq!(clean_purpose("第3次\u{202E}txt.exe\u{202C}\n"), Some("第3次txt.exe".into()));
+        assert_eq!(clean_purpose(" \u{200B} "), None);
+        assert_eq!(clean_purpose(&"长".repeat(300)).unwrap().chars().count(), PURPOSE_MAX_CHARS);
+    }
+}

@@ -27,6 +27,8 @@ pub struct AuditEntry {
     pub outcome: String,
     pub prev_hash: String,
     pub hash: String,
+    /// How `hash` was computed: 2 is length-prefixed fields, 1 (before 2026-12) joined them with U+001F.
+    pub chain_format: i16,
 }
 
 impl From<AuditRow> for AuditEntry {
@@ -44,6 +46,7 @@ impl From<AuditRow> for AuditEntry {
             outcome: r.outcome,
             prev_hash: r.prev_hash,
             hash: r.hash,
+            chain_format: r.chain_format,
         }
     }
 }
@@ -86,7 +89,9 @@ pub async fn list(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = query.into_inner().into();
-    let entries =
-        authorized(&state, requester, Action::ReadAudit, move |core, _| audit::entries(core, &filter)).await?;
+    let entries = authorized(&state, requester, Action::ReadAudit, move |core, who| {
+        audit::entries(core, &filter, &who, Utc::now())
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(AuditPage { entries: entries.into_iter().map(AuditEntry::from).collect() }))
 }

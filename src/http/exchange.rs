@@ -5,10 +5,11 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, Requester, actor, authorized};
+use super::{ApiError, AppState, Requester, actor, answered, authorized};
 use crate::domain::access::Action;
 use crate::domain::error::ErrorCode;
 use crate::domain::message::{Direction, EventKind, MessageBody, MessageKind, MessageState, PersonRefDraft};
+use crate::service::ServiceError;
 use crate::service::flows::{self, ArrivalInput, DepartureInput, EventInput, InquiryInput, Shown};
 use crate::service::messages::{Message, MessageQuery as Filters};
 
@@ -35,13 +36,13 @@ pub struct ArrivalRequest {
 }
 
 impl TryFrom<ArrivalRequest> for ArrivalInput {
-    type Error = ApiError;
+    type Error = ServiceError;
 
-    fn try_from(request: ArrivalRequest) -> Result<Self, ApiError> {
+    fn try_from(request: ArrivalRequest) -> Result<Self, ServiceError> {
         let shown = match (request.token, request.person) {
             (Some(token), _) => Shown::Certificate(token),
             (None, Some(person)) => Shown::Nothing { person, hukou: request.hukou.unwrap_or_default() },
-            (None, None) => return Err(ApiError::invalid(vec![ErrorCode::ArrivalWho.at("token")])),
+            (None, None) => return Err(ServiceError::Invalid(vec![ErrorCode::ArrivalWho.at("token")])),
         };
         Ok(Self { shown, address: request.address, arrived_on: request.arrived_on })
     }
@@ -261,9 +262,14 @@ pub async fn arrival(
     body: web::Json<ArrivalRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, requester, Action::RegisterArrival).await?;
-    let arrival = ArrivalInput::try_from(body.into_inner())?;
-    let core = state.core.clone();
-    let sent = web::block(move || flows::register_arrival(&core, arrival, &who, Utc::now())).await??;
+    let result = match ArrivalInput::try_from(body.into_inner()) {
+        Ok(arrival) => {
+            let (core, acting) = (state.core.clone(), who.clone());
+            web::block(move || flows::register_arrival(&core, arrival, &acting, Utc::now())).await?
+        }
+        Err(refused) => Err(refused),
+    };
+    let sent = answered(&state, &who, Action::RegisterArrival, result).await?;
     Ok(HttpResponse::Created().json(Sent::from(sent)))
 }
 

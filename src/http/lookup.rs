@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::verify::Verification;
-use super::{ApiError, AppState, Requester, actor};
+use super::{ApiError, AppState, Requester, actor, answered};
 use crate::domain::access::Action;
 use crate::domain::verification::VerificationStatus;
 use crate::service::certificates::Version;
@@ -115,7 +115,9 @@ pub async fn lookup(
 ) -> Result<HttpResponse, ApiError> {
     let LookupRequest { id_number, origin } = body.into_inner();
     let who = actor(&state, requester, Action::Lookup).await?;
-    let found =
-        crate::service::lookup::lookup(&state.core, &state.exchange.peers, id_number, origin, who, Utc::now()).await?;
+    let result =
+        crate::service::lookup::lookup(&state.core, &state.exchange.peers, id_number, origin, who.clone(), Utc::now())
+            .await;
+    let found = answered(&state, &who, Action::Lookup, result).await?;
     Ok(HttpResponse::Ok().json(LookupResult::from(found)))
 }

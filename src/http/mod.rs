@@ -24,20 +24,22 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use std::future::{Ready, ready};
+use std::future::{Future, ready};
+use std::pin::Pin;
 use utoipa_actix_web::AppExt as _;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use error::{ApiError, Problem};
 
 use crate::config::Config;
-use crate::domain::access::Action;
+use crate::domain::access::{Action, clean_purpose};
 use crate::domain::error::ErrorCode;
 use crate::exchange::Exchange;
 use crate::metrics::ActionLabel;
-use crate::node::{Actor, NodeCore};
+use crate::node::{Actor, Caller, NodeCore};
 use crate::service::ServiceError;
 use crate::service::access::{AccessError, KeyResolver, RateLimits, permit};
+use crate::store::audit::NewAudit;
 
 /// What every handler of the API may use.
 pub struct AppState {
@@ -169,7 +171,8 @@ pub(crate) async fn request_log(
 #[derive(Debug, Clone)]
 struct RequestId(String);
 
-/// Header in which a caller may state the purpose of an access (UTF-8, at most 200 characters).
+/// Header in which a caller may state the purpose of an access (UTF-8; kept cleaned, at most 200
+/// characters, long digit runs masked).
 pub const PURPOSE_HEADER: &str = "hunyu-purpose";
 
 /// Who is asking: the presented bearer key, the request id and the stated purpose, if any.
@@ -181,7 +184,7 @@ pub struct Requester {
 
 impl FromRequest for Requester {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         // The scheme is case-insensitive (RFC 9110 §11.1).
@@ -193,20 +196,58 @@ impl FromRequest for Requester {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, secret)| secret.trim())
             .filter(|s| !s.is_empty());
-        let Some(secret) = secret else {
-            if let Some(state) = req.app_data::<web::Data<AppState>>() {
-                state.core.metrics.auth_failures.inc();
-            }
-            return ready(Err(ErrorCode::Unauthenticated.into()));
-        };
         let purpose = req
             .headers()
             .get(PURPOSE_HEADER)
             .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-            .map(|p| p.trim().chars().take(200).collect::<String>())
-            .filter(|p| !p.is_empty());
+            .and_then(clean_purpose);
         let request_id = req.extensions().get::<RequestId>().map_or_else(String::new, |id| id.0.clone());
-        ready(Ok(Self { secret: secret.to_owned(), request_id, purpose }))
+        let requester = Self { secret: secret.unwrap_or_default().to_owned(), request_id, purpose };
+        if secret.is_some() {
+            return Box::pin(ready(Ok(requester)));
+        }
+        // Refused before the body is read, and recorded: the action is not known yet, the route is.
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return Box::pin(ready(Err(ErrorCode::Unauthenticated.into())));
+        };
+        state.core.metrics.auth_failures.inc();
+        let route = format!("{} {}", req.method(), req.path());
+        Box::pin(async move {
+            let entry = requester.refusal("authenticate", None, Some(route));
+            Err(recorded(&state, entry, ErrorCode::Unauthenticated.into()).await)
+        })
+    }
+}
+
+impl Requester {
+    /// The audit entry of a refusal of this requester, taking `action` as `caller`, if known.
+    fn refusal(&self, action: &'static str, caller: Option<&Caller>, object: Option<String>) -> NewAudit {
+        NewAudit {
+            at: Utc::now().naive_utc(),
+            request_id: self.request_id.clone(),
+            actor: caller.map_or_else(|| "unauthenticated".into(), |c| c.key_id.clone()),
+            role: caller.map_or("none", |c| c.role.as_str()).into(),
+            action,
+            subject: None,
+            object,
+            purpose: self.purpose.clone().unwrap_or_default(),
+            outcome: String::new(),
+        }
+    }
+}
+
+/// Records a refused access attempt in the audit log — every attempt at personal data, granted or
+/// refused, is an entry — durably before the refusal is answered, and gives the refusal back.
+async fn recorded(state: &web::Data<AppState>, entry: NewAudit, refusal: ApiError) -> ApiError {
+    let store = state.core.store.clone();
+    let entry = NewAudit { outcome: format!("refused: {}", refusal.code()), ..entry };
+    match web::block(move || store.audit(vec![entry])).await {
+        Ok(Ok(())) => refusal,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "a refused access could not be recorded");
+            ErrorCode::Internal.into()
+        }
+        Err(_) => ErrorCode::Internal.into(),
     }
 }
 
@@ -214,26 +255,54 @@ impl FromRequest for Requester {
 /// its rate limit: from the key cache on the request thread, or from the store on the blocking pool.
 pub async fn actor(state: &web::Data<AppState>, requester: Requester, action: Action) -> Result<Actor, ApiError> {
     let now = Utc::now();
-    let secret = requester.secret;
+    let secret = requester.secret.clone();
     let caller = match state.keys.cached(&secret, now) {
         Some(caller) => caller,
         None => {
             let resolver = state.clone().into_inner();
             let resolved = web::block(move || resolver.keys.authenticate(&resolver.core.store, &secret, now)).await?;
-            if matches!(resolved, Err(AccessError::Unauthenticated)) {
-                state.core.metrics.auth_failures.inc();
+            match resolved {
+                Ok(caller) => caller,
+                Err(AccessError::Unauthenticated) => {
+                    state.core.metrics.auth_failures.inc();
+                    let entry = requester.refusal(action.name(), None, None);
+                    return Err(recorded(state, entry, ErrorCode::Unauthenticated.into()).await);
+                }
+                Err(other) => return Err(other.into()),
             }
-            resolved?
         }
     };
-    permit(&caller, action)?;
+    if let Err(forbidden) = permit(&caller, action) {
+        let entry = requester.refusal(action.name(), Some(&caller), None);
+        return Err(recorded(state, entry, forbidden.into()).await);
+    }
     if let Err(wait) = state.limits.check(action, &caller.key_id) {
         state.core.metrics.rate_limited.get_or_create(&ActionLabel { action: action.name().into() }).inc();
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return Err(ErrorCode::RateLimited { retry_after_seconds: seconds.max(1) }.into());
+        let entry = requester.refusal(action.name(), Some(&caller), None);
+        return Err(recorded(state, entry, ErrorCode::RateLimited { retry_after_seconds: seconds.max(1) }.into()).await);
     }
     let purpose = requester.purpose.unwrap_or_else(|| action.default_purpose().to_owned());
     Ok(Actor { caller, request_id: requester.request_id, purpose })
+}
+
+/// What a service answered `who`, or its refusal, recorded in the audit log (a failure of the
+/// node itself, a 5xx, is logged instead: it refused nobody).
+pub async fn answered<T>(
+    state: &web::Data<AppState>,
+    who: &Actor,
+    action: Action,
+    result: Result<T, ServiceError>,
+) -> Result<T, ApiError> {
+    let refusal = match result {
+        Ok(value) => return Ok(value),
+        Err(error) => ApiError::from(error),
+    };
+    if refusal.problem().status >= 500 {
+        return Err(refusal);
+    }
+    let entry = who.entry(action, None, None, Utc::now());
+    Err(recorded(state, entry, refusal).await)
 }
 
 /// Authenticates, checks the role, and runs `work` (which reads or writes the database, and
@@ -249,6 +318,7 @@ where
     F: FnOnce(&NodeCore, Actor) -> Result<T, ServiceError> + Send + 'static,
 {
     let who = actor(state, requester, action).await?;
-    let core = state.core.clone();
-    Ok(web::block(move || work(&core, who)).await??)
+    let (core, acting) = (state.core.clone(), who.clone());
+    let result = web::block(move || work(&core, acting)).await?;
+    answered(state, &who, action, result).await
 }

@@ -8,6 +8,9 @@ use super::hex;
 /// `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// The way entries written now are hashed: see [`entry_hash`].
+pub const CURRENT_FORMAT: i16 = 2;
+
 /// The fields of an audit entry that its hash covers.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry<'a> {
@@ -22,26 +25,43 @@ pub struct Entry<'a> {
     pub object: Option<&'a str>,
     pub purpose: &'a str,
     pub outcome: &'a str,
+    /// How the hash is computed ([`CURRENT_FORMAT`] for new entries).
+    pub format: i16,
 }
 
-/// SHA-256 (hex) of the previous hash and the entry's fields, separated by U+001F.
+/// SHA-256 (hex) of the previous hash and the entry's fields. Format 2 (entries written now)
+/// gives each field as a presence byte, its length (8 bytes, big-endian) and its bytes, after the
+/// format itself, so that no field's content can pass for another's; format 1 (entries written
+/// before) joined them with U+001F, which a field could hold.
 pub fn entry_hash(prev_hash: &str, entry: &Entry<'_>) -> String {
     let at = entry.at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
     let seq = entry.seq.to_string();
     let fields = [
-        prev_hash,
-        &seq,
-        &at,
-        entry.request_id,
-        entry.actor,
-        entry.role,
-        entry.action,
-        entry.subject.unwrap_or(""),
-        entry.object.unwrap_or(""),
-        entry.purpose,
-        entry.outcome,
+        Some(prev_hash),
+        Some(seq.as_str()),
+        Some(at.as_str()),
+        Some(entry.request_id),
+        Some(entry.actor),
+        Some(entry.role),
+        Some(entry.action),
+        entry.subject,
+        entry.object,
+        Some(entry.purpose),
+        Some(entry.outcome),
     ];
-    hex(digest::digest(&digest::SHA256, fields.join("\u{1f}").as_bytes()).as_ref())
+    let preimage = if entry.format == 1 {
+        fields.map(|field| field.unwrap_or("")).join("\u{1f}").into_bytes()
+    } else {
+        let mut bytes = entry.format.to_be_bytes().to_vec();
+        for field in fields {
+            bytes.push(u8::from(field.is_some()));
+            let field = field.unwrap_or_default().as_bytes();
+            bytes.extend_from_slice(&(field.len() as u64).to_be_bytes());
+            bytes.extend_from_slice(field);
+        }
+        bytes
+    };
+    hex(digest::digest(&digest::SHA256, &preimage).as_ref())
 }
 
 /// The first place where a stored chain is not what was written.
@@ -66,6 +86,9 @@ pub fn check<'a>(
         }
         if prev_hash != head {
             return Err(broken("does not link to the entry before it".into()));
+        }
+        if !(1..=CURRENT_FORMAT).contains(&entry.format) {
+            return Err(broken(format!("has unknown chain format {}", entry.format)));
         }
         if entry_hash(prev_hash, &entry) != hash {
             return Err(broken("was changed after it was written".into()));
@@ -97,6 +120,7 @@ mod tests {
             object: None,
             purpose: "查验",
             outcome: "active",
+            format: CURRENT_FORMAT,
         }
     }
 
@@ -129,6 +153,28 @@ mod tests {
         let mut relinked = rows;
         relinked[3].1 = GENESIS.into();
         assert_eq!(walk(&relinked).unwrap_err().seq, 4);
+    }
+
+    #[test]
+    fn format_two_keeps_fields_apart() {
+        let shifted = |request_id, actor| Entry { request_id, actor, ..entry(1) };
+        // Format 1 joins with U+001F, so moving a separator between fields keeps the hash.
+        let old = |e: Entry<'static>| entry_hash(GENESIS, &Entry { format: 1, ..e });
+        assert_eq!(old(shifted("r\u{1f}k", "")), old(shifted("r", "k\u{1f}")));
+        assert_ne!(entry_hash(GENESIS, &shifted("r\u{1f}k", "")), entry_hash(GENESIS, &shifted("r", "k\u{1f}")));
+        let none = Entry { object: None, ..entry(1) };
+        let empty = Entry { object: Some(""), ..entry(1) };
+        assert_eq!(old(none), old(empty));
+        assert_ne!(entry_hash(GENESIS, &none), entry_hash(GENESIS, &empty));
+        // A chain begun before format 2 still checks, old entries by the old rule.
+        let first = Entry { format: 1, ..entry(1) };
+        let first_hash = entry_hash(GENESIS, &first);
+        let second_hash = entry_hash(&first_hash, &entry(2));
+        let mixed = [(first, GENESIS, first_hash.as_str()), (entry(2), first_hash.as_str(), second_hash.as_str())];
+        assert_eq!(check((0, GENESIS.into()), mixed).unwrap(), (2, second_hash.clone()));
+        let mut rows = chain(2);
+        rows[1].0.format = 9;
+        assert_eq!(walk(&rows).unwrap_err().problem, "has unknown chain format 9");
     }
 
     #[test]

@@ -211,7 +211,7 @@ pub fn history(core: &NodeCore, id: &str, who: &Actor, now: DateTime<Utc>) -> Re
         let lineage = certs::find_certificate(conn, id)?.ok_or(not_found())?;
         let found = (certs::versions(conn, id)?, certs::statuses_of_certificate(conn, id)?);
         let subject = core.audit_key.subject(&lineage.id_number);
-        Ok::<_, ServiceError>((found, Recorded { outcome: "shown".into(), subject: Some(subject) }))
+        Ok::<_, ServiceError>((found, Recorded { outcome: "shown".into(), subjects: vec![subject] }))
     })?;
     let today = local_date(now);
     let versions: Vec<Version> = rows

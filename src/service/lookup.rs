@@ -151,7 +151,7 @@ async fn at_origin(
         Err(detail) => {
             let store = core.store.clone();
             let outcome = format!("origin {origin} did not answer");
-            blocking(move || Ok(store.audit(NewAudit { outcome, ..audit })?)).await?;
+            blocking(move || Ok(store.audit(vec![NewAudit { outcome, ..audit }])?)).await?;
             Err(ServiceError::PeerUnavailable { peer: origin, detail })
         }
     }

@@ -123,7 +123,7 @@ pub fn confirm_employment(
         }
         let outcome = reasons.first().map_or("active", Reason::code).to_owned();
         let confirmation = Confirmation { valid: reasons.is_empty(), presentation: Some(presentation) };
-        Ok::<_, ServiceError>((confirmation, Recorded { outcome, subject }))
+        Ok::<_, ServiceError>((confirmation, Recorded { outcome, subjects: subject.into_iter().collect() }))
     })
 }
 

@@ -27,6 +27,8 @@ pub struct AuditRow {
     pub outcome: String,
     pub prev_hash: String,
     pub hash: String,
+    /// How `hash` was computed (see [`chain::entry_hash`]).
+    pub chain_format: i16,
 }
 
 impl AuditRow {
@@ -42,6 +44,7 @@ impl AuditRow {
             object: self.object.as_deref(),
             purpose: &self.purpose,
             outcome: &self.outcome,
+            format: self.chain_format,
         }
     }
 }
@@ -60,18 +63,30 @@ pub struct NewAudit {
     pub outcome: String,
 }
 
-/// How an audited read ended: the outcome, and the person it turned out to concern.
+/// How an audited read ended: the outcome, and the persons it turned out to concern.
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub outcome: String,
-    /// The person read, when the request did not name her.
-    pub subject: Option<String>,
+    /// The persons read (keyed hashes), when the request did not name them: an entry each.
+    pub subjects: Vec<String>,
 }
 
 impl Recorded {
     /// An outcome about the person the request named, if any.
     pub fn outcome(outcome: impl Into<String>) -> Self {
-        Self { outcome: outcome.into(), subject: None }
+        Self { outcome: outcome.into(), subjects: Vec::new() }
+    }
+
+    /// The entries of an access begun as `entry`: one, or one per person read.
+    pub fn entries(self, entry: NewAudit) -> Vec<NewAudit> {
+        if self.subjects.is_empty() {
+            return vec![NewAudit { outcome: self.outcome, ..entry }];
+        }
+        let outcome = self.outcome;
+        self.subjects
+            .into_iter()
+            .map(|subject| NewAudit { subject: Some(subject), outcome: outcome.clone(), ..entry.clone() })
+            .collect()
     }
 }
 
@@ -89,7 +104,7 @@ pub fn append(conn: &mut DbConn, new: NewAudit) -> Result<(), StoreError> {
     append_all(conn, vec![new])
 }
 
-/// Entries inserted per statement (12 columns each, far below both backends' parameter limits).
+/// Entries inserted per statement (13 columns each, far below both backends' parameter limits).
 const INSERT_CHUNK: usize = 500;
 
 /// Appends entries to the chain in order, in few statements, inside a transaction that holds the chain lock.
@@ -121,6 +136,7 @@ pub(super) fn append_all(conn: &mut DbConn, entries: Vec<NewAudit>) -> Result<()
                 outcome: new.outcome,
                 prev_hash: std::mem::take(&mut last_hash),
                 hash: String::new(),
+                chain_format: chain::CURRENT_FORMAT,
             };
             row.hash = chain::entry_hash(&row.prev_hash, &row.entry());
             last_hash.clone_from(&row.hash);
@@ -128,7 +144,9 @@ pub(super) fn append_all(conn: &mut DbConn, entries: Vec<NewAudit>) -> Result<()
         })
         .collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
-        use audit_log::{action, actor, at, hash, object, outcome, prev_hash, purpose, request_id, role, seq, subject};
+        use audit_log::{
+            action, actor, at, chain_format, hash, object, outcome, prev_hash, purpose, request_id, role, seq, subject,
+        };
         // Every column is given (NULL included), so that SQLite gets one statement too.
         let values: Vec<_> = chunk
             .iter()
@@ -137,6 +155,7 @@ pub(super) fn append_all(conn: &mut DbConn, entries: Vec<NewAudit>) -> Result<()
                     (seq.eq(r.seq), at.eq(r.at), request_id.eq(&r.request_id), actor.eq(&r.actor)),
                     (role.eq(&r.role), action.eq(&r.action), subject.eq(&r.subject), object.eq(&r.object)),
                     (purpose.eq(&r.purpose), outcome.eq(&r.outcome), prev_hash.eq(&r.prev_hash), hash.eq(&r.hash)),
+                    chain_format.eq(r.chain_format),
                 )
             })
             .collect();

@@ -293,11 +293,12 @@ impl Store {
         self.queue(writer::Queued::Job(Box::new(writer::Job { work, reply })), &answer)
     }
 
-    /// Appends `entry` to the audit chain, durably, before this returns: the record of a read done
-    /// outside [`Self::write`]. The entries of one moment share one statement and one commit.
-    pub fn audit(&self, entry: audit::NewAudit) -> Result<(), StoreError> {
+    /// Appends `entries` to the audit chain, durably, before this returns: the record of an
+    /// access done outside [`Self::write`]. The entries of one moment share one statement and one
+    /// commit.
+    pub fn audit(&self, entries: Vec<audit::NewAudit>) -> Result<(), StoreError> {
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        self.queue(writer::Queued::Audit(entry, reply), &answer)
+        self.queue(writer::Queued::Audit(entries, reply), &answer)
     }
 
     /// Runs an audited read (查询, 查验): `read` on a pooled connection, in parallel with other
@@ -309,8 +310,7 @@ impl Store {
         read: impl FnOnce(&mut DbConn) -> Result<(T, audit::Recorded), E>,
     ) -> Result<T, E> {
         let (answer, recorded) = self.read(read)?;
-        let subject = recorded.subject.or(entry.subject);
-        self.audit(audit::NewAudit { outcome: recorded.outcome, subject, ..entry })?;
+        self.audit(recorded.entries(entry))?;
         Ok(answer)
     }
 

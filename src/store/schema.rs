@@ -74,6 +74,7 @@ diesel::table! {
         outcome -> Text,
         prev_hash -> Text,
         hash -> Text,
+        chain_format -> SmallInt,
     }
 }
 

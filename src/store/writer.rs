@@ -61,8 +61,8 @@ where
 pub(super) enum Queued {
     /// Work run in its own savepoint.
     Job(Box<dyn WriteJob>),
-    /// An audit entry alone (of an audited read): the batch's are appended in one statement.
-    Audit(NewAudit, SyncSender<Result<(), StoreError>>),
+    /// Audit entries alone (of an audited read): the batch's are appended in one statement.
+    Audit(Vec<NewAudit>, SyncSender<Result<(), StoreError>>),
 }
 
 /// Handle to the writer thread; dropping it lets queued jobs finish and waits for the thread.
@@ -116,8 +116,8 @@ fn run(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
         for queued in batch {
             match queued {
                 Queued::Job(job) => jobs.push(job),
-                Queued::Audit(entry, reply) => {
-                    audits.push(entry);
+                Queued::Audit(entries, reply) => {
+                    audits.extend(entries);
                     audited.push(reply);
                 }
             }

@@ -10,7 +10,7 @@ use crate::both_backends;
 use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, three_children, zhang_li};
 
 both_backends!(every_access_is_recorded_without_id_numbers, tampering_is_named_by_audit_verify);
-both_backends!(concurrent_accesses_keep_the_chain);
+both_backends!(concurrent_accesses_keep_the_chain, refusals_listings_and_purposes_are_recorded);
 
 fn audit_verify(node: &TestNode) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hunyu"))
@@ -75,12 +75,70 @@ async fn every_access_is_recorded_without_id_numbers(backend: Backend) {
     assert_eq!(there[0]["purpose"], "入户核查 home visit");
     assert_eq!(there[0]["request_id"], request_id.as_str());
     assert_eq!(there[0]["outcome"], "active");
-    // Filters and paging.
+    // Filters and paging; each reading of the log is itself an entry.
     assert_eq!(entries(&origin, "?action=verify&limit=1").await.len(), 1);
-    assert_eq!(entries(&origin, "?after=5").await.len(), 1);
+    let later = entries(&origin, "?after=5").await;
+    let actions: Vec<&str> = later.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["verify", "read_audit", "read_audit"]);
+    assert_eq!((later[1]["outcome"].as_str(), later[1]["role"].as_str()), (Some("6 listed"), Some("auditor")));
     let (status, problem) = origin.get("/api/v1/audit?id_number=130728199003070026", &origin.auditor).await;
     assert_eq!((status, problem["code"].as_str()), (400, Some("request.query")));
     assert!(!problem.to_string().contains("130728199003070026"));
+}
+
+/// Every attempt at personal data is an entry, refused ones too; a stated purpose is kept
+/// cleaned and masked; a list of messages names each person it showed.
+async fn refusals_listings_and_purposes_are_recorded(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let issued = origin.issue(&zhang_li()).await;
+    let token = json!({ "token": issued["qr"] });
+    let verify = format!("{}/api/v1/verify", origin.url);
+    let refused = [
+        origin.client.post(&verify).json(&token),
+        origin.client.post(&verify).bearer_auth("hy_worker_unknown").json(&token),
+        origin.client.post(&verify).bearer_auth(&origin.employer).json(&token),
+        origin
+            .client
+            .post(format!("{}/api/v1/lookup", origin.url))
+            .bearer_auth(&origin.worker)
+            .json(&json!({ "id_number": "130728199003070027" })),
+        origin.client.get(format!("{}/api/v1/certificates/no-such-one", origin.url)).bearer_auth(&origin.officer),
+    ];
+    for request in refused {
+        assert!(request.send().await.unwrap().status().is_client_error());
+    }
+    let purpose = "核实130728199003070026的情况\u{202E}";
+    let stated = origin.client.post(&verify).bearer_auth(&origin.worker).header("hunyu-purpose", purpose).json(&token);
+    assert_eq!(stated.send().await.unwrap().status(), 200);
+
+    let log = entries(&origin, "?after=1").await;
+    let seen: Vec<(&str, &str, &str)> = log
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["role"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("authenticate", "none", "refused: auth.unauthenticated"),
+            ("verify", "none", "refused: auth.unauthenticated"),
+            ("verify", "employer", "refused: auth.forbidden"),
+            ("lookup", "worker", "refused: id_number.checksum"),
+            ("show_certificate", "officer", "refused: not_found"),
+            ("verify", "worker", "active"),
+        ]
+    );
+    assert_eq!(log[0]["object"], "POST /api/v1/verify");
+    assert_eq!(log[5]["purpose"], "核实******************的情况");
+
+    // The residence lists what it sent about her: the listing is an entry about her.
+    let arrival = json!({ "token": issued["qr"], "address": "宝安区新安街道", "arrived_on": crate::exchange::today() });
+    let (status, sent) = residence.post("/api/v1/arrivals", &residence.worker, &arrival).await;
+    assert_eq!(status, 201, "{sent}");
+    residence.messages("direction=out").await;
+    let her = entries(&residence, "?action=verify").await[0]["subject"].clone();
+    let listed = entries(&residence, "?action=list_messages").await;
+    assert_eq!((listed.len(), &listed[0]["subject"], listed[0]["outcome"].as_str()), (1, &her, Some("1 listed")));
 }
 
 async fn tampering_is_named_by_audit_verify(backend: Backend) {

@@ -31,7 +31,7 @@ both_backends!(
     a_worker_without_paper_gets_the_electronic_certificate_from_the_origin,
 );
 
-fn today() -> String {
+pub fn today() -> String {
     local_date(Utc::now()).to_string()
 }
 
