@@ -6,7 +6,9 @@
 //!   token's signature (same load generator, same connections, same workers);
 //! - issuance through the API vs. the backend's single-row durable commit rate;
 //! - the exchange (messages from one node to the other, each receipted, durable on both ends) vs.
-//!   the backend's batch-insert rate.
+//!   the backend's batch-insert rate;
+//! - `hunyu audit verify` over a long audit log, with the page cache warm and, where the process
+//!   may drop it, cold (the target: 1.6 million entries in under 30 s).
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -35,6 +37,7 @@ use crate::seal::jws::split_compact;
 use crate::seal::records::open_certificate;
 use crate::seal::{Jwk, VerifyingKey, qr};
 use crate::setup::{InitOptions, RunningNode, create_api_key, federate, init_node, use_registry};
+use crate::store::audit::{self, NewAudit};
 use crate::store::messages::{self, MessageFilter};
 use crate::store::{Backend, DatabaseUrl, DbConn, Store, StoreError};
 
@@ -50,6 +53,8 @@ pub struct BenchOptions {
     pub connections: usize,
     /// Which phases to run.
     pub phases: Vec<Phase>,
+    /// Length of the audit log the audit phase checks.
+    pub audit_entries: u64,
 }
 
 /// A part of the benchmark, with the limit it is judged against.
@@ -61,6 +66,8 @@ pub enum Phase {
     Verify,
     /// The exchange between two nodes vs. batch inserts.
     Exchange,
+    /// The audit chain check over `--audit-entries` entries.
+    Audit,
 }
 
 /// Runs every benchmark and prints the figures.
@@ -103,6 +110,9 @@ async fn bench_backend(
     }
     if runs(Phase::Exchange) {
         exchange_phase(&origin, &residence, phase).await?;
+    }
+    if runs(Phase::Audit) {
+        audit_phase(&origin.node, options.audit_entries)?;
     }
     origin.running.handle().stop(true).await;
     residence.running.handle().stop(true).await;
@@ -400,6 +410,53 @@ diesel::table! {
         receipt -> Text,
         created_at -> Timestamp,
     }
+}
+
+/// Appends `entries` verification-like entries to the node's audit log, then times the chain check
+/// the way `hunyu audit verify` runs it.
+fn audit_phase(node: &NodeCore, entries: u64) -> anyhow::Result<()> {
+    const CHUNK: u64 = 20_000;
+    let started = Instant::now();
+    let mut written = 0;
+    while written < entries {
+        let batch = (written..entries.min(written + CHUNK))
+            .map(|n| NewAudit {
+                at: Utc::now().naive_utc(),
+                request_id: uuid::Uuid::now_v7().to_string(),
+                actor: "k-bench".into(),
+                role: "worker".into(),
+                action: "verify",
+                subject: Some(crate::seal::chain::subject_key(b"bench", &synthetic_id_number(n))),
+                object: Some(uuid::Uuid::now_v7().to_string()),
+                purpose: "现居住地查验".into(),
+                outcome: "active".into(),
+            })
+            .collect();
+        node.store.audit(batch)?;
+        written = entries.min(written + CHUNK);
+    }
+    report("audit entries appended", written as f64 / started.elapsed().as_secs_f64(), "entries/s", None);
+    let check = |cache: &str| -> anyhow::Result<()> {
+        let started = Instant::now();
+        let chain = node.store.read(audit::verify_chain)?.map_err(|broken| anyhow::anyhow!("{broken}"))?;
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "  audit verify, {} entries, {cache:<10} {seconds:>8.1} s ({:.1} s per 1.6 million)",
+            chain.entries,
+            seconds * 1.6e6 / chain.entries.max(1) as f64
+        );
+        Ok(())
+    };
+    check("warm cache")?;
+    // Dropping the page cache needs root; without it the cold figure is not measured.
+    let dropped = std::process::Command::new("sync").status().is_ok_and(|s| s.success())
+        && std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok();
+    if dropped {
+        check("cold cache")?;
+    } else {
+        println!("  audit verify, cold cache: not measured (dropping the page cache needs root)");
+    }
+    Ok(())
 }
 
 /// Rows per second inserted in transactions of 1,000 rows (one multi-row statement each, through

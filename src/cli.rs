@@ -61,6 +61,9 @@ pub struct BenchArgs {
     /// Phases to run (verify also issues the certificates it checks); all by default.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Phase::Issue, Phase::Verify, Phase::Exchange])]
     pub only: Vec<Phase>,
+    /// Entries in the audit log that the `audit` phase checks.
+    #[arg(long, default_value_t = 1_600_000)]
+    pub audit_entries: u64,
 }
 
 /// Arguments of `hunyu demo`.
@@ -410,6 +413,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 seconds: args.seconds,
                 connections: args.connections,
                 phases: args.only,
+                audit_entries: args.audit_entries,
             };
             crate::bench::run(&options).await?;
         }
