@@ -412,14 +412,20 @@ diesel::table! {
     }
 }
 
-/// Appends `entries` verification-like entries to the node's audit log, then times the chain check
-/// the way `hunyu audit verify` runs it.
+/// Appends `entries` verification-like entries to the node's audit log, between rows of another
+/// table as a node's own writes fall between them, then times the chain check the way
+/// `hunyu audit verify` runs it.
 fn audit_phase(node: &NodeCore, entries: u64) -> anyhow::Result<()> {
-    const CHUNK: u64 = 20_000;
+    const CHUNK: u64 = 500;
+    node.store.write(|conn| {
+        conn.batch_execute("CREATE TABLE bench_filler (id BIGINT PRIMARY KEY NOT NULL, body TEXT NOT NULL)")
+            .map_err(StoreError::from)
+    })?;
     let started = Instant::now();
     let mut written = 0;
     while written < entries {
-        let batch = (written..entries.min(written + CHUNK))
+        let end = entries.min(written + CHUNK);
+        let batch = (written..end)
             .map(|n| NewAudit {
                 at: Utc::now().naive_utc(),
                 request_id: uuid::Uuid::now_v7().to_string(),
@@ -433,7 +439,15 @@ fn audit_phase(node: &NodeCore, entries: u64) -> anyhow::Result<()> {
             })
             .collect();
         node.store.audit(batch)?;
-        written = entries.min(written + CHUNK);
+        // About a certificate version's size per entry.
+        let filler = format!(
+            "WITH RECURSIVE rows (n) AS (SELECT {written} UNION ALL SELECT n + 1 FROM rows WHERE n < {}) \
+             INSERT INTO bench_filler (id, body) SELECT n, '{}' FROM rows",
+            end - 1,
+            "x".repeat(900)
+        );
+        node.store.write(move |conn| conn.batch_execute(&filler).map_err(StoreError::from))?;
+        written = end;
     }
     report("audit entries appended", written as f64 / started.elapsed().as_secs_f64(), "entries/s", None);
     let check = |cache: &str| -> anyhow::Result<()> {
