@@ -59,6 +59,8 @@ pub struct HttpSettings {
     pub listen: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Seconds a client may take to send a request body: a slow sender holds a connection no longer.
+    pub body_read_seconds: u64,
     /// Worker threads (default: one per core).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
@@ -69,7 +71,13 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8701".into(), body_limit: 64 * 1024, workers: None, key_cache_seconds: 10 }
+        Self {
+            listen: "127.0.0.1:8701".into(),
+            body_limit: 64 * 1024,
+            body_read_seconds: 10,
+            workers: None,
+            key_cache_seconds: 10,
+        }
     }
 }
 

@@ -137,7 +137,11 @@ impl RunningNode {
         let core = Arc::new(NodeCore::open(config)?);
         let exchange = Arc::new(Exchange::new(core.clone(), config)?);
         let (listener, addr) = bind(&config.http.listen)?;
-        let settings = AppSettings { body_limit: config.http.body_limit, workers: config.http.workers };
+        let settings = AppSettings {
+            body_limit: config.http.body_limit,
+            body_read_timeout: std::time::Duration::from_secs(config.http.body_read_seconds.max(1)),
+            workers: config.http.workers,
+        };
         let state = Arc::new(AppState::new(exchange.clone(), config));
         let api =
             serve(state, listener, &settings).map_err(|source| io_error(Path::new(&config.http.listen), source))?;

@@ -82,6 +82,8 @@ pub enum ErrorCode {
     Fields { line: usize, column: usize },
     /// The body is over the size limit.
     TooLarge { limit: usize },
+    /// The body did not arrive within the listener's deadline.
+    BodyTimeout,
     /// Unknown route or record.
     NotFound { what: &'static str },
     /// The route exists, for other methods (`allow`, comma-separated).
@@ -200,6 +202,9 @@ impl ErrorCode {
                 "request Content-Type must be application/json",
             ),
             Self::Body => fixed("request.body", "无法读取请求内容", "request body could not be read"),
+            Self::BodyTimeout => {
+                fixed("request.body_timeout", "请求内容未在时限内发送完毕", "the request body did not arrive in time")
+            }
             Self::Json { line, column } => (
                 "request.json",
                 format!("请求内容不是有效的JSON（第{line}行第{column}列）").into(),

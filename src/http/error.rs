@@ -59,6 +59,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         C::Query | C::Body | C::Json { .. } => StatusCode::BAD_REQUEST,
         C::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         C::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        C::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         C::NotFound { .. } => StatusCode::NOT_FOUND,
         C::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         C::CertificateExists { .. }

@@ -67,6 +67,8 @@ impl AppState {
 #[derive(Debug, Clone)]
 pub struct AppSettings {
     pub body_limit: usize,
+    /// How long a client may take to send a body (actix-web bounds the head itself).
+    pub body_read_timeout: std::time::Duration,
     pub workers: Option<usize>,
 }
 
@@ -75,9 +77,11 @@ pub fn serve(state: Arc<AppState>, listener: TcpListener, settings: &AppSettings
     let state = web::Data::from(state);
     let document = web::Data::new(openapi::document());
     let limit = settings.body_limit;
+    let body_read = BodyRead { limit, timeout: settings.body_read_timeout };
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .into_utoipa_app()
+            .app_data(body_read)
             .app_data(state.clone())
             .app_data(document.clone())
             .app_data(web::JsonConfig::default().limit(limit).error_handler(move |e, _| json_error(e, limit).into()))
@@ -85,7 +89,7 @@ pub fn serve(state: Arc<AppState>, listener: TcpListener, settings: &AppSettings
             .app_data(web::QueryConfig::default().error_handler(|_, _| ApiError::from(ErrorCode::Query).into()))
             .configure(routes)
             .default_service(web::to(unrouted))
-            .map(|app| app.wrap(from_fn(request_log)))
+            .map(|app| app.wrap(from_fn(body_deadline)).wrap(from_fn(request_log)))
             .into_app()
     })
     .listen(listener)?;
@@ -93,6 +97,33 @@ pub fn serve(state: Arc<AppState>, listener: TcpListener, settings: &AppSettings
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// How much body a listener reads, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyRead {
+    pub limit: usize,
+    pub timeout: std::time::Duration,
+}
+
+/// Reads the whole request body before the handler runs, within [`BodyRead`]'s deadline and
+/// limit: a client that trickles its body holds a connection for that long and no longer.
+pub(crate) async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(&BodyRead { limit, timeout }) = req.app_data::<BodyRead>() else {
+        return next.call(req).await;
+    };
+    let payload = req.extract::<web::Payload>().await?;
+    let body = match tokio::time::timeout(timeout, payload.to_bytes_limited(limit)).await {
+        Ok(Ok(Ok(body))) => body,
+        Ok(Ok(Err(_))) => return Err(ApiError::from(ErrorCode::Body).into()),
+        Ok(Err(_)) => return Err(ApiError::from(ErrorCode::TooLarge { limit }).into()),
+        Err(_) => return Err(ApiError::from(ErrorCode::BodyTimeout).into()),
+    };
+    req.set_payload(actix_web::dev::Payload::from(body));
+    next.call(req).await
 }
 
 /// Every route of the API, for the router and the OpenAPI document alike.

@@ -82,6 +82,7 @@ fn complete(operation: &mut Operation) {
     if operation.request_body.is_some() {
         shared.extend([
             StatusCode::BAD_REQUEST,
+            StatusCode::REQUEST_TIMEOUT,
             StatusCode::PAYLOAD_TOO_LARGE,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -11,6 +11,29 @@ both_backends!(
     revoked_and_expired_keys_stop_working
 );
 
+/// A client that sends its head and then trickles (or withholds) its body is answered 408 once
+/// the listener's body deadline passes, and its connection is not held longer.
+#[tokio::test]
+async fn a_withheld_body_is_cut_off_at_the_deadline() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let node = TestNode::spawn_with(Backend::Sqlite, ORIGIN, &[], |config| config.http.body_read_seconds = 1).await;
+    let mut stream = tokio::net::TcpStream::connect(node.url.trim_start_matches("http://")).await.unwrap();
+    let head = format!(
+        "POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"token\":",
+        node.worker
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(8), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(read.is_ok(), "the connection was held past the deadline: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request.body_timeout") && answer.contains("application/problem+json"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
 async fn lookup_by_id_number_in_the_body(backend: Backend) {
     let node = TestNode::spawn(backend, ORIGIN, &[]).await;
     let issued = node.issue(&zhang_li()).await;
