@@ -13,11 +13,12 @@ pub enum Kind {
     StatusList,
     LookupRequest,
     LookupAnswer,
+    StatusAnswer,
 }
 
 impl Kind {
     /// Every kind, in the order the validators are kept.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Certificate,
         Kind::Presentation,
         Kind::Directory,
@@ -26,6 +27,7 @@ impl Kind {
         Kind::StatusList,
         Kind::LookupRequest,
         Kind::LookupAnswer,
+        Kind::StatusAnswer,
     ];
 
     /// File name stem under `schemas/`.
@@ -39,6 +41,7 @@ impl Kind {
             Self::StatusList => "status-list",
             Self::LookupRequest => "lookup-request",
             Self::LookupAnswer => "lookup-answer",
+            Self::StatusAnswer => "status-answer",
         }
     }
 
@@ -53,6 +56,7 @@ impl Kind {
             Self::StatusList => include_str!("../schemas/status-list.schema.json"),
             Self::LookupRequest => include_str!("../schemas/lookup-request.schema.json"),
             Self::LookupAnswer => include_str!("../schemas/lookup-answer.schema.json"),
+            Self::StatusAnswer => include_str!("../schemas/status-answer.schema.json"),
         }
     }
 }

@@ -29,6 +29,10 @@ pub struct Metrics {
     pub verifications: Family<StatusLabel, Counter>,
     /// Verifications answered from a trust directory past its lifetime.
     pub stale_directory_verifications: Counter,
+    /// On-line status questions the issuer answered.
+    pub online_status_answers: Counter,
+    /// On-line status questions the issuer did not answer (the status held here was used).
+    pub online_status_fallbacks: Counter,
     /// Serial of the trust directory in use (0: none).
     pub directory_serial: Gauge,
     /// End of the lifetime of the directory in use, in Unix seconds.
@@ -72,6 +76,12 @@ impl Metrics {
         let r = &mut registry;
         let stale_directory_verifications =
             counter(r, "stale_directory_verifications", "Verifications against a trust directory past its lifetime");
+        let online_status_answers = counter(r, "online_status_answers", "On-line status questions the issuer answered");
+        let online_status_fallbacks = counter(
+            r,
+            "online_status_fallbacks",
+            "On-line status questions the issuer did not answer (the status held here was used)",
+        );
         let directory_serial = gauge(r, "directory_serial", "Serial of the trust directory in use (0: none)");
         let directory_expires_at =
             gauge(r, "directory_expires_at_seconds", "End of the trust directory's lifetime, Unix seconds");
@@ -88,6 +98,8 @@ impl Metrics {
             rate_limited,
             verifications,
             stale_directory_verifications,
+            online_status_answers,
+            online_status_fallbacks,
             directory_serial,
             directory_expires_at,
             directory_refresh_failures,

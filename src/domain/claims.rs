@@ -131,6 +131,36 @@ pub struct StatusListClaims {
     pub entries: Vec<StatusEntry>,
 }
 
+/// `typ` header of an issuer's on-line answer about one of its versions.
+pub const STATUS_ANSWER_TYP: &str = "hunyu-status-answer+jwt";
+/// Seconds an on-line status answer counts as current: it is asked for and given at once.
+pub const STATUS_ANSWER_FRESH_SECONDS: i64 = 60;
+
+/// The issuer's signed word, asked on-line over the peer channel, on what it records now of one
+/// version it signed (`schemas/status-answer.schema.json`): fresher than any status list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusAnswerClaims {
+    pub iss: String,
+    /// The node that asked.
+    pub aud: String,
+    pub iat: i64,
+    /// The asker's nonce, echoed: the answer is to that question and no other.
+    pub nonce: String,
+    /// `jti` of the version asked about.
+    pub version: String,
+    /// Whether the issuer issued that version at all: a version it never issued is a forgery.
+    pub issued: bool,
+    /// What it records of the version; empty while the version is in force.
+    pub statuses: Vec<VersionStatus>,
+}
+
+impl StatusAnswerClaims {
+    /// Whether the answer, signed at `iat`, is still current at `now`.
+    pub fn is_fresh(&self, now: i64) -> bool {
+        (now - self.iat).abs() <= STATUS_ANSWER_FRESH_SECONDS
+    }
+}
+
 /// One version's status in a status list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusEntry {

@@ -195,6 +195,8 @@ pub enum Warning {
     StatusListStale,
     /// No status list of the issuer is held here: a revocation may be missed.
     StatusUnknown,
+    /// The issuer was asked on-line and did not answer: what is held here was used instead.
+    StatusNotConfirmed,
 }
 
 impl Coded for Warning {
@@ -215,6 +217,11 @@ impl Coded for Warning {
                 "未能取得签发机关的注销名单，无法确认证明是否已被注销",
                 "no status list of the issuer could be had; a revocation may be missed",
             ),
+            Self::StatusNotConfirmed => (
+                "status_not_confirmed",
+                "未能向签发机关在线核实证明状态，结果依据本地保存的状态信息",
+                "the issuer could not be asked on-line; the status information held here was used",
+            ),
         }
     }
 }
@@ -224,6 +231,9 @@ impl Coded for Warning {
 pub enum StatusEvidence {
     /// This node issued it: its own records, current.
     Issuer,
+    /// The issuer's signed answer, asked on-line and signed at `answered_at`; `issued` says
+    /// whether the issuer issued the version at all.
+    Online { answered_at: i64, issued: bool },
     /// The issuer's signed status list, signed at `issued_at`, current until `expires_at`.
     StatusList { issued_at: i64, expires_at: i64 },
     /// Nothing: no status list of the issuer is held.
@@ -234,10 +244,15 @@ impl StatusEvidence {
     /// What the verifier should be told of it at `now`.
     pub fn warning(self, now: i64) -> Option<Warning> {
         match self {
-            Self::Issuer => None,
+            Self::Issuer | Self::Online { .. } => None,
             Self::StatusList { expires_at, .. } => (now >= expires_at).then_some(Warning::StatusListStale),
             Self::Unknown => Some(Warning::StatusUnknown),
         }
+    }
+
+    /// The reason it gives by itself: an issuer that answers it never issued the version.
+    pub fn reason(self) -> Option<Reason> {
+        matches!(self, Self::Online { issued: false, .. }).then_some(Reason::UnknownVersion)
     }
 }
 
@@ -287,6 +302,10 @@ mod tests {
         assert_eq!(list.warning(99), None);
         assert_eq!(list.warning(100), Some(Warning::StatusListStale));
         assert_eq!(StatusEvidence::Unknown.warning(0), Some(Warning::StatusUnknown));
+        let answered = StatusEvidence::Online { answered_at: 10, issued: true };
+        assert_eq!((answered.warning(1_000_000), answered.reason()), (None, None));
+        let denied = StatusEvidence::Online { answered_at: 10, issued: false };
+        assert_eq!(denied.reason(), Some(Reason::UnknownVersion));
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub const MESSAGES_PATH: &str = "/exchange/v1/messages";
 /// Path of the electronic certificate lookup on a peer listener.
 pub const LOOKUP_PATH: &str = "/exchange/v1/lookup";
 
+/// Path of the on-line status question on a peer listener.
+pub const STATUS_PATH: &str = "/exchange/v1/status";
+
 /// What this node reads of a peer's problem+json refusal (for its log and retry record).
 #[derive(Debug, Default, Deserialize)]
 struct Refused {
@@ -30,6 +33,20 @@ struct Refused {
 pub struct LookupExchange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+}
+
+/// Body of `POST /exchange/v1/status`: the question going (`version` and `nonce`), the issuer's
+/// signed answer (`hunyu-status-answer+jwt`) coming back.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StatusExchange {
+    /// `jti` of the version asked about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The asker's fresh nonce, echoed in the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
 }
@@ -106,6 +123,13 @@ impl PeerClient {
         let batch = Batch { messages: tokens, receipts: Vec::new() };
         let answer: Batch = self.call(to, MESSAGES_PATH, &batch).await?;
         Ok(answer.receipts)
+    }
+
+    /// Asks the issuer `to` what it records now of its version `version`; returns its signed answer.
+    pub async fn status(&self, to: &NodeEntry, version: &str, nonce: &str) -> Result<String, String> {
+        let body = StatusExchange { version: Some(version.into()), nonce: Some(nonce.into()), answer: None };
+        let answer: StatusExchange = self.call(to, STATUS_PATH, &body).await?;
+        answer.answer.ok_or_else(|| "no answer".into())
     }
 
     /// Sends a signed lookup request to the origin `to` and returns its signed answer.

@@ -264,8 +264,8 @@ pub async fn arrival(
     let who = actor(&state, requester, Action::RegisterArrival).await?;
     let result = match ArrivalInput::try_from(body.into_inner()) {
         Ok(arrival) => {
-            let (core, acting) = (state.core.clone(), who.clone());
-            web::block(move || flows::register_arrival(&core, arrival, &acting, Utc::now())).await?
+            let peers = Some(&state.exchange.peers);
+            flows::register_arrival(&state.core, peers, arrival, who.clone(), Utc::now()).await
         }
         Err(refused) => Err(refused),
     };

@@ -14,11 +14,13 @@ use chrono::Utc;
 use super::AppSettings;
 use super::error::ApiError;
 use crate::domain::error::ErrorCode;
-use crate::exchange::client::{LOOKUP_PATH, LookupExchange, MESSAGES_PATH};
+use crate::exchange::client::{LOOKUP_PATH, LookupExchange, MESSAGES_PATH, STATUS_PATH, StatusExchange};
 use crate::exchange::inbox::{self, InboxError};
 use crate::exchange::{Batch, Exchange, MAX_REQUEST_BYTES, Refusal, sender_of};
 use crate::seal::sha256_hex;
-use crate::service::lookup::{LookupError, answer};
+use crate::service::AnswerError;
+use crate::service::certificates::answer_status;
+use crate::service::lookup::answer;
 
 /// SHA-256 (hex) of the client certificate of a peer connection, if one was presented.
 #[derive(Debug, Clone)]
@@ -48,6 +50,7 @@ pub fn serve(
             .wrap(from_fn(super::request_log))
             .route(MESSAGES_PATH, web::post().to(messages))
             .route(LOOKUP_PATH, web::post().to(certificate_lookup))
+            .route(STATUS_PATH, web::post().to(version_status))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::from(ErrorCode::NotFound { what: "route" }))
             }))
@@ -128,11 +131,38 @@ async fn certificate_lookup(
     let origin = exchange.core().clone();
     match web::block(move || answer(&origin, fingerprint.as_deref(), &request, Utc::now())).await? {
         Ok(answer) => Ok(HttpResponse::Ok().json(LookupExchange { request: None, answer: Some(answer) })),
-        Err(LookupError::Refused(refusal)) => {
+        Err(error) => Err(refusal(&exchange, "lookup", error)),
+    }
+}
+
+/// On-line status question (证明状态在线核验): a version and a nonce in, the issuer's signed word
+/// on what it records now of that version out at once.
+async fn version_status(
+    exchange: web::Data<Exchange>,
+    req: HttpRequest,
+    body: web::Json<StatusExchange>,
+) -> Result<HttpResponse, ApiError> {
+    let fingerprint = req.conn_data::<ClientFingerprint>().and_then(|f| f.0.clone());
+    let StatusExchange { version: Some(version), nonce: Some(nonce), .. } = body.into_inner() else {
+        return Err(ApiError::refused(&Refusal::BadMessage { message: 0, reason: "a version and a nonce are needed" }));
+    };
+    let issuer = exchange.core().clone();
+    let answered = web::block(move || answer_status(&issuer, fingerprint.as_deref(), &version, &nonce, Utc::now()));
+    match answered.await? {
+        Ok(answer) => Ok(HttpResponse::Ok().json(StatusExchange { answer: Some(answer), ..Default::default() })),
+        Err(error) => Err(refusal(&exchange, "status question", error)),
+    }
+}
+
+/// The answer to a peer question this node would not or could not answer; a refusal is counted
+/// and logged by its code.
+fn refusal(exchange: &Exchange, question: &'static str, error: AnswerError) -> ApiError {
+    match error {
+        AnswerError::Refused(refusal) => {
             exchange.core().metrics.messages_refused.inc();
-            tracing::warn!(%refusal, "lookup refused");
-            Err(ApiError::refused(&refusal))
+            tracing::warn!(%refusal, question, "peer question refused");
+            ApiError::refused(&refusal)
         }
-        Err(LookupError::Service(e)) => Err(e.into()),
+        AnswerError::Service(e) => e.into(),
     }
 }

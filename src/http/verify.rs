@@ -72,10 +72,11 @@ pub struct Verification {
 /// Where a verdict's knowledge of revocations and renewals comes from, and its age.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatusInfo {
-    /// `issuer` (this node issued it: current), `status_list` (the issuer's signed list held
-    /// here) or `unknown` (no list of the issuer could be had).
+    /// `issuer` (this node issued it: current), `issuer_online` (the issuer's signed answer,
+    /// asked just now), `status_list` (the issuer's signed list held here) or `unknown` (no list
+    /// of the issuer could be had).
     pub source: &'static str,
-    /// When the issuer signed the list used.
+    /// When the issuer signed the answer or list used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_of: Option<DateTime<Utc>>,
     /// Seconds from then to the verdict.
@@ -85,14 +86,16 @@ pub struct StatusInfo {
 
 impl StatusInfo {
     /// The view of `evidence` at `now`.
-    fn of(evidence: StatusEvidence, now: DateTime<Utc>) -> Self {
+    pub fn of(evidence: StatusEvidence, now: DateTime<Utc>) -> Self {
+        let signed = |source, at: i64| Self {
+            source,
+            as_of: DateTime::from_timestamp(at, 0),
+            age_seconds: Some(now.timestamp() - at),
+        };
         match evidence {
             StatusEvidence::Issuer => Self { source: "issuer", as_of: None, age_seconds: None },
-            StatusEvidence::StatusList { issued_at, .. } => Self {
-                source: "status_list",
-                as_of: DateTime::from_timestamp(issued_at, 0),
-                age_seconds: Some(now.timestamp() - issued_at),
-            },
+            StatusEvidence::Online { answered_at, .. } => signed("issuer_online", answered_at),
+            StatusEvidence::StatusList { issued_at, .. } => signed("status_list", issued_at),
             StatusEvidence::Unknown => Self { source: "unknown", as_of: None, age_seconds: None },
         }
     }

@@ -8,7 +8,9 @@ use super::jws::{VerifiedJws, verify_compact, verify_compact_all};
 use super::qr;
 use super::trust::{TrustStore, TrustedKey};
 use crate::contract::{Contract, Kind};
-use crate::domain::claims::{CERTIFICATE_TYP, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, StatusListClaims};
+use crate::domain::claims::{
+    CERTIFICATE_TYP, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, StatusAnswerClaims, StatusListClaims,
+};
 use crate::domain::division::is_responsible;
 use crate::domain::message::{LookupAnswerClaims, LookupRequestClaims, MessageClaims, ReceiptClaims};
 use crate::domain::verification::Reason;
@@ -40,6 +42,7 @@ signed_record!(
     LookupRequestClaims,
     LookupAnswerClaims,
     StatusListClaims,
+    StatusAnswerClaims,
     ReceivedClaims,
     PresentationClaims
 );

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::verification::stored_reasons;
-use super::{ServiceError, refused};
+use super::{AnswerError, ServiceError, refused};
 use crate::contract::Kind;
 use crate::domain::access::Action;
 use crate::domain::calendar::local_date;
@@ -15,13 +15,14 @@ use crate::domain::certificate::{
     REVOCATION_REASON_MAX_CHARS,
 };
 use crate::domain::claims::{
-    CERTIFICATE_TYP, CertificateClaims, PRESENTATION_TYP, PresentationClaims, STATUS_LIST_TYP, StatusEntry,
-    StatusListClaims, VersionId,
+    CERTIFICATE_TYP, CertificateClaims, PRESENTATION_TYP, PresentationClaims, STATUS_ANSWER_TYP, STATUS_LIST_TYP,
+    StatusAnswerClaims, StatusEntry, StatusListClaims, VersionId,
 };
 use crate::domain::division::is_responsible;
 use crate::domain::error::{Coded as _, ErrorCode};
 use crate::domain::message::{CertificateUpdate, MessageBody, RevocationNotice};
 use crate::domain::verification::{Reason, VerificationStatus, VersionStatus, overall_status, recorded_reasons};
+use crate::exchange::{Refusal, sender_of};
 use crate::node::{Actor, NodeCore};
 use crate::seal::{self, qr, read_stored};
 use crate::store::audit::{self, NewAudit, Recorded};
@@ -240,6 +241,35 @@ pub fn status_list(core: &NodeCore, now: DateTime<Utc>) -> Result<String, Servic
     Ok(seal::sign_compact(&*core.signer, STATUS_LIST_TYP, payload.to_string().as_bytes(), false))
 }
 
+/// At the issuer: answers the node behind the TLS certificate `fingerprint` what this node
+/// records now of its version `version`, signed, with the asker's `nonce`. A version it never
+/// issued is answered `issued: false`, which verifiers take for a forgery.
+pub fn answer_status(
+    core: &NodeCore,
+    fingerprint: Option<&str>,
+    version: &str,
+    nonce: &str,
+    now: DateTime<Utc>,
+) -> Result<String, AnswerError> {
+    let asker = sender_of(&core.trust.current(), fingerprint)?;
+    let is_id = |text: &str| uuid::Uuid::try_parse(text).is_ok_and(|id| id.hyphenated().to_string() == text);
+    if !is_id(version) || !is_id(nonce) {
+        return Err(Refusal::BadMessage { message: 0, reason: "version and nonce must be lowercase UUIDs" }.into());
+    }
+    let recorded = core.store.read(|conn| certs::recorded(conn, version)).map_err(ServiceError::from)?;
+    let claims = StatusAnswerClaims {
+        iss: core.code().into(),
+        aud: asker,
+        iat: now.timestamp(),
+        nonce: nonce.into(),
+        version: version.into(),
+        issued: recorded.is_some(),
+        statuses: VersionStatus::ALL.into_iter().filter(|s| recorded.as_ref().is_some_and(|r| r.contains(s))).collect(),
+    };
+    let payload = checked_payload(core, Kind::StatusAnswer, &claims)?;
+    Ok(seal::sign_compact(&*core.signer, STATUS_ANSWER_TYP, payload.to_string().as_bytes(), false))
+}
+
 /// The content of `draft` by the rules of the certificate, for a woman whose household
 /// registration this node keeps: only her origin certifies her.
 fn parse_content(
@@ -396,6 +426,45 @@ mod tests {
     use super::*;
     use crate::domain::role::Role;
     use crate::node::testing::{ORIGIN, actor, lone_core, sample_draft};
+
+    #[test]
+    fn the_issuer_answers_a_status_question_signed_and_about_its_own_versions_only() {
+        let (_registry, origin, residence) = crate::node::testing::origin_and_residence();
+        let now = Utc::now();
+        let issued = crate::service::testing::issue_sample(&origin, 0);
+        let jti = read_stored::<Value>(&issued.token).unwrap()["jti"].as_str().unwrap().to_owned();
+        // The residence's TLS fingerprint, as the federation enrolled it.
+        let asker = seal::sha256_hex(crate::node::testing::RESIDENCE.0.as_bytes());
+        let nonce = uuid::Uuid::now_v7().to_string();
+        let ask = |version: &str| {
+            let answer = answer_status(&origin, Some(&asker), version, &nonce, now).unwrap();
+            let trust = residence.trust.current();
+            crate::seal::records::open_record::<StatusAnswerClaims>(
+                &answer,
+                STATUS_ANSWER_TYP,
+                Kind::StatusAnswer,
+                &trust,
+                &residence.contract,
+            )
+            .unwrap()
+        };
+        let answer = ask(&jti);
+        assert_eq!((answer.aud.as_str(), answer.nonce.as_str()), (crate::node::testing::RESIDENCE.0, nonce.as_str()));
+        assert_eq!((answer.issued, answer.statuses.len()), (true, 0));
+        let officer = actor(&origin, Role::Officer, Action::RevokeCertificate);
+        revoke(&origin, &issued.certificate_id, "迁出", &officer, now).unwrap();
+        assert_eq!(ask(&jti).statuses, [VersionStatus::Revoked]);
+        let never = ask(&uuid::Uuid::now_v7().to_string());
+        assert_eq!((never.issued, never.statuses.len()), (false, 0));
+
+        let stranger = seal::sha256_hex(b"stranger");
+        let refused = answer_status(&origin, Some(&stranger), &jti, &nonce, now).unwrap_err();
+        assert!(matches!(refused, AnswerError::Refused(Refusal::UnknownPeer)), "{refused:?}");
+        for (version, nonce) in [(jti.as_str(), "nonce"), (&jti.to_uppercase(), nonce.as_str())] {
+            let refused = answer_status(&origin, Some(&asker), version, nonce, now).unwrap_err();
+            assert!(matches!(refused, AnswerError::Refused(Refusal::BadMessage { .. })), "{refused:?}");
+        }
+    }
 
     fn draft() -> CertificateDraft {
         sample_draft(0)

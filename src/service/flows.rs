@@ -2,11 +2,13 @@
 //! and event reports (信息通报), each written in one transaction with its outgoing message (the
 //! transactional outbox) and its audit entry.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use super::messages::Message;
-use super::verification::verify;
-use super::{ServiceError, active_peer, refused};
+use super::verification::{Verdict, verify_asking};
+use super::{ServiceError, active_peer, blocking, refused};
 use crate::domain::access::Action;
 use crate::domain::calendar::{WorkCalendar, local_date};
 use crate::domain::division::origin_candidates;
@@ -17,6 +19,7 @@ use crate::domain::message::{
     event_answer_due, inquiry_due, parse_text, presentation_due,
 };
 use crate::domain::verification::VerificationStatus;
+use crate::exchange::client::PeerClient;
 use crate::node::outbox::Outgoing;
 use crate::node::{Actor, NodeCore};
 use crate::store::DbConn;
@@ -74,24 +77,47 @@ pub struct EventInput {
     pub to: Option<String>,
 }
 
-/// Registers an arrival and notifies her origin; with a certificate, it is verified first and
-/// its issuer is the origin.
-pub fn register_arrival(
-    core: &NodeCore,
+/// Registers an arrival and notifies her origin; with a certificate, it is verified first (its
+/// issuer asked on-line over `peers` for its current status) and its issuer is the origin.
+pub async fn register_arrival(
+    core: &Arc<NodeCore>,
+    peers: Option<&PeerClient>,
     arrival: ArrivalInput,
+    who: Actor,
+    now: DateTime<Utc>,
+) -> Result<Message, ServiceError> {
+    let ArrivalInput { shown, address, arrived_on } = arrival;
+    let checked = match shown {
+        Shown::Certificate(token) => {
+            Checked::Certificate(Box::new(verify_asking(core, peers, token, who.clone(), now).await?))
+        }
+        Shown::Nothing { person, hukou } => Checked::Nothing { person, hukou },
+    };
+    let core = core.clone();
+    blocking(move || record_arrival(&core, checked, &address, arrived_on, &who, now)).await
+}
+
+/// What she showed at her arrival, a certificate with the verdict on it.
+enum Checked {
+    Certificate(Box<Verdict>),
+    Nothing { person: PersonRefDraft, hukou: String },
+}
+
+/// Records an arrival: what she showed, where she lives now and when she came.
+fn record_arrival(
+    core: &NodeCore,
+    shown: Checked,
+    address: &str,
+    arrived_on: NaiveDate,
     who: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Message, ServiceError> {
     let today = local_date(now);
     let mut errors = Vec::new();
-    let address = kept(&mut errors, parse_text("address", &arrival.address, PLACE_MAX_CHARS));
-    errors.extend(check_past_date("arrived_on", arrival.arrived_on, today));
-    let (person, origin, certificate) = match arrival.shown {
-        Shown::Certificate(token) => {
-            let (person, certificate) = shown_certificate(core, &token, who, now)?;
-            (Some(person), certificate.iss.clone(), Some(certificate))
-        }
-        Shown::Nothing { person, hukou } => {
+    let address = kept(&mut errors, parse_text("address", address, PLACE_MAX_CHARS));
+    errors.extend(check_past_date("arrived_on", arrived_on, today));
+    let (person, origin, certificate) = match shown {
+        Checked::Nothing { person, hukou } => {
             let person = kept_all(&mut errors, person.parse("person", today));
             let trust = core.trust.current();
             let origin = origin_candidates(&hukou).into_iter().find(|code| trust.node(code).is_some());
@@ -101,18 +127,17 @@ pub fn register_arrival(
             };
             (person, origin, None)
         }
+        Checked::Certificate(verdict) => {
+            let (person, certificate) = shown_certificate(*verdict, today)?;
+            (Some(person), certificate.iss.clone(), Some(certificate))
+        }
     };
     let (person, address) = checked(errors, person.zip(address))?;
     let origin = active_peer(core, "token", &origin)?;
     let subject = core.audit_key.subject(person.id_number.as_str());
     let entry = who.entry(Action::RegisterArrival, Some(subject.clone()), None, now);
-    let notice = ArrivalNotice {
-        person,
-        arrived_on: arrival.arrived_on,
-        address,
-        presentation_due: presentation_due(arrival.arrived_on),
-        certificate,
-    };
+    let notice =
+        ArrivalNotice { person, arrived_on, address, presentation_due: presentation_due(arrived_on), certificate };
     let out = Outgoing {
         to: origin,
         body: MessageBody::ArrivalNotice(notice),
@@ -123,14 +148,8 @@ pub fn register_arrival(
     send(core, out, entry, now, |_| Ok(()))
 }
 
-/// Verifies the certificate shown at an arrival: who she is, and what the residence concluded.
-fn shown_certificate(
-    core: &NodeCore,
-    token: &str,
-    who: &Actor,
-    now: DateTime<Utc>,
-) -> Result<(PersonRef, ShownCertificate), ServiceError> {
-    let verdict = verify(core, token, who, now)?;
+/// Who she is and what the residence concluded of the certificate she showed (`verdict`).
+fn shown_certificate(verdict: Verdict, today: NaiveDate) -> Result<(PersonRef, ShownCertificate), ServiceError> {
     let reported = matches!(
         verdict.status,
         VerificationStatus::Active
@@ -142,7 +161,6 @@ fn shown_certificate(
         let reason = verdict.reasons.first().map_or("invalid", |r| r.code());
         return Err(ServiceError::Invalid(vec![ErrorCode::ArrivalCertificateInvalid { reason }.at("token")]));
     };
-    let today = local_date(now);
     let check_due = WorkCalendar::shipped()
         .map_err(|e| ServiceError::Unavailable(format!("holiday calendar: {e}")))?
         .add_working_days(today, CHECK_WORKING_DAYS)
@@ -342,9 +360,10 @@ mod tests {
         PersonRefDraft { id_number: "130728199003070026".into(), name: " 张丽 ".into() }
     }
 
-    #[test]
-    fn an_arrival_with_a_certificate_tells_its_issuer_with_the_check_deadline() {
+    #[tokio::test]
+    async fn an_arrival_with_a_certificate_tells_its_issuer_with_the_check_deadline() {
         let (_registry, origin, residence) = origin_and_residence();
+        let residence = Arc::new(residence);
         let now = Utc::now();
         let issued = issue_sample(&origin, 0);
         let arrival = ArrivalInput {
@@ -352,9 +371,8 @@ mod tests {
             address: "  宝安区新安街道1号 ".into(),
             arrived_on: local_date(now),
         };
-        let sent =
-            register_arrival(&residence, arrival, &actor(&residence, Role::Worker, Action::RegisterArrival), now)
-                .unwrap();
+        let worker = actor(&residence, Role::Worker, Action::RegisterArrival);
+        let sent = register_arrival(&residence, None, arrival, worker, now).await.unwrap();
         assert_eq!((sent.peer.as_str(), sent.direction, sent.seq), (ORIGIN.0, Direction::Out, 1));
         let MessageBody::ArrivalNotice(notice) = sent.body else { panic!("{:?}", sent.body) };
         assert_eq!((notice.person.name.as_str(), notice.address.as_str()), ("张丽", "宝安区新安街道1号"));

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::certificates::{Version, current_version};
 use super::verification::{Verdict, judge, listed_status, stored_reasons};
-use super::{ServiceError, active_peer, parse_id_number, refused};
+use super::{AnswerError, ServiceError, active_peer, blocking, parse_id_number, refused};
 use crate::contract::Kind;
 use crate::domain::access::Action;
 use crate::domain::calendar::local_date;
@@ -44,15 +44,6 @@ pub struct RemoteLookup {
     pub certificates: Vec<(CertificateCopy, Verdict)>,
 }
 
-/// Why an origin did not answer a lookup request.
-#[derive(Debug, thiserror::Error)]
-pub enum LookupError {
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-}
-
 /// Looks the person with `id_number` up here, or, with another node's code as `origin`, at that
 /// origin on-line.
 pub async fn lookup(
@@ -86,7 +77,7 @@ pub fn answer(
     fingerprint: Option<&str>,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<String, LookupError> {
+) -> Result<String, AnswerError> {
     let trust = core.trust.current();
     let sender = sender_of(&trust, fingerprint)?;
     let bad = |reason: &'static str| Refusal::BadMessage { message: 0, reason };
@@ -239,13 +230,6 @@ fn certificates_of(
     })
 }
 
-/// Runs store work off the async workers.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
-) -> Result<T, ServiceError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Unavailable(format!("lookup task: {e}")))?
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -284,7 +268,7 @@ mod tests {
         let stranger = sha256_hex(b"stranger");
         assert!(matches!(
             answer(&origin, Some(&stranger), &asked, now),
-            Err(LookupError::Refused(Refusal::UnknownPeer))
+            Err(AnswerError::Refused(Refusal::UnknownPeer))
         ));
     }
 

@@ -19,6 +19,7 @@ use crate::domain::calendar::local_date;
 use crate::domain::directory::NodeStatus;
 use crate::domain::error::{Coded as _, ErrorCode, FieldError};
 use crate::domain::id_number::{self, IdNumber};
+use crate::exchange::Refusal;
 use crate::node::{CoreError, NodeCore};
 use crate::store::StoreError;
 
@@ -42,6 +43,15 @@ pub enum ServiceError {
     /// The node cannot do the work now (a worker thread failed, its data files are broken).
     #[error("the node could not do the work: {0}")]
     Unavailable(String),
+}
+
+/// Why this node did not answer another node's on-line question (a lookup, a status question).
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
 }
 
 impl From<CoreError> for ServiceError {
@@ -75,4 +85,11 @@ pub(crate) fn active_peer(core: &NodeCore, field: &str, code: &str) -> Result<St
         Some(entry) if entry.status == NodeStatus::Active && entry.code != core.code() => Ok(entry.code.clone()),
         _ => Err(ServiceError::Invalid(vec![ErrorCode::UnknownNode.at(field)])),
     }
+}
+
+/// Runs store work off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Unavailable(format!("store task: {e}")))?
 }

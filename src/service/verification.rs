@@ -1,20 +1,26 @@
 //! Verification (查验) of a certificate a holder shows, and the employer's confirmation
 //! (用人单位查验) of her presentation: genuine, in force, and whose — with every reason when not.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 
-use super::ServiceError;
+use super::{ServiceError, blocking};
+use crate::contract::Kind;
 use crate::domain::access::Action;
-use crate::domain::claims::PresentationClaims;
-use crate::domain::directory::Freshness;
+use crate::domain::claims::{PresentationClaims, STATUS_ANSWER_TYP, StatusAnswerClaims};
+use crate::domain::directory::{Freshness, NodeStatus};
 use crate::domain::error::Coded as _;
 use crate::domain::verification::{
     Reason, StatusEvidence, VerificationStatus, VersionStatus, Warning, overall_status, recorded_reasons,
     window_reasons,
 };
+use crate::exchange::client::PeerClient;
 use crate::metrics::StatusLabel;
 use crate::node::{Actor, NodeCore};
-use crate::seal::records::{Genuine, GenuineCertificate, open_certificate, open_presentation};
+use crate::seal::directory::NodeEntry;
+use crate::seal::records::{Genuine, GenuineCertificate, open_certificate, open_presentation, open_record};
 use crate::store::DbConn;
 use crate::store::audit::Recorded;
 use crate::store::certificates as certs;
@@ -52,34 +58,75 @@ impl Verdict {
 }
 
 /// What an employer learns: valid or not, and from a genuine presentation its holder's name,
-/// issuer and validity; never why it is not valid.
+/// issuer and validity, and how fresh the status used is; never why it is not valid.
 #[derive(Debug, Clone)]
 pub struct Confirmation {
     pub valid: bool,
     pub presentation: Option<Genuine<PresentationClaims>>,
+    /// What the confirmation knew of the version's status, when the presentation is genuine.
+    pub evidence: Option<StatusEvidence>,
+    pub warnings: Vec<Warning>,
 }
 
-/// Verifies a token or QR text as of `now` and records the access; only a database failure is an error.
+/// Longest wait for an issuer's on-line answer before the status held here is used instead.
+pub const ASK_ISSUER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a verdict knows of a version's status: the statuses it found, and the evidence they are.
+pub(crate) type KnownStatus = (Vec<VersionStatus>, StatusEvidence);
+
+/// Verifies a token or QR text as of `now` with the status held here (the issuer's status list,
+/// what the exchange brought) and records the access; only a database failure is an error.
 pub fn verify(core: &NodeCore, text: &str, who: &Actor, now: DateTime<Utc>) -> Result<Verdict, ServiceError> {
     // Signature, schema and window are CPU work: done before the read.
-    let trust = core.trust.current();
-    let checked = open_certificate(text, &trust, &core.contract);
-    let stale = matches!(trust.freshness(now.timestamp()), Some(Freshness::Stale { .. }));
+    let checked = open_certificate(text, &core.trust.current(), &core.contract);
+    let known = checked.as_ref().ok().map(|genuine| listed_status(core, &genuine.claims.iss, &genuine.claims.jti));
+    conclude(core, checked, known, who, now)
+}
+
+/// Verifies as [`verify`] does, but first asks the issuer on-line (over `peers`) what it records
+/// now of the version: where a stale answer matters most, at an arrival and for an employer. When
+/// the issuer cannot be asked, the status held here is used and the verdict says so.
+pub async fn verify_asking(
+    core: &Arc<NodeCore>,
+    peers: Option<&PeerClient>,
+    text: String,
+    who: Actor,
+    now: DateTime<Utc>,
+) -> Result<Verdict, ServiceError> {
+    let checked = open_certificate(&text, &core.trust.current(), &core.contract);
+    let (known, warning) = match &checked {
+        Ok(genuine) => {
+            let (known, warning) = current_status(core, peers, &genuine.claims.iss, &genuine.claims.jti, now).await;
+            (Some(known), warning)
+        }
+        Err(_) => (None, None),
+    };
+    let at = core.clone();
+    let mut verdict = blocking(move || conclude(&at, checked, known, &who, now)).await?;
+    verdict.warnings.extend(warning);
+    Ok(verdict)
+}
+
+/// The verdict on an opened token with what is `known` of its status, read under the audit entry.
+fn conclude(
+    core: &NodeCore,
+    checked: Result<GenuineCertificate, Reason>,
+    known: Option<KnownStatus>,
+    who: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Verdict, ServiceError> {
+    let stale = matches!(core.trust.current().freshness(now.timestamp()), Some(Freshness::Stale { .. }));
     let (subject, object) = match &checked {
         Ok(genuine) => {
             (Some(core.audit_key.subject(genuine.claims.person.id_number.as_str())), Some(genuine.claims.jti.as_str()))
         }
         Err(_) => (None, None),
     };
-    let listed = match &checked {
-        Ok(genuine) => listed_status(core, &genuine.claims.iss, &genuine.claims.jti),
-        Err(_) => (Vec::new(), StatusEvidence::Unknown),
-    };
     let entry = who.entry(Action::Verify, subject, object, now);
     let mut verdict = core.store.read_audited(entry, |conn| {
         let verdict = match checked {
             Err(reason) => Verdict::refused(reason),
-            Ok(genuine) => judge(core, conn, genuine, listed, now)?,
+            Ok(genuine) => judge(core, conn, genuine, known.unwrap_or((Vec::new(), StatusEvidence::Unknown)), now)?,
         };
         let outcome = Recorded::outcome(verdict.outcome());
         Ok::<_, ServiceError>((verdict, outcome))
@@ -94,42 +141,110 @@ pub fn verify(core: &NodeCore, text: &str, who: &Actor, now: DateTime<Utc>) -> R
 }
 
 /// Confirms an employer presentation (用人单位查验): genuine, in its window, and its certificate
-/// version neither superseded nor revoked. A refused presentation says only `valid: false`.
-pub fn confirm_employment(
-    core: &NodeCore,
-    text: &str,
-    who: &Actor,
+/// version neither superseded nor revoked, as its issuer says on-line when it can be asked (else
+/// as held here, and said so). A refused presentation says only `valid: false`.
+pub async fn confirm_employment(
+    core: &Arc<NodeCore>,
+    peers: Option<&PeerClient>,
+    text: String,
+    who: Actor,
     now: DateTime<Utc>,
 ) -> Result<Confirmation, ServiceError> {
-    let checked = open_presentation(text, &core.trust.current(), &core.contract);
-    let object = checked.as_ref().ok().map(|genuine| genuine.claims.cid.as_str());
-    let listed = match &checked {
-        Ok(genuine) => listed_status(core, &genuine.claims.iss, &genuine.claims.cid).0,
-        Err(_) => Vec::new(),
+    let checked = open_presentation(&text, &core.trust.current(), &core.contract);
+    let (known, warning) = match &checked {
+        Ok(genuine) => current_status(core, peers, &genuine.claims.iss, &genuine.claims.cid, now).await,
+        Err(_) => ((Vec::new(), StatusEvidence::Unknown), None),
     };
-    let entry = who.entry(Action::ConfirmEmployment, None, object, now);
-    core.store.read_audited(entry, |conn| {
-        let Ok(presentation) = checked else {
-            return Ok((Confirmation { valid: false, presentation: None }, Recorded::outcome("invalid")));
-        };
-        let claims = &presentation.claims;
-        let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
-        let mut subject = None;
-        if claims.iss == core.code() {
-            reasons.extend(own_reasons(conn, &claims.cid)?);
-            subject = certs::holder_of_version(conn, &claims.cid)?.map(|id| core.audit_key.subject(&id));
-        } else {
-            reasons.extend(reported_reasons(conn, &claims.iss, &claims.cid, listed)?);
-        }
-        let outcome = reasons.first().map_or("active", Reason::code).to_owned();
-        let confirmation = Confirmation { valid: reasons.is_empty(), presentation: Some(presentation) };
-        Ok::<_, ServiceError>((confirmation, Recorded { outcome, subjects: subject.into_iter().collect() }))
+    let core = core.clone();
+    blocking(move || {
+        let object = checked.as_ref().ok().map(|genuine| genuine.claims.cid.as_str());
+        let entry = who.entry(Action::ConfirmEmployment, None, object, now);
+        core.store.read_audited(entry, |conn| {
+            let Ok(presentation) = checked else {
+                let refused = Confirmation { valid: false, presentation: None, evidence: None, warnings: Vec::new() };
+                return Ok((refused, Recorded::outcome("invalid")));
+            };
+            let claims = &presentation.claims;
+            let (listed, evidence) = known;
+            let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
+            let mut subject = None;
+            if claims.iss == core.code() {
+                reasons.extend(own_reasons(conn, &claims.cid)?);
+                subject = certs::holder_of_version(conn, &claims.cid)?.map(|id| core.audit_key.subject(&id));
+            } else {
+                reasons.extend(evidence.reason());
+                reasons.extend(reported_reasons(conn, &claims.iss, &claims.cid, listed)?);
+            }
+            let outcome = reasons.first().map_or("active", Reason::code).to_owned();
+            let warnings = evidence.warning(now.timestamp()).into_iter().chain(warning).collect();
+            let confirmation = Confirmation {
+                valid: reasons.is_empty(),
+                presentation: Some(presentation),
+                evidence: Some(evidence),
+                warnings,
+            };
+            Ok::<_, ServiceError>((confirmation, Recorded { outcome, subjects: subject.into_iter().collect() }))
+        })
     })
+    .await
+}
+
+/// What `issuer` records now of its version `jti`: asked on-line over `peers` when it is another
+/// active node; when it cannot answer in time, the status held here, with the warning that it
+/// was not confirmed.
+async fn current_status(
+    core: &NodeCore,
+    peers: Option<&PeerClient>,
+    issuer: &str,
+    jti: &str,
+    now: DateTime<Utc>,
+) -> (KnownStatus, Option<Warning>) {
+    let peer = core.trust.current().node(issuer).filter(|n| n.status == NodeStatus::Active).cloned();
+    let (Some(peers), Some(peer), false) = (peers, peer, issuer == core.code()) else {
+        return (listed_status(core, issuer, jti), None);
+    };
+    match ask_issuer(core, peers, &peer, jti, now).await {
+        Ok(answer) => {
+            core.metrics.online_status_answers.inc();
+            let evidence = StatusEvidence::Online { answered_at: answer.iat, issued: answer.issued };
+            ((answer.statuses, evidence), None)
+        }
+        Err(error) => {
+            core.metrics.online_status_fallbacks.inc();
+            tracing::warn!(node = %issuer, %error, "the issuer was not asked on-line; the status held here is used");
+            (listed_status(core, issuer, jti), Some(Warning::StatusNotConfirmed))
+        }
+    }
+}
+
+/// Asks `issuer` over the peer channel for its signed word on version `jti`, and checks that the
+/// answer is its fresh answer to this very question.
+async fn ask_issuer(
+    core: &NodeCore,
+    peers: &PeerClient,
+    issuer: &NodeEntry,
+    jti: &str,
+    now: DateTime<Utc>,
+) -> Result<StatusAnswerClaims, String> {
+    let nonce = uuid::Uuid::now_v7().to_string();
+    let answer = tokio::time::timeout(ASK_ISSUER_TIMEOUT, peers.status(issuer, jti, &nonce))
+        .await
+        .map_err(|_| format!("no answer within {} s", ASK_ISSUER_TIMEOUT.as_secs()))??;
+    let claims: StatusAnswerClaims =
+        open_record(&answer, STATUS_ANSWER_TYP, Kind::StatusAnswer, &core.trust.current(), &core.contract)
+            .map_err(|reason| format!("answer: {}", reason.code()))?;
+    if claims.iss != issuer.code || claims.aud != core.code() || claims.nonce != nonce || claims.version != jti {
+        return Err("the answer is not the issuer's answer to this question".into());
+    }
+    if !claims.is_fresh(now.timestamp()) {
+        return Err("the answer is not fresh".into());
+    }
+    Ok(claims)
 }
 
 /// What the status list of `issuer` held here says of its version `jti`, and the evidence it
 /// is; this node is the one authority on what it issued itself.
-pub(crate) fn listed_status(core: &NodeCore, issuer: &str, jti: &str) -> (Vec<VersionStatus>, StatusEvidence) {
+pub(crate) fn listed_status(core: &NodeCore, issuer: &str, jti: &str) -> KnownStatus {
     if issuer == core.code() { (Vec::new(), StatusEvidence::Issuer) } else { core.statuses.listed(issuer, jti) }
 }
 
@@ -140,7 +255,7 @@ pub(crate) fn judge(
     core: &NodeCore,
     conn: &mut DbConn,
     genuine: GenuineCertificate,
-    (listed, evidence): (Vec<VersionStatus>, StatusEvidence),
+    (listed, evidence): KnownStatus,
     now: DateTime<Utc>,
 ) -> Result<Verdict, ServiceError> {
     let claims = &genuine.claims;
@@ -148,6 +263,7 @@ pub(crate) fn judge(
     if claims.iss == core.code() {
         reasons.extend(own_reasons(conn, &claims.jti)?);
     } else {
+        reasons.extend(evidence.reason());
         reasons.extend(reported_reasons(conn, &claims.iss, &claims.jti, listed)?);
     }
     let warnings = evidence.warning(now.timestamp()).into_iter().collect();
@@ -299,16 +415,18 @@ mod tests {
         assert_eq!(entries.last().map(|e| (e.action.as_str(), e.outcome.as_str())), Some(("verify", "malformed")));
     }
 
-    #[test]
-    fn an_employer_learns_validity_only() {
+    #[tokio::test]
+    async fn an_employer_learns_validity_only() {
         let (_registry, origin) = lone_core(ORIGIN);
+        let origin = Arc::new(origin);
         let now = Utc::now();
         let issued = issue_sample(&origin, 0);
         let employer = actor(&origin, Role::Employer, Action::ConfirmEmployment);
-        let confirmed = confirm_employment(&origin, &issued.employer_qr, &employer, now).unwrap();
+        let confirmed = confirm_employment(&origin, None, issued.employer_qr, employer.clone(), now).await.unwrap();
         assert!(confirmed.valid);
+        assert_eq!((confirmed.evidence, confirmed.warnings.len()), (Some(StatusEvidence::Issuer), 0));
         assert_eq!(confirmed.presentation.unwrap().claims.name, "张丽");
-        let forged = confirm_employment(&origin, &issued.qr, &employer, now).unwrap();
+        let forged = confirm_employment(&origin, None, issued.qr, employer, now).await.unwrap();
         assert!(!forged.valid && forged.presentation.is_none());
     }
 }

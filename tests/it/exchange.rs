@@ -2,12 +2,13 @@
 
 use chrono::{Days, Utc};
 use hunyu::domain::calendar::local_date;
+use hunyu::domain::claims::CERTIFICATE_TYP;
 use hunyu::domain::message::{
     DepartureNotice, Direction, MESSAGE_TYP, MessageBody, MessageClaims, MessageKind, MessageState, RECEIPT_TYP,
 };
 use hunyu::domain::role::Role;
 use hunyu::exchange::Batch;
-use hunyu::exchange::client::PeerClient;
+use hunyu::exchange::client::{PeerClient, STATUS_PATH};
 use hunyu::exchange::status::STATUS_LIST_PATH;
 use hunyu::exchange::tls::TlsIdentity;
 use hunyu::node::{Actor, Caller};
@@ -17,7 +18,7 @@ use hunyu::service::messages::{self as listed, MessageQuery};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, person_ref, read, zhang_li};
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, person_ref, read, three_children, zhang_li};
 
 both_backends!(
     an_arrival_reaches_the_origin_with_a_signed_receipt,
@@ -28,6 +29,7 @@ both_backends!(
     a_departure_reaches_the_expected_residence,
     bad_batches_are_refused_and_stored_nowhere,
     a_verifier_never_told_learns_revocations_from_the_status_list,
+    an_employer_and_an_arrival_ask_the_issuer_on_line,
     a_worker_without_paper_gets_the_electronic_certificate_from_the_origin,
 );
 
@@ -444,6 +446,73 @@ async fn a_verifier_never_told_learns_revocations_from_the_status_list(backend: 
         .post("/api/v1/employer/confirm", &elsewhere.employer, &json!({ "token": issued["employer_qr"] }))
         .await;
     assert_eq!(confirmed["valid"], false, "{confirmed}");
+}
+
+/// Issue 10, item 9: where a stale answer matters most, the residence asks the issuer on-line
+/// for the version's current status (a signed answer over the peer channel), and says so when it
+/// could not and used the list it holds.
+async fn an_employer_and_an_arrival_ask_the_issuer_on_line(backend: Backend) {
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let revoked = origin.issue(&zhang_li()).await;
+    let kept = origin.issue(&three_children()).await;
+    // The residence holds the origin's list from before the revocation; it refreshes only every 300 s.
+    residence.fetch_status_lists().await;
+    let id = revoked["id"].as_str().unwrap();
+    let (status, _) =
+        origin.post(&format!("/api/v1/certificates/{id}/revoke"), &origin.officer, &json!({ "reason": "注销" })).await;
+    assert_eq!(status, 200);
+    assert_eq!(residence.verify(revoked["qr"].as_str().unwrap()).await["status"], "active", "the list is old");
+
+    let confirm = |token: &Value| {
+        let body = json!({ "token": token });
+        async move { residence.post("/api/v1/employer/confirm", &residence.employer, &body).await.1 }
+    };
+    let answer = confirm(&revoked["employer_qr"]).await;
+    assert_eq!(answer["valid"], false, "{answer}");
+    assert_eq!(answer["status_info"]["source"], "issuer_online", "{answer}");
+    assert!(answer["status_info"]["age_seconds"].as_i64().unwrap() <= 2, "{answer}");
+    assert!(answer.get("warnings").is_none(), "{answer}");
+    assert_eq!(confirm(&kept["employer_qr"]).await["valid"], true);
+
+    let arrive = |token: &Value| json!({ "token": token, "address": "宝安区新安街道某社区1栋", "arrived_on": today() });
+    let (status, sent) = residence.post("/api/v1/arrivals", &residence.worker, &arrive(&revoked["qr"])).await;
+    assert_eq!(status, 201, "{sent}");
+    let (status, sent) = residence.post("/api/v1/arrivals", &residence.worker, &arrive(&kept["qr"])).await;
+    assert_eq!(status, 201, "{sent}");
+    let statuses: Vec<Value> = residence
+        .messages("direction=out&kind=arrival_notice")
+        .await
+        .iter()
+        .map(|m| m["body"]["certificate"]["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!("active"), json!("revoked")], "newest first");
+
+    // A version signed with the origin's key that the origin never issued (a stolen key): the
+    // origin says so on-line, and the residence refuses it as it would at the origin.
+    let mut claims = payload(kept["token"].as_str().unwrap());
+    claims["jti"] = json!(uuid::Uuid::now_v7().to_string());
+    let forged = sign_compact(&origin.signer(), CERTIFICATE_TYP, claims.to_string().as_bytes(), false);
+    let (status, problem) = residence.post("/api/v1/arrivals", &residence.worker, &arrive(&json!(forged))).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("arrival.certificate_invalid")), "{problem}");
+    assert!(problem.to_string().contains("unknown_version"), "{problem}");
+    let metrics = residence.core.metrics.render();
+    assert!(metrics.contains("hunyu_online_status_answers_total 5"), "{metrics}");
+    // A question without a nonce, or about something that is no version id, is refused.
+    let to_origin = residence.core.trust.current().node(ORIGIN.0).unwrap().clone();
+    for question in [json!({ "version": uuid::Uuid::now_v7() }), json!({ "version": "x", "nonce": "y" })] {
+        let response = residence.node.exchange.peers.post(&to_origin, STATUS_PATH, &question).await.unwrap();
+        let (status, problem) = read(response).await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("exchange.bad_message")), "{problem}");
+    }
+
+    // The origin is gone: the residence uses the list it holds, and says it could not ask.
+    origin.node.handle().stop(false).await;
+    let answer = confirm(&revoked["employer_qr"]).await;
+    assert_eq!(answer["valid"], true, "{answer}");
+    assert_eq!(answer["status_info"]["source"], "status_list", "{answer}");
+    assert_eq!(answer["warnings"][0]["code"], "status_not_confirmed", "{answer}");
+    assert!(residence.core.metrics.render().contains("hunyu_online_status_fallbacks_total 1"));
 }
 
 async fn a_worker_without_paper_gets_the_electronic_certificate_from_the_origin(backend: Backend) {
