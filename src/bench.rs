@@ -215,6 +215,7 @@ impl BenchNode {
             database_url: database_url.clone(),
             listen: "127.0.0.1:0".into(),
             peer_listen: Some("127.0.0.1:0".into()),
+            api_tls: false,
         };
         let (_, path) = init_node(&options)?;
         use_registry(&path, root, None)?;

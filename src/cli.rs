@@ -111,6 +111,9 @@ pub struct InitArgs {
     /// Address of the mutual-TLS peer listener (node-to-node exchange).
     #[arg(long, default_value = "127.0.0.1:9701")]
     pub peer_listen: String,
+    /// Serve the API over HTTPS with the node's own TLS certificate (keys/tls.pem).
+    #[arg(long)]
+    pub api_tls: bool,
     /// The registry root public key (root.jwk.json): the node trusts the directory it signs.
     #[arg(long)]
     pub registry_root: Option<PathBuf>,
@@ -369,6 +372,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 database_url: args.database,
                 listen: args.listen,
                 peer_listen: Some(args.peer_listen),
+                api_tls: args.api_tls,
             };
             let (config, path) = init_node(&options)?;
             if let Some(root) = &args.registry_root {

@@ -67,6 +67,12 @@ pub struct HttpSettings {
     /// Seconds a resolved API key is trusted before the database is asked again: the longest a
     /// key revoked from the command line may still be used.
     pub key_cache_seconds: u64,
+    /// PEM certificate (chain) of the API listener: with `tls_key`, the API is served over HTTPS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// PKCS#8 PEM key of `tls_cert` (mode 0600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for HttpSettings {
@@ -77,6 +83,8 @@ impl Default for HttpSettings {
             body_read_seconds: 10,
             workers: None,
             key_cache_seconds: 10,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -210,6 +218,7 @@ impl Config {
         resolve(&mut self.keys.audit);
         resolve(&mut self.peer.tls_cert);
         resolve(&mut self.peer.tls_key);
+        self.http.tls_cert.iter_mut().chain(self.http.tls_key.iter_mut()).for_each(resolve);
         if let Some(directory) = &mut self.directory {
             resolve(&mut directory.root_key);
             resolve(&mut directory.cache);
@@ -230,6 +239,9 @@ impl Config {
         }
         self.database_url()?;
         self.listen_addr()?;
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            return Err(invalid("http.tls_cert", "set both http.tls_cert and http.tls_key, or neither".into()));
+        }
         if self.http.body_limit < 1024 {
             return Err(invalid("http.body_limit", "must be at least 1024 bytes".into()));
         }

@@ -170,6 +170,7 @@ fn prepare(dir: &Path, site: &Site, base_port: u16, root: &Jwk, registry_url: &s
             database_url: "sqlite://hunyu.db".into(),
             listen: listen.clone(),
             peer_listen: Some(peer_listen.clone()),
+            api_tls: false,
         };
         init_node(&options)?;
         println!("  created {} node in {}", site.role, path.display());

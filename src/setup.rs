@@ -13,7 +13,9 @@ use crate::config::{
 };
 use crate::domain::role::Role;
 use crate::exchange::Exchange;
-use crate::exchange::tls::{TlsIdentity, fingerprint_of, generate_identity, install_crypto_provider, server_config};
+use crate::exchange::tls::{
+    TlsIdentity, api_server_config, fingerprint_of, generate_identity, install_crypto_provider, server_config,
+};
 use crate::http::{AppSettings, AppState, serve};
 use crate::node::{NodeCore, SetupError};
 use crate::registry::{Enrolment, Registry};
@@ -32,6 +34,9 @@ pub struct InitOptions {
     pub listen: String,
     /// Address of the mutual-TLS peer listener, if the node receives messages.
     pub peer_listen: Option<String>,
+    /// Serve the API over HTTPS with the node's own TLS identity (the certificate the directory
+    /// pins); an operator may point `http.tls_cert` at a CA-issued certificate instead.
+    pub api_tls: bool,
 }
 
 /// File (in the node directory) holding the node's public JWKS, to hand to peers.
@@ -47,19 +52,21 @@ pub fn init_node(options: &InitOptions) -> Result<(Config, PathBuf), SetupError>
             message: format!("{} already exists; refusing to overwrite a node", config_path.display()),
         }));
     }
+    let (tls_cert, tls_key) = (PathBuf::from("keys/tls.pem"), PathBuf::from("keys/tls.key"));
+    let http = HttpSettings {
+        listen: options.listen.clone(),
+        tls_cert: options.api_tls.then(|| tls_cert.clone()),
+        tls_key: options.api_tls.then(|| tls_key.clone()),
+        ..HttpSettings::default()
+    };
     let config = Config {
         node: NodeSettings { code: options.code.clone(), name: options.name.clone() },
-        http: HttpSettings { listen: options.listen.clone(), ..HttpSettings::default() },
+        http,
         database: DatabaseSettings { url: options.database_url.clone(), max_connections: 8 },
         keys: KeySettings { signing: PathBuf::from("keys/signing.pem"), audit: PathBuf::from("keys/audit.key") },
         limits: LimitSettings::default(),
         directory: None,
-        peer: PeerSettings {
-            listen: options.peer_listen.clone(),
-            tls_cert: PathBuf::from("keys/tls.pem"),
-            tls_key: PathBuf::from("keys/tls.key"),
-            batch: 500,
-        },
+        peer: PeerSettings { listen: options.peer_listen.clone(), tls_cert, tls_key, batch: 500 },
     };
     config.validate()?;
     crate::files::create_private_dir(&options.dir).map_err(|source| io_error(&options.dir, source))?;
@@ -122,6 +129,8 @@ pub struct RunningNode {
     pub core: Arc<NodeCore>,
     pub exchange: Arc<Exchange>,
     pub addr: SocketAddr,
+    /// `https` when the API listener serves TLS, else `http`.
+    scheme: &'static str,
     /// Address of the mutual-TLS peer listener, if the node has one.
     pub peer_addr: Option<SocketAddr>,
     /// The listeners, until they are spawned or run.
@@ -143,8 +152,13 @@ impl RunningNode {
             workers: config.http.workers,
         };
         let state = Arc::new(AppState::new(exchange.clone(), config));
-        let api =
-            serve(state, listener, &settings).map_err(|source| io_error(Path::new(&config.http.listen), source))?;
+        let api_tls = match (&config.http.tls_cert, &config.http.tls_key) {
+            (Some(cert), Some(key)) => Some(api_server_config(cert, key)?),
+            _ => None,
+        };
+        let scheme = if api_tls.is_some() { "https" } else { "http" };
+        let api = serve(state, listener, api_tls, &settings)
+            .map_err(|source| io_error(Path::new(&config.http.listen), source))?;
         let identity = TlsIdentity::load(&config.peer.tls_cert, &config.peer.tls_key)?;
         let (peer, peer_addr) = match &config.peer.listen {
             Some(listen) => {
@@ -162,12 +176,12 @@ impl RunningNode {
             servers: servers.iter().map(Server::handle).collect(),
             tasks: tasks.iter().map(tokio::task::JoinHandle::abort_handle).collect(),
         };
-        Ok(Self { core, exchange, addr, peer_addr, servers, handle })
+        Ok(Self { core, exchange, addr, scheme, peer_addr, servers, handle })
     }
 
     /// Base URL of the API.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Base URL of the peer listener.

@@ -16,6 +16,9 @@ pub const MESSAGES_PATH: &str = "/exchange/v1/messages";
 /// Path of the electronic certificate lookup on a peer listener.
 pub const LOOKUP_PATH: &str = "/exchange/v1/lookup";
 
+/// Path of the node's signed status list on its peer listener (also public on its API as
+/// `/.well-known/hunyu-status`).
+pub const STATUS_LIST_PATH: &str = "/exchange/v1/status-list";
 /// Path of the on-line status question on a peer listener.
 pub const STATUS_PATH: &str = "/exchange/v1/status";
 
@@ -96,9 +99,23 @@ impl PeerClient {
         path: &str,
         body: &impl serde::Serialize,
     ) -> Result<reqwest::Response, String> {
+        self.send_to(to, path, |client, url| client.post(url).json(body)).await
+    }
+
+    /// GETs `path` on the peer listener of `to`, as pinned as [`Self::post`].
+    pub async fn get(&self, to: &NodeEntry, path: &str) -> Result<reqwest::Response, String> {
+        self.send_to(to, path, |client, url| client.get(url)).await
+    }
+
+    async fn send_to(
+        &self,
+        to: &NodeEntry,
+        path: &str,
+        request: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, String> {
         let url = format!("{}{path}", to.peer_url.trim_end_matches('/'));
         let client = self.client_for(to).map_err(|e| format!("{url}: {e}"))?;
-        client.post(&url).json(body).send().await.map_err(|e| format!("{url}: {e}"))
+        request(&client, &url).send().await.map_err(|e| format!("{url}: {e}"))
     }
 
     /// Posts `body` to `path` on `to` and reads its answer; a refusal (problem+json) is an error

@@ -104,6 +104,10 @@ pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<
     Ok(body)
 }
 
+/// How soon a node that the directory does not list (yet) asks for it again: it was just enrolled,
+/// as a rule, and should not wait a whole refresh period to be trusted.
+pub const UNLISTED_RETRY: Duration = Duration::from_secs(10);
+
 /// Where the trust directory comes from and how often it is fetched.
 #[derive(Debug, Clone)]
 pub struct RegistrySource {
@@ -125,7 +129,7 @@ pub struct Exchange {
     core: Arc<NodeCore>,
     /// Calls to other nodes' peer listeners, with this node's TLS identity.
     pub peers: PeerClient,
-    /// Calls to the registry and to other nodes' public endpoints (directory, status lists).
+    /// Calls to the registry (the directory).
     public: reqwest::Client,
     /// Outgoing messages this process is delivering, whose leases it renews.
     leases: Arc<Leases>,
@@ -177,10 +181,19 @@ impl Exchange {
         if let Some(every) = self.refresh {
             let exchange = self.clone();
             tasks.push(tokio::spawn(async move {
-                let mut ticks = tokio::time::interval(every);
                 loop {
-                    ticks.tick().await;
                     let _ = exchange.refresh().await;
+                    let core = &exchange.core;
+                    let listed = core.trust.current().node(core.code()).is_some_and(|n| n.status == NodeStatus::Active);
+                    if !listed {
+                        tracing::warn!(
+                            code = %core.code(),
+                            "this node is not an active node of the trust directory: no other node trusts what it \
+                             signs until the registry enrols it; asking again in {} s",
+                            every.min(UNLISTED_RETRY).as_secs()
+                        );
+                    }
+                    tokio::time::sleep(if listed { every } else { every.min(UNLISTED_RETRY) }).await;
                 }
             }));
         }
@@ -194,7 +207,7 @@ impl Exchange {
             Some(registry) => directory::refresh(&self.core, &self.public, &registry.directory_url()).await,
             None => Err("no registry is configured; the cached directory stays in use".into()),
         };
-        status::refresh_all(&self.core, &self.public).await;
+        status::refresh_all(&self.core, &self.peers).await;
         outcome
     }
 }

@@ -1,8 +1,10 @@
 //! Fetching status lists: each node signs the list of its versions no longer in force; every
 //! other node caches the lists of the directory's nodes (in the core's
 //! [`StatusCache`](crate::node::StatusCache)), so that it knows of revocations and renewals of
-//! certificates whose holders never registered with it.
+//! certificates whose holders never registered with it. Lists are fetched over the pinned peer
+//! channel, so node-to-node trust never depends on how a node's public API is served.
 
+use super::client::{PeerClient, STATUS_LIST_PATH};
 use crate::contract::Kind;
 use crate::domain::claims::{STATUS_LIST_TYP, StatusListClaims};
 use crate::domain::directory::NodeStatus;
@@ -10,8 +12,6 @@ use crate::domain::error::Coded as _;
 use crate::node::NodeCore;
 use crate::seal::records::open_record;
 
-/// Path of a node's status list on its API listener.
-pub const STATUS_LIST_PATH: &str = "/.well-known/hunyu-status";
 /// Longest status list accepted (some 500,000 entries).
 pub const MAX_STATUS_LIST_LEN: usize = 32 * 1024 * 1024;
 
@@ -28,17 +28,17 @@ fn open_list(core: &NodeCore, issuer: &str, token: &str) -> Result<StatusListCla
 
 /// Fetches the status list of every other active node of the directory; returns how many were
 /// taken. A node that cannot be reached keeps its previous list.
-pub async fn refresh_all(core: &NodeCore, client: &reqwest::Client) -> usize {
+pub async fn refresh_all(core: &NodeCore, peers: &PeerClient) -> usize {
     let trust = core.trust.current();
     let mut taken = 0;
     for entry in trust.nodes().filter(|n| n.status == NodeStatus::Active && n.code != core.code()) {
-        let url = format!("{}{STATUS_LIST_PATH}", entry.api_url.trim_end_matches('/'));
-        let fetched = match client.get(&url).send().await {
+        let url = &entry.peer_url;
+        let fetched = match peers.get(entry, STATUS_LIST_PATH).await {
             Ok(response) if response.status().is_success() => super::read_capped(response, MAX_STATUS_LIST_LEN)
                 .await
                 .and_then(|body| String::from_utf8(body).map_err(|_| "not UTF-8".into())),
             Ok(response) => Err(format!("answered {}", response.status())),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         };
         match fetched.and_then(|token| open_list(core, &entry.code, &token)) {
             Ok(list) => match core.statuses.replace(list) {

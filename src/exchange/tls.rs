@@ -93,6 +93,28 @@ pub fn server_config(identity: &TlsIdentity) -> Result<rustls::ServerConfig, Set
         .map_err(|e| SetupError::Tls(e.to_string()))
 }
 
+/// The TLS settings of the API listener when it serves HTTPS: no client certificate is asked
+/// for (callers authenticate with API keys).
+pub fn api_server_config(cert_path: &Path, key_path: &Path) -> Result<rustls::ServerConfig, SetupError> {
+    crate::files::check_private(key_path).map_err(SetupError::Exposed)?;
+    let text =
+        std::fs::read_to_string(cert_path).map_err(|e| SetupError::Tls(format!("{}: {e}", cert_path.display())))?;
+    let chain: Vec<CertificateDer<'static>> = pem::parse_many(text)
+        .map_err(|e| SetupError::Tls(format!("{}: {e}", cert_path.display())))?
+        .into_iter()
+        .filter(|block| block.tag() == "CERTIFICATE")
+        .map(|block| CertificateDer::from(block.into_contents()))
+        .collect();
+    let key = PrivateKeyDer::try_from(read_pem(key_path, "PRIVATE KEY")?)
+        .map_err(|e| SetupError::Tls(format!("{}: {e}", key_path.display())))?;
+    rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SetupError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| SetupError::Tls(format!("{}: {e}", cert_path.display())))
+}
+
 /// The TLS settings of calls to one peer: this node's certificate as client identity, and only
 /// the server certificate whose SHA-256 (hex) is `pin` accepted.
 pub fn client_config(identity: &TlsIdentity, pin: &str) -> Result<rustls::ClientConfig, SetupError> {

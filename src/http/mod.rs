@@ -72,13 +72,18 @@ pub struct AppSettings {
     pub workers: Option<usize>,
 }
 
-/// Starts the API server on `listener` (bind port 0 to get a free port).
-pub fn serve(state: Arc<AppState>, listener: TcpListener, settings: &AppSettings) -> std::io::Result<Server> {
+/// Starts the API server on `listener` (bind port 0 to get a free port), over HTTPS with `tls`.
+pub fn serve(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    settings: &AppSettings,
+) -> std::io::Result<Server> {
     let state = web::Data::from(state);
     let document = web::Data::new(openapi::document());
     let limit = settings.body_limit;
     let body_read = BodyRead { limit, timeout: settings.body_read_timeout };
-    let mut server = actix_web::HttpServer::new(move || {
+    let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .into_utoipa_app()
             .app_data(body_read)
@@ -91,8 +96,11 @@ pub fn serve(state: Arc<AppState>, listener: TcpListener, settings: &AppSettings
             .default_service(web::to(unrouted))
             .map(|app| app.wrap(from_fn(body_deadline)).wrap(from_fn(request_log)))
             .into_app()
-    })
-    .listen(listener)?;
+    });
+    let mut server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    };
     if let Some(workers) = settings.workers {
         server = server.workers(workers);
     }

@@ -14,12 +14,14 @@ use chrono::Utc;
 use super::AppSettings;
 use super::error::ApiError;
 use crate::domain::error::ErrorCode;
-use crate::exchange::client::{LOOKUP_PATH, LookupExchange, MESSAGES_PATH, STATUS_PATH, StatusExchange};
+use crate::exchange::client::{
+    LOOKUP_PATH, LookupExchange, MESSAGES_PATH, STATUS_LIST_PATH, STATUS_PATH, StatusExchange,
+};
 use crate::exchange::inbox::{self, InboxError};
 use crate::exchange::{Batch, Exchange, MAX_REQUEST_BYTES, Refusal, sender_of};
 use crate::seal::sha256_hex;
 use crate::service::AnswerError;
-use crate::service::certificates::answer_status;
+use crate::service::certificates::{self, answer_status};
 use crate::service::lookup::answer;
 
 /// SHA-256 (hex) of the client certificate of a peer connection, if one was presented.
@@ -51,6 +53,7 @@ pub fn serve(
             .route(MESSAGES_PATH, web::post().to(messages))
             .route(LOOKUP_PATH, web::post().to(certificate_lookup))
             .route(STATUS_PATH, web::post().to(version_status))
+            .route(STATUS_LIST_PATH, web::get().to(status_list))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::from(ErrorCode::NotFound { what: "route" }))
             }))
@@ -152,6 +155,13 @@ async fn version_status(
         Ok(answer) => Ok(HttpResponse::Ok().json(StatusExchange { answer: Some(answer), ..Default::default() })),
         Err(error) => Err(refusal(&exchange, "status question", error)),
     }
+}
+
+/// This node's signed status list (`hunyu-status+jwt`), as its API serves it publicly.
+async fn status_list(exchange: web::Data<Exchange>) -> Result<HttpResponse, ApiError> {
+    let core = exchange.core().clone();
+    let token = web::block(move || certificates::status_list(&core, Utc::now())).await??;
+    Ok(HttpResponse::Ok().content_type("application/jwt").body(token))
 }
 
 /// The answer to a peer question this node would not or could not answer; a refusal is counted

@@ -9,7 +9,6 @@ use hunyu::domain::message::{
 use hunyu::domain::role::Role;
 use hunyu::exchange::Batch;
 use hunyu::exchange::client::{PeerClient, STATUS_PATH};
-use hunyu::exchange::status::STATUS_LIST_PATH;
 use hunyu::exchange::tls::TlsIdentity;
 use hunyu::node::{Actor, Caller};
 use hunyu::seal::directory::NodeEntry;
@@ -424,9 +423,9 @@ async fn a_verifier_never_told_learns_revocations_from_the_status_list(backend: 
     // She never registered there, so no revocation was sent: the node does not know yet.
     assert_eq!(elsewhere.verify(issued["qr"].as_str().unwrap()).await["status"], "active");
 
-    // The origin's list names the version by jti only, signed by the origin, where other nodes
-    // fetch it (the route of http/meta.rs must be this path).
-    let response = origin.client.get(format!("{}{STATUS_LIST_PATH}", origin.url)).send().await.unwrap();
+    // The origin's list names the version by jti only, signed by the origin; public on its API
+    // (nodes fetch the same list over the peer channel).
+    let response = origin.client.get(format!("{}/.well-known/hunyu-status", origin.url)).send().await.unwrap();
     assert_eq!(response.headers()["content-type"], "application/jwt");
     let list = response.text().await.unwrap();
     let mut trust = TrustStore::default();

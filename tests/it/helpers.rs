@@ -203,6 +203,7 @@ impl TestNode {
             database_url,
             listen: "127.0.0.1:0".into(),
             peer_listen: Some("127.0.0.1:0".into()),
+            api_tls: false,
         };
         let (_, config_path) = init_node(&options).unwrap();
         let mut config = Config::load(&config_path).unwrap();
@@ -255,7 +256,7 @@ impl TestNode {
 
     /// Fetches the status lists of the directory's other nodes now (as the refresh does).
     pub async fn fetch_status_lists(&self) {
-        hunyu::exchange::status::refresh_all(&self.core, &reqwest::Client::new()).await;
+        hunyu::exchange::status::refresh_all(&self.core, &self.node.exchange.peers).await;
     }
 
     /// Waits until every message this node sent has its receipt (at most 20 s).

@@ -15,6 +15,7 @@ mod faults;
 mod hostile;
 mod limits;
 mod plans;
+mod readme;
 mod serve;
 mod store;
 mod vectors;

@@ -107,6 +107,7 @@ impl ServeNode {
             database_url,
             listen: format!("127.0.0.1:{api_port}"),
             peer_listen: Some(format!("127.0.0.1:{peer_port}")),
+            api_tls: false,
         };
         let (config, config_path) = init_node(&options).unwrap();
         let api_url = format!("http://127.0.0.1:{api_port}");
@@ -197,7 +198,7 @@ impl ServeNode {
 }
 
 /// `N` distinct ports free now; the nodes keep them across restarts.
-fn free_ports<const N: usize>() -> [u16; N] {
+pub fn free_ports<const N: usize>() -> [u16; N] {
     let listeners: [std::net::TcpListener; N] =
         std::array::from_fn(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
     listeners.map(|listener| listener.local_addr().unwrap().port())
