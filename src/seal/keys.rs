@@ -2,8 +2,10 @@
 
 use std::path::Path;
 
+use curve25519_dalek::edwards::CompressedEdwardsY;
+use curve25519_dalek::scalar::Scalar;
 use ring::rand::SystemRandom;
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
+use ring::signature::{Ed25519KeyPair, KeyPair as _};
 use serde::{Deserialize, Serialize};
 
 use super::{b64url, b64url_decode};
@@ -22,7 +24,7 @@ pub enum KeyError {
     NotEd25519(String),
     #[error("could not generate a key: the system random source failed")]
     Random,
-    #[error("JWK is not an Ed25519 public key (kty OKP, crv Ed25519, 32-byte x)")]
+    #[error("JWK is not an Ed25519 public key (kty OKP, crv Ed25519, 32-byte x: a canonical point not of small order)")]
     BadJwk,
     #[error("audit key file {0} must hold 64 hex digits")]
     BadAuditKey(String),
@@ -166,19 +168,44 @@ pub struct Jwks {
 }
 
 /// A public key that checks signatures of one algorithm.
+///
+/// Ed25519 follows one rule, the same for a single check and a batch, so that no signature is
+/// good in one and bad in the other ("Taming the many EdDSAs", Chalkias, Garillot, Nikolaenko
+/// 2020): RFC 8032's strict decoding (S below the group order, A and R canonical encodings), no
+/// point of small order for A or R, and the cofactored equation `[8][S]B = [8]R + [8][k]A` that
+/// RFC 8032 §5.1.7 states (also ZIP 215's, whose batch equation agrees with it).
 #[derive(Debug, Clone)]
 pub enum VerifyingKey {
     /// Ed25519 (RFC 8032), JOSE `EdDSA` or `Ed25519`.
-    Ed25519(UnparsedPublicKey<Vec<u8>>),
+    Ed25519(ed25519_zebra::VerificationKey),
+}
+
+/// Whether `bytes` is the canonical encoding of a curve point not of small order.
+fn is_strict_point(bytes: &[u8; 32]) -> bool {
+    CompressedEdwardsY(*bytes)
+        .decompress()
+        .is_some_and(|point| !point.is_small_order() && point.compress().as_bytes() == bytes)
+}
+
+/// An Ed25519 signature that passes the strict decoding: canonical, not small-order R and S
+/// below the group order.
+fn strict_signature(signature: &[u8]) -> Option<ed25519_zebra::Signature> {
+    let signature = ed25519_zebra::Signature::from_slice(signature).ok()?;
+    let canonical_s = Scalar::from_canonical_bytes(*signature.s_bytes()).is_some().into();
+    (canonical_s && is_strict_point(signature.r_bytes())).then_some(signature)
 }
 
 impl VerifyingKey {
-    /// Reads a public JWK; only Ed25519 keys are accepted.
+    /// Reads a public JWK; only Ed25519 keys are accepted, and only a canonical point not of small order.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
-        match (jwk.kty.as_str(), jwk.crv.as_str(), b64url_decode(&jwk.x)) {
-            ("OKP", "Ed25519", Some(x)) if x.len() == 32 => Ok(Self::Ed25519(UnparsedPublicKey::new(&ED25519, x))),
-            _ => Err(KeyError::BadJwk),
+        let x = match (jwk.kty.as_str(), jwk.crv.as_str(), b64url_decode(&jwk.x)) {
+            ("OKP", "Ed25519", Some(x)) => <[u8; 32]>::try_from(x).map_err(|_| KeyError::BadJwk)?,
+            _ => return Err(KeyError::BadJwk),
+        };
+        if !is_strict_point(&x) {
+            return Err(KeyError::BadJwk);
         }
+        ed25519_zebra::VerificationKey::try_from(x).map(Self::Ed25519).map_err(|_| KeyError::BadJwk)
     }
 
     /// Whether a JWS `alg` value names this key's algorithm.
@@ -198,26 +225,24 @@ impl VerifyingKey {
     /// Checks `signature` over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
-            Self::Ed25519(key) => key.verify(message, signature).is_ok(),
+            Self::Ed25519(key) => strict_signature(signature).is_some_and(|s| key.verify(&s, message).is_ok()),
         }
     }
 
-    /// Checks many `(key, message, signature)` at once; true only if every one is good.
+    /// Checks many `(key, message, signature)` at once; true exactly when [`Self::verify`] holds
+    /// for every one.
     ///
-    /// One batch equation (ed25519-zebra, ZIP 215) costs a fraction of the single checks when
-    /// one key signed most of them, as with a request from one peer. ZIP 215 accepts a few
-    /// encodings that RFC 8032 refuses, which only the key's holder can produce; a caller that
-    /// gets false falls back to [`Self::verify`] to name the bad one.
+    /// One batch equation costs a fraction of the single checks when one key signed most of
+    /// them, as with a request from one peer. A caller that gets false falls back to
+    /// [`Self::verify`] to name the bad one.
     pub fn verify_batch(items: &[(&Self, &[u8], &[u8])]) -> bool {
         let mut batch = ed25519_zebra::batch::Verifier::new();
         for &(key, message, signature) in items {
             let Self::Ed25519(public) = key;
-            let (Ok(public), Ok(signature)) =
-                (<[u8; 32]>::try_from(public.as_ref()), ed25519_zebra::Signature::from_slice(signature))
-            else {
+            let Some(signature) = strict_signature(signature) else {
                 return false;
             };
-            batch.queue((ed25519_zebra::VerificationKeyBytes::from(public), signature, message));
+            batch.queue((ed25519_zebra::VerificationKeyBytes::from(*public), signature, message));
         }
         batch.verify(getrandom::rand_core::UnwrapErr(getrandom::SysRng)).is_ok()
     }

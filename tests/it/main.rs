@@ -17,6 +17,7 @@ mod limits;
 mod plans;
 mod readme;
 mod serve;
+mod signatures;
 mod store;
 mod vectors;
 mod verify;
