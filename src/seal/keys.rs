@@ -180,11 +180,24 @@ pub enum VerifyingKey {
     Ed25519(ed25519_zebra::VerificationKey),
 }
 
-/// Whether `bytes` is the canonical encoding of a curve point not of small order.
-fn is_strict_point(bytes: &[u8; 32]) -> bool {
-    CompressedEdwardsY(*bytes)
-        .decompress()
-        .is_some_and(|point| !point.is_small_order() && point.compress().as_bytes() == bytes)
+/// Whether `bytes` is the canonical encoding of a curve point not of small order, by its bytes
+/// alone: y below p, and a y that none of the eight points of small order has (their canonical
+/// encodings with either sign bit). Whether it decodes is left to the equation, which fails if not.
+fn is_strict_encoding(bytes: &[u8; 32]) -> bool {
+    static SMALL_ORDER_Y: std::sync::LazyLock<Vec<[u8; 32]>> = std::sync::LazyLock::new(|| {
+        curve25519_dalek::constants::EIGHT_TORSION.iter().map(|point| y_of(&point.compress().to_bytes())).collect()
+    });
+    let y = y_of(bytes);
+    // p = 2^255 - 19, little-endian: ed ff … ff 7f.
+    let below_p = y[31] < 0x7f || y[1..31].iter().any(|&b| b != 0xff) || y[0] < 0xed;
+    below_p && !SMALL_ORDER_Y.contains(&y)
+}
+
+/// The y coordinate of an encoded point: the encoding without its sign bit.
+fn y_of(bytes: &[u8; 32]) -> [u8; 32] {
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    y
 }
 
 /// An Ed25519 signature that passes the strict decoding: canonical, not small-order R and S
@@ -192,7 +205,7 @@ fn is_strict_point(bytes: &[u8; 32]) -> bool {
 fn strict_signature(signature: &[u8]) -> Option<ed25519_zebra::Signature> {
     let signature = ed25519_zebra::Signature::from_slice(signature).ok()?;
     let canonical_s = Scalar::from_canonical_bytes(*signature.s_bytes()).is_some().into();
-    (canonical_s && is_strict_point(signature.r_bytes())).then_some(signature)
+    (canonical_s && is_strict_encoding(signature.r_bytes())).then_some(signature)
 }
 
 impl VerifyingKey {
@@ -202,7 +215,7 @@ impl VerifyingKey {
             ("OKP", "Ed25519", Some(x)) => <[u8; 32]>::try_from(x).map_err(|_| KeyError::BadJwk)?,
             _ => return Err(KeyError::BadJwk),
         };
-        if !is_strict_point(&x) {
+        if !is_strict_encoding(&x) || CompressedEdwardsY(x).decompress().is_none() {
             return Err(KeyError::BadJwk);
         }
         ed25519_zebra::VerificationKey::try_from(x).map(Self::Ed25519).map_err(|_| KeyError::BadJwk)
@@ -251,4 +264,45 @@ impl VerifyingKey {
 /// Whether `alg` is any algorithm this build can verify (everything else is refused up front).
 pub fn is_supported_alg(alg: &str) -> bool {
     alg == ALG_EDDSA || alg == ALG_ED25519
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The byte test agrees with decoding the point: canonical and not of small order.
+    fn agrees(bytes: [u8; 32]) -> bool {
+        match CompressedEdwardsY(bytes).decompress() {
+            Some(point) => {
+                is_strict_encoding(&bytes) == (!point.is_small_order() && point.compress().to_bytes() == bytes)
+            }
+            None => true,
+        }
+    }
+
+    #[test]
+    fn the_strict_encoding_test_matches_the_decoded_point_at_the_edges() {
+        for low in 0..=255u8 {
+            for last in [0x00, 0x7f, 0x80, 0xff] {
+                for middle in [0x00, 0xff] {
+                    let mut bytes = [middle; 32];
+                    (bytes[0], bytes[31]) = (low, last);
+                    assert!(agrees(bytes), "{bytes:02x?}");
+                }
+            }
+        }
+        for point in curve25519_dalek::constants::EIGHT_TORSION {
+            let mut bytes = point.compress().to_bytes();
+            assert!(!is_strict_encoding(&bytes));
+            bytes[31] ^= 0x80;
+            assert!(!is_strict_encoding(&bytes));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_strict_encoding_test_matches_the_decoded_point(bytes: [u8; 32]) {
+            proptest::prop_assert!(agrees(bytes));
+        }
+    }
 }
