@@ -1,9 +1,13 @@
-//! Prometheus metrics (`/metrics`): counts only, never personal data.
+//! Prometheus metrics (`/metrics`): counts, durations and the process's resources, never personal
+//! data.
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 /// Label naming an API action.
@@ -18,9 +22,25 @@ pub struct StatusLabel {
     pub status: String,
 }
 
+/// Labels of a request's duration: its listener, method and route pattern (never a concrete
+/// path, which may carry an id).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    pub listener: &'static str,
+    pub method: String,
+    pub route: String,
+}
+
+/// A histogram of request durations in seconds, from 0.25 ms to about 4 s.
+fn request_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
 /// The node's counters and the registry that renders them.
 pub struct Metrics {
     registry: Registry,
+    /// Request durations by listener, method and route, in seconds.
+    pub request_seconds: Family<RouteLabel, Histogram, fn() -> Histogram>,
     /// Requests with a missing, unknown, expired or revoked API key.
     pub auth_failures: Counter,
     /// Requests refused by a rate limit, per action.
@@ -52,7 +72,16 @@ pub struct Metrics {
 impl Metrics {
     /// Registers every counter.
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("hunyu");
+        let mut root = Registry::default();
+        root.register_collector(Box::new(ProcessCollector));
+        let registry = root.sub_registry_with_prefix("hunyu");
+        let request_seconds =
+            Family::<RouteLabel, Histogram, fn() -> Histogram>::new_with_constructor(request_histogram);
+        registry.register(
+            "request_duration_seconds",
+            "Time from a request's arrival to its answer, by listener, method and route",
+            request_seconds.clone(),
+        );
         let auth_failures = Counter::default();
         let rate_limited = Family::<ActionLabel, Counter>::default();
         let verifications = Family::<StatusLabel, Counter>::default();
@@ -73,7 +102,7 @@ impl Metrics {
             registry.register(name, help, gauge.clone());
             gauge
         };
-        let r = &mut registry;
+        let r = registry;
         let stale_directory_verifications =
             counter(r, "stale_directory_verifications", "Verifications against a trust directory past its lifetime");
         let online_status_answers = counter(r, "online_status_answers", "On-line status questions the issuer answered");
@@ -93,7 +122,8 @@ impl Metrics {
         let delivery_failures = counter(r, "delivery_failures", "Failed delivery attempts (retried)");
         let messages_refused = counter(r, "message_batches_refused", "Inbound message batches refused");
         Self {
-            registry,
+            registry: root,
+            request_seconds,
             auth_failures,
             rate_limited,
             verifications,
@@ -122,5 +152,44 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The conventional process metrics of the Prometheus client libraries (`process_*`: memory,
+/// open files, CPU, threads), read from the operating system at each scrape.
+#[derive(Debug)]
+struct ProcessCollector;
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let process = metrics_process::collector::collect();
+        let gauges = [
+            ("process_resident_memory_bytes", "Resident memory size in bytes.", process.resident_memory_bytes),
+            ("process_virtual_memory_bytes", "Virtual memory size in bytes.", process.virtual_memory_bytes),
+            ("process_open_fds", "Number of open file descriptors.", process.open_fds),
+            ("process_max_fds", "Maximum number of open file descriptors.", process.max_fds),
+            ("process_threads", "Number of OS threads in the process.", process.threads),
+            (
+                "process_start_time_seconds",
+                "Start time of the process since the Unix epoch in seconds.",
+                process.start_time_seconds,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            if let Some(value) = value.and_then(|v| i64::try_from(v).ok()) {
+                ConstGauge::new(value).encode(encoder.encode_descriptor(name, help, None, MetricType::Gauge)?)?;
+            }
+        }
+        if let Some(seconds) = process.cpu_seconds_total {
+            let help = "Total user and system CPU time spent in seconds.";
+            // The encoder adds `_total` to a counter's name.
+            ConstCounter::new(seconds).encode(encoder.encode_descriptor(
+                "process_cpu_seconds",
+                help,
+                None,
+                MetricType::Counter,
+            )?)?;
+        }
+        Ok(())
     }
 }

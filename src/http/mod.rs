@@ -35,7 +35,7 @@ use crate::config::Config;
 use crate::domain::access::{Action, clean_purpose};
 use crate::domain::error::ErrorCode;
 use crate::exchange::Exchange;
-use crate::metrics::ActionLabel;
+use crate::metrics::{ActionLabel, RouteLabel};
 use crate::node::{Actor, Caller, NodeCore};
 use crate::service::ServiceError;
 use crate::service::access::{AccessError, KeyResolver, RateLimits, permit};
@@ -79,6 +79,7 @@ pub fn serve(
     tls: Option<rustls::ServerConfig>,
     settings: &AppSettings,
 ) -> std::io::Result<Server> {
+    let timed = Listener { name: "api", core: state.core.clone() };
     let state = web::Data::from(state);
     let document = web::Data::new(openapi::document());
     let limit = settings.body_limit;
@@ -87,6 +88,7 @@ pub fn serve(
         actix_web::App::new()
             .into_utoipa_app()
             .app_data(body_read)
+            .app_data(timed.clone())
             .app_data(state.clone())
             .app_data(document.clone())
             .app_data(web::JsonConfig::default().limit(limit).error_handler(move |e, _| json_error(e, limit).into()))
@@ -192,7 +194,13 @@ pub(crate) async fn request_log(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let listener = req.app_data::<Listener>().cloned();
     let mut response = next.call(req).await?;
+    if let Some(listener) = listener {
+        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+        let label = RouteLabel { listener: listener.name, method: method.to_string(), route };
+        listener.core.metrics.request_seconds.get_or_create(&label).observe(started.elapsed().as_secs_f64());
+    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
     }
@@ -204,6 +212,13 @@ pub(crate) async fn request_log(
         tracing::info!(request_id = %id, %method, %path, status, micros, "request");
     }
     Ok(response)
+}
+
+/// The listener a request came in on (`api` or `peer`), and the core whose metrics time it.
+#[derive(Clone)]
+pub(crate) struct Listener {
+    pub name: &'static str,
+    pub core: Arc<NodeCore>,
 }
 
 /// The id the request log gives each request (`X-Request-Id`), also recorded in the audit log.

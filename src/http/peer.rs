@@ -35,6 +35,7 @@ pub fn serve(
     tls: rustls::ServerConfig,
     settings: &AppSettings,
 ) -> std::io::Result<Server> {
+    let timed = super::Listener { name: "peer", core: exchange.core().clone() };
     let exchange = web::Data::from(exchange);
     // Senders keep a request under MAX_REQUEST_BYTES; the margin is for the JSON around the tokens.
     let limit = settings.body_limit.max(2 * MAX_REQUEST_BYTES);
@@ -42,6 +43,7 @@ pub fn serve(
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(exchange.clone())
+            .app_data(timed.clone())
             .app_data(body_read)
             .app_data(
                 web::JsonConfig::default().limit(limit).error_handler(move |e, _| super::json_error(e, limit).into()),

@@ -11,6 +11,46 @@ use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, read, sin
 both_backends!(health_keys_and_descriptor, roles_and_keys_are_enforced, bad_requests_get_problem_json);
 both_backends!(the_role_matrix_is_enforced_and_leaks_nothing);
 
+#[tokio::test]
+async fn metrics_show_the_process_and_each_routes_latency() {
+    let (_registry, nodes) = crate::helpers::federation(Backend::Sqlite, &[ORIGIN, crate::helpers::RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let issued = origin.issue(&crate::helpers::zhang_li()).await;
+    let id = issued["id"].as_str().unwrap();
+    assert_eq!(origin.get(&format!("/api/v1/certificates/{id}"), &origin.officer).await.0, 200);
+    let body = json!({ "token": issued["employer_qr"] });
+    assert_eq!(residence.post("/api/v1/employer/confirm", &residence.employer, &body).await.0, 200);
+    let at_origin = metrics_text(origin).await;
+    for name in ["process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total", "process_threads"] {
+        let value: f64 = at_origin
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing: {at_origin}"))
+            .parse()
+            .unwrap();
+        assert!(value > 0.0, "{name} {value}");
+    }
+    // Each route is timed under its pattern, never its concrete path (which may hold an id).
+    let timed = |listener: &str, method: &str, route: &str| {
+        format!(
+            "hunyu_request_duration_seconds_count{{listener=\"{listener}\",method=\"{method}\",route=\"{route}\"}} 1"
+        )
+    };
+    for expected in [
+        timed("api", "GET", "/api/v1/certificates/{id}"),
+        timed("api", "POST", "/api/v1/certificates"),
+        timed("peer", "POST", "/exchange/v1/status"),
+    ] {
+        assert!(at_origin.lines().any(|line| line == expected), "{expected} missing: {at_origin}");
+    }
+    assert!(!at_origin.contains(id));
+    assert!(metrics_text(residence).await.lines().any(|line| line == timed("api", "POST", "/api/v1/employer/confirm")));
+}
+
+async fn metrics_text(node: &TestNode) -> String {
+    node.client.get(format!("{}/metrics", node.url)).send().await.unwrap().text().await.unwrap()
+}
+
 async fn health_keys_and_descriptor(backend: Backend) {
     let node = TestNode::spawn(backend, ORIGIN, &[]).await;
     assert_eq!(node.get("/healthz", "").await, (200, json!({ "status": "ok" })));
