@@ -251,20 +251,20 @@ fn report(what: &str, rate: f64, unit: &str, against: Option<(f64, &str, Option<
 }
 
 /// Scratch databases: SQLite files in a temp dir, or fresh PostgreSQL databases dropped afterwards.
-struct Scratch {
+pub(crate) struct Scratch {
     backend: Backend,
-    dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
     server: String,
     created: Vec<String>,
 }
 
 impl Scratch {
-    fn new(backend: Backend, server: &str) -> anyhow::Result<Self> {
+    pub(crate) fn new(backend: Backend, server: &str) -> anyhow::Result<Self> {
         Ok(Self { backend, dir: tempfile::tempdir()?, server: server.to_owned(), created: Vec::new() })
     }
 
     /// URL of a new empty database.
-    fn database(&mut self, name: &str) -> anyhow::Result<String> {
+    pub(crate) fn database(&mut self, name: &str) -> anyhow::Result<String> {
         match self.backend {
             Backend::Sqlite => Ok(format!("sqlite://{}/{name}.db", self.dir.path().display())),
             Backend::Postgres => {
@@ -328,7 +328,7 @@ fn synthetic_id_number(n: u64) -> String {
 }
 
 /// Certificate content of the n-th synthetic woman.
-fn synthetic_woman(n: u64) -> serde_json::Value {
+pub(crate) fn synthetic_woman(n: u64) -> serde_json::Value {
     json!({
         "person": { "name": "测试", "id_number": synthetic_id_number(n), "sex": "F", "hukou": "130728102000" },
         "marital": { "status": "10" },

@@ -41,6 +41,29 @@ pub enum Command {
     Demo(DemoArgs),
     /// Measure issuance, verification and exchange throughput against their limits (build with --release).
     Bench(BenchArgs),
+    /// Run two `hunyu serve` nodes under steady mixed load and read their memory, open files and
+    /// latency over time (build with --release).
+    Soak(SoakArgs),
+}
+
+/// Arguments of `hunyu soak`.
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// sqlite, postgres or both.
+    #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
+    pub backend: String,
+    /// PostgreSQL server where scratch databases are created and dropped.
+    #[arg(long, env = "HUNYU_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pub postgres_url: String,
+    /// Minutes of load per backend.
+    #[arg(long, default_value_t = 20)]
+    pub minutes: u64,
+    /// Seconds between two readings of the nodes' metrics.
+    #[arg(long, default_value_t = 60)]
+    pub every: u64,
+    /// Seconds the nodes idle after the load before the last reading.
+    #[arg(long, default_value_t = 30)]
+    pub idle: u64,
 }
 
 /// Arguments of `hunyu bench`.
@@ -361,6 +384,15 @@ async fn run_registry(command: RegistryCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The backends a `--backend` value names.
+fn backends(name: &str) -> Vec<Backend> {
+    match name {
+        "sqlite" => vec![Backend::Sqlite],
+        "postgres" => vec![Backend::Postgres],
+        _ => vec![Backend::Sqlite, Backend::Postgres],
+    }
+}
+
 /// Runs a parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -406,13 +438,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::demo::run(&options).await?;
         }
         Command::Bench(args) => {
-            let backends = match args.backend.as_str() {
-                "sqlite" => vec![Backend::Sqlite],
-                "postgres" => vec![Backend::Postgres],
-                _ => vec![Backend::Sqlite, Backend::Postgres],
-            };
             let options = BenchOptions {
-                backends,
+                backends: backends(&args.backend),
                 postgres_url: args.postgres_url,
                 seconds: args.seconds,
                 connections: args.connections,
@@ -420,6 +447,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 audit_entries: args.audit_entries,
             };
             crate::bench::run(&options).await?;
+        }
+        Command::Soak(args) => {
+            let options = crate::soak::SoakOptions {
+                backends: backends(&args.backend),
+                postgres_url: args.postgres_url,
+                duration: std::time::Duration::from_secs(args.minutes.saturating_mul(60).max(1)),
+                every: std::time::Duration::from_secs(args.every.max(1)),
+                idle: std::time::Duration::from_secs(args.idle),
+            };
+            crate::soak::run(&options).await?;
         }
         Command::Registry(command) => run_registry(command).await?,
         Command::Audit(AuditCommand::Verify(arg)) => {

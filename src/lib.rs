@@ -20,4 +20,5 @@ pub mod registry;
 pub mod seal;
 pub mod service;
 pub mod setup;
+pub mod soak;
 pub mod store;
