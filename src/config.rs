@@ -61,6 +61,8 @@ pub struct HttpSettings {
     pub body_limit: usize,
     /// Seconds a client may take to send a request body: a slow sender holds a connection no longer.
     pub body_read_seconds: u64,
+    /// Requests one address may have in progress at once, on each listener.
+    pub max_requests_per_client: usize,
     /// Worker threads (default: one per core).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
@@ -81,6 +83,7 @@ impl Default for HttpSettings {
             listen: "127.0.0.1:8701".into(),
             body_limit: 64 * 1024,
             body_read_seconds: 10,
+            max_requests_per_client: 64,
             workers: None,
             key_cache_seconds: 10,
             tls_cert: None,
@@ -241,6 +244,9 @@ impl Config {
         self.listen_addr()?;
         if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
             return Err(invalid("http.tls_cert", "set both http.tls_cert and http.tls_key, or neither".into()));
+        }
+        if self.http.max_requests_per_client == 0 {
+            return Err(invalid("http.max_requests_per_client", "must be at least 1".into()));
         }
         if self.http.body_limit < 1024 {
             return Err(invalid("http.body_limit", "must be at least 1024 bytes".into()));

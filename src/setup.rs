@@ -149,6 +149,7 @@ impl RunningNode {
         let settings = AppSettings {
             body_limit: config.http.body_limit,
             body_read_timeout: std::time::Duration::from_secs(config.http.body_read_seconds.max(1)),
+            max_requests_per_client: config.http.max_requests_per_client,
             workers: config.http.workers,
         };
         let state = Arc::new(AppState::new(exchange.clone(), config));

@@ -84,6 +84,8 @@ pub enum ErrorCode {
     TooLarge { limit: usize },
     /// The body did not arrive within the listener's deadline.
     BodyTimeout,
+    /// One address has as many requests in progress as a client may.
+    TooManyInFlight,
     /// Unknown route or record.
     NotFound { what: &'static str },
     /// The route exists, for other methods (`allow`, comma-separated).
@@ -205,6 +207,11 @@ impl ErrorCode {
             Self::BodyTimeout => {
                 fixed("request.body_timeout", "请求内容未在时限内发送完毕", "the request body did not arrive in time")
             }
+            Self::TooManyInFlight => fixed(
+                "request.too_many_in_flight",
+                "同一地址正在处理的请求过多，请稍后再试",
+                "too many requests from this address are in progress; retry shortly",
+            ),
             Self::Json { line, column } => (
                 "request.json",
                 format!("请求内容不是有效的JSON（第{line}行第{column}列）").into(),

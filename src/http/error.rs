@@ -60,6 +60,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         C::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         C::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         C::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+        C::TooManyInFlight => StatusCode::TOO_MANY_REQUESTS,
         C::NotFound { .. } => StatusCode::NOT_FOUND,
         C::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         C::CertificateExists { .. }

@@ -14,8 +14,9 @@ pub mod peer;
 mod schema;
 mod verify;
 
-use std::net::TcpListener;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, TcpListener};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -69,6 +70,8 @@ pub struct AppSettings {
     pub body_limit: usize,
     /// How long a client may take to send a body (actix-web bounds the head itself).
     pub body_read_timeout: std::time::Duration,
+    /// Requests one address may have in progress at once.
+    pub max_requests_per_client: usize,
     pub workers: Option<usize>,
 }
 
@@ -84,10 +87,12 @@ pub fn serve(
     let document = web::Data::new(openapi::document());
     let limit = settings.body_limit;
     let body_read = BodyRead { limit, timeout: settings.body_read_timeout };
+    let in_flight = InFlight::new(settings.max_requests_per_client);
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .into_utoipa_app()
             .app_data(body_read)
+            .app_data(in_flight.clone())
             .app_data(timed.clone())
             .app_data(state.clone())
             .app_data(document.clone())
@@ -96,7 +101,7 @@ pub fn serve(
             .app_data(web::QueryConfig::default().error_handler(|_, _| ApiError::from(ErrorCode::Query).into()))
             .configure(routes)
             .default_service(web::to(unrouted))
-            .map(|app| app.wrap(from_fn(body_deadline)).wrap(from_fn(request_log)))
+            .map(|app| app.wrap(from_fn(body_deadline)).wrap(from_fn(one_client_share)).wrap(from_fn(request_log)))
             .into_app()
     });
     let mut server = match tls {
@@ -107,6 +112,67 @@ pub fn serve(
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// Requests in progress per client address on one listener, and how many one address may have.
+#[derive(Clone)]
+pub(crate) struct InFlight {
+    limit: usize,
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl InFlight {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self { limit, counts: Arc::default() }
+    }
+
+    /// A place for a request from `client`, held until it is dropped; none when the client has
+    /// its share in progress already.
+    fn enter(&self, client: IpAddr) -> Option<InFlightSlot> {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = counts.entry(client).or_default();
+        if *count >= self.limit {
+            return None;
+        }
+        *count += 1;
+        Some(InFlightSlot { client, counts: self.counts.clone() })
+    }
+}
+
+/// One request's place in its client's share; given back when the request ends, however it ends.
+struct InFlightSlot {
+    client: IpAddr,
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for InFlightSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// Refuses a request when its address already has its share of requests in progress, before its
+/// body is read: one client that opens many slow requests cannot hold every worker.
+pub(crate) async fn one_client_share(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let slot = match (req.app_data::<InFlight>(), req.peer_addr()) {
+        (Some(in_flight), Some(peer)) => match in_flight.enter(peer.ip()) {
+            Some(slot) => Some(slot),
+            None => return Err(ApiError::from(ErrorCode::TooManyInFlight).into()),
+        },
+        _ => None,
+    };
+    let response = next.call(req).await;
+    drop(slot);
+    response
 }
 
 /// How much body a listener reads, and for how long.

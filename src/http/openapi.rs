@@ -75,7 +75,8 @@ pub fn methods_at(document: &OpenApi, path: &str) -> Vec<&'static str> {
 /// Adds the answers `operation` shares with every route of its kind, and gives every error its
 /// problem+json body.
 fn complete(operation: &mut Operation) {
-    let mut shared = vec![StatusCode::INTERNAL_SERVER_ERROR];
+    // Any route may be refused while its caller's address has its share of requests in progress.
+    let mut shared = vec![StatusCode::TOO_MANY_REQUESTS, StatusCode::INTERNAL_SERVER_ERROR];
     if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
         shared.extend([StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN]);
     }

@@ -40,16 +40,19 @@ pub fn serve(
     // Senders keep a request under MAX_REQUEST_BYTES; the margin is for the JSON around the tokens.
     let limit = settings.body_limit.max(2 * MAX_REQUEST_BYTES);
     let body_read = super::BodyRead { limit, timeout: settings.body_read_timeout };
+    let in_flight = super::InFlight::new(settings.max_requests_per_client);
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(exchange.clone())
             .app_data(timed.clone())
+            .app_data(in_flight.clone())
             .app_data(body_read)
             .app_data(
                 web::JsonConfig::default().limit(limit).error_handler(move |e, _| super::json_error(e, limit).into()),
             )
             // Last wrapped, first run: a stranger is refused before a byte of its body is read.
             .wrap(from_fn(super::body_deadline))
+            .wrap(from_fn(super::one_client_share))
             .wrap(from_fn(known_peers_only))
             .wrap(from_fn(super::request_log))
             .route(MESSAGES_PATH, web::post().to(messages))

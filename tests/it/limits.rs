@@ -34,6 +34,45 @@ async fn a_withheld_body_is_cut_off_at_the_deadline() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
+/// One address may have only its share of requests in progress: a client that holds requests
+/// open (bodies withheld) is refused more at once, before their bodies are read, and gets its
+/// share back as they end. Other addresses are not affected.
+#[tokio::test]
+async fn one_address_gets_only_its_share_of_requests_in_progress() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let node = TestNode::spawn_with(Backend::Sqlite, ORIGIN, &[], |config| {
+        config.http.max_requests_per_client = 2;
+        config.http.body_read_seconds = 2;
+    })
+    .await;
+    let address = node.url.trim_start_matches("http://").to_owned();
+    let withheld = format!(
+        "POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+        node.worker
+    );
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream.write_all(withheld.as_bytes()).await.unwrap();
+        held.push(stream);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (status, problem) = crate::helpers::read(reqwest::get(format!("http://{address}/readyz")).await.unwrap()).await;
+    assert_eq!((status, problem["code"].as_str()), (429, Some("request.too_many_in_flight")), "{problem}");
+    // Another address is served meanwhile.
+    let elsewhere = reqwest::Client::builder().local_address("127.0.0.2".parse().ok()).build().unwrap();
+    let answer = elsewhere.get(format!("http://{address}/readyz")).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    // The held requests end at their deadline (408), and the share is free again.
+    for mut stream in held {
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 408"));
+    }
+    assert_eq!(reqwest::get(format!("http://{address}/readyz")).await.unwrap().status(), 200);
+}
+
 async fn lookup_by_id_number_in_the_body(backend: Backend) {
     let node = TestNode::spawn(backend, ORIGIN, &[]).await;
     let issued = node.issue(&zhang_li()).await;
