@@ -81,6 +81,9 @@ pub enum StoreError {
     /// The database file is open to other users.
     #[error("{0}")]
     Exposed(String),
+    /// What this backend does with its own tools.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 impl StoreError {
@@ -268,6 +271,29 @@ impl Store {
     /// The backend of this store.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Writes a consistent copy of the whole database to the new file `to` (mode 0600) while the
+    /// node keeps serving: SQLite's `VACUUM INTO`, which reads one snapshot. PostgreSQL is backed
+    /// up with its own tools.
+    pub fn backup_to(&self, to: &std::path::Path) -> Result<(), StoreError> {
+        let failed = |e: &dyn std::fmt::Display| StoreError::Commit(format!("{}: {e}", to.display()));
+        if to.exists() {
+            return Err(failed(&"the file exists; a backup never overwrites one"));
+        }
+        let mut conn = self.pool.get()?;
+        let DbConn::Sqlite(lite) = &mut *conn else {
+            return Err(StoreError::Unsupported(
+                "back up PostgreSQL with its own tools: pg_dump --format=custom (or pg_basebackup with WAL archiving)",
+            ));
+        };
+        if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            crate::files::create_private_dir(dir).map_err(|e| failed(&e))?;
+        }
+        crate::files::create_private_file(to).map_err(|e| failed(&e))?;
+        let target = to.to_str().ok_or_else(|| failed(&"the path is not UTF-8"))?.replace('\'', "''");
+        diesel::connection::SimpleConnection::batch_execute(lite, &format!("VACUUM INTO '{target}'"))?;
+        Ok(())
     }
 
     /// Runs read-only work on a pooled connection.

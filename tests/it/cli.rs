@@ -58,7 +58,40 @@ fn init_writes_a_private_key_and_keys_are_hashed() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("node.code"));
 }
 
-both_backends!(a_node_s_files_are_its_own_and_it_refuses_shared_ones);
+both_backends!(a_node_s_files_are_its_own_and_it_refuses_shared_ones, a_serving_node_is_backed_up_consistently);
+
+/// `hunyu backup` copies a serving SQLite node into a new private file that opens with the same
+/// rows and an intact audit chain; PostgreSQL is pointed to its own tools.
+async fn a_serving_node_is_backed_up_consistently(backend: Backend) {
+    let node = crate::helpers::TestNode::spawn(backend, crate::helpers::ORIGIN, &[]).await;
+    for n in 1..=3 {
+        node.issue(&crate::helpers::single_woman(n)).await;
+    }
+    let to = node.dir.path().join("backups/first.db");
+    let out = hunyu()
+        .args(["backup", "--config", node.dir.path().join("hunyu.toml").to_str().unwrap(), "--to"])
+        .arg(&to)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if backend == Backend::Postgres {
+        assert!(!out.status.success() && said.contains("pg_dump"), "{said}");
+        return;
+    }
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("audit log intact"), "{said}");
+    assert_eq!(std::fs::metadata(&to).unwrap().permissions().mode() & 0o777, 0o600);
+    let url = hunyu::store::DatabaseUrl::parse(&format!("sqlite://{}", to.display())).unwrap();
+    let copy = hunyu::store::Store::open(&url, 1).unwrap();
+    assert_eq!(copy.read(hunyu::store::certificates::row_counts).unwrap(), node.row_counts());
+    // A second backup to the same file is refused: a backup never overwrites one.
+    let again = hunyu()
+        .args(["backup", "--config", node.dir.path().join("hunyu.toml").to_str().unwrap(), "--to"])
+        .arg(&to)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}
 
 /// `hunyu init` makes the node directory 0700 and every file in it 0600 (the SQLite database
 /// included); a node then refuses to start on a key, or a database, that others may read.
