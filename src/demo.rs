@@ -452,10 +452,11 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
     println!("   residence ledger: revocation #{} from {}", revocation.seq, revocation.peer);
     println!("   verified at the residence: status={}", status.as_str().unwrap_or("?"));
 
-    println!("\n8. 李娜's employer scans her employer QR (用人单位查验) and learns only this:");
+    println!("\n8. 李娜's employer in 深圳 scans her employer QR (用人单位查验): the residence asks her origin");
+    println!("   on-line for the certificate's status, and the employer learns only this:");
     let (_, li) = &issued[2];
     let (status, confirmed) = client
-        .post(origin, "employer", "/api/v1/employer/confirm", Some(&json!({ "token": li["employer_qr"] })))
+        .post(residence, "employer", "/api/v1/employer/confirm", Some(&json!({ "token": li["employer_qr"] })))
         .await?;
     expect(status, 200, &confirmed)?;
     println!("   {confirmed}");
