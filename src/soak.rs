@@ -66,6 +66,27 @@ struct Tally {
     ok: AtomicU64,
     refused: AtomicU64,
     failed: AtomicU64,
+    /// Every answer that was not a success, by status (or why there was none) and route.
+    outcomes: std::sync::Mutex<BTreeMap<String, u64>>,
+}
+
+impl Tally {
+    fn record(&self, route: &str, answer: &Result<reqwest::StatusCode, String>) {
+        let counter = match answer {
+            Ok(status) if status.is_success() => {
+                self.ok.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Ok(status) if status.is_client_error() => &self.refused,
+            _ => &self.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let what = match answer {
+            Ok(status) => format!("{} {route}", status.as_u16()),
+            Err(error) => format!("no answer ({error}) {route}"),
+        };
+        *self.outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(what).or_default() += 1;
+    }
 }
 
 async fn soak_backend(backend: Backend, options: &SoakOptions) -> anyhow::Result<()> {
@@ -149,7 +170,20 @@ async fn soak_backend(backend: Backend, options: &SoakOptions) -> anyhow::Result
         );
     }
     registry_handle.stop(false).await;
+    for (what, count) in tally.outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+        println!("  not answered 2xx: {count} × {what}");
+    }
     if tally.failed.load(Ordering::Relaxed) > 0 {
+        for node in &nodes {
+            let log =
+                std::fs::read_to_string(scratch.dir.path().join(format!("{}.log", node.name))).unwrap_or_default();
+            let errors: Vec<&str> = log.lines().filter(|line| line.contains("ERROR")).collect();
+            println!(
+                "  {} log, last errors:\n    {}",
+                node.name,
+                errors[errors.len().saturating_sub(10)..].join("\n    ")
+            );
+        }
         bail!("{} requests failed", tally.failed.load(Ordering::Relaxed));
     }
     Ok(())
@@ -240,13 +274,10 @@ async fn drive(
     let post = |url: String, key: String, body: Value| {
         let (client, tally) = (client.clone(), tally.clone());
         async move {
-            let answer = client.post(url).bearer_auth(key).json(&body).send().await;
-            let counter = match answer.as_ref().map(reqwest::Response::status) {
-                Ok(status) if status.is_success() => &tally.ok,
-                Ok(status) if status.is_client_error() => &tally.refused,
-                _ => &tally.failed,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+            let route = url.split_once("/api/").map_or("", |(_, route)| route).to_owned();
+            let answer = client.post(url).bearer_auth(key).json(&body).timeout(Duration::from_secs(30)).send().await;
+            let kind = |e: &reqwest::Error| if e.is_timeout() { "timeout" } else { "connection" }.to_owned();
+            tally.record(&route, &answer.as_ref().map(reqwest::Response::status).map_err(kind));
             match answer {
                 Ok(response) if response.status().is_success() => response.json::<Value>().await.ok(),
                 _ => None,
