@@ -220,13 +220,7 @@ impl BenchNode {
         let (_, path) = init_node(&options)?;
         use_registry(&path, root, None)?;
         let mut config = Config::load(&path)?;
-        // The benchmark measures throughput, not the per-key abuse limits.
-        config.limits = LimitSettings {
-            verify_per_minute: u32::MAX,
-            confirm_per_minute: u32::MAX,
-            lookup_per_minute: u32::MAX,
-            messages_per_minute: u32::MAX,
-        };
+        config.limits = LimitSettings::unlimited();
         let officer = create_api_key(&config, Role::Officer, "bench", None)?;
         let worker = create_api_key(&config, Role::Worker, "bench", None)?;
         let mut running = RunningNode::start(&config)?;

@@ -112,6 +112,19 @@ impl Default for LimitSettings {
     }
 }
 
+impl LimitSettings {
+    /// No per-key limit worth the name: for the benchmark and the soak, which measure the node,
+    /// not its abuse limits.
+    pub fn unlimited() -> Self {
+        Self {
+            verify_per_minute: u32::MAX,
+            confirm_per_minute: u32::MAX,
+            lookup_per_minute: u32::MAX,
+            messages_per_minute: u32::MAX,
+        }
+    }
+}
+
 /// The database.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

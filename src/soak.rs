@@ -210,13 +210,9 @@ fn prepare(
     let (_, path) = init_node(&options)?;
     use_registry(&path, &registry.root_jwk(), Some(registry_url))?;
     let mut config = Config::load(&path)?;
-    // The soak measures stability under steady load, not the per-key abuse limits.
-    config.limits = LimitSettings {
-        verify_per_minute: u32::MAX,
-        confirm_per_minute: u32::MAX,
-        lookup_per_minute: u32::MAX,
-        messages_per_minute: u32::MAX,
-    };
+    config.limits = LimitSettings::unlimited();
+    // The load comes from one address but stands for many clients.
+    config.http.max_requests_per_client = 4096;
     config.save(&path)?;
     let api_url = format!("http://127.0.0.1:{api}");
     registry.enrol(enrolment(&config, &api_url, &format!("https://127.0.0.1:{peer}"), 0)?)?;
