@@ -40,6 +40,11 @@ pub fn decode(text: &str) -> Result<String, Reason> {
         return Err(Reason::TokenTooLarge);
     }
     let frame = base45::decode(body).map_err(|_| Reason::Malformed)?;
+    // One frame, one text: the decoder reads some out-of-range tails as a byte, which would give a
+    // certificate several QR texts.
+    if base45::encode(&frame) != body {
+        return Err(Reason::Malformed);
+    }
     let (header, rest) = take_part(&frame)?;
     // An empty signature (alg `none`) still decodes, so that the verifier names the algorithm.
     let (payload, signature) = take_part(rest)?;
@@ -95,6 +100,30 @@ mod tests {
         fn decode_never_panics(text in "HY1:[0-9A-Z $%*+./:-]{0,300}") {
             let _ = decode(&text);
         }
+    }
+
+    #[test]
+    fn a_frame_has_one_text() {
+        // A frame of odd length ends in a two-character group; the same byte plus 256 is a group
+        // the decoder would also read as that byte.
+        for token in ["eyJhIjoxfQ.eyJiIjoyfQ.c2ln", "eyJhIjoxfQ.eyJiIjoyfQ.c2lnMQ"] {
+            let qr = encode(token).unwrap();
+            let alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+            let value = |c: char| alphabet.find(c).unwrap();
+            let tail: Vec<char> = qr.chars().rev().take(2).collect();
+            let (low, high) = (tail[1], tail[0]);
+            let byte = value(low) + 45 * value(high);
+            if (qr.len() - PREFIX.len()) % 3 != 2 || byte + 256 >= 45 * 45 {
+                continue;
+            }
+            let other = byte + 256;
+            let at = |n: usize| alphabet.chars().nth(n).unwrap();
+            let twin = format!("{}{}{}", &qr[..qr.len() - 2], at(other % 45), at(other / 45));
+            assert_eq!(decode(&qr).unwrap(), token);
+            assert_eq!(decode(&twin), Err(Reason::Malformed), "{twin}");
+            return;
+        }
+        panic!("no token gave a two-character tail");
     }
 
     #[test]
