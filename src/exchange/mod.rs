@@ -185,15 +185,16 @@ impl Exchange {
                     let _ = exchange.refresh().await;
                     let core = &exchange.core;
                     let listed = core.trust.current().node(core.code()).is_some_and(|n| n.status == NodeStatus::Active);
+                    let wait = if listed { every } else { every.min(UNLISTED_RETRY) };
                     if !listed {
                         tracing::warn!(
                             code = %core.code(),
                             "this node is not an active node of the trust directory: no other node trusts what it \
                              signs until the registry enrols it; asking again in {} s",
-                            every.min(UNLISTED_RETRY).as_secs()
+                            wait.as_secs()
                         );
                     }
-                    tokio::time::sleep(if listed { every } else { every.min(UNLISTED_RETRY) }).await;
+                    tokio::time::sleep(wait).await;
                 }
             }));
         }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{ApiError, AppState};
 use crate::domain::error::ErrorCode;
+use crate::node::NodeCore;
 use crate::seal::Jwks;
 use crate::service::certificates;
 
@@ -48,7 +49,11 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(tag = "meta", responses((status = 200, description = "compact JWS", content_type = "application/jwt")))]
 #[get("/.well-known/hunyu-status")]
 pub async fn status_list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let core = state.core.clone();
+    signed_status_list(state.core.clone()).await
+}
+
+/// The answer carrying `core`'s freshly signed status list, on the API and the peer listener alike.
+pub(crate) async fn signed_status_list(core: std::sync::Arc<NodeCore>) -> Result<HttpResponse, ApiError> {
     let token = web::block(move || certificates::status_list(&core, chrono::Utc::now())).await??;
     Ok(HttpResponse::Ok().content_type("application/jwt").body(token))
 }

@@ -21,7 +21,7 @@ use crate::exchange::inbox::{self, InboxError};
 use crate::exchange::{Batch, Exchange, MAX_REQUEST_BYTES, Refusal, sender_of};
 use crate::seal::sha256_hex;
 use crate::service::AnswerError;
-use crate::service::certificates::{self, answer_status};
+use crate::service::certificates::answer_status;
 use crate::service::lookup::answer;
 
 /// SHA-256 (hex) of the client certificate of a peer connection, if one was presented.
@@ -164,9 +164,7 @@ async fn version_status(
 
 /// This node's signed status list (`hunyu-status+jwt`), as its API serves it publicly.
 async fn status_list(exchange: web::Data<Exchange>) -> Result<HttpResponse, ApiError> {
-    let core = exchange.core().clone();
-    let token = web::block(move || certificates::status_list(&core, Utc::now())).await??;
-    Ok(HttpResponse::Ok().content_type("application/jwt").body(token))
+    super::meta::signed_status_list(exchange.core().clone()).await
 }
 
 /// The answer to a peer question this node would not or could not answer; a refusal is counted
