@@ -1,6 +1,6 @@
 //! Compact JWS and the certificate records behind it: `seal::split_compact`, `verify_compact`,
-//! `verify_compact_all`, `read_stored`, and `seal::records::open_certificate` /
-//! `open_presentation` (signature, schema, issuer's key and responsibility).
+//! `verify_compact_all`, `read_stored`, `seal::records::open_certificate` (signature, schema,
+//! issuer's key and responsibility) and `open_record` of a presentation.
 //!
 //! Input: `{...}` is a payload signed here as a certificate and as a presentation (so coverage
 //! reaches the schema and claims); `~` then raw DEFLATE bytes signed as a `zip: "DEF"` certificate
@@ -8,10 +8,11 @@
 //! certificate must also open from its QR text, with the same claims.
 #![no_main]
 
-use hunyu::domain::claims::{CERTIFICATE_TYP, PRESENTATION_TYP, ReceivedClaims};
+use hunyu::contract::Kind;
+use hunyu::domain::claims::{CERTIFICATE_TYP, PRESENTATION_TYP, PresentationClaims, ReceivedClaims};
 use hunyu::domain::verification::window_reasons;
 use hunyu::seal::jws::{MAX_TOKEN_LEN, split_compact};
-use hunyu::seal::records::{open_certificate, open_presentation};
+use hunyu::seal::records::{open_certificate, open_record};
 use hunyu::seal::{qr, read_stored, sign_compact, verify_compact, verify_compact_all};
 use hunyu_fuzz::{HARNESS, Input, NOW};
 use libfuzzer_sys::fuzz_target;
@@ -35,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             let token = h.sign(PRESENTATION_TYP, payload);
-            let _ = open_presentation(&token, &h.trust, &h.contract);
+            let _ = open_record::<PresentationClaims>(&token, PRESENTATION_TYP, Kind::Presentation, &h.trust, &h.contract);
         }
         Input::Deflated(bytes) => {
             let token = h.sign_deflated(CERTIFICATE_TYP, bytes);
@@ -53,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(batch.len(), 1);
             assert_eq!(batch[0], single, "one token's batch and single verdicts differ");
             let _ = open_certificate(text, &h.trust, &h.contract);
-            let _ = open_presentation(text, &h.trust, &h.contract);
+            let _ = open_record::<PresentationClaims>(text, PRESENTATION_TYP, Kind::Presentation, &h.trust, &h.contract);
         }
         Input::Other => {}
     }

@@ -176,8 +176,11 @@ pub fn receive(
     let (first, last) = (checked.first().map_or(0, seq), checked.last().map_or(0, seq));
     arrival.wait_turn(first);
     let from = sender.clone();
-    let (receipts, stored) = core.store.write(move |conn| store(conn, &from, checked, now))?;
+    let (receipts, stored, statuses) = core.store.write(move |conn| store(conn, &from, checked, now))?;
     arrival.stored(last);
+    for (jti, status) in statuses {
+        core.statuses.report(&sender, &jti, status);
+    }
     core.metrics.messages_received.inc_by(u64::try_from(stored).unwrap_or(u64::MAX));
     Ok(receipts)
 }
@@ -278,14 +281,17 @@ fn effect_of(core: &NodeCore, claims: &MessageClaims, trust: &TrustStore) -> Res
     })
 }
 
+/// The receipts of a batch, how many of its messages were new, and the version statuses they reported.
+type Stored = (Vec<String>, usize, Vec<(String, VersionStatus)>);
+
 /// Stores the new messages of a batch in sequence and applies them; repeats get their first
-/// receipt. Returns the receipts, and how many messages were new.
+/// receipt.
 fn store(
     conn: &mut crate::store::DbConn,
     sender: &str,
     batch: Vec<Checked>,
     now: DateTime<Utc>,
-) -> Result<(Vec<String>, usize), InboxError> {
+) -> Result<Stored, InboxError> {
     let ids: Vec<&str> = batch.iter().map(|c| c.claims.jti.as_str()).collect();
     let known: HashMap<String, MessageRow> =
         messages::find_received(conn, &ids)?.into_iter().map(|row| (row.id.clone(), row)).collect();
@@ -329,12 +335,13 @@ fn store(
         });
     }
     if rows.is_empty() {
-        return Ok((receipts, 0));
+        return Ok((receipts, 0, Vec::new()));
     }
     let stored = rows.len();
     messages::insert_all(conn, &rows)?;
     messages::set_last_seq(conn, sender, Direction::In, last)?;
     let at = now.naive_utc();
+    let mut statuses = Vec::new();
     for (message_id, effect) in effects {
         match effect {
             Effect::None => {}
@@ -343,10 +350,11 @@ fn store(
             }
             Effect::Status { jti, status } => {
                 messages::insert_received_status(conn, &jti, sender, status, at, &message_id)?;
+                statuses.push((jti, status));
             }
         }
     }
-    Ok((receipts, stored))
+    Ok((receipts, stored, statuses))
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ pub async fn confirm(
     let token = body.into_inner().token;
     let who = actor(&state, requester, Action::ConfirmEmployment).await?;
     let peers = Some(&state.exchange.peers);
-    let result = verification::confirm_employment(&state.core, peers, token, who.clone(), Utc::now()).await;
+    let result = verification::confirm_employment(&state.core, peers, &token, &who, Utc::now()).await;
     let confirmation = answered(&state, &who, Action::ConfirmEmployment, result).await?;
     Ok(HttpResponse::Ok().json(EmployerConfirmation::from(confirmation)))
 }

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, Requester, authorized};
+use super::{ApiError, AppState, Requester, actor, answered};
 use crate::domain::access::Action;
 use crate::domain::error::Coded;
 use crate::domain::verification::{StatusEvidence, VerificationStatus};
@@ -129,10 +129,8 @@ pub async fn verify(
     requester: Requester,
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = body.into_inner().token;
-    let verdict = authorized(&state, requester, Action::Verify, move |core, who| {
-        verification::verify(core, &token, &who, Utc::now())
-    })
-    .await?;
+    let who = actor(&state, requester, Action::Verify).await?;
+    let result = verification::verify(&state.core, &body.token, &who, Utc::now()).await;
+    let verdict = answered(&state, &who, Action::Verify, result).await?;
     Ok(HttpResponse::Ok().json(Verification::from(verdict)))
 }

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod outbox;
+pub mod signatures;
 pub mod statuses;
 pub mod trust;
 
@@ -23,6 +24,7 @@ use crate::store::{Store, StoreError};
 
 pub use audit::{Actor, AuditKey, Caller};
 pub use outbox::Outbox;
+pub use signatures::BatchVerifier;
 pub use statuses::StatusCache;
 pub use trust::{DirectoryAnchor, Trust};
 
@@ -44,6 +46,8 @@ pub enum SetupError {
     /// A key file other users may read.
     #[error("{0}")]
     Exposed(String),
+    #[error("cannot start a thread: {0}")]
+    Thread(String),
 }
 
 /// Errors of the core's own work inside a service.
@@ -94,8 +98,10 @@ pub struct NodeCore {
     /// Keys the hashes that name persons in the audit log.
     pub audit_key: AuditKey,
     pub metrics: Metrics,
-    /// Other nodes' status lists, as last fetched.
+    /// Other nodes' status lists, as last fetched, and the statuses their messages reported.
     pub statuses: StatusCache,
+    /// Checks the signatures of concurrent verifications together.
+    pub signatures: BatchVerifier,
     /// Puts messages in the outbox inside a business transaction, and wakes their delivery.
     pub outbox: Outbox,
 }
@@ -127,6 +133,11 @@ impl NodeCore {
         own.add_node(&identity.code, &identity.name, &[signer.public_jwk()])?;
         let contract = Arc::new(Contract::new()?);
         let outbox = Outbox::new(&identity.code, signer.clone(), contract.clone());
+        let statuses = StatusCache::default();
+        for (jti, issuer, status) in store.read(crate::store::messages::received_statuses)? {
+            statuses.report(&issuer, &jti, status);
+        }
+        let signatures = BatchVerifier::start().map_err(|e| SetupError::Thread(e.to_string()))?;
         Ok(Self {
             trust: Trust::new(own, anchor),
             identity,
@@ -135,7 +146,8 @@ impl NodeCore {
             contract,
             audit_key,
             metrics: Metrics::new(),
-            statuses: StatusCache::default(),
+            statuses,
+            signatures,
             outbox,
         })
     }

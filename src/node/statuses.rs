@@ -1,6 +1,8 @@
-//! Other nodes' status lists, as last fetched: what this node knows of revocations and renewals
-//! of certificates whose holders never registered with it. A list replaces the one held only if
-//! its issuer signed it later, so an old list replayed cannot undo a revocation.
+//! What this node knows of other nodes' certificate versions: their status lists, as last
+//! fetched (revocations and renewals of certificates whose holders never registered here), and
+//! the statuses their messages reported. A list replaces the one held only if its issuer signed
+//! it later, so an old list replayed cannot undo a revocation. Both are held in memory so that a
+//! verification of another node's certificate reads nothing from the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -16,9 +18,13 @@ struct List {
     statuses: HashMap<String, VersionStatus>,
 }
 
-/// The lists held, by issuer.
+/// The lists held, by issuer, and the statuses reported through the exchange.
 #[derive(Debug, Default)]
-pub struct StatusCache(RwLock<HashMap<String, Arc<List>>>);
+pub struct StatusCache {
+    lists: RwLock<HashMap<String, Arc<List>>>,
+    /// Version `jti` → (its issuer, a status the issuer reported), as stored by the inbox.
+    reported: RwLock<HashMap<String, Vec<(String, VersionStatus)>>>,
+}
 
 /// A list refused because the one held is as new or newer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,7 +37,7 @@ pub struct NotNewer {
 impl StatusCache {
     /// What `issuer`'s list says of its version `jti`, and the evidence it is.
     pub fn listed(&self, issuer: &str, jti: &str) -> (Vec<VersionStatus>, StatusEvidence) {
-        let lists = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        let lists = self.lists.read().unwrap_or_else(PoisonError::into_inner);
         match lists.get(issuer) {
             Some(list) => (
                 list.statuses.get(jti).copied().into_iter().collect(),
@@ -44,13 +50,25 @@ impl StatusCache {
     /// Puts a checked list in use, unless the list held of its issuer was signed at the same
     /// time or later.
     pub fn replace(&self, list: StatusListClaims) -> Result<(), NotNewer> {
-        let mut lists = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        let mut lists = self.lists.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(held) = lists.get(&list.iss).filter(|held| held.issued_at >= list.iat) {
             return Err(NotNewer { held: held.issued_at, offered: list.iat });
         }
         let statuses = list.entries.into_iter().map(|e| (e.jti, e.status)).collect();
         lists.insert(list.iss, Arc::new(List { issued_at: list.iat, expires_at: list.exp, statuses }));
         Ok(())
+    }
+
+    /// The statuses `issuer` reported for its version `jti` through the exchange.
+    pub fn reported(&self, issuer: &str, jti: &str) -> Vec<VersionStatus> {
+        let reported = self.reported.read().unwrap_or_else(PoisonError::into_inner);
+        reported.get(jti).into_iter().flatten().filter(|(by, _)| by == issuer).map(|(_, status)| *status).collect()
+    }
+
+    /// Holds a status that `issuer` reported for its version `jti`, once it is stored.
+    pub fn report(&self, issuer: &str, jti: &str, status: VersionStatus) {
+        let mut reported = self.reported.write().unwrap_or_else(PoisonError::into_inner);
+        reported.entry(jti.to_owned()).or_default().push((issuer.to_owned(), status));
     }
 }
 
@@ -78,5 +96,15 @@ mod tests {
         let (statuses, evidence) = cache.listed("130728102000", "v1");
         assert_eq!(statuses, [VersionStatus::Revoked]);
         assert_eq!(evidence, StatusEvidence::StatusList { issued_at: 200, expires_at: 86_600 });
+    }
+
+    #[test]
+    fn a_reported_status_counts_only_for_the_issuer_that_reported_it() {
+        let cache = StatusCache::default();
+        cache.report("130728102000", "v1", VersionStatus::Superseded);
+        cache.report("130728102000", "v1", VersionStatus::Revoked);
+        assert_eq!(cache.reported("130728102000", "v1"), [VersionStatus::Superseded, VersionStatus::Revoked]);
+        assert!(cache.reported("440306001000", "v1").is_empty());
+        assert!(cache.reported("130728102000", "v2").is_empty());
     }
 }

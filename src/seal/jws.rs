@@ -118,6 +118,28 @@ pub fn verify_compact<'t>(token: &str, typ: &str, trust: &'t TrustStore) -> Resu
     unchecked.open()
 }
 
+/// Checks signatures as [`VerifyingKey::verify`] does, perhaps together with other requests'
+/// checks (`node::signatures`).
+pub trait SignatureCheck: Sync {
+    /// Whether `signature` over `message` holds under `key`.
+    fn holds(&self, key: &VerifyingKey, message: &[u8], signature: &[u8]) -> impl Future<Output = bool> + Send;
+}
+
+/// [`verify_compact`] with the signature checked by `checks`.
+pub async fn verify_compact_batched<'t>(
+    token: &str,
+    typ: &str,
+    trust: &'t TrustStore,
+    checks: &impl SignatureCheck,
+) -> Result<VerifiedJws<'t>, Reason> {
+    let unchecked = read_signed(token, typ, trust)?;
+    let parts = &unchecked.parts;
+    if !checks.holds(&unchecked.key.key, parts.signing_input.as_bytes(), &parts.signature).await {
+        return Err(Reason::BadSignature);
+    }
+    unchecked.open()
+}
+
 /// Verifies many compact JWS of type `typ`, each with [`verify_compact`]'s outcome; their
 /// signatures are checked in one batch, and one by one only if the batch fails.
 pub fn verify_compact_all<'t>(

@@ -12,7 +12,7 @@ pub mod qr;
 pub mod records;
 pub mod trust;
 
-pub use jws::{JwsError, VerifiedJws, read_stored, sign_compact, verify_compact, verify_compact_all};
+pub use jws::{JwsError, SignatureCheck, VerifiedJws, read_stored, sign_compact, verify_compact, verify_compact_all};
 pub use keys::{Ed25519Signer, Jwk, Jwks, KeyError, Signer, VerifyingKey};
 pub use trust::{TrustStore, TrustedKey};
 

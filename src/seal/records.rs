@@ -2,9 +2,11 @@
 //! schema, and the key's right to sign it. Certificates and employer presentations also come as
 //! QR text. Pure: the trust in use and the contract are given.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 
-use super::jws::{VerifiedJws, verify_compact, verify_compact_all};
+use super::jws::{SignatureCheck, VerifiedJws, verify_compact, verify_compact_all, verify_compact_batched};
 use super::qr;
 use super::trust::{TrustStore, TrustedKey};
 use crate::contract::{Contract, Kind};
@@ -115,38 +117,49 @@ pub type GenuineCertificate = Genuine<ReceivedClaims>;
 /// Checks a certificate's token or QR text against `trust` and the contract, without any stored
 /// state: and that its issuer is the node of her household registration.
 pub fn open_certificate(text: &str, trust: &TrustStore, contract: &Contract) -> Result<GenuineCertificate, Reason> {
-    let genuine: GenuineCertificate = open_presented(text, CERTIFICATE_TYP, Kind::Certificate, trust, contract)?;
+    let token = presented_token(text)?;
+    responsible(genuine(verify_compact(&token, CERTIFICATE_TYP, trust)?, Kind::Certificate, contract)?)
+}
+
+/// [`open_certificate`] with the signature checked by `checks` (with concurrent requests' checks).
+pub async fn open_certificate_batched(
+    text: &str,
+    trust: &TrustStore,
+    contract: &Contract,
+    checks: &impl SignatureCheck,
+) -> Result<GenuineCertificate, Reason> {
+    let token = presented_token(text)?;
+    let verified = verify_compact_batched(&token, CERTIFICATE_TYP, trust, checks).await?;
+    responsible(genuine(verified, Kind::Certificate, contract)?)
+}
+
+/// Checks an employer presentation the way [`open_certificate_batched`] checks a certificate.
+pub async fn open_presentation_batched(
+    text: &str,
+    trust: &TrustStore,
+    contract: &Contract,
+    checks: &impl SignatureCheck,
+) -> Result<Genuine<PresentationClaims>, Reason> {
+    let token = presented_token(text)?;
+    genuine(verify_compact_batched(&token, PRESENTATION_TYP, trust, checks).await?, Kind::Presentation, contract)
+}
+
+/// The compact JWS that QR text or a token as shown stands for.
+fn presented_token(text: &str) -> Result<Cow<'_, str>, Reason> {
+    let text = text.trim();
+    Ok(if qr::is_qr_text(text) { Cow::Owned(qr::decode(text)?) } else { Cow::Borrowed(text) })
+}
+
+/// The genuine record of a verified token: schema, the key's right to sign it, and its issuer.
+fn genuine<T: SignedRecord>(verified: VerifiedJws<'_>, kind: Kind, contract: &Contract) -> Result<Genuine<T>, Reason> {
+    let (claims, payload, key) = claims_of(verified, kind, contract)?;
+    Ok(Genuine { claims, payload, issuer: Issuer { code: key.issuer.clone(), name: key.issuer_name.clone() } })
+}
+
+/// A certificate is genuine only from the node responsible for her household registration.
+fn responsible(genuine: GenuineCertificate) -> Result<GenuineCertificate, Reason> {
     if !is_responsible(&genuine.claims.iss, &genuine.claims.person.hukou) {
         return Err(Reason::NotResponsible);
     }
     Ok(genuine)
-}
-
-/// Checks an employer presentation the way [`open_certificate`] checks a certificate.
-pub fn open_presentation(
-    text: &str,
-    trust: &TrustStore,
-    contract: &Contract,
-) -> Result<Genuine<PresentationClaims>, Reason> {
-    open_presented(text, PRESENTATION_TYP, Kind::Presentation, trust, contract)
-}
-
-/// Decodes QR text or a compact JWS of type `typ` and opens it as a record of `kind`.
-fn open_presented<T: SignedRecord>(
-    text: &str,
-    typ: &str,
-    kind: Kind,
-    trust: &TrustStore,
-    contract: &Contract,
-) -> Result<Genuine<T>, Reason> {
-    let text = text.trim();
-    let decoded;
-    let token = if qr::is_qr_text(text) {
-        decoded = qr::decode(text)?;
-        decoded.as_str()
-    } else {
-        text
-    };
-    let (claims, payload, key) = claims_of(verify_compact(token, typ, trust)?, kind, contract)?;
-    Ok(Genuine { claims, payload, issuer: Issuer { code: key.issuer.clone(), name: key.issuer_name.clone() } })
 }

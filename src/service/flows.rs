@@ -89,7 +89,7 @@ pub async fn register_arrival(
     let ArrivalInput { shown, address, arrived_on } = arrival;
     let checked = match shown {
         Shown::Certificate(token) => {
-            Checked::Certificate(Box::new(verify_asking(core, peers, token, who.clone(), now).await?))
+            Checked::Certificate(Box::new(verify_asking(core, peers, &token, &who, now).await?))
         }
         Shown::Nothing { person, hukou } => Checked::Nothing { person, hukou },
     };

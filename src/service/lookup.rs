@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::certificates::{Version, current_version};
-use super::verification::{Verdict, judge, listed_status, stored_reasons};
+use super::verification::{Verdict, judge, listed_status, reasons_recorded_here, stored_reasons};
 use super::{AnswerError, ServiceError, active_peer, blocking, parse_id_number, refused};
 use crate::contract::Kind;
 use crate::domain::access::Action;
@@ -200,7 +200,10 @@ fn settle(
         let mut certificates = Vec::new();
         for (copy, genuine, listed) in judged {
             let verdict = match genuine {
-                Ok(genuine) => judge(core, conn, genuine, listed, now)?,
+                Ok(genuine) => {
+                    let own = reasons_recorded_here(core, conn, &genuine.claims.iss, &genuine.claims.jti)?;
+                    judge(core, genuine, listed, own, now)
+                }
                 Err(reason) => Verdict::refused(reason),
             };
             certificates.push((copy, verdict));

@@ -20,11 +20,12 @@ use crate::exchange::client::PeerClient;
 use crate::metrics::StatusLabel;
 use crate::node::{Actor, NodeCore};
 use crate::seal::directory::NodeEntry;
-use crate::seal::records::{Genuine, GenuineCertificate, open_certificate, open_presentation, open_record};
+use crate::seal::records::{
+    Genuine, GenuineCertificate, open_certificate_batched, open_presentation_batched, open_record,
+};
 use crate::store::DbConn;
 use crate::store::audit::Recorded;
 use crate::store::certificates as certs;
-use crate::store::messages;
 
 /// What a verifier concludes about a presented certificate.
 #[derive(Debug, Clone)]
@@ -76,11 +77,18 @@ pub(crate) type KnownStatus = (Vec<VersionStatus>, StatusEvidence);
 
 /// Verifies a token or QR text as of `now` with the status held here (the issuer's status list,
 /// what the exchange brought) and records the access; only a database failure is an error.
-pub fn verify(core: &NodeCore, text: &str, who: &Actor, now: DateTime<Utc>) -> Result<Verdict, ServiceError> {
-    // Signature, schema and window are CPU work: done before the read.
-    let checked = open_certificate(text, &core.trust.current(), &core.contract);
+///
+/// A certificate of another node is judged from memory: the database is touched only by the
+/// audit entry, which is durable before the verdict is returned.
+pub async fn verify(
+    core: &Arc<NodeCore>,
+    text: &str,
+    who: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Verdict, ServiceError> {
+    let checked = open_certificate_batched(text, &core.trust.current(), &core.contract, &core.signatures).await;
     let known = checked.as_ref().ok().map(|genuine| listed_status(core, &genuine.claims.iss, &genuine.claims.jti));
-    conclude(core, checked, known, who, now)
+    conclude(core, checked, known, who, now).await
 }
 
 /// Verifies as [`verify`] does, but first asks the issuer on-line (over `peers`) what it records
@@ -89,11 +97,11 @@ pub fn verify(core: &NodeCore, text: &str, who: &Actor, now: DateTime<Utc>) -> R
 pub async fn verify_asking(
     core: &Arc<NodeCore>,
     peers: Option<&PeerClient>,
-    text: String,
-    who: Actor,
+    text: &str,
+    who: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Verdict, ServiceError> {
-    let checked = open_certificate(&text, &core.trust.current(), &core.contract);
+    let checked = open_certificate_batched(text, &core.trust.current(), &core.contract, &core.signatures).await;
     let (known, warning) = match &checked {
         Ok(genuine) => {
             let (known, warning) = current_status(core, peers, &genuine.claims.iss, &genuine.claims.jti, now).await;
@@ -101,15 +109,14 @@ pub async fn verify_asking(
         }
         Err(_) => (None, None),
     };
-    let at = core.clone();
-    let mut verdict = blocking(move || conclude(&at, checked, known, &who, now)).await?;
+    let mut verdict = conclude(core, checked, known, who, now).await?;
     verdict.warnings.extend(warning);
     Ok(verdict)
 }
 
-/// The verdict on an opened token with what is `known` of its status, read under the audit entry.
-fn conclude(
-    core: &NodeCore,
+/// The verdict on an opened token with what is `known` of its status, once its audit entry is durable.
+async fn conclude(
+    core: &Arc<NodeCore>,
     checked: Result<GenuineCertificate, Reason>,
     known: Option<KnownStatus>,
     who: &Actor,
@@ -123,14 +130,14 @@ fn conclude(
         Err(_) => (None, None),
     };
     let entry = who.entry(Action::Verify, subject, object, now);
-    let mut verdict = core.store.read_audited(entry, |conn| {
-        let verdict = match checked {
-            Err(reason) => Verdict::refused(reason),
-            Ok(genuine) => judge(core, conn, genuine, known.unwrap_or((Vec::new(), StatusEvidence::Unknown)), now)?,
-        };
-        let outcome = Recorded::outcome(verdict.outcome());
-        Ok::<_, ServiceError>((verdict, outcome))
-    })?;
+    let mut verdict = match checked {
+        Err(reason) => Verdict::refused(reason),
+        Ok(genuine) => {
+            let own = recorded_here(core, &genuine.claims.iss, &genuine.claims.jti).await?;
+            judge(core, genuine, known.unwrap_or((Vec::new(), StatusEvidence::Unknown)), own, now)
+        }
+    };
+    core.store.audit_async(Recorded::outcome(verdict.outcome()).entries(entry)).await?;
     if stale {
         verdict.warnings.push(Warning::DirectoryStale);
         core.metrics.stale_directory_verifications.inc();
@@ -146,47 +153,35 @@ fn conclude(
 pub async fn confirm_employment(
     core: &Arc<NodeCore>,
     peers: Option<&PeerClient>,
-    text: String,
-    who: Actor,
+    text: &str,
+    who: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Confirmation, ServiceError> {
-    let checked = open_presentation(&text, &core.trust.current(), &core.contract);
-    let (known, warning) = match &checked {
-        Ok(genuine) => current_status(core, peers, &genuine.claims.iss, &genuine.claims.cid, now).await,
-        Err(_) => ((Vec::new(), StatusEvidence::Unknown), None),
+    let checked = open_presentation_batched(text, &core.trust.current(), &core.contract, &core.signatures).await;
+    let object = checked.as_ref().ok().map(|genuine| genuine.claims.cid.as_str());
+    let entry = who.entry(Action::ConfirmEmployment, None, object, now);
+    let Ok(presentation) = checked else {
+        core.store.audit_async(Recorded::outcome("invalid").entries(entry)).await?;
+        return Ok(Confirmation { valid: false, presentation: None, evidence: None, warnings: Vec::new() });
     };
-    let core = core.clone();
-    blocking(move || {
-        let object = checked.as_ref().ok().map(|genuine| genuine.claims.cid.as_str());
-        let entry = who.entry(Action::ConfirmEmployment, None, object, now);
-        core.store.read_audited(entry, |conn| {
-            let Ok(presentation) = checked else {
-                let refused = Confirmation { valid: false, presentation: None, evidence: None, warnings: Vec::new() };
-                return Ok((refused, Recorded::outcome("invalid")));
-            };
-            let claims = &presentation.claims;
-            let (listed, evidence) = known;
-            let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
-            let mut subject = None;
-            if claims.iss == core.code() {
-                reasons.extend(own_reasons(conn, &claims.cid)?);
-                subject = certs::holder_of_version(conn, &claims.cid)?.map(|id| core.audit_key.subject(&id));
-            } else {
-                reasons.extend(evidence.reason());
-                reasons.extend(reported_reasons(conn, &claims.iss, &claims.cid, listed)?);
-            }
-            let outcome = reasons.first().map_or("active", Reason::code).to_owned();
-            let warnings = evidence.warning(now.timestamp()).into_iter().chain(warning).collect();
-            let confirmation = Confirmation {
-                valid: reasons.is_empty(),
-                presentation: Some(presentation),
-                evidence: Some(evidence),
-                warnings,
-            };
-            Ok::<_, ServiceError>((confirmation, Recorded { outcome, subjects: subject.into_iter().collect() }))
-        })
-    })
-    .await
+    let claims = &presentation.claims;
+    let (known, warning) = current_status(core, peers, &claims.iss, &claims.cid, now).await;
+    let own = recorded_here(core, &claims.iss, &claims.cid).await?;
+    // Her entry names her when this node issued the version, and so knows whose it is.
+    let subject = match &own {
+        Some(_) => {
+            let (at, cid) = (core.clone(), claims.cid.clone());
+            blocking(move || Ok(at.store.read(|conn| certs::holder_of_version(conn, &cid))?)).await?
+        }
+        None => None,
+    };
+    let evidence = known.1;
+    let reasons = version_reasons(core, (&claims.iss, &claims.cid), (claims.nbf, claims.exp), known, own, now);
+    let outcome = reasons.first().map_or("active", Reason::code).to_owned();
+    let subjects = subject.map(|id| core.audit_key.subject(&id)).into_iter().collect();
+    core.store.audit_async(Recorded { outcome, subjects }.entries(entry)).await?;
+    let warnings = evidence.warning(now.timestamp()).into_iter().chain(warning).collect();
+    Ok(Confirmation { valid: reasons.is_empty(), presentation: Some(presentation), evidence: Some(evidence), warnings })
 }
 
 /// What `issuer` records now of its version `jti`: asked on-line over `peers` when it is another
@@ -249,54 +244,73 @@ pub(crate) fn listed_status(core: &NodeCore, issuer: &str, jti: &str) -> KnownSt
 }
 
 /// The verdict on a genuine certificate at `now`: its window, and what is recorded of its
-/// version — here when this node issued it, else what its issuer told this node through the
-/// exchange and what its status list says (`listed`, with the evidence it is).
+/// version — `own`, read here, when this node issued it (see [`reasons_recorded_here`]), else
+/// what its issuer told this node through the exchange and what is `known` from it.
 pub(crate) fn judge(
     core: &NodeCore,
-    conn: &mut DbConn,
     genuine: GenuineCertificate,
-    (listed, evidence): KnownStatus,
+    known: KnownStatus,
+    own: Option<Vec<Reason>>,
     now: DateTime<Utc>,
-) -> Result<Verdict, ServiceError> {
+) -> Verdict {
     let claims = &genuine.claims;
-    let mut reasons = window_reasons(claims.nbf, claims.exp, now.timestamp());
-    if claims.iss == core.code() {
-        reasons.extend(own_reasons(conn, &claims.jti)?);
-    } else {
-        reasons.extend(evidence.reason());
-        reasons.extend(reported_reasons(conn, &claims.iss, &claims.jti, listed)?);
-    }
+    let evidence = known.1;
+    let reasons = version_reasons(core, (&claims.iss, &claims.jti), (claims.nbf, claims.exp), known, own, now);
     let warnings = evidence.warning(now.timestamp()).into_iter().collect();
-    Ok(Verdict {
-        status: overall_status(&reasons),
-        reasons,
-        warnings,
-        genuine: Some(genuine),
-        evidence: Some(evidence),
-    })
+    Verdict { status: overall_status(&reasons), reasons, warnings, genuine: Some(genuine), evidence: Some(evidence) }
 }
 
-/// Reasons of a version signed with this node's key: it must be one this node issued (a key
-/// stolen and used is otherwise undetectable here), and what is recorded of it.
-fn own_reasons(conn: &mut DbConn, jti: &str) -> Result<Vec<Reason>, ServiceError> {
-    Ok(certs::recorded(conn, jti)?.map_or_else(|| vec![Reason::UnknownVersion], recorded_reasons))
+/// Why version `jti` of `issuer`, valid from `nbf` to `exp`, is not in force at `now`: its window,
+/// and what is recorded of it — `own` reasons for a version this node issued, else the statuses
+/// its issuer reported through the exchange and `known` (its list or its on-line answer).
+fn version_reasons(
+    core: &NodeCore,
+    (issuer, jti): (&str, &str),
+    (nbf, exp): (i64, i64),
+    (listed, evidence): KnownStatus,
+    own: Option<Vec<Reason>>,
+    now: DateTime<Utc>,
+) -> Vec<Reason> {
+    let mut reasons = window_reasons(nbf, exp, now.timestamp());
+    match own {
+        Some(own) => reasons.extend(own),
+        None => {
+            reasons.extend(evidence.reason());
+            let mut reported = core.statuses.reported(issuer, jti);
+            reported.extend(listed);
+            reasons.extend(recorded_reasons(reported));
+        }
+    }
+    reasons
+}
+
+/// The reasons this node's store records for version `jti` when this node issued it, `None` for
+/// another node's version. A version signed with this node's key must be one it issued (a key
+/// stolen and used is otherwise undetectable here).
+pub(crate) fn reasons_recorded_here(
+    core: &NodeCore,
+    conn: &mut DbConn,
+    issuer: &str,
+    jti: &str,
+) -> Result<Option<Vec<Reason>>, ServiceError> {
+    if issuer != core.code() {
+        return Ok(None);
+    }
+    Ok(Some(certs::recorded(conn, jti)?.map_or_else(|| vec![Reason::UnknownVersion], recorded_reasons)))
+}
+
+/// [`reasons_recorded_here`] for async callers: another node's version costs no database read.
+async fn recorded_here(core: &Arc<NodeCore>, issuer: &str, jti: &str) -> Result<Option<Vec<Reason>>, ServiceError> {
+    if issuer != core.code() {
+        return Ok(None);
+    }
+    let (at, issuer, jti) = (core.clone(), issuer.to_owned(), jti.to_owned());
+    blocking(move || at.store.read(|conn| reasons_recorded_here(&at, conn, &issuer, &jti))).await
 }
 
 /// Reasons recorded here for a version this node issued.
 pub(crate) fn stored_reasons(conn: &mut DbConn, jti: &str) -> Result<Vec<Reason>, ServiceError> {
     Ok(recorded_reasons(certs::statuses(conn, jti)?))
-}
-
-/// Reasons that `issuer` gave for its version `jti`: through the exchange, and in its status list.
-fn reported_reasons(
-    conn: &mut DbConn,
-    issuer: &str,
-    jti: &str,
-    listed: Vec<VersionStatus>,
-) -> Result<Vec<Reason>, ServiceError> {
-    let mut reported = messages::received_statuses(conn, jti, issuer)?;
-    reported.extend(listed);
-    Ok(recorded_reasons(reported))
 }
 
 #[cfg(test)]
@@ -311,14 +325,15 @@ mod tests {
     use crate::service::certificates::{revoke, status_list};
     use crate::service::testing::{ORIGIN, actor, issue_sample, lone_core, origin_and_residence, sample_draft};
 
-    #[test]
-    fn the_residence_verifies_what_the_origin_issued_and_learns_of_its_revocation() {
+    #[tokio::test]
+    async fn the_residence_verifies_what_the_origin_issued_and_learns_of_its_revocation() {
         let (_registry, origin, residence) = origin_and_residence();
+        let (origin, residence) = (Arc::new(origin), Arc::new(residence));
         let now = Utc::now();
         let issued = issue_sample(&origin, 0);
         let worker = actor(&residence, Role::Worker, Action::Verify);
 
-        let verdict = verify(&residence, &issued.qr, &worker, now).unwrap();
+        let verdict = verify(&residence, &issued.qr, &worker, now).await.unwrap();
         assert!(verdict.valid(), "{verdict:?}");
         assert_eq!(verdict.genuine.unwrap().issuer.code, ORIGIN.0);
 
@@ -326,17 +341,18 @@ mod tests {
         revoke(&origin, &issued.certificate_id, "迁出", &officer, now).unwrap();
         let list = crate::seal::read_stored(&status_list(&origin, now).unwrap()).unwrap();
         residence.statuses.replace(list).unwrap();
-        let verdict = verify(&residence, &issued.token, &worker, now).unwrap();
+        let verdict = verify(&residence, &issued.token, &worker, now).await.unwrap();
         assert_eq!((verdict.status, verdict.reasons.as_slice()), (VerificationStatus::Revoked, &[Reason::Revoked][..]));
     }
 
-    #[test]
-    fn a_verdict_says_how_fresh_its_status_information_is() {
+    #[tokio::test]
+    async fn a_verdict_says_how_fresh_its_status_information_is() {
         let (_registry, origin, residence) = origin_and_residence();
+        let (origin, residence) = (Arc::new(origin), Arc::new(residence));
         let issued = issue_sample(&origin, 0);
         let worker = actor(&residence, Role::Worker, Action::Verify);
         let now = Utc::now();
-        let verdict = verify(&residence, &issued.qr, &worker, now).unwrap();
+        let verdict = verify(&residence, &issued.qr, &worker, now).await.unwrap();
         assert_eq!((verdict.evidence, verdict.warnings), (Some(StatusEvidence::Unknown), vec![Warning::StatusUnknown]));
 
         // A list signed two days ago for one day: used, and said to be stale.
@@ -348,17 +364,18 @@ mod tests {
             entries: vec![],
         };
         residence.statuses.replace(old).unwrap();
-        let verdict = verify(&residence, &issued.qr, &worker, now).unwrap();
+        let verdict = verify(&residence, &issued.qr, &worker, now).await.unwrap();
         assert!(verdict.valid());
         assert_eq!(verdict.warnings, [Warning::StatusListStale]);
 
-        let own = verify(&origin, &issued.qr, &actor(&origin, Role::Officer, Action::Verify), now).unwrap();
+        let own = verify(&origin, &issued.qr, &actor(&origin, Role::Officer, Action::Verify), now).await.unwrap();
         assert_eq!((own.evidence, own.warnings.len()), (Some(StatusEvidence::Issuer), 0));
     }
 
-    #[test]
-    fn a_certificate_counts_only_from_the_node_of_her_household_registration() {
+    #[tokio::test]
+    async fn a_certificate_counts_only_from_the_node_of_her_household_registration() {
         let (_registry, origin, residence) = origin_and_residence();
+        let (origin, residence) = (Arc::new(origin), Arc::new(residence));
         let now = Utc::now();
         // The residence may not issue her one: she is registered at the origin.
         let officer = actor(&residence, Role::Officer, Action::IssueCertificate);
@@ -377,14 +394,15 @@ mod tests {
         let payload = serde_json::to_vec(&claims).unwrap();
         let forged = crate::seal::sign_compact(&*residence.signer, CERTIFICATE_TYP, &payload, false);
         for at in [&origin, &residence] {
-            let verdict = verify(at, &forged, &actor(at, Role::Worker, Action::Verify), now).unwrap();
+            let verdict = verify(at, &forged, &actor(at, Role::Worker, Action::Verify), now).await.unwrap();
             assert_eq!(verdict.reasons, [Reason::NotResponsible], "at {}", at.code());
         }
     }
 
-    #[test]
-    fn the_issuer_refuses_a_version_it_never_issued() {
+    #[tokio::test]
+    async fn the_issuer_refuses_a_version_it_never_issued() {
         let (_registry, origin, residence) = origin_and_residence();
+        let (origin, residence) = (Arc::new(origin), Arc::new(residence));
         let now = Utc::now();
         // Signed with the origin's key (stolen, say) but never issued by it.
         let content = CertificateContent::parse(sample_draft(0), local_date(now)).unwrap();
@@ -394,21 +412,24 @@ mod tests {
             CertificateClaims::new(origin.code(), version, &content, now, content.valid_until(local_date(now)));
         let forged =
             crate::seal::sign_compact(&*origin.signer, CERTIFICATE_TYP, &serde_json::to_vec(&claims).unwrap(), false);
-        let at_issuer = verify(&origin, &forged, &actor(&origin, Role::Officer, Action::Verify), now).unwrap();
+        let at_issuer = verify(&origin, &forged, &actor(&origin, Role::Officer, Action::Verify), now).await.unwrap();
         assert_eq!(at_issuer.reasons, [Reason::UnknownVersion]);
         let issued = issue_sample(&origin, 1);
-        let genuine = verify(&origin, &issued.qr, &actor(&origin, Role::Officer, Action::Verify), now).unwrap();
+        let genuine = verify(&origin, &issued.qr, &actor(&origin, Role::Officer, Action::Verify), now).await.unwrap();
         assert!(genuine.valid(), "{genuine:?}");
         // Elsewhere only the issuer's transparency log could tell (issue 10): today it verifies.
-        let elsewhere = verify(&residence, &forged, &actor(&residence, Role::Worker, Action::Verify), now).unwrap();
+        let elsewhere =
+            verify(&residence, &forged, &actor(&residence, Role::Worker, Action::Verify), now).await.unwrap();
         assert!(elsewhere.reasons.is_empty(), "{elsewhere:?}");
     }
 
-    #[test]
-    fn a_forgery_is_refused_and_still_audited() {
+    #[tokio::test]
+    async fn a_forgery_is_refused_and_still_audited() {
         let (_registry, origin) = lone_core(ORIGIN);
+        let origin = Arc::new(origin);
         let verdict =
             verify(&origin, "HY1:NOT-A-CERTIFICATE", &actor(&origin, Role::Worker, Action::Verify), Utc::now())
+                .await
                 .unwrap();
         assert_eq!(verdict.status, VerificationStatus::Invalid);
         let entries = origin.store.read(|conn| crate::store::audit::list(conn, &Default::default())).unwrap();
@@ -422,11 +443,11 @@ mod tests {
         let now = Utc::now();
         let issued = issue_sample(&origin, 0);
         let employer = actor(&origin, Role::Employer, Action::ConfirmEmployment);
-        let confirmed = confirm_employment(&origin, None, issued.employer_qr, employer.clone(), now).await.unwrap();
+        let confirmed = confirm_employment(&origin, None, &issued.employer_qr, &employer, now).await.unwrap();
         assert!(confirmed.valid);
         assert_eq!((confirmed.evidence, confirmed.warnings.len()), (Some(StatusEvidence::Issuer), 0));
         assert_eq!(confirmed.presentation.unwrap().claims.name, "张丽");
-        let forged = confirm_employment(&origin, None, issued.qr, employer, now).await.unwrap();
+        let forged = confirm_employment(&origin, None, &issued.qr, &employer, now).await.unwrap();
         assert!(!forged.valid && forged.presentation.is_none());
     }
 }

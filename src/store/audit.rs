@@ -4,7 +4,7 @@ use chrono::{NaiveDateTime, SubsecRound as _};
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 
-use super::schema::audit_log;
+use super::schema::{audit_index, audit_log, audit_subjects};
 use super::{DbConn, StoreError, execute_natively};
 use crate::seal::chain::{self, ChainBreak, Entry, GENESIS};
 
@@ -104,7 +104,7 @@ pub fn append(conn: &mut DbConn, new: NewAudit) -> Result<(), StoreError> {
     append_all(conn, vec![new])
 }
 
-/// Entries inserted per statement (13 columns each, far below both backends' parameter limits).
+/// Index rows inserted per statement (far below both backends' parameter limits).
 const INSERT_CHUNK: usize = 500;
 
 /// Appends entries to the chain in order, in few statements, inside a transaction that holds the chain lock.
@@ -143,26 +143,112 @@ pub(super) fn append_all(conn: &mut DbConn, entries: Vec<NewAudit>) -> Result<()
             row
         })
         .collect();
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        use audit_log::{
-            action, actor, at, chain_format, hash, object, outcome, prev_hash, purpose, request_id, role, seq, subject,
-        };
-        // Every column is given (NULL included), so that SQLite gets one statement too.
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|r| {
-                (
-                    (seq.eq(r.seq), at.eq(r.at), request_id.eq(&r.request_id), actor.eq(&r.actor)),
-                    (role.eq(&r.role), action.eq(&r.action), subject.eq(&r.subject), object.eq(&r.object)),
-                    (purpose.eq(&r.purpose), outcome.eq(&r.outcome), prev_hash.eq(&r.prev_hash), hash.eq(&r.hash)),
-                    chain_format.eq(r.chain_format),
-                )
-            })
-            .collect();
-        let insert = diesel::insert_into(audit_log::table).values(values);
-        execute_natively!(conn, insert)?;
+    match conn {
+        // One prepared statement, compiled once per connection and run per entry: SQLite runs in
+        // this process, and compiling a statement of many rows each time costs more than the rows.
+        DbConn::Sqlite(lite) => {
+            for row in &rows {
+                diesel::insert_into(audit_log::table).values(row).execute(lite)?;
+            }
+        }
+        // One round trip, and one statement the server prepares once: every column as an array.
+        DbConn::Postgres(pg) => insert_unnested(pg, rows)?,
     }
     Ok(())
+}
+
+/// Inserts `rows` on PostgreSQL in one statement whose text does not depend on their number, so
+/// that the server parses and plans it once per connection rather than once per batch.
+fn insert_unnested(pg: &mut diesel::PgConnection, rows: Vec<AuditRow>) -> Result<(), StoreError> {
+    use diesel::sql_types::{Array, BigInt, Nullable, SmallInt, Text, Timestamp};
+    let mut columns = AuditColumns::default();
+    for row in rows {
+        columns.seq.push(row.seq);
+        columns.at.push(row.at);
+        columns.request_id.push(row.request_id);
+        columns.actor.push(row.actor);
+        columns.role.push(row.role);
+        columns.action.push(row.action);
+        columns.subject.push(row.subject);
+        columns.object.push(row.object);
+        columns.purpose.push(row.purpose);
+        columns.outcome.push(row.outcome);
+        columns.prev_hash.push(row.prev_hash);
+        columns.hash.push(row.hash);
+        columns.chain_format.push(row.chain_format);
+    }
+    diesel::sql_query(
+        "INSERT INTO audit_log (seq, at, request_id, actor, role, action, subject, object, purpose, outcome, \
+         prev_hash, hash, chain_format) \
+         SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind::<Array<BigInt>, _>(columns.seq)
+    .bind::<Array<Timestamp>, _>(columns.at)
+    .bind::<Array<Text>, _>(columns.request_id)
+    .bind::<Array<Text>, _>(columns.actor)
+    .bind::<Array<Text>, _>(columns.role)
+    .bind::<Array<Text>, _>(columns.action)
+    .bind::<Array<Nullable<Text>>, _>(columns.subject)
+    .bind::<Array<Nullable<Text>>, _>(columns.object)
+    .bind::<Array<Text>, _>(columns.purpose)
+    .bind::<Array<Text>, _>(columns.outcome)
+    .bind::<Array<Text>, _>(columns.prev_hash)
+    .bind::<Array<Text>, _>(columns.hash)
+    .bind::<Array<SmallInt>, _>(columns.chain_format)
+    .execute(pg)?;
+    Ok(())
+}
+
+/// The audit rows of a batch, column by column.
+#[derive(Default)]
+struct AuditColumns {
+    seq: Vec<i64>,
+    at: Vec<NaiveDateTime>,
+    request_id: Vec<String>,
+    actor: Vec<String>,
+    role: Vec<String>,
+    action: Vec<String>,
+    subject: Vec<Option<String>>,
+    object: Vec<Option<String>>,
+    purpose: Vec<String>,
+    outcome: Vec<String>,
+    prev_hash: Vec<String>,
+    hash: Vec<String>,
+    chain_format: Vec<i16>,
+}
+
+/// Most entries put in the index by person in one transaction: sorted by person, a batch this
+/// large writes each index page once for many entries.
+pub const INDEX_BATCH: i64 = 8192;
+
+/// Puts up to [`INDEX_BATCH`] entries not yet in the index by person into it, in order; returns
+/// how many entries it took (with or without a person).
+pub fn index_subjects(conn: &mut DbConn) -> Result<usize, StoreError> {
+    // Another process's writer may index too: one at a time.
+    lock_chain(conn)?;
+    let indexed_to: i64 = audit_index::table.select(audit_index::indexed_to).first(conn)?;
+    let entries: Vec<(i64, Option<String>)> = audit_log::table
+        .filter(audit_log::seq.gt(indexed_to))
+        .order(audit_log::seq.asc())
+        .select((audit_log::seq, audit_log::subject))
+        .limit(INDEX_BATCH)
+        .load(conn)?;
+    let Some(&(last, _)) = entries.last() else {
+        return Ok(0);
+    };
+    let mut rows: Vec<_> =
+        entries.iter().filter_map(|(seq, subject)| subject.as_ref().map(|subject| (subject.as_str(), *seq))).collect();
+    rows.sort_unstable();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|&(subject, seq)| (audit_subjects::subject.eq(subject), audit_subjects::seq.eq(seq)))
+            .collect();
+        let insert = diesel::insert_into(audit_subjects::table).values(values);
+        execute_natively!(conn, insert)?;
+    }
+    diesel::update(audit_index::table).set(audit_index::indexed_to.eq(last)).execute(conn)?;
+    Ok(entries.len())
 }
 
 /// Filters of the audit listing.
@@ -182,20 +268,37 @@ pub struct AuditFilter {
 
 /// Entries matching `filter`, in chain order.
 pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
-    let mut query = audit_log::table.select(AuditRow::as_select()).order(audit_log::seq.asc()).into_boxed();
-    if let Some(actor) = &filter.actor {
-        query = query.filter(audit_log::actor.eq(actor.clone()));
+    let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
+    let matching = || {
+        let mut query = audit_log::table.select(AuditRow::as_select()).order(audit_log::seq.asc()).into_boxed();
+        if let Some(actor) = &filter.actor {
+            query = query.filter(audit_log::actor.eq(actor.clone()));
+        }
+        if let Some(action) = &filter.action {
+            query = query.filter(audit_log::action.eq(action.clone()));
+        }
+        if let Some(after) = filter.after {
+            query = query.filter(audit_log::seq.gt(after));
+        }
+        query
+    };
+    let Some(subject) = &filter.subject else {
+        return Ok(matching().limit(limit).load(conn)?);
+    };
+    // A person's entries through the index by person, then the tail of the log it does not hold
+    // yet; whatever the writer indexes meanwhile, each entry is read once.
+    let indexed_to: i64 = audit_index::table.select(audit_index::indexed_to).first(conn)?;
+    let indexed = audit_subjects::table
+        .filter(audit_subjects::subject.eq(subject.clone()))
+        .filter(audit_subjects::seq.le(indexed_to))
+        .select(audit_subjects::seq);
+    let mut rows: Vec<AuditRow> = matching().filter(audit_log::seq.eq_any(indexed)).limit(limit).load(conn)?;
+    let missing = limit - i64::try_from(rows.len()).unwrap_or(limit);
+    if missing > 0 {
+        let tail = matching().filter(audit_log::seq.gt(indexed_to)).filter(audit_log::subject.eq(subject.clone()));
+        rows.extend(tail.limit(missing).load(conn)?);
     }
-    if let Some(action) = &filter.action {
-        query = query.filter(audit_log::action.eq(action.clone()));
-    }
-    if let Some(subject) = &filter.subject {
-        query = query.filter(audit_log::subject.eq(subject.clone()));
-    }
-    if let Some(after) = filter.after {
-        query = query.filter(audit_log::seq.gt(after));
-    }
-    Ok(query.limit(filter.limit.unwrap_or(100).clamp(1, 1000)).load(conn)?)
+    Ok(rows)
 }
 
 /// Result of checking the whole chain.

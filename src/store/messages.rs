@@ -386,14 +386,15 @@ pub fn insert_received_status(
     Ok(())
 }
 
-/// Statuses that `issuer` reported for its version `jti`.
-pub fn received_statuses(conn: &mut DbConn, jti: &str, issuer: &str) -> Result<Vec<VersionStatus>, StoreError> {
-    let names: Vec<String> = received_statuses::table
-        .filter(received_statuses::jti.eq(jti))
-        .filter(received_statuses::issuer.eq(issuer))
-        .select(received_statuses::status)
+/// Every status another node reported for one of its versions: (version, issuer, status).
+pub fn received_statuses(conn: &mut DbConn) -> Result<Vec<(String, String, VersionStatus)>, StoreError> {
+    let rows: Vec<(String, String, String)> = received_statuses::table
+        .order(received_statuses::id)
+        .select((received_statuses::jti, received_statuses::issuer, received_statuses::status))
         .load(conn)?;
-    names.iter().map(|name| super::parse_stored(name, VersionStatus::parse)).collect()
+    rows.into_iter()
+        .map(|(jti, issuer, name)| Ok((jti, issuer, super::parse_stored(&name, VersionStatus::parse)?)))
+        .collect()
 }
 
 /// The direction of a stored message.

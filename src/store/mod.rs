@@ -324,7 +324,24 @@ impl Store {
     /// commit.
     pub fn audit(&self, entries: Vec<audit::NewAudit>) -> Result<(), StoreError> {
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let reply = Box::new(move |outcome| drop(reply.send(outcome)));
         self.queue(writer::Queued::Audit(entries, reply), &answer)
+    }
+
+    /// [`Self::audit`] for async callers: the task waits for the commit, not a thread.
+    pub fn audit_async(
+        &self,
+        entries: Vec<audit::NewAudit>,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let queued =
+            self.writer.submit(writer::Queued::Audit(entries, Box::new(move |outcome| drop(reply.send(outcome)))));
+        async move {
+            if !queued {
+                return Err(writer_stopped());
+            }
+            answer.await.unwrap_or_else(|_| Err(writer_stopped()))
+        }
     }
 
     /// Runs an audited read (查询, 查验): `read` on a pooled connection, in parallel with other
@@ -346,17 +363,21 @@ impl Store {
         queued: writer::Queued,
         answer: &std::sync::mpsc::Receiver<Result<T, E>>,
     ) -> Result<T, E> {
-        let stopped = || StoreError::Commit("the writer thread has stopped".into()).into();
         if !self.writer.submit(queued) {
-            return Err(stopped());
+            return Err(writer_stopped().into());
         }
-        answer.recv().unwrap_or_else(|_| Err(stopped()))
+        answer.recv().unwrap_or_else(|_| Err(writer_stopped().into()))
     }
 
     /// Whether the database answers through the writer thread, as every write does (for `/readyz`).
     pub fn ping(&self) -> Result<(), StoreError> {
         self.write(|conn| conn.batch_execute("SELECT 1").map_err(StoreError::from))
     }
+}
+
+/// The error of every job the writer thread can no longer take or answer.
+fn writer_stopped() -> StoreError {
+    StoreError::Commit("the writer thread has stopped".into())
 }
 
 #[cfg(test)]

@@ -78,6 +78,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_subjects (subject, seq) {
+        subject -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_index (id) {
+        id -> SmallInt,
+        indexed_to -> BigInt,
+    }
+}
+
 diesel::joinable!(certificates -> persons (id_number));
 diesel::joinable!(certificate_versions -> certificates (certificate_id));
 diesel::joinable!(certificate_events -> certificate_versions (jti));
@@ -89,6 +103,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificate_versions,
     certificate_events,
     audit_log,
+    audit_subjects,
+    audit_index,
 );
 
 diesel::table! {

@@ -4,8 +4,9 @@
 //! Both backends pay one fsync per commit; sharing it among concurrent requests is what lets
 //! issuance and audited reads run near or above the single-row commit rate.
 
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use diesel::Connection as _;
 use diesel::r2d2::{Pool, PooledConnection};
@@ -15,6 +16,12 @@ use super::{DbConn, Manager, StoreError};
 
 /// Most jobs committed together.
 const MAX_BATCH: usize = 256;
+
+/// About how many entries (a job counts as one) the writer appends before it indexes them by
+/// person even while busy; idle, it indexes what is left after [`IDLE`].
+const INDEX_AFTER: usize = super::audit::INDEX_BATCH.unsigned_abs() as usize / 2;
+/// How long the writer waits for work before it indexes the entries not yet indexed.
+const IDLE: Duration = Duration::from_millis(500);
 
 /// Answers a job's caller once the batch outcome is known (`Some(message)` when the commit failed).
 pub(super) type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
@@ -57,12 +64,15 @@ where
     }
 }
 
+/// Told the outcome of appending audit entries, once their batch has committed.
+pub(super) type AuditReply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
 /// What the writer is given to commit.
 pub(super) enum Queued {
     /// Work run in its own savepoint.
     Job(Box<dyn WriteJob>),
     /// Audit entries alone (of an audited read): the batch's are appended in one statement.
-    Audit(Vec<NewAudit>, SyncSender<Result<(), StoreError>>),
+    Audit(Vec<NewAudit>, AuditReply),
 }
 
 /// Handle to the writer thread; dropping it lets queued jobs finish and waits for the thread.
@@ -104,7 +114,21 @@ impl Drop for Writer {
 fn run(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
     // The writer keeps its connection: readers on the pool never make a commit wait for one.
     let mut held: Option<PooledConnection<Manager>> = None;
-    while let Ok(first) = queue.recv() {
+    // Unknown at start: what an earlier run left is indexed once the writer is idle.
+    let mut unindexed = 1;
+    loop {
+        let first = match (unindexed > 0).then(|| queue.recv_timeout(IDLE)) {
+            Some(Ok(job)) => job,
+            Some(Err(RecvTimeoutError::Timeout)) => {
+                unindexed = index_subjects(pool, &mut held, unindexed);
+                continue;
+            }
+            Some(Err(RecvTimeoutError::Disconnected)) => break,
+            None => match queue.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -122,13 +146,13 @@ fn run(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
                 }
             }
         }
-        let mut conn = match held.take().map_or_else(|| pool.get(), Ok) {
+        unindexed += jobs.len() + audits.len();
+        let mut conn = match connection(pool, &mut held) {
             Ok(conn) => conn,
-            Err(e) => {
-                let message = e.to_string();
+            Err(message) => {
                 tracing::error!(error = %message, jobs = jobs.len() + audits.len(), "no database connection for the writer");
                 jobs.into_iter().for_each(|job| job.fail(&message));
-                audited.into_iter().for_each(|reply| drop(reply.send(Err(StoreError::Commit(message.clone())))));
+                audited.into_iter().for_each(|reply| reply(Err(StoreError::Commit(message.clone()))));
                 continue;
             }
         };
@@ -138,7 +162,42 @@ fn run(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
             held = Some(conn);
         }
         for reply in audited {
-            let _ = reply.send(error.as_ref().map_or(Ok(()), |message| Err(StoreError::Commit(message.clone()))));
+            reply(error.as_ref().map_or(Ok(()), |message| Err(StoreError::Commit(message.clone()))));
+        }
+        if unindexed >= INDEX_AFTER {
+            unindexed = index_subjects(pool, &mut held, unindexed);
+        }
+    }
+}
+
+/// The writer's connection: the one it holds, or a fresh one from the pool.
+fn connection(
+    pool: &Pool<Manager>,
+    held: &mut Option<PooledConnection<Manager>>,
+) -> Result<PooledConnection<Manager>, String> {
+    held.take().map_or_else(|| pool.get(), Ok).map_err(|e| e.to_string())
+}
+
+/// Indexes one batch of entries by person in its own transaction, after the commits that
+/// answered requests; returns about how many are left. A failure is logged and retried later:
+/// the index is derived from the log, and a search reads the tail it lacks.
+fn index_subjects(pool: &Pool<Manager>, held: &mut Option<PooledConnection<Manager>>, unindexed: usize) -> usize {
+    let mut conn = match connection(pool, held) {
+        Ok(conn) => conn,
+        Err(error) => {
+            tracing::warn!(%error, "no database connection to index the audit log by person");
+            return unindexed;
+        }
+    };
+    match super::write_transaction(&mut conn, super::audit::index_subjects) {
+        Ok(taken) => {
+            *held = Some(conn);
+            // A full batch may have left more behind.
+            if taken as i64 == super::audit::INDEX_BATCH { unindexed.saturating_sub(taken).max(1) } else { 0 }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "indexing the audit log by person failed; it is retried when the writer is idle");
+            unindexed.max(1)
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, three_children, zhang
 
 both_backends!(every_access_is_recorded_without_id_numbers, tampering_is_named_by_audit_verify);
 both_backends!(concurrent_accesses_keep_the_chain, refusals_listings_and_purposes_are_recorded);
+both_backends!(a_search_by_person_reads_the_index_and_the_tail_once);
 
 fn audit_verify(node: &TestNode) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hunyu"))
@@ -187,4 +188,39 @@ async fn concurrent_accesses_keep_the_chain(backend: Backend) {
     }
     let (ok, out) = audit_verify(&origin);
     assert!(ok && out.contains("intact: 41 entries"), "{out}");
+}
+
+/// The writer puts entries in the index by person in large batches, after the commits that
+/// answered: a search by person finds her entries in the index, in the tail of the log not yet
+/// indexed, and across both, each once and in order.
+async fn a_search_by_person_reads_the_index_and_the_tail_once(backend: Backend) {
+    use hunyu::store::audit::{self, AuditFilter, NewAudit};
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let store = &node.core.store;
+    let entry = |subject: &str| NewAudit {
+        at: chrono::Utc::now().naive_utc(),
+        request_id: "test".into(),
+        actor: "k-test".into(),
+        role: "worker".into(),
+        action: "verify",
+        subject: Some(subject.into()),
+        object: None,
+        purpose: "查验".into(),
+        outcome: "active".into(),
+    };
+    let hers = |limit: i64| {
+        let filter = AuditFilter { subject: Some("her".into()), limit: Some(limit), ..AuditFilter::default() };
+        let rows = store.read(|conn| audit::list(conn, &filter)).unwrap();
+        rows.into_iter().map(|row| row.seq).collect::<Vec<_>>()
+    };
+    let first = store.read(|conn| audit::list(conn, &AuditFilter::default())).unwrap().len() as i64;
+    store.audit(vec![entry("her"), entry("another"), entry("her")]).unwrap();
+    assert_eq!(hers(100), [first + 1, first + 3]);
+    store.write(audit::index_subjects).unwrap();
+    assert_eq!(hers(100), [first + 1, first + 3], "from the index");
+    store.audit(vec![entry("another"), entry("her")]).unwrap();
+    assert_eq!(hers(100), [first + 1, first + 3, first + 5], "from the index and the tail");
+    assert_eq!(hers(2), [first + 1, first + 3], "a page ends where it is full");
+    store.write(audit::index_subjects).unwrap();
+    assert_eq!(hers(100), [first + 1, first + 3, first + 5]);
 }
