@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::demo::DemoOptions;
 use crate::domain::role::Role;
 use crate::registry::{Enrolment, Registry};
-use crate::setup::{InitOptions, RunningNode, create_api_key, init_node, use_registry};
+use crate::setup::{InitOptions, RunningNode, create_api_key, init_node, restore_node, use_registry};
 use crate::store::{Backend, Store, api_keys, audit};
 
 /// hunyu (婚育): marriage-and-childbearing certificates between origin and residence jurisdictions.
@@ -43,6 +43,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Write a consistent copy of the node's SQLite database while it serves (PostgreSQL: pg_dump).
     Backup(BackupArgs),
+    /// Put a backup in place of a lost database (PostgreSQL: after pg_restore) and mark it
+    /// restored: on its next start the node takes back from its peers what it lost.
+    Restore(RestoreArgs),
     /// Run two `hunyu serve` nodes under steady mixed load and read their memory, open files and
     /// latency over time (build with --release).
     Soak(SoakArgs),
@@ -56,6 +59,16 @@ pub struct BackupArgs {
     /// The new backup file (never overwritten).
     #[arg(long)]
     pub to: PathBuf,
+}
+
+/// Arguments of `hunyu restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The backup to put in place of the database (SQLite only; the database must be moved aside).
+    #[arg(long)]
+    pub from: Option<PathBuf>,
 }
 
 /// Arguments of `hunyu soak`.
@@ -487,6 +500,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
                 Err(broken) => anyhow::bail!("the backup's audit log is broken: {broken}"),
             }
+        }
+        Command::Restore(args) => {
+            let config = Config::load(&args.config.config)?;
+            let restored = restore_node(&config, args.from.as_deref())?;
+            println!(
+                "restored: audit log intact ({} entries, head {}); on its next start the node takes back from each \
+                 peer what it holds before it sends that peer anything",
+                restored.entries, restored.head
+            );
         }
         Command::Audit(AuditCommand::Verify(arg)) => {
             let config = Config::load(&arg.config)?;

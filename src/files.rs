@@ -42,6 +42,15 @@ pub fn create_private_file(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Copies `from` to the new file `to` (never an existing one), readable and writable by this user
+/// only, and durably.
+pub fn copy_private_new(from: &Path, to: &Path) -> io::Result<()> {
+    let mut source = std::fs::File::open(from)?;
+    let mut target = OpenOptions::new().write(true).create_new(true).mode(0o600).open(to)?;
+    io::copy(&mut source, &mut target)?;
+    target.sync_all()
+}
+
 /// Refuses a file that others may read or write: why, naming the file and its mode.
 pub fn check_private(path: &Path) -> Result<(), String> {
     let mode = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.permissions().mode();

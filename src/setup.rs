@@ -268,3 +268,47 @@ pub fn federate(registry: &mut Registry, nodes: &[(&Config, &RunningNode)]) -> R
     }
     Ok(token)
 }
+
+/// What `hunyu restore` did: the audit log of the restored database, as checked.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    pub entries: i64,
+    pub head: String,
+}
+
+/// Restores the node of `config` from a backup: on SQLite, copies `from` into the place of the
+/// database (which must have been moved aside; a restore never overwrites one); on PostgreSQL,
+/// where the operator restored with `pg_restore`, only what follows. Either way the database is
+/// migrated, its audit chain checked, and it is marked restored, so that on its next start the node
+/// takes back from each peer what it holds before it sends that peer anything.
+pub fn restore_node(config: &Config, from: Option<&Path>) -> Result<Restored, SetupError> {
+    let url = config.database_url()?;
+    match (url.backend(), from) {
+        (crate::store::Backend::Sqlite, Some(from)) => {
+            let target = Path::new(url.target());
+            for file in [target.to_path_buf(), PathBuf::from(format!("{}-wal", target.display()))] {
+                if file.exists() {
+                    return Err(SetupError::Restore(format!(
+                        "{} exists: move the damaged database aside first",
+                        file.display()
+                    )));
+                }
+            }
+            crate::files::copy_private_new(from, target)
+                .map_err(|e| SetupError::Restore(format!("{}: {e}", target.display())))?;
+        }
+        (crate::store::Backend::Sqlite, None) => {}
+        (crate::store::Backend::Postgres, Some(_)) => {
+            return Err(SetupError::Restore(
+                "restore PostgreSQL with pg_restore, then run `hunyu restore --config` without --from".into(),
+            ));
+        }
+        (crate::store::Backend::Postgres, None) => {}
+    }
+    let store = Store::open(&url, 1)?;
+    let chain = store
+        .read(crate::store::audit::verify_chain)?
+        .map_err(|broken| SetupError::Restore(format!("the restored audit log is broken: {broken}")))?;
+    store.write(|conn| crate::store::rejoin::mark_restored(conn, Utc::now().naive_utc()))?;
+    Ok(Restored { entries: chain.entries, head: chain.head })
+}

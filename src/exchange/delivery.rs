@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::MAX_REQUEST_BYTES;
 use super::client::PeerClient;
+use super::rejoin::Rejoin;
 use crate::contract::Kind;
 use crate::domain::error::Coded as _;
 use crate::domain::message::{RECEIPT_TYP, ReceiptClaims};
@@ -54,7 +55,7 @@ fn jitter() -> f64 {
 
 /// Whether an opened receipt answers message `claimed`: signed by its receiver, for this node
 /// (`own`), for this message and these very bytes.
-fn check_receipt(opened: Result<ReceiptClaims, Reason>, claimed: &Claimed, own: &str) -> Result<(), String> {
+pub(super) fn check_receipt(opened: Result<ReceiptClaims, Reason>, claimed: &Claimed, own: &str) -> Result<(), String> {
     let claims = opened.map_err(|r| format!("receipt: {}", r.code()))?;
     let expected_seq = u64::try_from(claimed.seq).unwrap_or(0);
     if claims.iss != claimed.peer || claims.aud != own || claims.msg != claimed.id || claims.seq != expected_seq {
@@ -143,12 +144,13 @@ struct Courier {
     core: Arc<NodeCore>,
     client: PeerClient,
     leases: Arc<Leases>,
+    rejoin: Arc<Rejoin>,
     batch: usize,
 }
 
 /// Runs deliveries until the node stops: after each wake-up and every idle poll.
-pub async fn run(core: Arc<NodeCore>, client: PeerClient, leases: Arc<Leases>, batch: usize) {
-    let courier = Courier { core, client, leases, batch };
+pub async fn run(core: Arc<NodeCore>, client: PeerClient, leases: Arc<Leases>, rejoin: Arc<Rejoin>, batch: usize) {
+    let courier = Courier { core, client, leases, rejoin, batch };
     // Both in this task, so that stopping the worker stops both.
     tokio::join!(deliver(courier.clone()), renew_leases(courier));
 }
@@ -176,9 +178,17 @@ async fn deliver_due(courier: &Courier) -> Result<usize, StoreError> {
     for row in claimed {
         per_peer.entry(row.peer.clone()).or_default().push(row);
     }
-    let peers = per_peer.into_values().map(|rows| {
+    let peers = per_peer.into_iter().map(|(peer, rows)| {
         let courier = courier.clone();
-        tokio::spawn(async move { deliver_to_peer(&courier, rows).await })
+        tokio::spawn(async move {
+            if !courier.rejoin.may_deliver(&peer) {
+                let count = rows.len();
+                let waiting = "this node was restored from a backup: the peer has not yet returned what it holds";
+                postpone(&courier, rows, waiting.into()).await?;
+                return Ok(count);
+            }
+            deliver_to_peer(&courier, rows).await
+        })
     });
     let mut count = 0;
     for peer in peers.collect::<Vec<_>>() {

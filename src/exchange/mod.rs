@@ -7,6 +7,7 @@ pub mod client;
 pub mod delivery;
 pub mod directory;
 pub mod inbox;
+pub mod rejoin;
 pub mod status;
 pub mod tls;
 
@@ -22,6 +23,7 @@ use crate::seal::TrustStore;
 use client::PeerClient;
 use delivery::Leases;
 use inbox::Arrivals;
+use rejoin::Rejoin;
 use tls::TlsIdentity;
 
 /// Why an inbound batch of messages (or a lookup request) is refused; nothing of it is stored.
@@ -135,6 +137,8 @@ pub struct Exchange {
     leases: Arc<Leases>,
     /// Puts each sender's batches in sequence order on their way into the inbox.
     pub arrivals: Arc<Arrivals>,
+    /// Which peers a node restored from a backup may deliver to yet.
+    rejoin: Arc<Rejoin>,
     /// The registry, when one is configured (else the cached directory only).
     registry: Option<RegistrySource>,
     /// Messages per delivery request.
@@ -157,7 +161,9 @@ impl Exchange {
             let refresh = Duration::from_secs(d.refresh_seconds);
             d.registry_url.clone().map(|url| RegistrySource { url, refresh })
         });
+        let rejoin = Arc::new(Rejoin::load(&core)?);
         Ok(Self {
+            rejoin,
             core,
             peers,
             public,
@@ -174,10 +180,16 @@ impl Exchange {
         &self.core
     }
 
-    /// Starts the background work: delivery (with lease renewal) and the directory refresh.
+    /// Starts the background work: delivery (with lease renewal), the directory refresh, and after
+    /// a restore, taking back from each peer what it holds.
     pub fn start(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
-        let delivery = delivery::run(self.core.clone(), self.peers.clone(), self.leases.clone(), self.batch);
-        let mut tasks = vec![tokio::spawn(delivery)];
+        let delivery =
+            delivery::run(self.core.clone(), self.peers.clone(), self.leases.clone(), self.rejoin.clone(), self.batch);
+        let rejoin = self.clone();
+        let mut tasks = vec![
+            tokio::spawn(delivery),
+            tokio::spawn(async move { rejoin.rejoin.run(&rejoin.core, &rejoin.peers).await }),
+        ];
         if let Some(every) = self.refresh {
             let exchange = self.clone();
             tasks.push(tokio::spawn(async move {

@@ -15,9 +15,10 @@ use super::AppSettings;
 use super::error::ApiError;
 use crate::domain::error::ErrorCode;
 use crate::exchange::client::{
-    LOOKUP_PATH, LookupExchange, MESSAGES_PATH, STATUS_LIST_PATH, STATUS_PATH, StatusExchange,
+    LOOKUP_PATH, LookupExchange, MESSAGES_PATH, REJOIN_PATH, STATUS_LIST_PATH, STATUS_PATH, StatusExchange,
 };
 use crate::exchange::inbox::{self, InboxError};
+use crate::exchange::rejoin::{self, RejoinRequest};
 use crate::exchange::{Batch, Exchange, MAX_REQUEST_BYTES, Refusal, sender_of};
 use crate::seal::sha256_hex;
 use crate::service::AnswerError;
@@ -59,6 +60,7 @@ pub fn serve(
             .route(LOOKUP_PATH, web::post().to(certificate_lookup))
             .route(STATUS_PATH, web::post().to(version_status))
             .route(STATUS_LIST_PATH, web::get().to(status_list))
+            .route(REJOIN_PATH, web::post().to(rejoin_restored))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::from(ErrorCode::NotFound { what: "route" }))
             }))
@@ -113,12 +115,30 @@ async fn messages(
         inbox::receive(receiver.core(), &receiver.arrivals, fingerprint.as_deref(), tokens, Utc::now())
     })
     .await?;
-    let metrics = &exchange.core().metrics;
-    match received {
-        Ok(receipts) => Ok(HttpResponse::Ok().json(Batch { messages: Vec::new(), receipts })),
+    let receipts = taken(&exchange, "message batch", received)?;
+    Ok(HttpResponse::Ok().json(Batch { messages: Vec::new(), receipts }))
+}
+
+/// A node restored from a backup takes back its own messages this node received, and has this
+/// node resend what it lost.
+async fn rejoin_restored(
+    exchange: web::Data<Exchange>,
+    req: HttpRequest,
+    body: web::Json<RejoinRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let fingerprint = req.conn_data::<ClientFingerprint>().and_then(|f| f.0.clone());
+    let core = exchange.core().clone();
+    let answered = web::block(move || rejoin::answer(&core, fingerprint.as_deref(), &body, Utc::now())).await?;
+    Ok(HttpResponse::Ok().json(taken(&exchange, "rejoin", answered)?))
+}
+
+/// What the exchange answered a peer's request, or its refusal, counted and logged by its code.
+fn taken<T>(exchange: &Exchange, request: &'static str, outcome: Result<T, InboxError>) -> Result<T, ApiError> {
+    match outcome {
+        Ok(value) => Ok(value),
         Err(InboxError::Refused(refusal)) => {
-            metrics.messages_refused.inc();
-            tracing::warn!(%refusal, "message batch refused");
+            exchange.core().metrics.messages_refused.inc();
+            tracing::warn!(%refusal, request, "peer request refused");
             Err(ApiError::refused(&refusal))
         }
         Err(InboxError::Store(e)) => Err(e.into()),

@@ -48,6 +48,9 @@ pub enum SetupError {
     Exposed(String),
     #[error("cannot start a thread: {0}")]
     Thread(String),
+    /// A restore that would lose or overwrite data, or whose backup does not hold.
+    #[error("restore: {0}")]
+    Restore(String),
 }
 
 /// Errors of the core's own work inside a service.

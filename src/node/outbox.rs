@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use super::CoreError;
 use crate::contract::{Contract, Kind};
 use crate::domain::message::{Direction, MESSAGE_TYP, MessageBody, MessageClaims, MessageKind};
-use crate::seal::{Signer, sign_compact};
+use crate::seal::{Signer, read_stored, sign_compact};
 use crate::store::DbConn;
 use crate::store::messages::{self, MessageRow};
 
@@ -56,11 +56,7 @@ impl Outbox {
             due: out.due,
             body: out.body,
         };
-        let payload = serde_json::to_value(&claims).map_err(|e| CoreError::Contract(e.to_string()))?;
-        if let Some(violation) = self.contract.violation(Kind::Message, &payload) {
-            return Err(CoreError::Contract(violation));
-        }
-        let token = sign_compact(&*self.signer, MESSAGE_TYP, payload.to_string().as_bytes(), false);
+        let token = self.sign(&claims)?;
         let row = MessageRow {
             id: claims.jti,
             direction: Direction::Out.as_str().into(),
@@ -81,6 +77,24 @@ impl Outbox {
         };
         messages::insert(conn, &row)?;
         Ok(row)
+    }
+
+    /// The message `token` signed again with sequence number `seq`, and otherwise the same: a node
+    /// restored from a backup numbers the messages it had not delivered after those its peer holds.
+    pub fn renumbered(&self, token: &str, seq: i64) -> Result<String, CoreError> {
+        let mut claims: MessageClaims =
+            read_stored(token).ok_or_else(|| CoreError::Contract("a stored message does not read".into()))?;
+        claims.seq = u64::try_from(seq).map_err(|e| CoreError::Contract(e.to_string()))?;
+        self.sign(&claims)
+    }
+
+    /// Checks `claims` against the contract and signs them.
+    fn sign(&self, claims: &MessageClaims) -> Result<String, CoreError> {
+        let payload = serde_json::to_value(claims).map_err(|e| CoreError::Contract(e.to_string()))?;
+        if let Some(violation) = self.contract.violation(Kind::Message, &payload) {
+            return Err(CoreError::Contract(violation));
+        }
+        Ok(sign_compact(&*self.signer, MESSAGE_TYP, payload.to_string().as_bytes(), false))
     }
 
     /// Tells every node that registered the arrival of the person `subject` names (certificate
@@ -131,7 +145,6 @@ mod tests {
     };
     use crate::domain::verification::VerificationStatus;
     use crate::node::testing::{ORIGIN, RESIDENCE, lone_core};
-    use crate::seal::read_stored;
 
     /// A body of every kind, as the services build them.
     fn every_kind() -> Vec<MessageBody> {

@@ -11,9 +11,9 @@ use crate::domain::message::{Direction, MessageKind, MessageState};
 use crate::domain::verification::VersionStatus;
 
 /// Stored name of the direction of a message this node sent.
-const OUT: &str = "out";
+pub(super) const OUT: &str = "out";
 /// Stored name of the direction of a message this node received.
-const IN: &str = "in";
+pub(super) const IN: &str = "in";
 
 /// A stored message, sent or received.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod certificates;
 pub mod messages;
+pub mod rejoin;
 pub mod schema;
 mod writer;
 

@@ -137,6 +137,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    restore_state (id) {
+        id -> SmallInt,
+        restored_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rejoined_peers (peer) {
+        peer -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     received_statuses (id) {
         id -> BigInt,
         jti -> Text,

@@ -16,6 +16,7 @@ mod hostile;
 mod limits;
 mod plans;
 mod readme;
+mod restore;
 mod serve;
 mod signatures;
 mod store;

@@ -167,6 +167,11 @@ impl ServeNode {
         }
     }
 
+    /// The node's config file.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
     /// SIGKILL: no shutdown, no flush, no goodbye.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

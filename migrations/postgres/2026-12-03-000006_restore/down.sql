@@ -1,0 +1,2 @@
+DROP TABLE rejoined_peers;
+DROP TABLE restore_state;
