@@ -8,6 +8,7 @@ pub mod chain;
 pub mod directory;
 pub mod jws;
 pub mod keys;
+pub mod merkle;
 pub mod qr;
 pub mod records;
 pub mod trust;
