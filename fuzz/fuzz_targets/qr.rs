@@ -1,11 +1,12 @@
 //! QR text (`HY1:` + Base45 of the framed header, payload and signature): `seal::qr::decode`, then
-//! what a verifier does with a scan: the decoded token through the certificate and presentation
-//! verifiers. Checks that whatever decodes is a compact JWS that encodes and decodes back to itself.
+//! what a verifier does with a scan: the decoded token's signature as a certificate and as a
+//! presentation, and the certificate verifier. Checks that whatever decodes is a compact JWS whose
+//! one encoding is the text scanned.
 #![no_main]
 
 use hunyu::domain::claims::{CERTIFICATE_TYP, PRESENTATION_TYP};
 use hunyu::seal::jws::split_compact;
-use hunyu::seal::records::{open_certificate, open_presentation};
+use hunyu::seal::records::open_certificate;
 use hunyu::seal::{qr, verify_compact};
 use libfuzzer_sys::fuzz_target;
 
@@ -16,11 +17,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(token) = qr::decode(text) {
         assert!(split_compact(&token).is_ok(), "decode gave a token that does not split");
         let again = qr::encode(&token).expect("a decoded token encodes again");
-        assert_eq!(qr::decode(&again).as_deref(), Ok(token.as_str()), "QR text does not round-trip");
+        assert_eq!(again, text, "a token has another QR text than the one scanned");
         for typ in [CERTIFICATE_TYP, PRESENTATION_TYP] {
             let _ = verify_compact(&token, typ, &h.trust);
         }
     }
     let _ = open_certificate(text, &h.trust, &h.contract);
-    let _ = open_presentation(text, &h.trust, &h.contract);
 });
