@@ -247,10 +247,12 @@ fn take_back(
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let at_peer: HashMap<&str, &HeldMessage> = returned.iter().map(|(c, item)| (c.jti.as_str(), item)).collect();
+    // A peer restored too may hold fewer than this node has receipts for: those it lost go again.
+    rejoin::forget_receipts(conn, peer, held)?;
     // Held here without a receipt: the peer has some (their receipts were lost), not the others.
     let mut elsewhere = Vec::new();
     let mut receipts = Vec::new();
-    for row in rejoin::unreceipted_after(conn, peer, sent)? {
+    for row in rejoin::unreceipted_after(conn, peer, sent.min(held))? {
         match at_peer.get(row.id.as_str()) {
             Some(item) => receipts.push((row.id, item.receipt.clone())),
             None => elsewhere.push(row),
