@@ -176,10 +176,10 @@ pub fn receive(
     let (first, last) = (checked.first().map_or(0, seq), checked.last().map_or(0, seq));
     arrival.wait_turn(first);
     let from = sender.clone();
-    let (receipts, stored, statuses) = core.store.write(move |conn| store(conn, &from, checked, now))?;
+    let (receipts, stored, reported) = core.store.write(move |conn| store(conn, &from, checked, now))?;
     arrival.stored(last);
-    for (jti, status) in statuses {
-        core.statuses.report(&sender, &jti, status);
+    if reported {
+        core.catch_up_statuses()?;
     }
     core.metrics.messages_received.inc_by(u64::try_from(stored).unwrap_or(u64::MAX));
     Ok(receipts)
@@ -281,8 +281,9 @@ fn effect_of(core: &NodeCore, claims: &MessageClaims, trust: &TrustStore) -> Res
     })
 }
 
-/// The receipts of a batch, how many of its messages were new, and the version statuses they reported.
-type Stored = (Vec<String>, usize, Vec<(String, VersionStatus)>);
+/// The receipts of a batch, how many of its messages were new, and whether any reported a
+/// version's status.
+type Stored = (Vec<String>, usize, bool);
 
 /// Stores the new messages of a batch in sequence and applies them; repeats get their first
 /// receipt.
@@ -335,13 +336,13 @@ fn store(
         });
     }
     if rows.is_empty() {
-        return Ok((receipts, 0, Vec::new()));
+        return Ok((receipts, 0, false));
     }
     let stored = rows.len();
     messages::insert_all(conn, &rows)?;
     messages::set_last_seq(conn, sender, Direction::In, last)?;
     let at = now.naive_utc();
-    let mut statuses = Vec::new();
+    let mut reported = false;
     for (message_id, effect) in effects {
         match effect {
             Effect::None => {}
@@ -350,11 +351,11 @@ fn store(
             }
             Effect::Status { jti, status } => {
                 messages::insert_received_status(conn, &jti, sender, status, at, &message_id)?;
-                statuses.push((jti, status));
+                reported = true;
             }
         }
     }
-    Ok((receipts, stored, statuses))
+    Ok((receipts, stored, reported))
 }
 
 #[cfg(test)]

@@ -63,6 +63,10 @@ impl Refusal {
     }
 }
 
+/// How often a node takes in the version statuses another process's inbox stored on the same
+/// database (its own inbox's it takes in at once).
+pub const STATUS_CATCH_UP: Duration = Duration::from_secs(2);
+
 /// Most messages accepted in one request.
 pub const MAX_BATCH: usize = 1000;
 /// Most bytes of message tokens a sender puts in one request (a message is at most some 44 KiB).
@@ -186,9 +190,20 @@ impl Exchange {
         let delivery =
             delivery::run(self.core.clone(), self.peers.clone(), self.leases.clone(), self.rejoin.clone(), self.batch);
         let rejoin = self.clone();
+        let core = self.core.clone();
         let mut tasks = vec![
             tokio::spawn(delivery),
             tokio::spawn(async move { rejoin.rejoin.run(&rejoin.core, &rejoin.peers).await }),
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(STATUS_CATCH_UP).await;
+                    let core = core.clone();
+                    let caught = tokio::task::spawn_blocking(move || core.catch_up_statuses()).await;
+                    if let Ok(Err(error)) = caught {
+                        tracing::error!(%error, "reported statuses not read");
+                    }
+                }
+            }),
         ];
         if let Some(every) = self.refresh {
             let exchange = self.clone();

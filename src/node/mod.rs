@@ -137,9 +137,7 @@ impl NodeCore {
         let contract = Arc::new(Contract::new()?);
         let outbox = Outbox::new(&identity.code, signer.clone(), contract.clone());
         let statuses = StatusCache::default();
-        for (jti, issuer, status) in store.read(crate::store::messages::received_statuses)? {
-            statuses.report(&issuer, &jti, status);
-        }
+        statuses.catch_up(|after| store.read(|conn| crate::store::messages::received_statuses_after(conn, after)))?;
         let signatures = BatchVerifier::start().map_err(|e| SetupError::Thread(e.to_string()))?;
         Ok(Self {
             trust: Trust::new(own, anchor),
@@ -153,6 +151,14 @@ impl NodeCore {
             signatures,
             outbox,
         })
+    }
+
+    /// Takes in the statuses other nodes reported that an inbox stored since the last time:
+    /// this process's, at once after its commit, and another process's on the same database at
+    /// the next periodic catch-up.
+    pub fn catch_up_statuses(&self) -> Result<usize, StoreError> {
+        self.statuses
+            .catch_up(|after| self.store.read(|conn| crate::store::messages::received_statuses_after(conn, after)))
     }
 
     /// 12-digit code of this node.

@@ -5,10 +5,11 @@
 //! verification of another node's certificate reads nothing from the database.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::domain::claims::StatusListClaims;
 use crate::domain::verification::{StatusEvidence, VersionStatus};
+use crate::store::messages::ReceivedStatus;
 
 /// One issuer's list: when it was signed, until when it is current, and version `jti` → status.
 #[derive(Debug)]
@@ -22,8 +23,10 @@ struct List {
 #[derive(Debug, Default)]
 pub struct StatusCache {
     lists: RwLock<HashMap<String, Arc<List>>>,
-    /// Version `jti` → (its issuer, a status the issuer reported), as stored by the inbox.
+    /// Version `jti` → (its issuer, a status the issuer reported), as stored by an inbox.
     reported: RwLock<HashMap<String, Vec<(String, VersionStatus)>>>,
+    /// The last stored row read into `reported`; held while a catch-up reads and applies rows.
+    read_to: Mutex<i64>,
 }
 
 /// A list refused because the one held is as new or newer.
@@ -65,10 +68,17 @@ impl StatusCache {
         reported.get(jti).into_iter().flatten().filter(|(by, _)| by == issuer).map(|(_, status)| *status).collect()
     }
 
-    /// Holds a status that `issuer` reported for its version `jti`, once it is stored.
-    pub fn report(&self, issuer: &str, jti: &str, status: VersionStatus) {
+    /// Takes in the statuses stored since the last catch-up, by this process's inbox or another
+    /// process's on the same database, as `stored_after` reads them; returns how many.
+    pub fn catch_up<E>(&self, stored_after: impl FnOnce(i64) -> Result<Vec<ReceivedStatus>, E>) -> Result<usize, E> {
+        let mut read_to = self.read_to.lock().unwrap_or_else(PoisonError::into_inner);
+        let rows = stored_after(*read_to)?;
         let mut reported = self.reported.write().unwrap_or_else(PoisonError::into_inner);
-        reported.entry(jti.to_owned()).or_default().push((issuer.to_owned(), status));
+        for (id, jti, issuer, status) in &rows {
+            reported.entry(jti.clone()).or_default().push((issuer.clone(), *status));
+            *read_to = (*read_to).max(*id);
+        }
+        Ok(rows.len())
     }
 }
 
@@ -99,10 +109,15 @@ mod tests {
     }
 
     #[test]
-    fn a_reported_status_counts_only_for_the_issuer_that_reported_it() {
+    fn a_reported_status_counts_once_and_only_for_the_issuer_that_reported_it() {
         let cache = StatusCache::default();
-        cache.report("130728102000", "v1", VersionStatus::Superseded);
-        cache.report("130728102000", "v1", VersionStatus::Revoked);
+        let stored = [
+            (1, "v1".to_owned(), "130728102000".to_owned(), VersionStatus::Superseded),
+            (2, "v1".to_owned(), "130728102000".to_owned(), VersionStatus::Revoked),
+        ];
+        let read = |after: i64| Ok::<_, ()>(stored.iter().filter(|row| row.0 > after).cloned().collect());
+        assert_eq!(cache.catch_up(read), Ok(2));
+        assert_eq!(cache.catch_up(read), Ok(0), "rows already taken in are not read again");
         assert_eq!(cache.reported("130728102000", "v1"), [VersionStatus::Superseded, VersionStatus::Revoked]);
         assert!(cache.reported("440306001000", "v1").is_empty());
         assert!(cache.reported("130728102000", "v2").is_empty());

@@ -386,14 +386,19 @@ pub fn insert_received_status(
     Ok(())
 }
 
-/// Every status another node reported for one of its versions: (version, issuer, status).
-pub fn received_statuses(conn: &mut DbConn) -> Result<Vec<(String, String, VersionStatus)>, StoreError> {
-    let rows: Vec<(String, String, String)> = received_statuses::table
+/// A status another node reported for one of its versions, as stored: its row id, the version,
+/// the issuer and the status.
+pub type ReceivedStatus = (i64, String, String, VersionStatus);
+
+/// The statuses stored after row `after`, in order.
+pub fn received_statuses_after(conn: &mut DbConn, after: i64) -> Result<Vec<ReceivedStatus>, StoreError> {
+    let rows: Vec<(i64, String, String, String)> = received_statuses::table
+        .filter(received_statuses::id.gt(after))
         .order(received_statuses::id)
-        .select((received_statuses::jti, received_statuses::issuer, received_statuses::status))
+        .select((received_statuses::id, received_statuses::jti, received_statuses::issuer, received_statuses::status))
         .load(conn)?;
     rows.into_iter()
-        .map(|(jti, issuer, name)| Ok((jti, issuer, super::parse_stored(&name, VersionStatus::parse)?)))
+        .map(|(id, jti, issuer, name)| Ok((id, jti, issuer, super::parse_stored(&name, VersionStatus::parse)?)))
         .collect()
 }
 

@@ -197,7 +197,7 @@ fn index_subjects(pool: &Pool<Manager>, held: &mut Option<PooledConnection<Manag
         }
         Err(error) => {
             tracing::warn!(%error, "indexing the audit log by person failed; it is retried when the writer is idle");
-            unindexed.max(1)
+            1
         }
     }
 }

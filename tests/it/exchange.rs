@@ -7,6 +7,7 @@ use hunyu::domain::message::{
     DepartureNotice, Direction, MESSAGE_TYP, MessageBody, MessageClaims, MessageKind, MessageState, RECEIPT_TYP,
 };
 use hunyu::domain::role::Role;
+use hunyu::domain::verification::VersionStatus;
 use hunyu::exchange::Batch;
 use hunyu::exchange::client::{PeerClient, STATUS_PATH};
 use hunyu::exchange::tls::TlsIdentity;
@@ -129,6 +130,8 @@ async fn renewals_and_revocations_reach_the_residence(backend: Backend) {
     let arrival = json!({ "token": issued["token"], "address": "新安街道3栋", "arrived_on": today() });
     assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &arrival).await.0, 201);
     residence.await_receipts().await;
+    // A second process on the residence's database, as a second `serve` would be.
+    let second = hunyu::node::NodeCore::open(&residence.config).unwrap();
 
     let id = issued["id"].as_str().unwrap();
     let (status, renewed) =
@@ -149,6 +152,20 @@ async fn renewals_and_revocations_reach_the_residence(backend: Backend) {
     assert_eq!(residence.messages("direction=in&kind=revocation").await.len(), 1);
     let revoked = residence.verify(renewed["qr"].as_str().unwrap()).await;
     assert_eq!((revoked["valid"].as_bool(), revoked["status"].as_str()), (Some(false), Some("revoked")), "{revoked}");
+
+    // The other process learns what this one's inbox stored at its next catch-up.
+    let jti = |version: &Value| {
+        hunyu::seal::read_stored::<Value>(version["token"].as_str().unwrap()).unwrap()["jti"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (old, new) = (jti(&issued), jti(&renewed));
+    let (old, new) = (old.as_str(), new.as_str());
+    assert!(second.statuses.reported(ORIGIN.0, new).is_empty());
+    assert_eq!(second.catch_up_statuses().unwrap(), 2);
+    assert_eq!(second.statuses.reported(ORIGIN.0, old), [VersionStatus::Superseded]);
+    assert_eq!(second.statuses.reported(ORIGIN.0, new), [VersionStatus::Revoked]);
 }
 
 fn an_officer() -> Actor {
