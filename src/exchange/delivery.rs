@@ -211,7 +211,7 @@ async fn claim(courier: &Courier, after: Option<(String, i64)>) -> Result<Vec<Cl
 }
 
 /// Runs `work` in a write transaction, off the async workers.
-async fn write<T: Send + 'static>(
+pub(super) async fn write<T: Send + 'static>(
     store: &Store,
     work: impl FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::client::{PeerClient, REJOIN_PATH};
-use super::delivery::check_receipt;
+use super::delivery::{check_receipt, write};
 use super::inbox::InboxError;
 use super::{Refusal, UNLISTED_RETRY, sender_of};
 use crate::contract::Kind;
@@ -153,7 +153,7 @@ impl Rejoin {
                 }
             }
             if !unanswered {
-                match core.store.write(rejoin::finish) {
+                match write(&core.store, rejoin::finish).await {
                     Ok(()) => {
                         *self.lock() = None;
                         tracing::info!("every peer has returned what it holds: the restore is complete");
@@ -171,12 +171,12 @@ impl Rejoin {
 /// after them, and has it resend what this node lost.
 async fn rejoin_peer(core: &NodeCore, client: &PeerClient, peer: &NodeEntry) -> Result<(), String> {
     let code = peer.code.clone();
-    let (received, sent) = core
-        .store
-        .read(|conn| {
-            Ok::<_, StoreError>((messages::last_seq(conn, &code, Direction::In)?, rejoin::last_receipted(conn, &code)?))
-        })
-        .map_err(|e| e.to_string())?;
+    let at = code.clone();
+    let (received, sent) = write(&core.store, move |conn| {
+        Ok((messages::last_seq(conn, &at, Direction::In)?, rejoin::last_receipted(conn, &at)?))
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     let mut returned = Vec::new();
     let mut after = sent;
     let held = loop {
@@ -202,15 +202,15 @@ async fn rejoin_peer(core: &NodeCore, client: &PeerClient, peer: &NodeEntry) -> 
     let taken = returned.len();
     let (outbox, audit_key, to) = (core.outbox.clone(), core.audit_key.clone(), code.clone());
     let now = Utc::now();
-    let renumbered = core
-        .store
-        .write(move |conn| take_back(conn, (&to, &outbox, &audit_key), returned, (sent, held), now))
-        .map_err(|e| e.to_string())?;
+    let renumbered =
+        write(&core.store, move |conn| take_back(conn, (&to, &outbox, &audit_key), returned, (sent, held), now))
+            .await
+            .map_err(|e| e.to_string())?;
     let request = RejoinRequest { received, sent: held, resend: true };
     let _: RejoinAnswer = client.call(peer, REJOIN_PATH, &request).await?;
     let peer_code = code.clone();
-    core.store
-        .write(move |conn| rejoin::mark_rejoined(conn, &peer_code, now.naive_utc()))
+    write(&core.store, move |conn| rejoin::mark_rejoined(conn, &peer_code, now.naive_utc()))
+        .await
         .map_err(|e| e.to_string())?;
     tracing::info!(peer = %code, taken_back = taken, renumbered, resent_from = received + 1, "a peer has returned what it holds");
     Ok(())

@@ -136,11 +136,7 @@ async fn rejoin_restored(
 fn taken<T>(exchange: &Exchange, request: &'static str, outcome: Result<T, InboxError>) -> Result<T, ApiError> {
     match outcome {
         Ok(value) => Ok(value),
-        Err(InboxError::Refused(refusal)) => {
-            exchange.core().metrics.messages_refused.inc();
-            tracing::warn!(%refusal, request, "peer request refused");
-            Err(ApiError::refused(&refusal))
-        }
+        Err(InboxError::Refused(refusal)) => Err(refused(exchange, request, &refusal)),
         Err(InboxError::Store(e)) => Err(e.into()),
     }
 }
@@ -191,11 +187,14 @@ async fn status_list(exchange: web::Data<Exchange>) -> Result<HttpResponse, ApiE
 /// and logged by its code.
 fn refusal(exchange: &Exchange, question: &'static str, error: AnswerError) -> ApiError {
     match error {
-        AnswerError::Refused(refusal) => {
-            exchange.core().metrics.messages_refused.inc();
-            tracing::warn!(%refusal, question, "peer question refused");
-            ApiError::refused(&refusal)
-        }
+        AnswerError::Refused(refusal) => refused(exchange, question, &refusal),
         AnswerError::Service(e) => e.into(),
     }
+}
+
+/// A peer's request refused: counted, logged by its code, and answered as problem+json.
+fn refused(exchange: &Exchange, request: &'static str, refusal: &Refusal) -> ApiError {
+    exchange.core().metrics.messages_refused.inc();
+    tracing::warn!(%refusal, request, "peer request refused");
+    ApiError::refused(refusal)
 }

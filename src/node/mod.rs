@@ -136,10 +136,8 @@ impl NodeCore {
         own.add_node(&identity.code, &identity.name, &[signer.public_jwk()])?;
         let contract = Arc::new(Contract::new()?);
         let outbox = Outbox::new(&identity.code, signer.clone(), contract.clone());
-        let statuses = StatusCache::default();
-        statuses.catch_up(|after| store.read(|conn| crate::store::messages::received_statuses_after(conn, after)))?;
         let signatures = BatchVerifier::start().map_err(|e| SetupError::Thread(e.to_string()))?;
-        Ok(Self {
+        let core = Self {
             trust: Trust::new(own, anchor),
             identity,
             store,
@@ -147,10 +145,12 @@ impl NodeCore {
             contract,
             audit_key,
             metrics: Metrics::new(),
-            statuses,
+            statuses: StatusCache::default(),
             signatures,
             outbox,
-        })
+        };
+        core.catch_up_statuses()?;
+        Ok(core)
     }
 
     /// Takes in the statuses other nodes reported that an inbox stored since the last time:

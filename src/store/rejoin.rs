@@ -11,8 +11,7 @@ use super::{DbConn, StoreError};
 
 /// Marks the database as restored from a backup: every peer must return what it holds again.
 pub fn mark_restored(conn: &mut DbConn, at: NaiveDateTime) -> Result<(), StoreError> {
-    diesel::delete(rejoined_peers::table).execute(conn)?;
-    diesel::delete(restore_state::table).execute(conn)?;
+    finish(conn)?;
     diesel::insert_into(restore_state::table)
         .values((restore_state::id.eq(1_i16), restore_state::restored_at.eq(at)))
         .execute(conn)?;
