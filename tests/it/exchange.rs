@@ -9,7 +9,7 @@ use hunyu::domain::message::{
 use hunyu::domain::role::Role;
 use hunyu::domain::verification::VersionStatus;
 use hunyu::exchange::Batch;
-use hunyu::exchange::client::{PeerClient, STATUS_PATH};
+use hunyu::exchange::client::{PeerClient, REJOIN_PATH, STATUS_PATH};
 use hunyu::exchange::tls::TlsIdentity;
 use hunyu::node::{Actor, Caller};
 use hunyu::seal::directory::NodeEntry;
@@ -31,6 +31,7 @@ both_backends!(
     a_verifier_never_told_learns_revocations_from_the_status_list,
     an_employer_and_an_arrival_ask_the_issuer_on_line,
     a_worker_without_paper_gets_the_electronic_certificate_from_the_origin,
+    a_bad_rejoin_request_is_refused_and_changes_nothing,
 );
 
 pub fn today() -> String {
@@ -580,6 +581,45 @@ async fn a_worker_without_paper_gets_the_electronic_certificate_from_the_origin(
     let (fresh, _) = hunyu::service::lookup::request(&residence.core, ORIGIN.0, &her, Utc::now());
     let (status, problem) = peer(json!({ "request": fresh }), &origin).await;
     assert_eq!((status, problem["code"].as_str()), (403, Some("exchange.tls_mismatch")), "{problem}");
+}
+
+async fn a_bad_rejoin_request_is_refused_and_changes_nothing(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let issued = origin.issue(&zhang_li()).await;
+    let arrival = json!({ "token": issued["qr"], "address": "宝安区新安街道某社区1栋", "arrived_on": today() });
+    assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &arrival).await.0, 201);
+    residence.await_receipts().await;
+    let held = || async { (message_count(&origin), origin.messages("direction=in").await) };
+    let before = held().await;
+    assert_eq!(before.1[0]["state"], "receipted", "{:?}", before.1);
+
+    // The residence asks as a restored node would, with bodies no restored node sends.
+    let to_origin = residence.core.trust.current().node(ORIGIN.0).unwrap().clone();
+    let refusals = [
+        (json!({ "received": "all", "sent": 0 }), 422, "request.fields"),
+        (json!({ "sent": 0 }), 422, "request.fields"),
+        (json!({ "received": 1, "sent": 0, "resend": true }), 422, "exchange.bad_message"),
+        (json!({ "received": 0, "sent": -1, "resend": true }), 422, "exchange.bad_message"),
+        (json!({ "received": -1, "sent": 0 }), 422, "exchange.bad_message"),
+    ];
+    for (body, status, code) in refusals {
+        let response = residence.node.exchange.peers.post(&to_origin, REJOIN_PATH, &body).await.unwrap();
+        let (got, problem) = read(response).await;
+        assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{body}: {problem}");
+    }
+    assert_eq!(held().await, before, "a refused rejoin wrote nothing");
+    // A well-formed question after them is answered: the origin holds the residence's one message.
+    let response = residence
+        .node
+        .exchange
+        .peers
+        .post(&to_origin, REJOIN_PATH, &json!({ "received": 0, "sent": 0 }))
+        .await
+        .unwrap();
+    let (status, answer) = read(response).await;
+    assert_eq!((status, answer["received"].as_i64()), (200, Some(1)), "{answer}");
+    assert_eq!(answer["messages"].as_array().map(Vec::len), Some(1), "{answer}");
 }
 
 /// A TLS server answering at the peer's address, counting the requests it is sent.
