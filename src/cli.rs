@@ -334,6 +334,45 @@ fn parse_role(name: &str) -> Result<Role, String> {
 }
 
 /// Runs a registry command; every change publishes a new directory at once.
+/// Compares the stored audit chain and issuance log with the newest tree head of this node the
+/// registry keeps: what was cut or rewritten after it was anchored there fails the check.
+async fn compare_with_registry(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let Some(registry) = config.directory.as_ref().and_then(|d| d.registry_url.clone()) else {
+        println!("not compared with a registry: none is configured");
+        return Ok(());
+    };
+    let (code, name) = (&config.node.code, &config.node.name);
+    let mut own = crate::seal::TrustStore::default();
+    own.add_node(
+        code,
+        name,
+        &[crate::seal::Signer::public_jwk(&crate::seal::Ed25519Signer::load(&config.keys.signing, code)?)],
+    )?;
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+    let contract = crate::contract::Contract::new()?;
+    let head = match crate::exchange::transparency::fetch_head(&client, &registry, code, &own, &contract).await {
+        Ok(Some(head)) => head,
+        Ok(None) => {
+            println!("not compared with the registry: it holds no tree head of this node yet");
+            return Ok(());
+        }
+        Err(error) => {
+            println!("NOT compared with the registry ({registry}): {error}");
+            return Ok(());
+        }
+    };
+    match crate::node::transparency::compare_with_head(store, &head)? {
+        Ok(()) => println!(
+            "as anchored at the registry: audit entry {} and the first {} logged versions match the head signed at {}",
+            head.audit.seq,
+            head.size,
+            chrono::DateTime::from_timestamp(head.iat, 0).map(|t| t.to_rfc3339()).unwrap_or_default()
+        ),
+        Err(broken) => anyhow::bail!("audit log or issuance log cut after it was anchored at the registry: {broken}"),
+    }
+    Ok(())
+}
+
 async fn run_registry(command: RegistryCommand) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     let (mut registry, change) = match command {
@@ -517,6 +556,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(report) => println!("audit log intact: {} entries, head {}", report.entries, report.head),
                 Err(broken) => anyhow::bail!("audit log broken: {broken}"),
             }
+            compare_with_registry(&config, &store).await?;
         }
         Command::Keys(KeysCommand::Revoke { config, id }) => {
             let at = chrono::Utc::now().naive_utc();

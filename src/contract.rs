@@ -14,11 +14,12 @@ pub enum Kind {
     LookupRequest,
     LookupAnswer,
     StatusAnswer,
+    TreeHead,
 }
 
 impl Kind {
     /// Every kind, in the order the validators are kept.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Certificate,
         Kind::Presentation,
         Kind::Directory,
@@ -28,6 +29,7 @@ impl Kind {
         Kind::LookupRequest,
         Kind::LookupAnswer,
         Kind::StatusAnswer,
+        Kind::TreeHead,
     ];
 
     /// File name stem under `schemas/`.
@@ -42,6 +44,7 @@ impl Kind {
             Self::LookupRequest => "lookup-request",
             Self::LookupAnswer => "lookup-answer",
             Self::StatusAnswer => "status-answer",
+            Self::TreeHead => "tree-head",
         }
     }
 
@@ -57,6 +60,7 @@ impl Kind {
             Self::LookupRequest => include_str!("../schemas/lookup-request.schema.json"),
             Self::LookupAnswer => include_str!("../schemas/lookup-answer.schema.json"),
             Self::StatusAnswer => include_str!("../schemas/status-answer.schema.json"),
+            Self::TreeHead => include_str!("../schemas/tree-head.schema.json"),
         }
     }
 }

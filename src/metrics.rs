@@ -59,6 +59,10 @@ pub struct Metrics {
     pub directory_expires_at: Gauge,
     /// Directory fetches that failed or were refused.
     pub directory_refresh_failures: Counter,
+    /// Size of this node's issuance log in the last tree head the registry kept.
+    pub tree_head_size: Gauge,
+    /// Tree heads the registry did not keep, or that could not be sent.
+    pub tree_head_failures: Counter,
     /// Messages receipted by their peer.
     pub messages_delivered: Counter,
     /// Messages stored in the inbox (a message received again is not counted).
@@ -116,6 +120,10 @@ impl Metrics {
             gauge(r, "directory_expires_at_seconds", "End of the trust directory's lifetime, Unix seconds");
         let directory_refresh_failures =
             counter(r, "directory_refresh_failures", "Trust directory fetches that failed or were refused");
+        let tree_head_size =
+            gauge(r, "tree_head_size", "Issuance log size in the last tree head the registry kept (0: none yet)");
+        let tree_head_failures =
+            counter(r, "tree_head_failures", "Tree heads the registry did not keep, or that could not be sent");
         let messages_delivered = counter(r, "messages_delivered", "Messages receipted by their peer");
         let messages_received =
             counter(r, "messages_received", "Messages stored in the inbox (a message received again is not counted)");
@@ -133,6 +141,8 @@ impl Metrics {
             directory_serial,
             directory_expires_at,
             directory_refresh_failures,
+            tree_head_size,
+            tree_head_failures,
             messages_delivered,
             messages_received,
             delivery_failures,

@@ -3,21 +3,28 @@
 //!
 //! Its state is one JSON file beside its root key; every change is published at once as a new
 //! directory with a higher serial, written atomically, so a crash leaves the old one or the new one.
+//!
+//! It also keeps each node's signed tree heads (签发透明日志树头): a head is kept only if it
+//! extends the one held, so that a node's issuance log or audit chain cut back or forked after it
+//! was anchored here is refused and shows when the node checks its audit log against this copy.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use actix_web::dev::Server;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{Contract, Kind};
 use crate::domain::directory::{KeyWindow, NodeStatus, is_acceptable_url};
 use crate::domain::division::parse_node_code;
+use crate::domain::error::ErrorCode;
+use crate::http::error::ApiError;
 use crate::node::trust::write_atomically;
 use crate::seal::directory::{DirectoryClaims, DirectoryKey, NodeEntry, sign_directory};
-use crate::seal::{Ed25519Signer, Jwk, Jwks, KeyError, Signer as _, VerifyingKey};
+use crate::seal::transparency::{HeadRefusal, TreeHeadSubmission, extends, open_tree_head};
+use crate::seal::{Ed25519Signer, Jwk, Jwks, KeyError, Signer as _, TrustStore, VerifyingKey, read_stored};
 
 /// State file of a registry.
 pub const STATE_FILE: &str = "registry.json";
@@ -29,6 +36,11 @@ pub const ROOT_KEY_FILE: &str = "root.pem";
 pub const ROOT_JWK_FILE: &str = "root.jwk.json";
 /// Held while a directory is published.
 pub const LOCK_FILE: &str = "registry.lock";
+/// Folder of the nodes' tree heads: `<code>.jws` the newest kept, `<code>.log` every one kept, a
+/// line each.
+pub const TREE_HEADS_DIR: &str = "tree-heads";
+/// Largest tree head submission read (a head and a proof of at most 128 hashes).
+pub const MAX_SUBMISSION: usize = 64 * 1024;
 
 /// Errors of registry commands.
 #[derive(Debug, thiserror::Error)]
@@ -259,20 +271,110 @@ fn write_file(path: &Path, text: &str) -> Result<(), RegistryError> {
     write_atomically(path, text).map_err(|e| io(path, &e))
 }
 
-/// The directory a registry serves.
+/// The directory a registry serves, and the tree heads it keeps.
 struct Published {
     dir: PathBuf,
+    contract: Contract,
+    /// One tree head kept at a time: each is checked against the one held.
+    keeping: std::sync::Mutex<()>,
 }
 
-/// Serves the registry's published directory (`GET /directory`) and root key on `listener`.
+impl Published {
+    /// Keeps a node's new tree head if it verifies under the node's enrolled keys and extends
+    /// the head held; returns the node's code.
+    fn keep(&self, submission: &TreeHeadSubmission) -> Result<String, ErrorCode> {
+        let state = Registry::read_state(&self.dir).map_err(|e| {
+            tracing::error!(error = %e, "registry state unreadable");
+            ErrorCode::Internal
+        })?;
+        let enrolled = DirectoryClaims { iss: state.code, iat: 0, exp: 0, serial: state.serial, nodes: state.nodes };
+        let trust = TrustStore::from_directory(&enrolled, &TrustStore::default()).map_err(|_| ErrorCode::Internal)?;
+        let refused = |node: &str, refusal: HeadRefusal| {
+            tracing::warn!(node, %refusal, "tree head refused");
+            match refusal {
+                HeadRefusal::Unverified(_) => ErrorCode::TreeHeadInvalid,
+                other => ErrorCode::TreeHeadConflict { reason: other.to_string() },
+            }
+        };
+        let head = open_tree_head(&submission.head, &trust, &self.contract).map_err(|r| refused("?", r))?;
+        let node = head.iss.clone();
+        if trust.node(&node).is_none_or(|n| n.status != NodeStatus::Active) {
+            return Err(refused(&node, HeadRefusal::Unverified("unknown_issuer")));
+        }
+        let _one_at_a_time = self.keeping.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let heads = self.dir.join(TREE_HEADS_DIR);
+        let newest = heads.join(format!("{node}.jws"));
+        // What this registry kept was checked before it was kept.
+        if let Some(held) = std::fs::read_to_string(&newest).ok().and_then(|token| read_stored(&token)) {
+            extends(&held, &head, &submission.consistency).map_err(|r| refused(&node, r))?;
+        }
+        let kept = crate::files::create_private_dir(&heads)
+            .and_then(|()| append_line(&heads.join(format!("{node}.log")), &submission.head))
+            .and_then(|()| write_atomically(&newest, &submission.head));
+        kept.map_err(|e| {
+            tracing::error!(error = %e, node, "tree head not written");
+            ErrorCode::Internal
+        })?;
+        tracing::info!(node, size = head.size, audit_seq = head.audit.seq, "tree head kept");
+        Ok(node)
+    }
+}
+
+/// Appends `line` to the file at `path` (created 0600) and syncs it.
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    file.write_all(format!("{line}\n").as_bytes())?;
+    file.sync_data()
+}
+
+/// Serves the registry's published directory (`GET /directory`), its root key, and the nodes'
+/// tree heads (`POST /tree-heads`, `GET /tree-heads/{code}`) on `listener`.
 pub fn serve(dir: &Path, listener: TcpListener) -> std::io::Result<Server> {
-    let published = web::Data::new(Published { dir: dir.to_owned() });
+    let contract = Contract::new().map_err(std::io::Error::other)?;
+    let published = web::Data::new(Published { dir: dir.to_owned(), contract, keeping: Default::default() });
     Ok(actix_web::HttpServer::new(move || {
-        actix_web::App::new().app_data(published.clone()).service(directory).service(root_key).service(healthz)
+        let json = web::JsonConfig::default()
+            .limit(MAX_SUBMISSION)
+            .error_handler(|e, _| crate::http::json_error(e, MAX_SUBMISSION).into());
+        actix_web::App::new()
+            .app_data(published.clone())
+            .app_data(json)
+            .service(directory)
+            .service(root_key)
+            .service(keep_tree_head)
+            .service(tree_head)
+            .service(healthz)
     })
     .workers(1)
     .listen(listener)?
     .run())
+}
+
+/// Keeps a node's signed tree head if it extends the one held (`204`); else problem+json.
+#[post("/tree-heads")]
+async fn keep_tree_head(
+    published: web::Data<Published>,
+    body: web::Json<TreeHeadSubmission>,
+) -> Result<HttpResponse, ApiError> {
+    match web::block(move || published.keep(&body)).await {
+        Ok(Ok(_)) => Ok(HttpResponse::NoContent().finish()),
+        Ok(Err(code)) => Err(ApiError::from_code(&code)),
+        Err(_) => Err(ApiError::from_code(&ErrorCode::Internal)),
+    }
+}
+
+/// The newest tree head kept of node `code` (`application/jwt`), as the node signed it.
+#[get("/tree-heads/{code}")]
+async fn tree_head(published: web::Data<Published>, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::from_code(&ErrorCode::NotFound { what: "tree head" });
+    parse_node_code(&code).map_err(|_| not_found())?;
+    let path = published.dir.join(TREE_HEADS_DIR).join(format!("{code}.jws"));
+    match std::fs::read_to_string(path) {
+        Ok(token) => Ok(HttpResponse::Ok().content_type("application/jwt").body(token)),
+        Err(_) => Err(not_found()),
+    }
 }
 
 /// The last published directory, as a compact JWS (`application/jwt`).

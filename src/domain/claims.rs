@@ -168,3 +168,28 @@ pub struct StatusEntry {
     pub jti: String,
     pub status: VersionStatus,
 }
+
+/// `typ` header of a signed tree head of a node's issuance log.
+pub const TREE_HEAD_TYP: &str = "hunyu-tree-head+jwt";
+
+/// A node's signed tree head (签发透明日志树头): the size and root of the Merkle log of every
+/// certificate version it signed, and its audit chain's head, as kept by the registry
+/// (`schemas/tree-head.schema.json`). A later head must extend the last one the registry kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeHeadClaims {
+    pub iss: String,
+    pub iat: i64,
+    /// Versions in the log.
+    pub size: u64,
+    /// RFC 9162 root hash of the log's first `size` versions (hex).
+    pub root: String,
+    /// The audit chain's newest entry when the head was signed.
+    pub audit: AuditHead,
+}
+
+/// The newest entry of a node's audit chain: its sequence number and hash (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+}

@@ -144,6 +144,10 @@ pub enum ErrorCode {
     Sequence,
     /// A batch is empty or too large.
     BatchSize,
+    /// A submitted tree head does not verify against the directory.
+    TreeHeadInvalid,
+    /// A submitted tree head does not extend the one the registry holds.
+    TreeHeadConflict { reason: String },
     // The node itself.
     /// The database does not answer.
     NotReady,
@@ -335,6 +339,16 @@ impl ErrorCode {
             ),
             Self::Sequence => fixed("exchange.sequence", "交换记录序号不连续", "a message is out of sequence"),
             Self::BatchSize => fixed("exchange.batch_size", "批次为空或超过上限", "the batch is empty or too large"),
+            Self::TreeHeadInvalid => fixed(
+                "transparency.bad_head",
+                "树头签名或格式无效，或签发节点不在信任名录中",
+                "the tree head's signature or form is invalid, or its node is not an active directory node",
+            ),
+            Self::TreeHeadConflict { reason } => (
+                "transparency.inconsistent",
+                "树头未延续登记处保存的树头：日志或审计链被截断或分叉".into(),
+                format!("the tree head does not extend the one the registry holds: {reason}").into(),
+            ),
             Self::NotReady => fixed("not_ready", "数据库暂不可用", "the database is not available"),
             Self::Internal => fixed("internal", "服务器内部错误，请稍后重试", "internal error; try again later"),
         }

@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod rejoin;
 pub mod status;
 pub mod tls;
+pub mod transparency;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,6 +115,9 @@ pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<
 /// as a rule, and should not wait a whole refresh period to be trusted.
 pub const UNLISTED_RETRY: Duration = Duration::from_secs(10);
 
+/// How soon after its start a node first sends the registry its tree head.
+pub const FIRST_ANCHOR: Duration = Duration::from_secs(5);
+
 /// Where the trust directory comes from and how often it is fetched.
 #[derive(Debug, Clone)]
 pub struct RegistrySource {
@@ -205,6 +209,20 @@ impl Exchange {
                 }
             }),
         ];
+        if self.registry.is_some() {
+            let exchange = self.clone();
+            tasks.push(tokio::spawn(async move {
+                // Soon after the start, then every so often: a head only an enrolled node can anchor.
+                tokio::time::sleep(FIRST_ANCHOR).await;
+                loop {
+                    let core = &exchange.core;
+                    if core.trust.current().node(core.code()).is_some_and(|n| n.status == NodeStatus::Active) {
+                        let _ = exchange.anchor().await;
+                    }
+                    tokio::time::sleep(transparency::ANCHOR_EVERY).await;
+                }
+            }));
+        }
         if let Some(every) = self.refresh {
             let exchange = self.clone();
             tasks.push(tokio::spawn(async move {
@@ -226,6 +244,14 @@ impl Exchange {
             }));
         }
         tasks
+    }
+
+    /// Signs this node's tree head now and has the registry keep it; returns it.
+    pub async fn anchor(&self) -> Result<crate::domain::claims::TreeHeadClaims, String> {
+        match &self.registry {
+            Some(registry) => transparency::anchor(&self.core, &self.public, &registry.url).await,
+            None => Err("no registry is configured".into()),
+        }
     }
 
     /// Fetches the directory from the registry now and installs it (a failure keeps the one in

@@ -69,7 +69,8 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::NoAnswerOwed
         | C::Answered
         | C::Replay
-        | C::Sequence => StatusCode::CONFLICT,
+        | C::Sequence
+        | C::TreeHeadConflict { .. } => StatusCode::CONFLICT,
         C::Fields { .. }
         | C::TextLength { .. }
         | C::FutureDate
@@ -84,7 +85,8 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::EventOriginUnknown
         | C::BadMessage
         | C::WrongAudience
-        | C::BatchSize => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::BatchSize
+        | C::TreeHeadInvalid => StatusCode::UNPROCESSABLE_ENTITY,
         C::PeerUnavailable { .. } | C::DirectoryRefresh => StatusCode::BAD_GATEWAY,
         C::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         C::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -240,7 +240,7 @@ async fn unrouted(req: HttpRequest, document: web::Data<utoipa::openapi::OpenApi
 }
 
 /// The problem answering a request body that could not be read as JSON.
-fn json_error(e: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
+pub(crate) fn json_error(e: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
     use actix_web::error::JsonPayloadError as E;
     match e {
         E::Overflow { .. } | E::OverflowKnownLength { .. } => ErrorCode::TooLarge { limit }.into(),

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod outbox;
 pub mod signatures;
 pub mod statuses;
+pub mod transparency;
 pub mod trust;
 
 #[cfg(test)]
@@ -26,6 +27,7 @@ pub use audit::{Actor, AuditKey, Caller};
 pub use outbox::Outbox;
 pub use signatures::BatchVerifier;
 pub use statuses::StatusCache;
+pub use transparency::IssuanceLog;
 pub use trust::{DirectoryAnchor, Trust};
 
 /// Errors starting a node.
@@ -107,6 +109,8 @@ pub struct NodeCore {
     pub signatures: BatchVerifier,
     /// Puts messages in the outbox inside a business transaction, and wakes their delivery.
     pub outbox: Outbox,
+    /// The leaves of this node's issuance log, as far as taken in.
+    pub log: IssuanceLog,
 }
 
 impl NodeCore {
@@ -126,6 +130,11 @@ impl NodeCore {
             anchor,
         })?;
         core.load_cached_directory();
+        let now = chrono::Utc::now().naive_utc();
+        let logged = core.store.write(move |conn| crate::store::issuance_log::backfill(conn, now))?;
+        if logged > 0 {
+            tracing::info!(versions = logged, "versions signed before the issuance log began are logged");
+        }
         Ok(core)
     }
 
@@ -148,6 +157,7 @@ impl NodeCore {
             statuses: StatusCache::default(),
             signatures,
             outbox,
+            log: IssuanceLog::default(),
         };
         core.catch_up_statuses()?;
         Ok(core)

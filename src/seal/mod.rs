@@ -11,6 +11,7 @@ pub mod keys;
 pub mod merkle;
 pub mod qr;
 pub mod records;
+pub mod transparency;
 pub mod trust;
 
 pub use jws::{JwsError, SignatureCheck, VerifiedJws, read_stored, sign_compact, verify_compact, verify_compact_all};

@@ -12,6 +12,7 @@ use super::trust::{TrustStore, TrustedKey};
 use crate::contract::{Contract, Kind};
 use crate::domain::claims::{
     CERTIFICATE_TYP, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, StatusAnswerClaims, StatusListClaims,
+    TreeHeadClaims,
 };
 use crate::domain::division::is_responsible;
 use crate::domain::message::{LookupAnswerClaims, LookupRequestClaims, MessageClaims, ReceiptClaims};
@@ -45,6 +46,7 @@ signed_record!(
     LookupAnswerClaims,
     StatusListClaims,
     StatusAnswerClaims,
+    TreeHeadClaims,
     ReceivedClaims,
     PresentationClaims
 );

@@ -99,6 +99,21 @@ pub(super) fn lock_chain(conn: &mut DbConn) -> Result<(), diesel::result::Error>
     }
 }
 
+/// The chain's newest entry: its sequence number and hash (0 and the genesis hash when empty).
+pub fn head(conn: &mut DbConn) -> Result<(i64, String), StoreError> {
+    let newest: Option<(i64, String)> = audit_log::table
+        .select((audit_log::seq, audit_log::hash))
+        .order(audit_log::seq.desc())
+        .first(conn)
+        .optional()?;
+    Ok(newest.unwrap_or((0, GENESIS.to_owned())))
+}
+
+/// The hash of entry `seq`, if the chain holds it.
+pub fn hash_at(conn: &mut DbConn, seq: i64) -> Result<Option<String>, StoreError> {
+    Ok(audit_log::table.find(seq).select(audit_log::hash).first(conn).optional()?)
+}
+
 /// Appends an entry to the chain, inside a transaction of [`super::Store::write`] (which holds the chain lock).
 pub fn append(conn: &mut DbConn, new: NewAudit) -> Result<(), StoreError> {
     append_all(conn, vec![new])
@@ -112,12 +127,7 @@ pub(super) fn append_all(conn: &mut DbConn, entries: Vec<NewAudit>) -> Result<()
     if entries.is_empty() {
         return Ok(());
     }
-    let head: Option<(i64, String)> = audit_log::table
-        .select((audit_log::seq, audit_log::hash))
-        .order(audit_log::seq.desc())
-        .first(conn)
-        .optional()?;
-    let (mut last_seq, mut last_hash) = head.unwrap_or((0, GENESIS.to_owned()));
+    let (mut last_seq, mut last_hash) = head(conn)?;
     let rows: Vec<AuditRow> = entries
         .into_iter()
         .map(|new| {

@@ -81,9 +81,10 @@ pub fn insert_certificate(conn: &mut DbConn, row: &CertificateRow) -> Result<(),
     Ok(())
 }
 
-/// Inserts a signed version.
+/// Inserts a signed version and appends it to the issuance log, in the caller's transaction.
 pub fn insert_version(conn: &mut DbConn, row: &VersionRow) -> Result<(), StoreError> {
     diesel::insert_into(certificate_versions::table).values(row).execute(conn)?;
+    super::issuance_log::append(conn, &row.jti, &row.token, row.issued_at)?;
     Ok(())
 }
 

@@ -105,6 +105,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     audit_subjects,
     audit_index,
+    issuance_log,
 );
 
 diesel::table! {
@@ -158,5 +159,14 @@ diesel::table! {
         status -> Text,
         at -> Timestamp,
         message_id -> Text,
+    }
+}
+
+diesel::table! {
+    issuance_log (idx) {
+        idx -> BigInt,
+        jti -> Text,
+        leaf_hash -> Text,
+        logged_at -> Timestamp,
     }
 }

@@ -20,5 +20,6 @@ mod restore;
 mod serve;
 mod signatures;
 mod store;
+mod transparency;
 mod vectors;
 mod verify;
