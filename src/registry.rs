@@ -330,7 +330,7 @@ fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
 }
 
 /// Serves the registry's published directory (`GET /directory`), its root key, and the nodes'
-/// tree heads (`POST /tree-heads`, `GET /tree-heads/{code}`) on `listener`.
+/// tree heads (`POST /tree-heads`, `GET /tree-heads`, `GET /tree-heads/{code}`) on `listener`.
 pub fn serve(dir: &Path, listener: TcpListener) -> std::io::Result<Server> {
     let contract = Contract::new().map_err(std::io::Error::other)?;
     let published = web::Data::new(Published { dir: dir.to_owned(), contract, keeping: Default::default() });
@@ -344,6 +344,7 @@ pub fn serve(dir: &Path, listener: TcpListener) -> std::io::Result<Server> {
             .service(directory)
             .service(root_key)
             .service(keep_tree_head)
+            .service(tree_heads)
             .service(tree_head)
             .service(healthz)
     })
@@ -362,6 +363,27 @@ async fn keep_tree_head(
         Ok(Ok(_)) => Ok(HttpResponse::NoContent().finish()),
         Ok(Err(code)) => Err(ApiError::from_code(&code)),
         Err(_) => Err(ApiError::from_code(&ErrorCode::Internal)),
+    }
+}
+
+/// The newest tree head kept of every node (`{"heads": [...]}`), for verifiers taking in logs.
+#[get("/tree-heads")]
+async fn tree_heads(published: web::Data<Published>) -> Result<HttpResponse, ApiError> {
+    let heads = published.dir.join(TREE_HEADS_DIR);
+    let read = web::block(move || -> std::io::Result<Vec<String>> {
+        let Ok(entries) = std::fs::read_dir(&heads) else { return Ok(Vec::new()) };
+        let mut tokens = Vec::new();
+        for entry in entries {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "jws") {
+                tokens.push(std::fs::read_to_string(path)?);
+            }
+        }
+        Ok(tokens)
+    });
+    match read.await {
+        Ok(Ok(heads)) => Ok(HttpResponse::Ok().json(crate::exchange::transparency::TreeHeads { heads })),
+        _ => Err(ApiError::from_code(&ErrorCode::Internal)),
     }
 }
 

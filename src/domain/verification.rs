@@ -33,6 +33,9 @@ pub enum Reason {
     NotResponsible,
     /// The issuer itself never issued this version: signed with its key, but not by it.
     UnknownVersion,
+    /// Signed, it says, before the issuer's last anchored log head, which does not hold it: a
+    /// version back-dated with a stolen key (签发透明日志中无此版本).
+    NotInLog,
     /// The payload fails `schemas/certificate.schema.json`.
     Schema,
     /// `nbf` is in the future.
@@ -81,6 +84,11 @@ impl Coded for Reason {
             Self::UnknownVersion => {
                 ("unknown_version", "签发机关没有签发过该证明版本", "the issuer never issued this version")
             }
+            Self::NotInLog => (
+                "not_in_log",
+                "签发机关的签发透明日志中没有该证明版本",
+                "the issuer's transparency log does not hold this version, though it says it was signed before the log's anchored head",
+            ),
             Self::Schema => ("schema", "证明内容不符合数据规范", "payload does not follow the certificate schema"),
             Self::NotYetValid => ("not_yet_valid", "证明尚未生效", "certificate is not valid yet"),
             Self::Expired => ("expired", "证明已过有效期", "certificate has expired"),
@@ -341,6 +349,7 @@ mod tests {
             IssuerMismatch,
             NotResponsible,
             UnknownVersion,
+            NotInLog,
             Schema,
             NotYetValid,
             Expired,

@@ -21,6 +21,8 @@ pub const LOOKUP_PATH: &str = "/exchange/v1/lookup";
 pub const STATUS_LIST_PATH: &str = "/exchange/v1/status-list";
 /// Path of the on-line status question on a peer listener.
 pub const STATUS_PATH: &str = "/exchange/v1/status";
+/// Path of a node's issuance log leaves on its peer listener (`?from=&to=`).
+pub const LOG_PATH: &str = "/exchange/v1/log";
 /// Path where a node restored from a backup takes back what a peer holds of it.
 pub const REJOIN_PATH: &str = "/exchange/v1/rejoin";
 

@@ -212,13 +212,15 @@ impl Exchange {
         if self.registry.is_some() {
             let exchange = self.clone();
             tasks.push(tokio::spawn(async move {
-                // Soon after the start, then every so often: a head only an enrolled node can anchor.
+                // Soon after the start, then every so often: a head only an enrolled node can anchor;
+                // then the other nodes' logs as far as their anchored heads.
                 tokio::time::sleep(FIRST_ANCHOR).await;
                 loop {
                     let core = &exchange.core;
                     if core.trust.current().node(core.code()).is_some_and(|n| n.status == NodeStatus::Active) {
                         let _ = exchange.anchor().await;
                     }
+                    exchange.mirror_logs().await;
                     tokio::time::sleep(transparency::ANCHOR_EVERY).await;
                 }
             }));
@@ -251,6 +253,15 @@ impl Exchange {
         match &self.registry {
             Some(registry) => transparency::anchor(&self.core, &self.public, &registry.url).await,
             None => Err("no registry is configured".into()),
+        }
+    }
+
+    /// Takes in the other nodes' issuance logs as far as their heads the registry kept; returns
+    /// how many are taken in that far.
+    pub async fn mirror_logs(&self) -> usize {
+        match &self.registry {
+            Some(registry) => transparency::mirror_all(&self.core, &self.public, &registry.url, &self.peers).await,
+            None => 0,
         }
     }
 

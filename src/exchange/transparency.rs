@@ -2,22 +2,75 @@
 //! signs a tree head and sends it with the proof that its log extends the head the registry
 //! holds. The registry keeps it only then, so a log or chain cut back after it was anchored is
 //! refused there and found by `hunyu audit verify`.
+//!
+//! Each node also takes in the other nodes' logs as far as their anchored heads (the leaves over
+//! the pinned peer channel, checked against the root the registry kept), so that a verification
+//! refuses a version its issuer never logged.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 
+use super::Refusal;
+use super::client::{LOG_PATH, PeerClient};
 use crate::contract::Contract;
 use crate::domain::claims::TreeHeadClaims;
+use crate::domain::directory::NodeStatus;
 use crate::node::NodeCore;
-use crate::seal::TrustStore;
+use crate::seal::merkle::{self, Hash};
 use crate::seal::transparency::{TreeHeadSubmission, consistency_hex, open_tree_head};
+use crate::seal::{TrustStore, hex};
 
 /// How often a node sends the registry its tree head.
 pub const ANCHOR_EVERY: Duration = Duration::from_secs(60);
 /// Longest tree head accepted from the registry.
 const MAX_HEAD_LEN: usize = 16 * 1024;
+/// Longest list of every node's tree head accepted from the registry (some 20,000 nodes).
+const MAX_HEADS_LEN: usize = 32 * 1024 * 1024;
+/// Most leaves a node serves, or asks for, in one request.
+pub const LOG_PAGE: u64 = 10_000;
+/// Longest page of leaves accepted (hex and JSON around them).
+const MAX_LEAVES_LEN: usize = 1024 * 1024;
+
+/// Query of `GET /exchange/v1/log`: leaves `from` (inclusive) to `to` (exclusive).
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct LogRange {
+    pub from: u64,
+    pub to: u64,
+}
+
+/// Answer of `GET /exchange/v1/log`: leaf hashes (hex), in order.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct LogLeaves {
+    pub leaves: Vec<String>,
+}
+
+/// Answer of the registry's `GET /tree-heads`: the newest head of every node it keeps one of.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct TreeHeads {
+    pub heads: Vec<String>,
+}
+
+/// The leaves of this node's log in `range`, for a peer (at most [`LOG_PAGE`], all logged).
+pub fn serve_leaves(core: &NodeCore, range: LogRange) -> Result<LogLeaves, Refusal> {
+    let bad = |reason| Refusal::BadMessage { message: 0, reason };
+    if range.to <= range.from || range.to - range.from > LOG_PAGE {
+        return Err(bad("a range of 1 to 10,000 leaves is needed"));
+    }
+    let size = core.catch_up_log().map_err(|error| {
+        tracing::error!(%error, "issuance log unreadable");
+        bad("the log could not be read")
+    })?;
+    let (from, to) = (usize::try_from(range.from), usize::try_from(range.to));
+    let leaves = match (from, to) {
+        (Ok(from), Ok(to)) if range.to <= size => {
+            core.log.with_leaves(|l| l[from..to].iter().map(|h| hex(h)).collect())
+        }
+        _ => return Err(bad("the range goes past the log")),
+    };
+    Ok(LogLeaves { leaves })
+}
 
 /// The URL of `code`'s tree heads at the registry at `registry`.
 fn heads_url(registry: &str, code: Option<&str>) -> String {
@@ -108,4 +161,88 @@ async fn send_head(core: &Arc<NodeCore>, client: &reqwest::Client, registry: &st
         "tree head anchored at the registry"
     );
     Ok(signed.claims)
+}
+
+/// Takes in, from each other active node, the leaves of its log up to the newest head the
+/// registry kept of it; returns how many nodes' logs are now taken in as far as their heads.
+pub async fn mirror_all(core: &Arc<NodeCore>, client: &reqwest::Client, registry: &str, peers: &PeerClient) -> usize {
+    let trust = core.trust.current();
+    let heads = match fetch_heads(client, registry, &trust, &core.contract).await {
+        Ok(heads) => heads,
+        Err(error) => {
+            tracing::warn!(%error, "other nodes' tree heads not fetched");
+            return 0;
+        }
+    };
+    let mut current = 0;
+    for head in heads {
+        let Some(entry) = trust.node(&head.iss).filter(|n| n.status == NodeStatus::Active && n.code != core.code())
+        else {
+            continue;
+        };
+        let node = head.iss.clone();
+        let taken = fetch_leaves(peers, entry, core.issuer_logs.size(&node), head.size).await;
+        match taken.and_then(|leaves| core.issuer_logs.extend(head, leaves)) {
+            Ok(()) => current += 1,
+            Err(error) => {
+                core.metrics.tree_head_failures.inc();
+                tracing::error!(%node, %error, "another node's issuance log not taken in");
+            }
+        }
+    }
+    current
+}
+
+/// The newest head of every node the registry keeps one of, each checked against `trust` (a
+/// head that does not check is left out and logged).
+async fn fetch_heads(
+    client: &reqwest::Client,
+    registry: &str,
+    trust: &TrustStore,
+    contract: &Contract,
+) -> Result<Vec<TreeHeadClaims>, String> {
+    let response =
+        client.get(heads_url(registry, None)).send().await.map_err(|e| format!("registry unreachable: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("registry answered {}", response.status()));
+    }
+    let body = super::read_capped(response, MAX_HEADS_LEN).await?;
+    let heads: TreeHeads = serde_json::from_slice(&body).map_err(|e| format!("tree heads: {e}"))?;
+    Ok(heads
+        .heads
+        .iter()
+        .filter_map(|token| {
+            open_tree_head(token, trust, contract)
+                .inspect_err(|error| tracing::warn!(%error, "a tree head the registry serves does not check"))
+                .ok()
+        })
+        .collect())
+}
+
+/// Leaves `from` to `to` of `entry`'s log, page by page over the peer channel.
+async fn fetch_leaves(
+    peers: &PeerClient,
+    entry: &crate::seal::directory::NodeEntry,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Hash>, String> {
+    let mut leaves = Vec::new();
+    let mut at = from;
+    while at < to {
+        let end = to.min(at + LOG_PAGE);
+        let response = peers.get(entry, &format!("{LOG_PATH}?from={at}&to={end}")).await?;
+        if !response.status().is_success() {
+            return Err(format!("{} answered {}", entry.code, response.status()));
+        }
+        let body = super::read_capped(response, MAX_LEAVES_LEN).await?;
+        let page: LogLeaves = serde_json::from_slice(&body).map_err(|e| format!("leaves: {e}"))?;
+        if u64::try_from(page.leaves.len()).ok() != Some(end - at) {
+            return Err(format!("{} served {} leaves for {} asked", entry.code, page.leaves.len(), end - at));
+        }
+        for leaf in &page.leaves {
+            leaves.push(merkle::from_hex(leaf).ok_or_else(|| format!("{} served a leaf that is no hash", entry.code))?);
+        }
+        at = end;
+    }
+    Ok(leaves)
 }

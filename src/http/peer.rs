@@ -15,10 +15,11 @@ use super::AppSettings;
 use super::error::ApiError;
 use crate::domain::error::ErrorCode;
 use crate::exchange::client::{
-    LOOKUP_PATH, LookupExchange, MESSAGES_PATH, REJOIN_PATH, STATUS_LIST_PATH, STATUS_PATH, StatusExchange,
+    LOG_PATH, LOOKUP_PATH, LookupExchange, MESSAGES_PATH, REJOIN_PATH, STATUS_LIST_PATH, STATUS_PATH, StatusExchange,
 };
 use crate::exchange::inbox::{self, InboxError};
 use crate::exchange::rejoin::{self, RejoinRequest};
+use crate::exchange::transparency::{LogRange, serve_leaves};
 use crate::exchange::{Batch, Exchange, MAX_REQUEST_BYTES, Refusal, sender_of};
 use crate::seal::sha256_hex;
 use crate::service::AnswerError;
@@ -48,6 +49,7 @@ pub fn serve(
             .app_data(timed.clone())
             .app_data(in_flight.clone())
             .app_data(body_read)
+            .app_data(web::QueryConfig::default().error_handler(|_, _| ApiError::from(ErrorCode::Query).into()))
             .app_data(
                 web::JsonConfig::default().limit(limit).error_handler(move |e, _| super::json_error(e, limit).into()),
             )
@@ -61,6 +63,7 @@ pub fn serve(
             .route(STATUS_PATH, web::post().to(version_status))
             .route(STATUS_LIST_PATH, web::get().to(status_list))
             .route(REJOIN_PATH, web::post().to(rejoin_restored))
+            .route(LOG_PATH, web::get().to(log_leaves))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::from(ErrorCode::NotFound { what: "route" }))
             }))
@@ -176,6 +179,14 @@ async fn version_status(
         Ok(answer) => Ok(HttpResponse::Ok().json(StatusExchange { answer: Some(answer), ..Default::default() })),
         Err(error) => Err(refusal(&exchange, "status question", error)),
     }
+}
+
+/// Leaves of this node's issuance log (签发透明日志), for a peer checking them against the head
+/// this node anchored at the registry.
+async fn log_leaves(exchange: web::Data<Exchange>, range: web::Query<LogRange>) -> Result<HttpResponse, ApiError> {
+    let core = exchange.core().clone();
+    let served = web::block(move || serve_leaves(&core, range.into_inner())).await?;
+    Ok(HttpResponse::Ok().json(taken(&exchange, "log leaves", served.map_err(InboxError::Refused))?))
 }
 
 /// This node's signed status list (`hunyu-status+jwt`), as its API serves it publicly.

@@ -27,7 +27,7 @@ pub use audit::{Actor, AuditKey, Caller};
 pub use outbox::Outbox;
 pub use signatures::BatchVerifier;
 pub use statuses::StatusCache;
-pub use transparency::IssuanceLog;
+pub use transparency::{IssuanceLog, IssuerLogs};
 pub use trust::{DirectoryAnchor, Trust};
 
 /// Errors starting a node.
@@ -111,6 +111,8 @@ pub struct NodeCore {
     pub outbox: Outbox,
     /// The leaves of this node's issuance log, as far as taken in.
     pub log: IssuanceLog,
+    /// Other nodes' issuance logs, as far as their anchored heads.
+    pub issuer_logs: IssuerLogs,
 }
 
 impl NodeCore {
@@ -158,6 +160,7 @@ impl NodeCore {
             signatures,
             outbox,
             log: IssuanceLog::default(),
+            issuer_logs: IssuerLogs::default(),
         };
         core.catch_up_statuses()?;
         Ok(core)

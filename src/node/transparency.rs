@@ -1,6 +1,8 @@
-//! This node's issuance log as the exchange serves it and signs its heads: the leaf hashes in
-//! memory, taken in from the store (another process on the same database appends too).
+//! Issuance logs in memory: this node's, as the exchange serves it and signs its heads (taken in
+//! from the store, where another process on the same database appends too), and other nodes', as
+//! far as the heads they anchored at the registry, against which verifications are judged.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
@@ -8,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::NodeCore;
 use crate::domain::claims::{AuditHead, TreeHeadClaims};
 use crate::seal::hex;
-use crate::seal::merkle::{self, Hash};
+use crate::seal::merkle::{self, Frontier, Hash};
 use crate::seal::transparency::sign_tree_head;
 use crate::store::{StoreError, audit, issuance_log};
 
@@ -109,4 +111,123 @@ pub fn compare_with_head(
         return Ok(Err(AnchorBreak::LogRewritten { size: head.size, signed_at }));
     }
     Ok(Ok(()))
+}
+
+/// Seconds before an issuer's anchored head that a version must have been signed for its absence
+/// from the log to count: a version signed just before a head may be stored just after it.
+pub const LOG_SLACK_SECONDS: i64 = 60;
+
+/// What another node's issuance log, as taken in here, says of a version it signed at `iat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logged {
+    /// The log holds it.
+    Yes,
+    /// The log does not hold it, though it says it was signed well before the log's head.
+    No,
+    /// Signed after (or just before) the newest head taken in here: not yet to be found.
+    NotYet,
+    /// No anchored head of the issuer is held here.
+    Unknown,
+}
+
+/// One issuer's log as far as its newest anchored head: the head, the tree's right edge and
+/// every leaf.
+#[derive(Debug, Clone)]
+struct Mirror {
+    head: TreeHeadClaims,
+    frontier: Frontier,
+    leaves: HashSet<Hash>,
+}
+
+/// Other nodes' issuance logs as far as the heads the registry kept, leaf by leaf, so that a
+/// verification tells whether a version is logged without a database read or a question.
+#[derive(Debug, Default)]
+pub struct IssuerLogs {
+    logs: RwLock<HashMap<String, Mirror>>,
+}
+
+impl IssuerLogs {
+    /// How many leaves of `issuer`'s log are taken in.
+    pub fn size(&self, issuer: &str) -> u64 {
+        self.read().get(issuer).map_or(0, |m| m.frontier.size())
+    }
+
+    /// Takes in `head` of its issuer with `leaves`, the leaves after those taken in: only if they
+    /// make the head's root, else nothing changes (the issuer serves a log other than the one it
+    /// anchored).
+    pub fn extend(&self, head: TreeHeadClaims, leaves: Vec<Hash>) -> Result<(), String> {
+        let mut frontier = self.read().get(&head.iss).map(|m| m.frontier.clone()).unwrap_or_default();
+        let base = frontier.size();
+        leaves.iter().for_each(|leaf| frontier.push(*leaf));
+        if frontier.size() != head.size || hex(&frontier.root()) != head.root {
+            return Err(format!(
+                "the leaves served by {} do not make the root of its anchored head of {} versions",
+                head.iss, head.size
+            ));
+        }
+        let mut logs = self.logs.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mirror = logs.entry(head.iss.clone()).or_insert_with(|| Mirror {
+            head: head.clone(),
+            frontier: Frontier::new(),
+            leaves: HashSet::new(),
+        });
+        // Another refresh may have taken in more meanwhile: then its leaves stay.
+        if mirror.frontier.size() == base {
+            mirror.leaves.extend(leaves);
+            (mirror.head, mirror.frontier) = (head, frontier);
+        }
+        Ok(())
+    }
+
+    /// Whether `issuer`'s log holds the version of leaf `leaf`, signed (it says) at `iat`.
+    pub fn judge(&self, issuer: &str, leaf: &Hash, iat: i64) -> Logged {
+        match self.read().get(issuer) {
+            None => Logged::Unknown,
+            Some(mirror) if mirror.leaves.contains(leaf) => Logged::Yes,
+            Some(mirror) if iat < mirror.head.iat - LOG_SLACK_SECONDS => Logged::No,
+            Some(_) => Logged::NotYet,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Mirror>> {
+        self.logs.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seal::merkle::leaf_hash;
+
+    fn head_over(leaves: &[Hash], iat: i64) -> TreeHeadClaims {
+        TreeHeadClaims {
+            iss: "130728102000".into(),
+            iat,
+            size: u64::try_from(leaves.len()).unwrap(),
+            root: hex(&merkle::root(leaves)),
+            audit: AuditHead { seq: 1, hash: "0".repeat(64) },
+        }
+    }
+
+    #[test]
+    fn an_issuer_s_log_is_taken_in_only_as_its_anchored_head_says() {
+        let leaves: Vec<Hash> = (0..7u8).map(|i| leaf_hash(&[i])).collect();
+        let logs = IssuerLogs::default();
+        let issuer = "130728102000";
+        assert_eq!(logs.judge(issuer, &leaves[0], 0), Logged::Unknown);
+        logs.extend(head_over(&leaves[..4], 1_000), leaves[..4].to_vec()).unwrap();
+        // The rest, but one leaf swapped: refused, and what was held stays.
+        let mut swapped = leaves[4..].to_vec();
+        swapped[1] = leaf_hash(b"forged");
+        assert!(logs.extend(head_over(&leaves, 2_000), swapped).is_err());
+        assert_eq!(logs.size(issuer), 4);
+        logs.extend(head_over(&leaves, 2_000), leaves[4..].to_vec()).unwrap();
+        assert_eq!(logs.size(issuer), 7);
+
+        let forged = leaf_hash(b"back-dated");
+        assert_eq!(logs.judge(issuer, &leaves[6], 0), Logged::Yes);
+        assert_eq!(logs.judge(issuer, &forged, 2_000 - LOG_SLACK_SECONDS - 1), Logged::No);
+        assert_eq!(logs.judge(issuer, &forged, 2_000 - LOG_SLACK_SECONDS), Logged::NotYet);
+        assert_eq!(logs.judge("130728104000", &forged, 0), Logged::Unknown);
+    }
 }

@@ -7,7 +7,9 @@ use std::borrow::Cow;
 use serde::de::DeserializeOwned;
 
 use super::jws::{SignatureCheck, VerifiedJws, verify_compact, verify_compact_all, verify_compact_batched};
+use super::merkle::Hash;
 use super::qr;
+use super::transparency::version_leaf;
 use super::trust::{TrustStore, TrustedKey};
 use crate::contract::{Contract, Kind};
 use crate::domain::claims::{
@@ -111,6 +113,8 @@ pub struct Genuine<T> {
     /// The signed payload as it was read.
     pub payload: serde_json::Value,
     pub issuer: Issuer,
+    /// Its leaf in its issuer's transparency log, if it was logged there.
+    pub leaf: Hash,
 }
 
 /// A genuine certificate (婚育证明).
@@ -154,8 +158,10 @@ fn presented_token(text: &str) -> Result<Cow<'_, str>, Reason> {
 
 /// The genuine record of a verified token: schema, the key's right to sign it, and its issuer.
 fn genuine<T: SignedRecord>(verified: VerifiedJws<'_>, kind: Kind, contract: &Contract) -> Result<Genuine<T>, Reason> {
+    let leaf = version_leaf(&verified.payload);
     let (claims, payload, key) = claims_of(verified, kind, contract)?;
-    Ok(Genuine { claims, payload, issuer: Issuer { code: key.issuer.clone(), name: key.issuer_name.clone() } })
+    let issuer = Issuer { code: key.issuer.clone(), name: key.issuer_name.clone() };
+    Ok(Genuine { claims, payload, issuer, leaf })
 }
 
 /// A certificate is genuine only from the node responsible for her household registration.

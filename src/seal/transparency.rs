@@ -41,6 +41,17 @@ pub enum HeadRefusal {
     Inconsistent,
 }
 
+/// The leaf of a certificate version: the hash of its signed payload, the same bytes whether it is
+/// shown as its token or, compressed and signed again, as QR text.
+pub fn version_leaf(payload: &[u8]) -> Hash {
+    merkle::leaf_hash(payload)
+}
+
+/// The leaf of a version from its uncompressed compact JWS, as this node stored it.
+pub fn leaf_of_token(token: &str) -> Option<Hash> {
+    Some(version_leaf(&super::b64url_decode(token.split('.').nth(1)?)?))
+}
+
 /// Signs a tree head with the node's key.
 pub fn sign_tree_head(signer: &dyn Signer, claims: &TreeHeadClaims) -> String {
     sign_compact(signer, TREE_HEAD_TYP, serde_json::to_string(claims).unwrap_or_default().as_bytes(), false)

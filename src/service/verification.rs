@@ -18,6 +18,7 @@ use crate::domain::verification::{
 };
 use crate::exchange::client::PeerClient;
 use crate::metrics::StatusLabel;
+use crate::node::transparency::Logged;
 use crate::node::{Actor, NodeCore};
 use crate::seal::directory::NodeEntry;
 use crate::seal::records::{
@@ -255,7 +256,12 @@ pub(crate) fn judge(
 ) -> Verdict {
     let claims = &genuine.claims;
     let evidence = known.1;
-    let reasons = version_reasons(core, (&claims.iss, &claims.jti), (claims.nbf, claims.exp), known, own, now);
+    let issued_here = own.is_some();
+    let mut reasons = version_reasons(core, (&claims.iss, &claims.jti), (claims.nbf, claims.exp), known, own, now);
+    // This node's own versions are judged by its store; another node's by its log as taken in.
+    if !issued_here && core.issuer_logs.judge(&claims.iss, &genuine.leaf, claims.iat) == Logged::No {
+        reasons.push(Reason::NotInLog);
+    }
     let warnings = evidence.warning(now.timestamp()).into_iter().collect();
     Verdict { status: overall_status(&reasons), reasons, warnings, genuine: Some(genuine), evidence: Some(evidence) }
 }
@@ -417,10 +423,17 @@ mod tests {
         let issued = issue_sample(&origin, 1);
         let genuine = verify(&origin, &issued.qr, &actor(&origin, Role::Officer, Action::Verify), now).await.unwrap();
         assert!(genuine.valid(), "{genuine:?}");
-        // Elsewhere only the issuer's transparency log could tell (issue 10): today it verifies.
-        let elsewhere =
-            verify(&residence, &forged, &actor(&residence, Role::Worker, Action::Verify), now).await.unwrap();
+        // Elsewhere only the issuer's transparency log can tell: without its head, it verifies…
+        let worker = actor(&residence, Role::Worker, Action::Verify);
+        let elsewhere = verify(&residence, &forged, &worker, now).await.unwrap();
         assert!(elsewhere.reasons.is_empty(), "{elsewhere:?}");
+        // …and once a head signed two minutes later is taken in, it is refused; the issued one is not.
+        let head = origin.sign_tree_head(now + chrono::Duration::minutes(2)).unwrap();
+        let leaves = origin.log.with_leaves(<[_]>::to_vec);
+        residence.issuer_logs.extend(head.claims, leaves).unwrap();
+        let elsewhere = verify(&residence, &forged, &worker, now).await.unwrap();
+        assert_eq!(elsewhere.reasons, [Reason::NotInLog]);
+        assert!(verify(&residence, &issued.qr, &worker, now).await.unwrap().valid());
     }
 
     #[tokio::test]

@@ -8,18 +8,22 @@ use super::schema::{certificate_versions, issuance_log};
 use super::{DbConn, StoreError};
 use crate::seal::hex;
 use crate::seal::merkle::{self, Hash};
+use crate::seal::transparency::leaf_of_token;
 
-/// Appends the version `jti` with its compact JWS `token` as the next leaf; returns its index.
+/// Appends the version `jti` as the next leaf (its signed payload, read from its uncompressed
+/// compact JWS `token`); returns its index.
 /// Inside a transaction of [`super::Store::write`], whose chain lock keeps indexes in order across
 /// processes.
 pub fn append(conn: &mut DbConn, jti: &str, token: &str, at: NaiveDateTime) -> Result<i64, StoreError> {
     let last: Option<i64> = issuance_log::table.select(diesel::dsl::max(issuance_log::idx)).first(conn)?;
     let idx = last.map_or(0, |last| last + 1);
+    let leaf = leaf_of_token(token)
+        .ok_or_else(|| StoreError::Corrupt(format!("version {jti} has no readable payload to log")))?;
     diesel::insert_into(issuance_log::table)
         .values((
             issuance_log::idx.eq(idx),
             issuance_log::jti.eq(jti),
-            issuance_log::leaf_hash.eq(hex(&merkle::leaf_hash(token.as_bytes()))),
+            issuance_log::leaf_hash.eq(hex(&leaf)),
             issuance_log::logged_at.eq(at),
         ))
         .execute(conn)?;

@@ -8,14 +8,17 @@ use std::process::Command;
 use diesel::prelude::*;
 use hunyu::domain::claims::TreeHeadClaims;
 use hunyu::seal::merkle::{self, leaf_hash};
-use hunyu::seal::transparency::sign_tree_head;
+use hunyu::seal::transparency::{leaf_of_token, sign_tree_head};
 use hunyu::store::StoreError;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, ORIGIN, TestNode, federation, read, zhang_li};
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, read, zhang_li};
 
-both_backends!(a_node_anchors_its_log_and_audit_head_and_a_cut_shows);
+both_backends!(
+    a_node_anchors_its_log_and_audit_head_and_a_cut_shows,
+    a_verifier_refuses_a_version_its_issuer_never_logged
+);
 
 /// `hunyu audit verify` on the node's config file, pointed at the served registry.
 fn audit_verify(node: &TestNode, registry_url: &str, registry_dir: &std::path::Path) -> (bool, String) {
@@ -43,7 +46,7 @@ async fn a_node_anchors_its_log_and_audit_head_and_a_cut_shows(backend: Backend)
 
     // The log holds both versions in the order signed; the registry keeps the head over them.
     let head = origin.node.exchange.anchor().await.unwrap();
-    let leaves = [&issued, &renewed].map(|v| leaf_hash(v["token"].as_str().unwrap().as_bytes()));
+    let leaves = [&issued, &renewed].map(|v| leaf_of_token(v["token"].as_str().unwrap()).unwrap());
     assert_eq!((head.size, head.root.clone()), (2, hunyu::seal::hex(&merkle::root(&leaves))));
     assert!(head.audit.seq >= 2, "{head:?}");
     let kept = reqwest::get(format!("{url}/tree-heads/{}", ORIGIN.0)).await.unwrap();
@@ -120,4 +123,67 @@ async fn a_node_anchors_its_log_and_audit_head_and_a_cut_shows(backend: Backend)
     let error = origin.node.exchange.anchor().await.unwrap_err();
     assert!(error.contains("transparency.inconsistent") || error.contains("versions were lost"), "{error}");
     assert!(!origin.core.metrics.render().contains("hunyu_tree_head_failures_total 0"));
+}
+
+/// The payload of a compact JWS (after its signature was checked elsewhere).
+fn payload(token: &str) -> Value {
+    serde_json::from_slice(&hunyu::seal::b64url_decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}
+
+async fn a_verifier_refuses_a_version_its_issuer_never_logged(backend: Backend) {
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let issued = origin.issue(&zhang_li()).await;
+    let head = origin.node.exchange.anchor().await.unwrap();
+    // The residence takes in the origin's log over the peer channel, as far as the anchored head.
+    assert_eq!(residence.node.exchange.mirror_logs().await, 1);
+    assert_eq!(residence.core.issuer_logs.size(ORIGIN.0), head.size);
+    for shown in [&issued["qr"], &issued["token"]] {
+        let verdict = residence.verify(shown.as_str().unwrap()).await;
+        assert_eq!(verdict["valid"], true, "{verdict}");
+    }
+
+    // A version signed with the origin's (stolen) key and back-dated before the anchored head:
+    // genuine by its signature, refused because the origin's log does not hold it.
+    let mut claims = payload(issued["token"].as_str().unwrap());
+    claims["jti"] = json!(uuid::Uuid::now_v7().to_string());
+    claims["iat"] = json!(head.iat - 3600);
+    let signer = origin.signer();
+    let forged = hunyu::seal::sign_compact(
+        &signer,
+        hunyu::domain::claims::CERTIFICATE_TYP,
+        claims.to_string().as_bytes(),
+        false,
+    );
+    let verdict = residence.verify(&forged).await;
+    assert_eq!((&verdict["valid"], &verdict["status"]), (&json!(false), &json!("invalid")), "{verdict}");
+    assert!(verdict["reasons"].to_string().contains("not_in_log"), "{verdict}");
+    // Dated after the head, it cannot be found yet: it is, once a head a minute later is taken in.
+    claims["iat"] = json!(head.iat);
+    let recent = hunyu::seal::sign_compact(
+        &signer,
+        hunyu::domain::claims::CERTIFICATE_TYP,
+        claims.to_string().as_bytes(),
+        false,
+    );
+    assert_eq!(residence.verify(&recent).await["valid"], true);
+
+    // The peer route serves ranges of 1 to 10,000 leaves inside the log, nothing else.
+    let to_origin = residence.core.trust.current().node(ORIGIN.0).unwrap().clone();
+    let ask = |query: &'static str| {
+        let (peers, to) = (&residence.node.exchange.peers, to_origin.clone());
+        async move { read(peers.get(&to, &format!("/exchange/v1/log{query}")).await.unwrap()).await }
+    };
+    let (status, leaves) = ask("?from=0&to=1").await;
+    assert_eq!((status, leaves["leaves"].as_array().map(Vec::len)), (200, Some(1)), "{leaves}");
+    for (query, status, code) in [
+        ("?from=0&to=0", 422, "exchange.bad_message"),
+        ("?from=0&to=2", 422, "exchange.bad_message"),
+        ("?from=0&to=20000", 422, "exchange.bad_message"),
+        ("?from=-1&to=1", 400, "request.query"),
+        ("", 400, "request.query"),
+    ] {
+        let (got, problem) = ask(query).await;
+        assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{query}: {problem}");
+    }
 }
