@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{Contract, Kind};
+use crate::domain::claims::TreeHeadClaims;
 use crate::domain::directory::{KeyWindow, NodeStatus, is_acceptable_url};
 use crate::domain::division::parse_node_code;
 use crate::domain::error::ErrorCode;
@@ -36,8 +37,8 @@ pub const ROOT_KEY_FILE: &str = "root.pem";
 pub const ROOT_JWK_FILE: &str = "root.jwk.json";
 /// Held while a directory is published.
 pub const LOCK_FILE: &str = "registry.lock";
-/// Folder of the nodes' tree heads: `<code>.jws` the newest kept, `<code>.log` every one kept, a
-/// line each.
+/// Folder of the nodes' tree heads: `<code>.jws` the newest kept, `<code>.log` the first head kept
+/// of each size of the node's log, a line each.
 pub const TREE_HEADS_DIR: &str = "tree-heads";
 /// Largest tree head submission read (a head and a proof of at most 128 hashes).
 pub const MAX_SUBMISSION: usize = 64 * 1024;
@@ -305,11 +306,16 @@ impl Published {
         let heads = self.dir.join(TREE_HEADS_DIR);
         let newest = heads.join(format!("{node}.jws"));
         // What this registry kept was checked before it was kept.
-        if let Some(held) = std::fs::read_to_string(&newest).ok().and_then(|token| read_stored(&token)) {
-            extends(&held, &head, &submission.consistency).map_err(|r| refused(&node, r))?;
+        let held: Option<TreeHeadClaims> = std::fs::read_to_string(&newest).ok().and_then(|token| read_stored(&token));
+        if let Some(held) = &held {
+            extends(held, &head, &submission.consistency).map_err(|r| refused(&node, r))?;
         }
+        // The history keeps each size of the log once; the newest head is always kept.
+        let grew = held.is_none_or(|held| held.size != head.size);
         let kept = crate::files::create_private_dir(&heads)
-            .and_then(|()| append_line(&heads.join(format!("{node}.log")), &submission.head))
+            .and_then(
+                |()| if grew { append_line(&heads.join(format!("{node}.log")), &submission.head) } else { Ok(()) },
+            )
             .and_then(|()| write_atomically(&newest, &submission.head));
         kept.map_err(|e| {
             tracing::error!(error = %e, node, "tree head not written");
@@ -330,7 +336,7 @@ fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
 }
 
 /// Serves the registry's published directory (`GET /directory`), its root key, and the nodes'
-/// tree heads (`POST /tree-heads`, `GET /tree-heads`, `GET /tree-heads/{code}`) on `listener`.
+/// tree heads (`POST /tree-heads`, `GET /tree-heads/{code}`) on `listener`.
 pub fn serve(dir: &Path, listener: TcpListener) -> std::io::Result<Server> {
     let contract = Contract::new().map_err(std::io::Error::other)?;
     let published = web::Data::new(Published { dir: dir.to_owned(), contract, keeping: Default::default() });
@@ -344,7 +350,6 @@ pub fn serve(dir: &Path, listener: TcpListener) -> std::io::Result<Server> {
             .service(directory)
             .service(root_key)
             .service(keep_tree_head)
-            .service(tree_heads)
             .service(tree_head)
             .service(healthz)
     })
@@ -363,27 +368,6 @@ async fn keep_tree_head(
         Ok(Ok(_)) => Ok(HttpResponse::NoContent().finish()),
         Ok(Err(code)) => Err(ApiError::from_code(&code)),
         Err(_) => Err(ApiError::from_code(&ErrorCode::Internal)),
-    }
-}
-
-/// The newest tree head kept of every node (`{"heads": [...]}`), for verifiers taking in logs.
-#[get("/tree-heads")]
-async fn tree_heads(published: web::Data<Published>) -> Result<HttpResponse, ApiError> {
-    let heads = published.dir.join(TREE_HEADS_DIR);
-    let read = web::block(move || -> std::io::Result<Vec<String>> {
-        let Ok(entries) = std::fs::read_dir(&heads) else { return Ok(Vec::new()) };
-        let mut tokens = Vec::new();
-        for entry in entries {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "jws") {
-                tokens.push(std::fs::read_to_string(path)?);
-            }
-        }
-        Ok(tokens)
-    });
-    match read.await {
-        Ok(Ok(heads)) => Ok(HttpResponse::Ok().json(crate::exchange::transparency::TreeHeads { heads })),
-        _ => Err(ApiError::from_code(&ErrorCode::Internal)),
     }
 }
 

@@ -3,9 +3,9 @@
 //! holds. The registry keeps it only then, so a log or chain cut back after it was anchored is
 //! refused there and found by `hunyu audit verify`.
 //!
-//! Each node also takes in the other nodes' logs as far as their anchored heads (the leaves over
-//! the pinned peer channel, checked against the root the registry kept), so that a verification
-//! refuses a version its issuer never logged.
+//! Each node also takes in the logs of the nodes whose versions it is shown, as far as their
+//! anchored heads (the leaves over the pinned peer channel, checked against the root the registry
+//! kept), so that a verification refuses a version its issuer never logged.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,8 +26,6 @@ use crate::seal::{TrustStore, hex};
 pub const ANCHOR_EVERY: Duration = Duration::from_secs(60);
 /// Longest tree head accepted from the registry.
 const MAX_HEAD_LEN: usize = 16 * 1024;
-/// Longest list of every node's tree head accepted from the registry (some 20,000 nodes).
-const MAX_HEADS_LEN: usize = 32 * 1024 * 1024;
 /// Most leaves a node serves, or asks for, in one request.
 pub const LOG_PAGE: u64 = 10_000;
 /// Longest page of leaves accepted (hex and JSON around them).
@@ -44,12 +42,6 @@ pub struct LogRange {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LogLeaves {
     pub leaves: Vec<String>,
-}
-
-/// Answer of the registry's `GET /tree-heads`: the newest head of every node it keeps one of.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct TreeHeads {
-    pub heads: Vec<String>,
 }
 
 /// The leaves of this node's log in `range`, for a peer (at most [`LOG_PAGE`], all logged).
@@ -163,26 +155,25 @@ async fn send_head(core: &Arc<NodeCore>, client: &reqwest::Client, registry: &st
     Ok(signed.claims)
 }
 
-/// Takes in, from each other active node, the leaves of its log up to the newest head the
-/// registry kept of it; returns how many nodes' logs are now taken in as far as their heads.
+/// Takes in, from each other active node whose versions this node has been shown, the leaves of
+/// its log up to the newest head the registry kept of it; returns how many nodes' logs are now
+/// taken in as far as their heads.
 pub async fn mirror_all(core: &Arc<NodeCore>, client: &reqwest::Client, registry: &str, peers: &PeerClient) -> usize {
     let trust = core.trust.current();
-    let heads = match fetch_heads(client, registry, &trust, &core.contract).await {
-        Ok(heads) => heads,
-        Err(error) => {
-            tracing::warn!(%error, "other nodes' tree heads not fetched");
-            return 0;
-        }
-    };
     let mut current = 0;
-    for head in heads {
-        let Some(entry) = trust.node(&head.iss).filter(|n| n.status == NodeStatus::Active && n.code != core.code())
-        else {
+    for node in core.issuer_logs.wanted() {
+        let Some(entry) = trust.node(&node).filter(|n| n.status == NodeStatus::Active && n.code != core.code()) else {
             continue;
         };
-        let node = head.iss.clone();
-        let taken = fetch_leaves(peers, entry, core.issuer_logs.size(&node), head.size).await;
-        match taken.and_then(|leaves| core.issuer_logs.extend(head, leaves)) {
+        let taken = match fetch_head(client, registry, &node, &trust, &core.contract).await {
+            Ok(Some(head)) => {
+                let leaves = fetch_leaves(peers, entry, core.issuer_logs.size(&node), head.size).await;
+                leaves.and_then(|leaves| core.issuer_logs.extend(head, leaves))
+            }
+            Ok(None) => continue,
+            Err(error) => Err(error),
+        };
+        match taken {
             Ok(()) => current += 1,
             Err(error) => {
                 core.metrics.tree_head_failures.inc();
@@ -191,32 +182,6 @@ pub async fn mirror_all(core: &Arc<NodeCore>, client: &reqwest::Client, registry
         }
     }
     current
-}
-
-/// The newest head of every node the registry keeps one of, each checked against `trust` (a
-/// head that does not check is left out and logged).
-async fn fetch_heads(
-    client: &reqwest::Client,
-    registry: &str,
-    trust: &TrustStore,
-    contract: &Contract,
-) -> Result<Vec<TreeHeadClaims>, String> {
-    let response =
-        client.get(heads_url(registry, None)).send().await.map_err(|e| format!("registry unreachable: {e}"))?;
-    if !response.status().is_success() {
-        return Err(format!("registry answered {}", response.status()));
-    }
-    let body = super::read_capped(response, MAX_HEADS_LEN).await?;
-    let heads: TreeHeads = serde_json::from_slice(&body).map_err(|e| format!("tree heads: {e}"))?;
-    Ok(heads
-        .heads
-        .iter()
-        .filter_map(|token| {
-            open_tree_head(token, trust, contract)
-                .inspect_err(|error| tracing::warn!(%error, "a tree head the registry serves does not check"))
-                .ok()
-        })
-        .collect())
 }
 
 /// Leaves `from` to `to` of `entry`'s log, page by page over the peer channel.

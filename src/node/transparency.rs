@@ -139,14 +139,27 @@ struct Mirror {
     leaves: HashSet<Hash>,
 }
 
-/// Other nodes' issuance logs as far as the heads the registry kept, leaf by leaf, so that a
-/// verification tells whether a version is logged without a database read or a question.
+/// The issuance logs of the nodes whose versions this node is shown, as far as the heads the
+/// registry kept, leaf by leaf, so that a verification tells whether a version is logged without
+/// a database read or a question.
 #[derive(Debug, Default)]
 pub struct IssuerLogs {
     logs: RwLock<HashMap<String, Mirror>>,
+    /// Issuers whose versions were shown here before their log was taken in.
+    wanted: std::sync::Mutex<HashSet<String>>,
 }
 
 impl IssuerLogs {
+    /// The issuers whose logs to take in: those taken in, and those whose versions were shown
+    /// here since (a node takes in only the logs of the nodes it deals with).
+    pub fn wanted(&self) -> Vec<String> {
+        let mut wanted: Vec<String> = self.read().keys().cloned().collect();
+        wanted.extend(self.wanted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain());
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted
+    }
+
     /// How many leaves of `issuer`'s log are taken in.
     pub fn size(&self, issuer: &str) -> u64 {
         self.read().get(issuer).map_or(0, |m| m.frontier.size())
@@ -182,7 +195,10 @@ impl IssuerLogs {
     /// Whether `issuer`'s log holds the version of leaf `leaf`, signed (it says) at `iat`.
     pub fn judge(&self, issuer: &str, leaf: &Hash, iat: i64) -> Logged {
         match self.read().get(issuer) {
-            None => Logged::Unknown,
+            None => {
+                self.wanted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(issuer.to_owned());
+                Logged::Unknown
+            }
             Some(mirror) if mirror.leaves.contains(leaf) => Logged::Yes,
             Some(mirror) if iat < mirror.head.iat - LOG_SLACK_SECONDS => Logged::No,
             Some(_) => Logged::NotYet,
@@ -215,6 +231,7 @@ mod tests {
         let logs = IssuerLogs::default();
         let issuer = "130728102000";
         assert_eq!(logs.judge(issuer, &leaves[0], 0), Logged::Unknown);
+        assert_eq!(logs.wanted(), [issuer], "an issuer whose version was shown is wanted");
         logs.extend(head_over(&leaves[..4], 1_000), leaves[..4].to_vec()).unwrap();
         // The rest, but one leaf swapped: refused, and what was held stays.
         let mut swapped = leaves[4..].to_vec();
@@ -229,5 +246,6 @@ mod tests {
         assert_eq!(logs.judge(issuer, &forged, 2_000 - LOG_SLACK_SECONDS - 1), Logged::No);
         assert_eq!(logs.judge(issuer, &forged, 2_000 - LOG_SLACK_SECONDS), Logged::NotYet);
         assert_eq!(logs.judge("130728104000", &forged, 0), Logged::Unknown);
+        assert_eq!(logs.wanted(), ["130728102000", "130728104000"]);
     }
 }

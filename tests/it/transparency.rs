@@ -135,7 +135,10 @@ async fn a_verifier_refuses_a_version_its_issuer_never_logged(backend: Backend) 
     let (origin, residence) = (&nodes[0], &nodes[1]);
     let issued = origin.issue(&zhang_li()).await;
     let head = origin.node.exchange.anchor().await.unwrap();
-    // The residence takes in the origin's log over the peer channel, as far as the anchored head.
+    // The residence takes in only the logs of the nodes whose versions it is shown: once shown
+    // one of the origin's, the origin's log over the peer channel, as far as the anchored head.
+    assert_eq!(residence.node.exchange.mirror_logs().await, 0);
+    assert_eq!(residence.verify(issued["qr"].as_str().unwrap()).await["valid"], true);
     assert_eq!(residence.node.exchange.mirror_logs().await, 1);
     assert_eq!(residence.core.issuer_logs.size(ORIGIN.0), head.size);
     for shown in [&issued["qr"], &issued["token"]] {
