@@ -44,3 +44,24 @@ async fn a_write_that_reads_first_waits_for_another_writer(backend: Backend) {
     let keys = first.read(api_keys::list).unwrap();
     assert_eq!(keys.len(), 2);
 }
+
+/// On SQLite the audit log's `seq` is the table's rowid (`INTEGER PRIMARY KEY`): no second B-tree
+/// of seq is written per entry, and the chain is read in the table's own order.
+#[test]
+fn the_sqlite_audit_log_is_kept_in_chain_order() {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("node.db").display())).unwrap();
+    let store = Store::open(&url, 1).unwrap();
+    let count = |sql: &'static str| {
+        store.read(move |conn| diesel::sql_query(sql).get_result::<Count>(conn).map_err(StoreError::from)).unwrap().n
+    };
+    // A rowid table has no index of origin 'pk'; a BIGINT primary key has one.
+    assert_eq!(count("SELECT count(*) AS n FROM pragma_index_list('audit_log') WHERE origin = 'pk'"), 0);
+    assert_eq!(count("SELECT count(*) AS n FROM pragma_index_list('audit_log')"), 2, "by actor and by action");
+}
