@@ -146,7 +146,7 @@ struct Mirror {
 pub struct IssuerLogs {
     logs: RwLock<HashMap<String, Mirror>>,
     /// Issuers whose versions were shown here before their log was taken in.
-    wanted: std::sync::Mutex<HashSet<String>>,
+    wanted: RwLock<HashSet<String>>,
 }
 
 impl IssuerLogs {
@@ -154,7 +154,7 @@ impl IssuerLogs {
     /// here since (a node takes in only the logs of the nodes it deals with).
     pub fn wanted(&self) -> Vec<String> {
         let mut wanted: Vec<String> = self.read().keys().cloned().collect();
-        wanted.extend(self.wanted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain());
+        wanted.extend(self.wanted.write().unwrap_or_else(std::sync::PoisonError::into_inner).drain());
         wanted.sort_unstable();
         wanted.dedup();
         wanted
@@ -196,7 +196,11 @@ impl IssuerLogs {
     pub fn judge(&self, issuer: &str, leaf: &Hash, iat: i64) -> Logged {
         match self.read().get(issuer) {
             None => {
-                self.wanted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(issuer.to_owned());
+                // Read first: every verification of such an issuer's versions comes here.
+                let known = self.wanted.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains(issuer);
+                if !known {
+                    self.wanted.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(issuer.to_owned());
+                }
                 Logged::Unknown
             }
             Some(mirror) if mirror.leaves.contains(leaf) => Logged::Yes,
