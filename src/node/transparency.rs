@@ -20,13 +20,26 @@ const PAGE: i64 = 100_000;
 /// The leaf hashes of this node's issuance log, in order, as far as taken in.
 #[derive(Debug, Default)]
 pub struct IssuanceLog {
-    leaves: RwLock<Vec<Hash>>,
+    taken: RwLock<Taken>,
+}
+
+/// The leaves taken in, and the tree's right edge over them (its root without rehashing them).
+#[derive(Debug, Default)]
+struct Taken {
+    leaves: Vec<Hash>,
+    frontier: Frontier,
 }
 
 impl IssuanceLog {
     /// Runs `read` over the leaves taken in so far.
     pub fn with_leaves<T>(&self, read: impl FnOnce(&[Hash]) -> T) -> T {
-        read(&self.leaves.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+        read(&self.taken.read().unwrap_or_else(std::sync::PoisonError::into_inner).leaves)
+    }
+
+    /// Size and root of the log as far as taken in.
+    fn size_and_root(&self) -> (u64, Hash) {
+        let taken = self.taken.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (taken.frontier.size(), taken.frontier.root())
     }
 }
 
@@ -40,14 +53,15 @@ pub struct SignedTreeHead {
 impl NodeCore {
     /// Takes in the leaves appended to the stored log since the last time; returns the log's size.
     pub fn catch_up_log(&self) -> Result<u64, StoreError> {
-        let mut leaves = self.log.leaves.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut taken = self.log.taken.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         loop {
-            let from = i64::try_from(leaves.len()).unwrap_or(i64::MAX);
+            let from = i64::try_from(taken.leaves.len()).unwrap_or(i64::MAX);
             let page = self.store.read(|conn| issuance_log::leaves_from(conn, from, PAGE))?;
             let done = page.len() < usize::try_from(PAGE).unwrap_or(usize::MAX);
-            leaves.extend(page);
+            page.iter().for_each(|leaf| taken.frontier.push(*leaf));
+            taken.leaves.extend(page);
             if done {
-                return Ok(u64::try_from(leaves.len()).unwrap_or(u64::MAX));
+                return Ok(taken.frontier.size());
             }
         }
     }
@@ -57,11 +71,11 @@ impl NodeCore {
     pub fn sign_tree_head(&self, now: DateTime<Utc>) -> Result<SignedTreeHead, StoreError> {
         let (seq, hash) = self.store.read(audit::head)?;
         self.catch_up_log()?;
-        let (size, root) = self.log.with_leaves(|leaves| (leaves.len(), merkle::root(leaves)));
+        let (size, root) = self.log.size_and_root();
         let claims = TreeHeadClaims {
             iss: self.code().to_owned(),
             iat: now.timestamp(),
-            size: u64::try_from(size).unwrap_or(u64::MAX),
+            size,
             root: hex(&root),
             audit: AuditHead { seq, hash },
         };
