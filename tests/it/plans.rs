@@ -116,11 +116,15 @@ async fn every_query_of_the_story_uses_an_index() {
         let plan: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(&mut conn).unwrap();
         explained += 1;
         println!("{sql}\n{}\n", plan.iter().map(|row| format!("    {}", row.detail)).collect::<Vec<_>>().join("\n"));
-        // A bare SCAN reads the whole table. A SCAN in primary-key order stops at the LIMIT,
-        // unless it must filter too: then it may read the whole table to fill a page.
+        // A bare SCAN reads the whole table, unless it walks the rowid (an INTEGER PRIMARY KEY)
+        // in the order asked, without a sort, and stops at the LIMIT. A SCAN in primary-key order
+        // stops at the LIMIT too, unless it must filter: then it may read the whole table to fill
+        // a page.
+        let sorted = plan.iter().any(|row| row.detail.starts_with("USE TEMP B-TREE"));
+        let stops_at_limit = !sql.contains(" WHERE ") && sql.contains(" LIMIT ") && !sorted;
         let full_scan = |row: &PlanRow| {
             GROWING.iter().any(|table| {
-                row.detail == format!("SCAN {table}")
+                (row.detail == format!("SCAN {table}") && !stops_at_limit)
                     || (row.detail.starts_with(&format!("SCAN {table} USING INDEX sqlite_autoindex_{table}_"))
                         && sql.contains(" WHERE "))
             })
