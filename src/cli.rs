@@ -333,7 +333,6 @@ fn parse_role(name: &str) -> Result<Role, String> {
     Role::parse(name).ok_or_else(|| format!("unknown role {name:?}; use admin, officer, worker or employer"))
 }
 
-/// Runs a registry command; every change publishes a new directory at once.
 /// Compares the stored audit chain and issuance log with the newest tree head of this node the
 /// registry keeps: what was cut or rewritten after it was anchored there fails the check.
 async fn compare_with_registry(config: &Config, store: &Store) -> anyhow::Result<()> {
@@ -373,6 +372,7 @@ async fn compare_with_registry(config: &Config, store: &Store) -> anyhow::Result
     Ok(())
 }
 
+/// Runs a registry command; every change publishes a new directory at once.
 async fn run_registry(command: RegistryCommand) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     let (mut registry, change) = match command {

@@ -282,8 +282,8 @@ struct Published {
 
 impl Published {
     /// Keeps a node's new tree head if it verifies under the node's enrolled keys and extends
-    /// the head held; returns the node's code.
-    fn keep(&self, submission: &TreeHeadSubmission) -> Result<String, ErrorCode> {
+    /// the head held.
+    fn keep(&self, submission: &TreeHeadSubmission) -> Result<(), ErrorCode> {
         let state = Registry::read_state(&self.dir).map_err(|e| {
             tracing::error!(error = %e, "registry state unreadable");
             ErrorCode::Internal
@@ -322,7 +322,7 @@ impl Published {
             ErrorCode::Internal
         })?;
         tracing::info!(node, size = head.size, audit_seq = head.audit.seq, "tree head kept");
-        Ok(node)
+        Ok(())
     }
 }
 
@@ -365,7 +365,7 @@ async fn keep_tree_head(
     body: web::Json<TreeHeadSubmission>,
 ) -> Result<HttpResponse, ApiError> {
     match web::block(move || published.keep(&body)).await {
-        Ok(Ok(_)) => Ok(HttpResponse::NoContent().finish()),
+        Ok(Ok(())) => Ok(HttpResponse::NoContent().finish()),
         Ok(Err(code)) => Err(ApiError::from_code(&code)),
         Err(_) => Err(ApiError::from_code(&ErrorCode::Internal)),
     }
