@@ -1,7 +1,8 @@
 //! What this node knows of other nodes' certificate versions: their status lists, as last
 //! fetched (revocations and renewals of certificates whose holders never registered here), and
 //! the statuses their messages reported. A list replaces the one held only if its issuer signed
-//! it later, so an old list replayed cannot undo a revocation. Both are held in memory so that a
+//! it later (or in the same second, holding more), so an old list replayed cannot undo a
+//! revocation. Both are held in memory so that a
 //! verification of another node's certificate reads nothing from the database.
 
 use std::collections::HashMap;
@@ -50,14 +51,20 @@ impl StatusCache {
         }
     }
 
-    /// Puts a checked list in use, unless the list held of its issuer was signed at the same
-    /// time or later.
+    /// Puts a checked list in use if its issuer signed it later than the list held, or in the
+    /// same second with every status of the held list and more: a status is final (a version
+    /// revoked or superseded stays so), so that list is the later one, and a revocation made in
+    /// the second of the last fetch is not missed until the next.
     pub fn replace(&self, list: StatusListClaims) -> Result<(), NotNewer> {
         let mut lists = self.lists.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(held) = lists.get(&list.iss).filter(|held| held.issued_at >= list.iat) {
-            return Err(NotNewer { held: held.issued_at, offered: list.iat });
+        let statuses: HashMap<String, VersionStatus> = list.entries.into_iter().map(|e| (e.jti, e.status)).collect();
+        if let Some(held) = lists.get(&list.iss) {
+            let holds_more = statuses.len() > held.statuses.len()
+                && held.statuses.iter().all(|(jti, status)| statuses.get(jti) == Some(status));
+            if held.issued_at > list.iat || (held.issued_at == list.iat && !holds_more) {
+                return Err(NotNewer { held: held.issued_at, offered: list.iat });
+            }
         }
-        let statuses = list.entries.into_iter().map(|e| (e.jti, e.status)).collect();
         lists.insert(list.iss, Arc::new(List { issued_at: list.iat, expires_at: list.exp, statuses }));
         Ok(())
     }
@@ -103,6 +110,11 @@ mod tests {
         cache.replace(list(200, &["v1"])).unwrap();
         assert_eq!(cache.replace(list(100, &[])), Err(NotNewer { held: 200, offered: 100 }));
         assert_eq!(cache.replace(list(200, &[])), Err(NotNewer { held: 200, offered: 200 }));
+        assert_eq!(cache.replace(list(200, &["v1"])), Err(NotNewer { held: 200, offered: 200 }));
+        // Signed in the same second with a revocation more: the later list of that second.
+        cache.replace(list(200, &["v1", "v2"])).unwrap();
+        assert_eq!(cache.replace(list(200, &["v1", "v3"])), Err(NotNewer { held: 200, offered: 200 }));
+        assert_eq!(cache.listed("130728102000", "v2").0, [VersionStatus::Revoked]);
         let (statuses, evidence) = cache.listed("130728102000", "v1");
         assert_eq!(statuses, [VersionStatus::Revoked]);
         assert_eq!(evidence, StatusEvidence::StatusList { issued_at: 200, expires_at: 86_600 });
