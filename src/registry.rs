@@ -299,7 +299,7 @@ impl Published {
         };
         let head = open_tree_head(&submission.head, &trust, &self.contract).map_err(|r| refused("?", r))?;
         let node = head.iss.clone();
-        if trust.node(&node).is_none_or(|n| n.status != NodeStatus::Active) {
+        if trust.active_node(&node).is_none() {
             return Err(refused(&node, HeadRefusal::Unverified("unknown_issuer")));
         }
         let _one_at_a_time = self.keeping.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -217,7 +217,7 @@ impl Exchange {
                 tokio::time::sleep(FIRST_ANCHOR).await;
                 loop {
                     let core = &exchange.core;
-                    if core.trust.current().node(core.code()).is_some_and(|n| n.status == NodeStatus::Active) {
+                    if core.trust.current().active_node(core.code()).is_some() {
                         let _ = exchange.anchor().await;
                     }
                     exchange.mirror_logs().await;
@@ -231,7 +231,7 @@ impl Exchange {
                 loop {
                     let _ = exchange.refresh().await;
                     let core = &exchange.core;
-                    let listed = core.trust.current().node(core.code()).is_some_and(|n| n.status == NodeStatus::Active);
+                    let listed = core.trust.current().active_node(core.code()).is_some();
                     let wait = if listed { every } else { every.min(UNLISTED_RETRY) };
                     if !listed {
                         tracing::warn!(

@@ -16,7 +16,6 @@ use super::Refusal;
 use super::client::{LOG_PATH, PeerClient};
 use crate::contract::Contract;
 use crate::domain::claims::TreeHeadClaims;
-use crate::domain::directory::NodeStatus;
 use crate::node::NodeCore;
 use crate::seal::merkle::{self, Hash};
 use crate::seal::transparency::{TreeHeadSubmission, consistency_hex, open_tree_head};
@@ -162,7 +161,7 @@ pub async fn mirror_all(core: &Arc<NodeCore>, client: &reqwest::Client, registry
     let trust = core.trust.current();
     let mut current = 0;
     for node in core.issuer_logs.wanted() {
-        let Some(entry) = trust.node(&node).filter(|n| n.status == NodeStatus::Active && n.code != core.code()) else {
+        let Some(entry) = trust.active_node(&node).filter(|n| n.code != core.code()) else {
             continue;
         };
         let taken = match fetch_head(client, registry, &node, &trust, &core.contract).await {

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use super::directory::{DirectoryClaims, NodeEntry};
 use super::keys::{Jwk, KeyError, VerifyingKey};
-use crate::domain::directory::{Freshness, KeyWindow, freshness};
+use crate::domain::directory::{Freshness, KeyWindow, NodeStatus, freshness};
 use crate::domain::verification::Reason;
 
 /// A verification key, the node it belongs to, and when it may sign.
@@ -93,6 +93,11 @@ impl TrustStore {
     /// The directory entry of node `code`.
     pub fn node(&self, code: &str) -> Option<&NodeEntry> {
         self.nodes.get(code)
+    }
+
+    /// The directory entry of node `code` while it is active (not retired).
+    pub fn active_node(&self, code: &str) -> Option<&NodeEntry> {
+        self.nodes.get(code).filter(|n| n.status == NodeStatus::Active)
     }
 
     /// Every node of the directory.

@@ -16,7 +16,6 @@ pub(crate) mod testing;
 use chrono::{DateTime, Utc};
 
 use crate::domain::calendar::local_date;
-use crate::domain::directory::NodeStatus;
 use crate::domain::error::{Coded as _, ErrorCode, FieldError};
 use crate::domain::id_number::{self, IdNumber};
 use crate::exchange::Refusal;
@@ -81,8 +80,8 @@ pub(crate) fn parse_id_number(id_number: &str, now: DateTime<Utc>) -> Result<IdN
 
 /// The active directory node `code`, which must not be this node; else the `field` is invalid.
 pub(crate) fn active_peer(core: &NodeCore, field: &str, code: &str) -> Result<String, ServiceError> {
-    match core.trust.current().node(code) {
-        Some(entry) if entry.status == NodeStatus::Active && entry.code != core.code() => Ok(entry.code.clone()),
+    match core.trust.current().active_node(code) {
+        Some(entry) if entry.code != core.code() => Ok(entry.code.clone()),
         _ => Err(ServiceError::Invalid(vec![ErrorCode::UnknownNode.at(field)])),
     }
 }

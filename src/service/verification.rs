@@ -10,7 +10,7 @@ use super::{ServiceError, blocking};
 use crate::contract::Kind;
 use crate::domain::access::Action;
 use crate::domain::claims::{PresentationClaims, STATUS_ANSWER_TYP, StatusAnswerClaims};
-use crate::domain::directory::{Freshness, NodeStatus};
+use crate::domain::directory::Freshness;
 use crate::domain::error::Coded as _;
 use crate::domain::verification::{
     Reason, StatusEvidence, VerificationStatus, VersionStatus, Warning, overall_status, recorded_reasons,
@@ -195,7 +195,7 @@ async fn current_status(
     jti: &str,
     now: DateTime<Utc>,
 ) -> (KnownStatus, Option<Warning>) {
-    let peer = core.trust.current().node(issuer).filter(|n| n.status == NodeStatus::Active).cloned();
+    let peer = core.trust.current().active_node(issuer).cloned();
     let (Some(peers), Some(peer), false) = (peers, peer, issuer == core.code()) else {
         return (listed_status(core, issuer, jti), None);
     };
