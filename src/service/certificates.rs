@@ -520,4 +520,27 @@ mod tests {
         .unwrap();
         assert_eq!(list.entries, vec![StatusEntry { jti: first.jti, status: VersionStatus::Superseded }]);
     }
+
+    #[test]
+    fn versions_signed_before_the_log_began_are_logged_in_the_order_issued() {
+        use crate::store::issuance_log;
+        let (_registry, origin) = lone_core(ORIGIN);
+        let issued: Vec<Version> = (0..3).map(|n| crate::service::testing::issue_sample(&origin, n)).collect();
+        let leaves = |core: &NodeCore| core.store.read(|conn| issuance_log::leaves_from(conn, 0, 10)).unwrap();
+        let logged = leaves(&origin);
+        let expected: Vec<_> = issued.iter().map(|v| seal::transparency::leaf_of_token(&v.token).unwrap()).collect();
+        assert_eq!(logged, expected, "each version is logged as it is stored");
+        // As before the log existed: the versions are there, the log is empty.
+        let now = Utc::now().naive_utc();
+        origin
+            .store
+            .write(|conn| {
+                diesel::RunQueryDsl::execute(diesel::delete(crate::store::schema::issuance_log::table), conn)?;
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        assert_eq!(origin.store.write(move |conn| issuance_log::backfill(conn, now)).unwrap(), 3);
+        assert_eq!(leaves(&origin), expected);
+        assert_eq!(origin.store.write(move |conn| issuance_log::backfill(conn, now)).unwrap(), 0, "once only");
+    }
 }
