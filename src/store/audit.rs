@@ -1,7 +1,6 @@
 //! The append-only, hash-chained audit log.
 
 use chrono::{NaiveDateTime, SubsecRound as _};
-use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 
 use super::schema::{audit_index, audit_log, audit_subjects};
@@ -90,14 +89,9 @@ impl Recorded {
     }
 }
 
-/// Takes the chain lock for the rest of the transaction: writers in other processes append to the
-/// same chain one batch at a time (SQLite's single writer lock already does this).
-pub(super) fn lock_chain(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
-    match conn {
-        DbConn::Postgres(_) => conn.batch_execute("SELECT pg_advisory_xact_lock(7270002)"),
-        DbConn::Sqlite(_) => Ok(()),
-    }
-}
+/// Begins a PostgreSQL transaction holding the chain lock until it ends: writers in other
+/// processes append to the same chain one batch at a time (SQLite's write lock does this there).
+pub(super) const BEGIN_LOCKING_CHAIN: &str = "BEGIN; SELECT pg_advisory_xact_lock(7270002)";
 
 /// The chain's newest entry: its sequence number and hash (0 and the genesis hash when empty).
 pub fn head(conn: &mut DbConn) -> Result<(i64, String), StoreError> {
@@ -232,10 +226,9 @@ struct AuditColumns {
 pub const INDEX_BATCH: i64 = 8192;
 
 /// Puts up to [`INDEX_BATCH`] entries not yet in the index by person into it, in order; returns
-/// how many entries it took (with or without a person).
+/// how many entries it took (with or without a person). Run in the writer's transaction, which
+/// holds the chain lock: another process's writer indexes too, one at a time.
 pub fn index_subjects(conn: &mut DbConn) -> Result<usize, StoreError> {
-    // Another process's writer may index too: one at a time.
-    lock_chain(conn)?;
     let indexed_to: i64 = audit_index::table.select(audit_index::indexed_to).first(conn)?;
     let entries: Vec<(i64, Option<String>)> = audit_log::table
         .filter(audit_log::seq.gt(indexed_to))

@@ -99,9 +99,11 @@ impl StoreError {
 }
 
 /// Runs `work` in one transaction that takes the write lock when it begins: `BEGIN IMMEDIATE` on
-/// SQLite, so that another writer is waited for under the busy timeout. A deferred transaction
-/// that reads first (the audit head, a person's certificates) and writes later meets a busy error
-/// at once when another connection has written in between.
+/// SQLite, so that another writer is waited for under the busy timeout (a deferred transaction
+/// that reads first, the audit head or a person's certificates, and writes later meets a busy
+/// error at once when another connection has written in between); on PostgreSQL the audit
+/// chain's lock, in the same round trip as `BEGIN`, so that writers in other processes append to
+/// the chain one batch at a time.
 fn write_transaction<T, E>(conn: &mut DbConn, work: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
@@ -109,7 +111,7 @@ where
     type Manager = <DbConn as Connection>::TransactionManager;
     match conn {
         DbConn::Sqlite(lite) => AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?,
-        DbConn::Postgres(_) => Manager::begin_transaction(conn)?,
+        DbConn::Postgres(pg) => AnsiTransactionManager::begin_transaction_sql(pg, audit::BEGIN_LOCKING_CHAIN)?,
     }
     match work(conn) {
         Ok(value) => {

@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use hunyu::domain::role::Role;
+use hunyu::store::audit::{self, NewAudit};
 use hunyu::store::{DatabaseUrl, Store, StoreError, api_keys};
 
 use crate::both_backends;
 use crate::helpers::{Backend, PgDatabase};
 
 both_backends!(a_write_that_reads_first_waits_for_another_writer);
+both_backends!(writers_of_two_processes_append_to_one_audit_chain);
 
 /// Two stores on one database, as two processes (`serve` and a `keys create`, two `serve`s) have:
 /// a write that reads before it writes, while the other commits in between, waits for the other's
@@ -64,4 +66,42 @@ fn the_sqlite_audit_log_is_kept_in_chain_order() {
     // A rowid table has no index of origin 'pk'; a BIGINT primary key has one.
     assert_eq!(count("SELECT count(*) AS n FROM pragma_index_list('audit_log') WHERE origin = 'pk'"), 0);
     assert_eq!(count("SELECT count(*) AS n FROM pragma_index_list('audit_log')"), 2, "by actor and by action");
+}
+
+/// Two stores on one database, each with its own writer thread, append audit entries at once: the
+/// write lock each batch takes when it begins (SQLite's, or the chain's on PostgreSQL) keeps one
+/// chain, every entry in it once, and no append refused.
+async fn writers_of_two_processes_append_to_one_audit_chain(backend: Backend) {
+    const PER_THREAD: usize = 150;
+    let dir = tempfile::tempdir().unwrap();
+    let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+    let url =
+        pg.as_ref().map_or_else(|| format!("sqlite://{}", dir.path().join("node.db").display()), |db| db.url.clone());
+    let url = DatabaseUrl::parse(&url).unwrap();
+    let stores =
+        [std::sync::Arc::new(Store::open(&url, 2).unwrap()), std::sync::Arc::new(Store::open(&url, 2).unwrap())];
+    let threads: Vec<_> = (0..6)
+        .map(|t| {
+            let store = stores[t % 2].clone();
+            std::thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    let entry = NewAudit {
+                        at: Utc::now().naive_utc(),
+                        request_id: format!("{t}-{i}"),
+                        actor: format!("writer-{t}"),
+                        role: "worker".into(),
+                        action: "verify",
+                        subject: None,
+                        object: None,
+                        purpose: String::new(),
+                        outcome: "active".into(),
+                    };
+                    store.audit(vec![entry]).expect("an audit entry was refused under another writer");
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let report = stores[0].read(audit::verify_chain).unwrap().expect("the chain of two writers breaks");
+    assert_eq!(report.entries, 6 * PER_THREAD as i64);
 }
