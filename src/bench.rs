@@ -270,8 +270,11 @@ impl Scratch {
                     diesel::PgConnection::establish(&self.server).context("PostgreSQL for the benchmark")?;
                 admin.batch_execute(&format!("CREATE DATABASE {db}"))?;
                 self.created.push(db.clone());
-                let base = self.server.rsplit_once('/').map_or(self.server.as_str(), |(base, _)| base);
-                Ok(format!("{base}/{db}"))
+                // The scratch database on the same server, with the same connection parameters.
+                let (server, parameters) =
+                    self.server.split_once('?').map_or((self.server.as_str(), None), |(s, p)| (s, Some(p)));
+                let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+                Ok(parameters.map_or_else(|| format!("{base}/{db}"), |p| format!("{base}/{db}?{p}")))
             }
         }
     }

@@ -78,7 +78,7 @@ pub struct SoakArgs {
     #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
     pub backend: String,
     /// PostgreSQL server where scratch databases are created and dropped.
-    #[arg(long, env = "HUNYU_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    #[arg(long, env = "HUNYU_BENCH_PG_URL", default_value = BENCH_PG_URL)]
     pub postgres_url: String,
     /// Minutes of load per backend.
     #[arg(long, default_value_t = 20)]
@@ -91,6 +91,10 @@ pub struct SoakArgs {
     pub idle: u64,
 }
 
+/// The PostgreSQL server of the benchmarks and the soak, as the tests reach it: on this machine,
+/// where TLS to the database would cost both processes CPU and protect nothing.
+const BENCH_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable";
+
 /// Arguments of `hunyu bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -98,7 +102,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "both", value_parser = ["sqlite", "postgres", "both"])]
     pub backend: String,
     /// PostgreSQL server where a scratch database is created and dropped.
-    #[arg(long, env = "HUNYU_BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    #[arg(long, env = "HUNYU_BENCH_PG_URL", default_value = BENCH_PG_URL)]
     pub postgres_url: String,
     /// Seconds per measured phase.
     #[arg(long, default_value_t = 5)]
