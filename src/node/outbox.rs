@@ -1,6 +1,7 @@
 //! The transactional outbox: a message is numbered, signed and stored in the same transaction as
 //! the business change it reports, and delivered after commit by the exchange's worker.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -44,7 +45,38 @@ impl Outbox {
 
     /// Inside a write transaction: numbers, signs, checks and stores `out` for delivery now.
     pub fn enqueue(&self, conn: &mut DbConn, out: Outgoing, now: DateTime<Utc>) -> Result<MessageRow, CoreError> {
-        let seq = messages::next_seq(conn, &out.to, Direction::Out)?;
+        let mut rows = self.enqueue_all(conn, vec![out], now)?;
+        rows.pop().ok_or_else(|| CoreError::Contract("a message was not stored".into()))
+    }
+
+    /// [`Self::enqueue`] for many messages in one transaction, numbered in the order given. Each
+    /// peer's last sequence number is read and recorded once: on PostgreSQL, updating its row per
+    /// message would cost O(N²) for N messages (each update walks the row's versions so far).
+    pub fn enqueue_all(
+        &self,
+        conn: &mut DbConn,
+        outs: Vec<Outgoing>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MessageRow>, CoreError> {
+        let mut last: BTreeMap<String, i64> = BTreeMap::new();
+        let mut rows = Vec::with_capacity(outs.len());
+        for out in outs {
+            let seq = match last.get(&out.to) {
+                Some(&seq) => seq + 1,
+                None => messages::last_seq(conn, &out.to, Direction::Out)? + 1,
+            };
+            last.insert(out.to.clone(), seq);
+            rows.push(self.signed_row(out, seq, now)?);
+        }
+        messages::insert_all(conn, &rows)?;
+        for (peer, seq) in &last {
+            messages::set_last_seq(conn, peer, Direction::Out, *seq)?;
+        }
+        Ok(rows)
+    }
+
+    /// The stored row of `out`, numbered `seq`, signed and checked against the contract.
+    fn signed_row(&self, out: Outgoing, seq: i64, now: DateTime<Utc>) -> Result<MessageRow, CoreError> {
         let kind = out.body.kind();
         let claims = MessageClaims {
             iss: self.code.clone(),
@@ -57,7 +89,7 @@ impl Outbox {
             body: out.body,
         };
         let token = self.sign(&claims)?;
-        let row = MessageRow {
+        Ok(MessageRow {
             id: claims.jti,
             direction: Direction::Out.as_str().into(),
             peer: out.to,
@@ -74,9 +106,7 @@ impl Outbox {
             attempts: 0,
             next_attempt_at: Some(now.naive_utc()),
             last_error: None,
-        };
-        messages::insert(conn, &row)?;
-        Ok(row)
+        })
     }
 
     /// The message `token` signed again with sequence number `seq`, and otherwise the same: a node

@@ -47,13 +47,6 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
-/// The next sequence number towards (`OUT`) or from (`IN`) `peer`, recorded as used.
-pub fn next_seq(conn: &mut DbConn, peer: &str, direction: Direction) -> Result<i64, StoreError> {
-    let next = last_seq(conn, peer, direction)? + 1;
-    set_last_seq(conn, peer, direction, next)?;
-    Ok(next)
-}
-
 /// The last sequence number used towards or accepted from `peer` (0 before the first).
 pub fn last_seq(conn: &mut DbConn, peer: &str, direction: Direction) -> Result<i64, StoreError> {
     Ok(peer_sequences::table

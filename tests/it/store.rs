@@ -1,18 +1,26 @@
 //! The store under writers of more than one process.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use chrono::Utc;
+use hunyu::contract::Contract;
+use hunyu::domain::calendar::local_date;
+use hunyu::domain::message::Direction;
+use hunyu::domain::message::{Inquiry, MessageBody, inquiry_due};
 use hunyu::domain::role::Role;
+use hunyu::node::outbox::{Outbox, Outgoing};
+use hunyu::seal::Ed25519Signer;
 use hunyu::store::audit::{self, NewAudit};
+use hunyu::store::messages;
 use hunyu::store::{DatabaseUrl, Store, StoreError, api_keys};
 
 use crate::both_backends;
-use crate::helpers::{Backend, PgDatabase};
+use crate::helpers::{Backend, PgDatabase, id_number, person_ref};
 
 both_backends!(a_write_that_reads_first_waits_for_another_writer);
 both_backends!(writers_of_two_processes_append_to_one_audit_chain);
+both_backends!(messages_to_a_peer_are_numbered_on_from_those_stored_and_a_rejoin_s_floor);
 
 /// Two stores on one database, as two processes (`serve` and a `keys create`, two `serve`s) have:
 /// a write that reads before it writes, while the other commits in between, waits for the other's
@@ -78,8 +86,7 @@ async fn writers_of_two_processes_append_to_one_audit_chain(backend: Backend) {
     let url =
         pg.as_ref().map_or_else(|| format!("sqlite://{}", dir.path().join("node.db").display()), |db| db.url.clone());
     let url = DatabaseUrl::parse(&url).unwrap();
-    let stores =
-        [std::sync::Arc::new(Store::open(&url, 2).unwrap()), std::sync::Arc::new(Store::open(&url, 2).unwrap())];
+    let stores = [Arc::new(Store::open(&url, 2).unwrap()), Arc::new(Store::open(&url, 2).unwrap())];
     let threads: Vec<_> = (0..6)
         .map(|t| {
             let store = stores[t % 2].clone();
@@ -104,4 +111,52 @@ async fn writers_of_two_processes_append_to_one_audit_chain(backend: Backend) {
     threads.into_iter().for_each(|t| t.join().unwrap());
     let report = stores[0].read(audit::verify_chain).unwrap().expect("the chain of two writers breaks");
     assert_eq!(report.entries, 6 * PER_THREAD as i64);
+}
+
+/// Messages to a peer are numbered on from the last recorded, many in one transaction as one
+/// (an import, the benchmark's outbox) with the peer's number recorded once, and on from a floor
+/// a rejoin records; received ones are numbered apart.
+async fn messages_to_a_peer_are_numbered_on_from_those_stored_and_a_rejoin_s_floor(backend: Backend) {
+    const PEER: &str = "440306001000";
+    let dir = tempfile::tempdir().unwrap();
+    let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+    let url =
+        pg.as_ref().map_or_else(|| format!("sqlite://{}", dir.path().join("node.db").display()), |db| db.url.clone());
+    let store = Store::open(&DatabaseUrl::parse(&url).unwrap(), 2).unwrap();
+    let signer = Arc::new(Ed25519Signer::ephemeral("130728102000").unwrap());
+    let outbox = Outbox::new("130728102000", signer, Arc::new(Contract::new().unwrap()));
+    let now = Utc::now();
+    let inquiry = move |n: u32, to: &str| Outgoing {
+        to: to.into(),
+        body: MessageBody::Inquiry(Inquiry {
+            person: person_ref(&id_number("130728", "19900101", n, true), "测试"),
+            question: "请核实".into(),
+            urgent: false,
+        }),
+        in_reply_to: None,
+        due: Some(inquiry_due(local_date(now), false)),
+        subject: None,
+    };
+    let send = |outs: Vec<Outgoing>| {
+        let outbox = outbox.clone();
+        let rows = store.write(move |conn| outbox.enqueue_all(conn, outs, now)).unwrap();
+        rows.into_iter().map(|row| (row.peer, row.seq)).collect::<Vec<_>>()
+    };
+    let first = send((0..1_000).map(|n| inquiry(n, PEER)).collect());
+    assert_eq!(first, (1..=1_000).map(|seq| (PEER.to_owned(), seq)).collect::<Vec<_>>());
+    // Another peer has numbers of its own, in the same transaction.
+    let mixed = send(vec![inquiry(1, PEER), inquiry(2, "110101001000"), inquiry(3, PEER)]);
+    assert_eq!(mixed, [(PEER.into(), 1_001), ("110101001000".into(), 1), (PEER.into(), 1_002)]);
+    // A rejoin renumbered past what is recorded here; a message received is counted apart.
+    store
+        .write(|conn| {
+            messages::set_last_seq(conn, PEER, Direction::Out, 2_500)?;
+            messages::set_last_seq(conn, PEER, Direction::In, 7)
+        })
+        .unwrap();
+    let out = inquiry(4, PEER);
+    let one = store.write(move |conn| outbox.enqueue(conn, out, now)).unwrap();
+    assert_eq!(one.seq, 2_501);
+    let last = |direction| store.read(move |conn| messages::last_seq(conn, PEER, direction)).unwrap();
+    assert_eq!((last(Direction::Out), last(Direction::In)), (2_501, 7));
 }
