@@ -170,7 +170,7 @@ async fn verify_phase(
         Some((bare_rate, "bare", Some(0.8))),
     );
     report(
-        "POST /api/v1/verify at the issuer (+ status read)",
+        "POST /api/v1/verify at the issuer (its own, in memory)",
         at_origin.rate(),
         "requests/s",
         Some((bare_rate, "bare", Some(0.8))),

@@ -64,8 +64,9 @@ impl Refusal {
     }
 }
 
-/// How often a node takes in the version statuses another process's inbox stored on the same
-/// database (its own inbox's it takes in at once).
+/// How often a node takes in the version statuses another process on the same database stored:
+/// those its inbox took from other nodes, and those recorded of this node's own versions (its own
+/// process's it takes in at once).
 pub const STATUS_CATCH_UP: Duration = Duration::from_secs(2);
 
 /// Most messages accepted in one request.
@@ -202,9 +203,11 @@ impl Exchange {
                 loop {
                     tokio::time::sleep(STATUS_CATCH_UP).await;
                     let core = core.clone();
-                    let caught = tokio::task::spawn_blocking(move || core.catch_up_statuses()).await;
+                    let caught =
+                        tokio::task::spawn_blocking(move || core.catch_up_statuses().and_then(|_| core.catch_up_own()))
+                            .await;
                     if let Ok(Err(error)) = caught {
-                        tracing::error!(%error, "reported statuses not read");
+                        tracing::error!(%error, "reported or own statuses not read");
                     }
                 }
             }),

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod outbox;
+pub mod own;
 pub mod signatures;
 pub mod statuses;
 pub mod transparency;
@@ -25,6 +26,7 @@ use crate::store::{Store, StoreError};
 
 pub use audit::{Actor, AuditKey, Caller};
 pub use outbox::Outbox;
+pub use own::OwnVersions;
 pub use signatures::BatchVerifier;
 pub use statuses::StatusCache;
 pub use transparency::{IssuanceLog, IssuerLogs};
@@ -113,6 +115,8 @@ pub struct NodeCore {
     pub log: IssuanceLog,
     /// Other nodes' issuance logs, as far as their anchored heads.
     pub issuer_logs: IssuerLogs,
+    /// This node's versions and their statuses, as far as taken in.
+    pub own: OwnVersions,
 }
 
 impl NodeCore {
@@ -161,8 +165,10 @@ impl NodeCore {
             outbox,
             log: IssuanceLog::default(),
             issuer_logs: IssuerLogs::default(),
+            own: OwnVersions::default(),
         };
         core.catch_up_statuses()?;
+        core.catch_up_own()?;
         Ok(core)
     }
 
@@ -172,6 +178,21 @@ impl NodeCore {
     pub fn catch_up_statuses(&self) -> Result<usize, StoreError> {
         self.statuses
             .catch_up(|after| self.store.read(|conn| crate::store::messages::received_statuses_after(conn, after)))
+    }
+
+    /// Takes in the versions this node issued and the statuses recorded of them since the last
+    /// time: this process's changes at once after their commit, another process's at the next
+    /// periodic catch-up (or, for a version, when it is first shown here).
+    pub fn catch_up_own(&self) -> Result<usize, StoreError> {
+        use crate::store::{certificates, issuance_log};
+        self.own.catch_up(|versions_from, events_after| {
+            self.store.read(|conn| {
+                Ok::<_, StoreError>(own::Recorded {
+                    versions: issuance_log::versions_from(conn, versions_from, own::PAGE)?,
+                    events: certificates::events_after(conn, events_after, own::PAGE)?,
+                })
+            })
+        })
     }
 
     /// 12-digit code of this node.

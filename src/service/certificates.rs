@@ -163,6 +163,7 @@ pub fn renew(
         Ok(issued)
     })?;
     core.outbox.wake();
+    take_in_own(core);
     Ok(issued)
 }
 
@@ -202,7 +203,16 @@ pub fn revoke(
         Ok::<_, ServiceError>(Revoked { version: version_number(&current), id, revoked_at: now })
     })?;
     core.outbox.wake();
+    take_in_own(core);
     Ok(revoked)
+}
+
+/// Takes the status just recorded into the node's own statuses in memory, so that its next
+/// verification of the version sees it; a failed read is left to the periodic catch-up.
+fn take_in_own(core: &NodeCore) {
+    if let Err(error) = core.catch_up_own() {
+        tracing::warn!(%error, "own statuses not taken in after a change; the periodic catch-up takes them in");
+    }
 }
 
 /// A certificate with all its versions and their statuses.

@@ -305,13 +305,24 @@ pub(crate) fn reasons_recorded_here(
     Ok(Some(certs::recorded(conn, jti)?.map_or_else(|| vec![Reason::UnknownVersion], recorded_reasons)))
 }
 
-/// [`reasons_recorded_here`] for async callers: another node's version costs no database read.
+/// [`reasons_recorded_here`] for async callers, from memory: another node's version costs no
+/// database read, nor does one of this node's own as far as taken in. A version not known here yet
+/// (issued a moment ago, by another process, or never) is read from the store, and what the store
+/// added since the last time is taken in.
 async fn recorded_here(core: &Arc<NodeCore>, issuer: &str, jti: &str) -> Result<Option<Vec<Reason>>, ServiceError> {
     if issuer != core.code() {
         return Ok(None);
     }
+    if let Some(statuses) = core.own.recorded(jti) {
+        return Ok(Some(recorded_reasons(statuses)));
+    }
     let (at, issuer, jti) = (core.clone(), issuer.to_owned(), jti.to_owned());
-    blocking(move || at.store.read(|conn| reasons_recorded_here(&at, conn, &issuer, &jti))).await
+    blocking(move || {
+        let reasons = at.store.read(|conn| reasons_recorded_here(&at, conn, &issuer, &jti))?;
+        at.catch_up_own()?;
+        Ok(reasons)
+    })
+    .await
 }
 
 /// Reasons recorded here for a version this node issued.

@@ -135,7 +135,7 @@ pub fn current_version(conn: &mut DbConn, certificate_id: &str) -> Result<Option
         .optional()?)
 }
 
-/// Status changes recorded for one version, oldest first (the verify hot path: one indexed read).
+/// Status changes recorded for one version, oldest first (one indexed read).
 pub fn statuses(conn: &mut DbConn, jti: &str) -> Result<Vec<VersionStatus>, StoreError> {
     let names: Vec<String> = certificate_events::table
         .filter(certificate_events::jti.eq(jti))
@@ -143,6 +143,22 @@ pub fn statuses(conn: &mut DbConn, jti: &str) -> Result<Vec<VersionStatus>, Stor
         .select(certificate_events::status)
         .load(conn)?;
     names.iter().map(|name| parse_stored(name, VersionStatus::parse)).collect()
+}
+
+/// The status changes recorded after event `after`, at most `limit`, in order: (event id,
+/// version `jti`, status).
+pub fn events_after(
+    conn: &mut DbConn,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, VersionStatus)>, StoreError> {
+    let rows: Vec<(i64, String, String)> = certificate_events::table
+        .filter(certificate_events::id.gt(after))
+        .order(certificate_events::id.asc())
+        .limit(limit)
+        .select((certificate_events::id, certificate_events::jti, certificate_events::status))
+        .load(conn)?;
+    rows.into_iter().map(|(id, jti, name)| Ok((id, jti, parse_stored(&name, VersionStatus::parse)?))).collect()
 }
 
 /// Every version with a recorded status, and that status (for the node's status list).
@@ -169,8 +185,8 @@ pub fn statuses_of_certificate(
     rows.into_iter().map(|(jti, name)| Ok((jti, parse_stored(&name, VersionStatus::parse)?))).collect()
 }
 
-/// The status changes recorded for version `jti`, oldest first, if this node issued it (the
-/// verify hot path: one indexed read).
+/// The status changes recorded for version `jti`, oldest first, if this node issued it (one
+/// indexed read: a verification asks it only of a version not yet held in memory).
 pub fn recorded(conn: &mut DbConn, jti: &str) -> Result<Option<Vec<VersionStatus>>, StoreError> {
     let rows: Vec<Option<String>> = certificate_versions::table
         .left_join(certificate_events::table)

@@ -68,3 +68,13 @@ pub fn leaves_from(conn: &mut DbConn, from: i64, limit: i64) -> Result<Vec<Hash>
         })
         .collect()
 }
+
+/// The versions logged from leaf `from` on, at most `limit`, as (leaf index, version `jti`).
+pub fn versions_from(conn: &mut DbConn, from: i64, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(issuance_log::table
+        .filter(issuance_log::idx.ge(from))
+        .order(issuance_log::idx.asc())
+        .limit(limit)
+        .select((issuance_log::idx, issuance_log::jti))
+        .load(conn)?)
+}

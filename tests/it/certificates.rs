@@ -8,7 +8,7 @@ use crate::helpers::{Backend, ORIGIN, TestNode, single_woman, three_children, zh
 both_backends!(issue_returns_token_qr_and_validity, renew_supersedes_the_old_version, revoke_is_final);
 both_backends!(invalid_id_numbers_are_refused_and_nothing_is_written, ineligible_people_are_refused);
 both_backends!(one_certificate_in_force_per_person, renewal_cannot_change_the_holder);
-both_backends!(only_her_origin_certifies_her);
+both_backends!(only_her_origin_certifies_her, a_revocation_another_process_records_is_seen_within_the_catch_up);
 
 /// A node certifies only the women whose household registration it keeps (issue and renewal).
 async fn only_her_origin_certifies_her(backend: Backend) {
@@ -117,6 +117,40 @@ async fn revoke_is_final(backend: Backend) {
     // A revoked certificate no longer blocks a new one.
     let again = origin.issue(&zhang_li()).await;
     assert_ne!(again["id"], issued["id"]);
+}
+
+/// The issuer verifies its own certificates from memory: a revocation another process recorded
+/// on the same database (a second `hunyu serve`) is seen within its periodic catch-up, and one of
+/// its own at once (`revoke_is_final`).
+async fn a_revocation_another_process_records_is_seen_within_the_catch_up(backend: Backend) {
+    use hunyu::domain::verification::VersionStatus;
+    use hunyu::store::certificates::{NewEvent, insert_event};
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let issued = origin.issue(&zhang_li()).await;
+    let qr = issued["qr"].as_str().unwrap();
+    assert_eq!(origin.verify(qr).await["valid"].as_bool(), Some(true));
+    let jti = hunyu::seal::read_stored::<serde_json::Value>(issued["token"].as_str().unwrap()).unwrap()["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = hunyu::store::Store::open(&origin.config.database_url().unwrap(), 1).unwrap();
+    other
+        .write(move |conn| {
+            let officer = hunyu::store::api_keys::list(conn)?.into_iter().find(|key| key.role == "officer").unwrap();
+            let at = chrono::Utc::now().naive_utc();
+            let status = VersionStatus::Revoked;
+            insert_event(conn, &NewEvent { jti: &jti, status, reason: Some("注销"), at, actor: &officer.id })
+        })
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let verdict = origin.verify(qr).await;
+        if verdict["status"] == "revoked" {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "still {verdict} after 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 async fn invalid_id_numbers_are_refused_and_nothing_is_written(backend: Backend) {
