@@ -103,7 +103,9 @@ impl StoreError {
 /// that reads first, the audit head or a person's certificates, and writes later meets a busy
 /// error at once when another connection has written in between); on PostgreSQL the audit
 /// chain's lock, in the same round trip as `BEGIN`, so that writers in other processes append to
-/// the chain one batch at a time.
+/// the chain one batch at a time. Either way rows numbered from a sequence (status events, inbox
+/// rows) get their numbers in commit order, which every catch-up that reads "after the last id
+/// taken" relies on: no row can commit later with a smaller number.
 fn write_transaction<T, E>(conn: &mut DbConn, work: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
