@@ -10,6 +10,7 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use actix_web::dev::Server;
 use actix_web::{HttpResponse, get, post, web};
@@ -277,19 +278,20 @@ struct Published {
     dir: PathBuf,
     contract: Contract,
     /// One tree head kept at a time: each is checked against the one held.
-    keeping: std::sync::Mutex<()>,
+    keeping: Mutex<()>,
+    /// The keys of the enrolled nodes, as of the state file's modification time and length: every
+    /// node submits a head each minute, and a province's state holds thousands of keys.
+    enrolled: Mutex<Option<(StateStamp, Arc<TrustStore>)>>,
 }
+
+/// When the registry's state file was last written, and its length.
+type StateStamp = (std::time::SystemTime, u64);
 
 impl Published {
     /// Keeps a node's new tree head if it verifies under the node's enrolled keys and extends
     /// the head held.
     fn keep(&self, submission: &TreeHeadSubmission) -> Result<(), ErrorCode> {
-        let state = Registry::read_state(&self.dir).map_err(|e| {
-            tracing::error!(error = %e, "registry state unreadable");
-            ErrorCode::Internal
-        })?;
-        let enrolled = DirectoryClaims { iss: state.code, iat: 0, exp: 0, serial: state.serial, nodes: state.nodes };
-        let trust = TrustStore::from_directory(&enrolled, &TrustStore::default()).map_err(|_| ErrorCode::Internal)?;
+        let trust = self.enrolled_nodes()?;
         let refused = |node: &str, refusal: HeadRefusal| {
             tracing::warn!(node, %refusal, "tree head refused");
             match refusal {
@@ -324,6 +326,31 @@ impl Published {
         tracing::info!(node, size = head.size, audit_seq = head.audit.seq, "tree head kept");
         Ok(())
     }
+
+    /// The enrolled nodes and their keys, read again only when the state file has changed (an
+    /// enrolment, a key retired or compromised, a node retired).
+    fn enrolled_nodes(&self) -> Result<Arc<TrustStore>, ErrorCode> {
+        let unreadable = |e: &dyn std::fmt::Display| {
+            tracing::error!(error = %e, "registry state unreadable");
+            ErrorCode::Internal
+        };
+        let stamp = std::fs::metadata(self.dir.join(STATE_FILE))
+            .and_then(|m| Ok((m.modified()?, m.len())))
+            .map_err(|e| unreadable(&e))?;
+        let mut cached = self.enrolled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, trust)) = cached.as_ref()
+            && *at == stamp
+        {
+            return Ok(trust.clone());
+        }
+        // Read after the stamp was taken: what is read is at least as new as the stamp says.
+        let state = Registry::read_state(&self.dir).map_err(|e| unreadable(&e))?;
+        let enrolled = DirectoryClaims { iss: state.code, iat: 0, exp: 0, serial: state.serial, nodes: state.nodes };
+        let trust = TrustStore::from_directory(&enrolled, &TrustStore::default()).map_err(|_| ErrorCode::Internal)?;
+        let trust = Arc::new(trust);
+        *cached = Some((stamp, trust.clone()));
+        Ok(trust)
+    }
 }
 
 /// Appends `line` to the file at `path` (created 0600) and syncs it.
@@ -339,7 +366,12 @@ fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
 /// tree heads (`POST /tree-heads`, `GET /tree-heads/{code}`) on `listener`.
 pub fn serve(dir: &Path, listener: TcpListener) -> std::io::Result<Server> {
     let contract = Contract::new().map_err(std::io::Error::other)?;
-    let published = web::Data::new(Published { dir: dir.to_owned(), contract, keeping: Default::default() });
+    let published = web::Data::new(Published {
+        dir: dir.to_owned(),
+        contract,
+        keeping: Default::default(),
+        enrolled: Default::default(),
+    });
     Ok(actix_web::HttpServer::new(move || {
         let json = web::JsonConfig::default()
             .limit(MAX_SUBMISSION)

@@ -95,6 +95,7 @@ async fn a_node_anchors_its_log_and_audit_head_and_a_cut_shows(backend: Backend)
         let (got, problem) = submit(body).await;
         assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{problem}");
     }
+    let again = json!({ "head": sign_tree_head(&signer, &grown) });
     let held = reqwest::get(format!("{url}/tree-heads/{}", ORIGIN.0)).await.unwrap().text().await.unwrap();
     assert_eq!(hunyu::seal::read_stored::<TreeHeadClaims>(&held).map(|h| h.root), Some(grown.root.clone()));
     for path in ["/tree-heads/310101001000", "/tree-heads/x"] {
@@ -130,6 +131,14 @@ async fn a_node_anchors_its_log_and_audit_head_and_a_cut_shows(backend: Backend)
     let error = origin.node.exchange.anchor().await.unwrap_err();
     assert!(error.contains("transparency.inconsistent") || error.contains("versions were lost"), "{error}");
     assert!(!origin.core.metrics.render().contains("hunyu_tree_head_failures_total 0"));
+
+    // The registry reads its enrolled nodes again once its state changes: the node retired there,
+    // the head it kept before is refused when submitted again.
+    let mut at_registry = hunyu::registry::Registry::open(&registry.path()).unwrap();
+    at_registry.retire_node(ORIGIN.0).unwrap();
+    at_registry.publish(chrono::Utc::now()).unwrap();
+    let (got, problem) = submit(again).await;
+    assert_eq!((got, problem["code"].as_str()), (422, Some("transparency.bad_head")), "{problem}");
 }
 
 /// The payload of a compact JWS (after its signature was checked elsewhere).
