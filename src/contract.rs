@@ -15,11 +15,12 @@ pub enum Kind {
     LookupAnswer,
     StatusAnswer,
     TreeHead,
+    Report,
 }
 
 impl Kind {
     /// Every kind, in the order the validators are kept.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Certificate,
         Kind::Presentation,
         Kind::Directory,
@@ -30,6 +31,7 @@ impl Kind {
         Kind::LookupAnswer,
         Kind::StatusAnswer,
         Kind::TreeHead,
+        Kind::Report,
     ];
 
     /// File name stem under `schemas/`.
@@ -45,6 +47,7 @@ impl Kind {
             Self::LookupAnswer => "lookup-answer",
             Self::StatusAnswer => "status-answer",
             Self::TreeHead => "tree-head",
+            Self::Report => "report",
         }
     }
 
@@ -61,6 +64,7 @@ impl Kind {
             Self::LookupAnswer => include_str!("../schemas/lookup-answer.schema.json"),
             Self::StatusAnswer => include_str!("../schemas/status-answer.schema.json"),
             Self::TreeHead => include_str!("../schemas/tree-head.schema.json"),
+            Self::Report => include_str!("../schemas/report.schema.json"),
         }
     }
 }
@@ -117,6 +121,37 @@ mod tests {
             assert_eq!(kind as usize, i, "{kind:?} is out of order in Kind::ALL");
         }
         assert!(contract.violation(Kind::Receipt, &serde_json::json!({})).is_some());
+    }
+
+    #[test]
+    fn a_report_the_domain_makes_meets_its_schema_and_a_bent_one_does_not() {
+        use crate::domain::assessment::{Counterpart, Figure, Indicator, Month, ReportClaims, Score, Targets, Weights};
+        let targets = Targets::default();
+        let figures = vec![
+            Figure::measured(Indicator::VerificationRate, 9, 10, &targets),
+            Figure::not_measured(Indicator::LedgerConsistency, &targets),
+        ];
+        let report = ReportClaims {
+            iss: "440305001000".into(),
+            aud: "000000000000".into(),
+            jti: "01a23400-0000-7000-8000-000000000001".into(),
+            iat: 1_764_300_000,
+            month: Month::parse("2026-11").unwrap(),
+            ver: 2,
+            supersedes: Some("01a23400-0000-7000-8000-000000000000".into()),
+            score: Score::of(&figures, Weights::default()),
+            figures,
+            outflow: vec![],
+            inflow: vec![Counterpart { node: "130728102000".into(), women: 3 }],
+        };
+        let contract = Contract::new().unwrap();
+        let mut payload = serde_json::to_value(&report).unwrap();
+        assert_eq!(contract.violation(Kind::Report, &payload), None);
+        assert_eq!(serde_json::from_value::<ReportClaims>(payload.clone()).unwrap(), report);
+        payload["figures"][1]["numerator"] = serde_json::json!(3);
+        assert_eq!(contract.violation(Kind::Report, &payload).unwrap(), "/figures/1 breaks required");
+        payload["figures"][1] = serde_json::json!({ "indicator": "happiness_rate" });
+        assert!(contract.violation(Kind::Report, &payload).is_some());
     }
 
     #[test]
