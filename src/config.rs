@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use crate::domain::assessment::{AssessmentRules, Targets, Weights};
+use crate::domain::calendar::WorkCalendar;
 use crate::domain::division::parse_node_code;
 use crate::store::DatabaseUrl;
 
@@ -39,6 +43,9 @@ pub struct Config {
     pub directory: Option<DirectorySettings>,
     /// The mutual-TLS listener and identity for node-to-node exchange.
     pub peer: PeerSettings,
+    /// The dual assessment: working days, when a month closes, targets and weights.
+    #[serde(default)]
+    pub assessment: AssessmentSettings,
 }
 
 /// Identity of the node.
@@ -195,6 +202,75 @@ fn default_batch() -> usize {
     500
 }
 
+/// The dual assessment (双向考核).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssessmentSettings {
+    /// A holiday calendar (`date,kind,name` CSV) laid over the shipped one: next year's holidays,
+    /// once the State Council publishes them, without a new build; a year it covers replaces the
+    /// shipped year.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<PathBuf>,
+    /// Day of the next month on which a month is closed and reported (1–28).
+    pub cut_off_day: u32,
+    /// Weight of the origin side in the combined score.
+    pub origin_weight: u16,
+    /// Weight of the residence side, the primary one: at least the origin's.
+    pub residence_weight: u16,
+    /// Targets by indicator code as fractions, e.g. `issuance_rate = 0.85`, replacing the seed's.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub targets: BTreeMap<String, f64>,
+}
+
+impl Default for AssessmentSettings {
+    fn default() -> Self {
+        let weights = Weights::default();
+        Self {
+            calendar: None,
+            cut_off_day: 10,
+            origin_weight: weights.origin,
+            residence_weight: weights.residence,
+            targets: BTreeMap::new(),
+        }
+    }
+}
+
+impl AssessmentSettings {
+    /// The weights and targets, checked without IO.
+    fn checked(&self) -> Result<(Weights, Targets), ConfigError> {
+        let invalid = |key, message: String| ConfigError::Invalid { key, message };
+        if !(1..=28).contains(&self.cut_off_day) {
+            return Err(invalid("assessment.cut_off_day", "must be a day from 1 to 28".into()));
+        }
+        let weights = Weights::checked(self.origin_weight, self.residence_weight)
+            .map_err(|e| invalid("assessment.residence_weight", e.into()))?;
+        let targets = Targets::with_overrides(&self.targets).map_err(|e| invalid("assessment.targets", e))?;
+        Ok((weights, targets))
+    }
+
+    /// The rules these settings give; the calendar file is read here.
+    pub fn rules(&self) -> Result<AssessmentRules, ConfigError> {
+        let (weights, targets) = self.checked()?;
+        let calendar = match &self.calendar {
+            None => shipped()?.clone(),
+            Some(path) => {
+                let shown = path.display().to_string();
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: shown.clone(), source })?;
+                let newer = WorkCalendar::from_csv(&text)
+                    .map_err(|e| ConfigError::Syntax { path: shown, message: e.to_string() })?;
+                shipped()?.overlaid(&newer)
+            }
+        };
+        Ok(AssessmentRules { calendar: std::sync::Arc::new(calendar), targets, weights, cut_off_day: self.cut_off_day })
+    }
+}
+
+/// The calendar shipped in the binary.
+fn shipped() -> Result<&'static WorkCalendar, ConfigError> {
+    WorkCalendar::shipped().map_err(|e| ConfigError::Invalid { key: "assessment.calendar", message: e.to_string() })
+}
+
 impl Config {
     /// Reads `path`, applies `HUNYU_DATABASE_URL`, `HUNYU_LISTEN` and `HUNYU_PEER_LISTEN`, resolves relative paths, validates.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -235,6 +311,7 @@ impl Config {
         resolve(&mut self.peer.tls_cert);
         resolve(&mut self.peer.tls_key);
         self.http.tls_cert.iter_mut().chain(self.http.tls_key.iter_mut()).for_each(resolve);
+        self.assessment.calendar.iter_mut().for_each(resolve);
         if let Some(directory) = &mut self.directory {
             resolve(&mut directory.root_key);
             resolve(&mut directory.cache);
@@ -277,6 +354,7 @@ impl Config {
         if self.directory.as_ref().is_some_and(|d| d.refresh_seconds == 0) {
             return Err(invalid("directory.refresh_seconds", "must be at least 1".into()));
         }
+        self.assessment.checked()?;
         Ok(())
     }
 

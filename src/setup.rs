@@ -8,8 +8,8 @@ use actix_web::dev::{Server, ServerHandle};
 use chrono::{Duration, Utc};
 
 use crate::config::{
-    CONFIG_FILE, Config, DatabaseSettings, DirectorySettings, HttpSettings, KeySettings, LimitSettings, NodeSettings,
-    PeerSettings,
+    AssessmentSettings, CONFIG_FILE, Config, DatabaseSettings, DirectorySettings, HttpSettings, KeySettings,
+    LimitSettings, NodeSettings, PeerSettings,
 };
 use crate::domain::role::Role;
 use crate::exchange::Exchange;
@@ -67,6 +67,7 @@ pub fn init_node(options: &InitOptions) -> Result<(Config, PathBuf), SetupError>
         limits: LimitSettings::default(),
         directory: None,
         peer: PeerSettings { listen: options.peer_listen.clone(), tls_cert, tls_key, batch: 500 },
+        assessment: AssessmentSettings::default(),
     };
     config.validate()?;
     crate::files::create_private_dir(&options.dir).map_err(|source| io_error(&options.dir, source))?;

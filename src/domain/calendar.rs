@@ -106,6 +106,14 @@ pub struct Deadline {
     pub missing_years: Vec<i32>,
 }
 
+impl Deadline {
+    /// Whether the count crossed a year whose holidays are not known yet: the date may move when
+    /// that year's calendar is loaded, and is shown as provisional.
+    pub fn is_provisional(&self) -> bool {
+        !self.missing_years.is_empty()
+    }
+}
+
 /// Public holidays and adjusted workdays (调休) of the years the State Council has published.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkCalendar {
@@ -158,6 +166,15 @@ impl WorkCalendar {
         static SHIPPED: std::sync::LazyLock<Result<WorkCalendar, CalendarError>> =
             std::sync::LazyLock::new(WorkCalendar::embedded);
         SHIPPED.as_ref()
+    }
+
+    /// This calendar with `newer`'s years in place of its own: a file with only next year's
+    /// notice adds that year, and a corrected year replaces the one shipped.
+    pub fn overlaid(&self, newer: &WorkCalendar) -> WorkCalendar {
+        let mut days: BTreeMap<NaiveDate, DayKind> =
+            self.days.iter().filter(|(date, _)| !newer.covers_year(date.year())).map(|(d, k)| (*d, *k)).collect();
+        days.extend(newer.days.iter().map(|(d, k)| (*d, *k)));
+        WorkCalendar { days, years: self.years.union(&newer.years).copied().collect() }
     }
 
     /// Whether the file has any row in `year`, i.e. that year's holidays are known.
@@ -244,6 +261,18 @@ mod tests {
         assert!(c.covers_year(2026));
         assert!(!c.covers_year(2024));
         assert!(!c.covers_year(2027));
+    }
+
+    #[test]
+    fn a_newer_file_adds_its_years_and_replaces_the_ones_it_repeats() {
+        let newer = WorkCalendar::from_csv("date,kind,name\n2026-10-09,holiday,改\n2027-01-01,holiday,元旦\n").unwrap();
+        let both = cal().overlaid(&newer);
+        assert!(both.covers_year(2025) && both.covers_year(2026) && both.covers_year(2027));
+        assert!(!both.is_working_day(d(2027, 1, 1)));
+        assert!(!both.is_working_day(d(2026, 10, 9)));
+        // 2026's shipped rows are gone with the year: 1 October 2026 (国庆) is a Thursday worked now.
+        assert!(!cal().is_working_day(d(2026, 10, 1)) && both.is_working_day(d(2026, 10, 1)));
+        assert_eq!(both.is_working_day(d(2025, 10, 1)), cal().is_working_day(d(2025, 10, 1)));
     }
 
     #[test]

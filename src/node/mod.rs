@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::contract::{Contract, SchemaError};
+use crate::domain::assessment::AssessmentRules;
 use crate::metrics::Metrics;
 use crate::seal::keys::load_audit_key;
 use crate::seal::{Ed25519Signer, Jwks, KeyError, Signer, TrustStore};
@@ -90,6 +91,8 @@ pub struct CoreParts {
     pub audit_key: AuditKey,
     /// The registry root key and cache file, when the node uses a trust directory.
     pub anchor: Option<DirectoryAnchor>,
+    /// Working days, targets and weights of the dual assessment.
+    pub assessment: AssessmentRules,
 }
 
 /// One node's core.
@@ -117,6 +120,8 @@ pub struct NodeCore {
     pub issuer_logs: IssuerLogs,
     /// This node's versions and their statuses, as far as taken in.
     pub own: OwnVersions,
+    /// Working days, targets and weights of the dual assessment, and when a month closes.
+    pub assessment: AssessmentRules,
 }
 
 impl NodeCore {
@@ -134,6 +139,7 @@ impl NodeCore {
             signer: Arc::new(signer),
             audit_key: AuditKey::new(load_audit_key(&config.keys.audit)?),
             anchor,
+            assessment: config.assessment.rules()?,
         })?;
         core.load_cached_directory();
         let now = chrono::Utc::now().naive_utc();
@@ -146,7 +152,7 @@ impl NodeCore {
 
     /// A core of `parts`, trusting its own key until a directory is installed.
     pub fn new(parts: CoreParts) -> Result<Self, SetupError> {
-        let CoreParts { identity, store, signer, audit_key, anchor } = parts;
+        let CoreParts { identity, store, signer, audit_key, anchor, assessment } = parts;
         let mut own = TrustStore::default();
         own.add_node(&identity.code, &identity.name, &[signer.public_jwk()])?;
         let contract = Arc::new(Contract::new()?);
@@ -166,6 +172,7 @@ impl NodeCore {
             log: IssuanceLog::default(),
             issuer_logs: IssuerLogs::default(),
             own: OwnVersions::default(),
+            assessment,
         };
         core.catch_up_statuses()?;
         core.catch_up_own()?;

@@ -128,7 +128,7 @@ fn record_arrival(
             (person, origin, None)
         }
         Checked::Certificate(verdict) => {
-            let (person, certificate) = shown_certificate(*verdict, today)?;
+            let (person, certificate) = shown_certificate(*verdict, today, &core.assessment.calendar)?;
             (Some(person), certificate.iss.clone(), Some(certificate))
         }
     };
@@ -149,7 +149,11 @@ fn record_arrival(
 }
 
 /// Who she is and what the residence concluded of the certificate she showed (`verdict`).
-fn shown_certificate(verdict: Verdict, today: NaiveDate) -> Result<(PersonRef, ShownCertificate), ServiceError> {
+fn shown_certificate(
+    verdict: Verdict,
+    today: NaiveDate,
+    calendar: &WorkCalendar,
+) -> Result<(PersonRef, ShownCertificate), ServiceError> {
     let reported = matches!(
         verdict.status,
         VerificationStatus::Active
@@ -161,10 +165,7 @@ fn shown_certificate(verdict: Verdict, today: NaiveDate) -> Result<(PersonRef, S
         let reason = verdict.reasons.first().map_or("invalid", |r| r.code());
         return Err(ServiceError::Invalid(vec![ErrorCode::ArrivalCertificateInvalid { reason }.at("token")]));
     };
-    let check_due = WorkCalendar::shipped()
-        .map_err(|e| ServiceError::Unavailable(format!("holiday calendar: {e}")))?
-        .add_working_days(today, CHECK_WORKING_DAYS)
-        .date;
+    let check_due = calendar.add_working_days(today, CHECK_WORKING_DAYS).date;
     let holder = genuine.claims.person;
     let person = PersonRef { id_number: holder.id_number, name: holder.name };
     let certificate = ShownCertificate {

@@ -5,6 +5,7 @@ mod helpers;
 
 mod api;
 mod architecture;
+mod assessment;
 mod audit;
 mod certificates;
 mod cli;
