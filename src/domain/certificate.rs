@@ -264,7 +264,7 @@ impl ContraceptionMethod {
     ];
 
     /// The wire name, e.g. `tubal_ligation`.
-    pub fn as_str(&self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ContraceptionMethod::None => "none",
             ContraceptionMethod::Iud => "iud",

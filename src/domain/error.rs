@@ -119,6 +119,10 @@ pub enum ErrorCode {
     ArrivalWho,
     /// An event names no origin, and none follows from a registered arrival.
     EventOriginUnknown,
+    /// A contraception service lacks its method, or another event names one.
+    EventMethod,
+    /// The report to correct is not an event report of hers sent from this node.
+    EventCorrectsUnknown,
     /// The message is owed no answer.
     NoAnswerOwed,
     /// The message was answered already.
@@ -296,6 +300,16 @@ impl ErrorCode {
                 "event.origin_unknown",
                 "未登记该人员流入，请指定户籍地节点",
                 "no arrival of hers was registered here; name her origin node",
+            ),
+            Self::EventMethod => fixed(
+                "event.method",
+                "节育服务须注明避孕节育方法，其他事件不填",
+                "a contraception service names its method, and no other event does",
+            ),
+            Self::EventCorrectsUnknown => fixed(
+                "event.corrects_unknown",
+                "被更正的通报不存在，或不是本节点发出的该人员的事件通报",
+                "the report to correct is not an event report of hers sent from this node",
             ),
             Self::NoAnswerOwed => {
                 fixed("message.no_answer_owed", "该记录无需答复", "this message is not owed an answer")

@@ -8,7 +8,7 @@
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::certificate::parse_name;
+use super::certificate::{ContraceptionMethod, parse_name};
 use super::error::{Coded as _, ErrorCode, FieldError};
 use super::id_number::{self, IdNumber};
 use super::verification::VerificationStatus;
@@ -213,6 +213,12 @@ pub struct EventReport {
     pub on: NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The method of a contraception service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ContraceptionMethod>,
+    /// Id of the earlier report this one corrects: the books keep both, the later in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrects: Option<String>,
 }
 
 /// 证明换发: the new version of a certificate, for the residences that registered her.
@@ -441,13 +447,18 @@ pub enum EventKind {
     Marriage,
     /// 离婚.
     Divorce,
-    /// 节育服务.
+    /// 节育服务 or 节育手术, with its method.
     Contraception,
+    /// 怀孕.
+    Pregnancy,
+    /// 生殖健康检查 (孕情环情检查): a free basic service.
+    HealthCheck,
 }
 
 impl EventKind {
     /// Every event kind.
-    pub const ALL: [EventKind; 4] = [Self::Birth, Self::Marriage, Self::Divorce, Self::Contraception];
+    pub const ALL: [EventKind; 6] =
+        [Self::Birth, Self::Marriage, Self::Divorce, Self::Contraception, Self::Pregnancy, Self::HealthCheck];
 
     /// The wire name.
     pub fn as_str(self) -> &'static str {
@@ -456,7 +467,19 @@ impl EventKind {
             Self::Marriage => "marriage",
             Self::Divorce => "divorce",
             Self::Contraception => "contraception",
+            Self::Pregnancy => "pregnancy",
+            Self::HealthCheck => "health_check",
         }
+    }
+}
+
+/// A contraception service names its method (the books and 长效避孕率 count by it), and no
+/// other event names one.
+pub fn check_event_method(event: EventKind, method: Option<ContraceptionMethod>) -> Result<(), FieldError> {
+    match (event, method) {
+        (EventKind::Contraception, Some(method)) if method != ContraceptionMethod::None => Ok(()),
+        (EventKind::Contraception, _) | (_, Some(_)) => Err(ErrorCode::EventMethod.at("method")),
+        (_, None) => Ok(()),
     }
 }
 
@@ -471,6 +494,19 @@ mod tests {
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_a_contraception_service_names_its_method_and_it_must() {
+        use ContraceptionMethod as M;
+        assert!(check_event_method(EventKind::Contraception, Some(M::Iud)).is_ok());
+        for refused in [None, Some(M::None)] {
+            assert_eq!(check_event_method(EventKind::Contraception, refused).unwrap_err().code, "event.method");
+        }
+        for event in EventKind::ALL.into_iter().filter(|e| *e != EventKind::Contraception) {
+            assert!(check_event_method(event, None).is_ok());
+            assert!(check_event_method(event, Some(M::Pill)).is_err(), "{event:?}");
+        }
     }
 
     #[test]
@@ -551,7 +587,14 @@ mod tests {
             }),
             MessageBody::Inquiry(Inquiry { person: person.clone(), question: "婚姻状况?".into(), urgent: true }),
             MessageBody::Reply(Reply { answer: "已核实".into() }),
-            MessageBody::EventReport(EventReport { person, event: EventKind::Birth, on, note: None }),
+            MessageBody::EventReport(EventReport {
+                person,
+                event: EventKind::Contraception,
+                on,
+                note: None,
+                method: Some(ContraceptionMethod::TubalLigation),
+                corrects: Some("m0".into()),
+            }),
             MessageBody::CertificateUpdate(CertificateUpdate { token: "a.b.c".into() }),
             MessageBody::Revocation(RevocationNotice {
                 certificate_id: "c".into(),

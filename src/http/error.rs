@@ -83,6 +83,8 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::OriginUnknown
         | C::ArrivalWho
         | C::EventOriginUnknown
+        | C::EventMethod
+        | C::EventCorrectsUnknown
         | C::BadMessage
         | C::WrongAudience
         | C::BatchSize

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, Requester, actor, answered, authorized};
 use crate::domain::access::Action;
+use crate::domain::certificate::ContraceptionMethod;
 use crate::domain::error::ErrorCode;
 use crate::domain::message::{Direction, EventKind, MessageBody, MessageKind, MessageState, PersonRefDraft};
 use crate::service::ServiceError;
@@ -97,7 +98,8 @@ pub struct ReplyRequest {
     pub answer: String,
 }
 
-/// `POST /api/v1/events`: report a birth, marriage, divorce or contraception service to the origin.
+/// `POST /api/v1/events`: report a birth, marriage, divorce, pregnancy, health check or contraception
+/// service to the origin, or correct an earlier report.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
@@ -112,11 +114,26 @@ pub struct EventRequest {
     #[serde(default)]
     #[schema(schema_with = super::schema::division_code)]
     pub to: Option<String>,
+    /// The method of a contraception service (required for it, refused for other events).
+    #[serde(default)]
+    pub method: Option<ContraceptionMethod>,
+    /// Id of an event report of hers sent from here that this one corrects; it goes to the same origin.
+    #[serde(default)]
+    #[schema(format = Uuid)]
+    pub corrects: Option<String>,
 }
 
 impl From<EventRequest> for EventInput {
     fn from(r: EventRequest) -> Self {
-        Self { person: r.person, event: r.event, on: r.on, note: r.note, to: r.to }
+        Self {
+            person: r.person,
+            event: r.event,
+            on: r.on,
+            note: r.note,
+            to: r.to,
+            method: r.method,
+            corrects: r.corrects,
+        }
     }
 }
 
@@ -305,7 +322,7 @@ pub async fn inquiry(
     Ok(HttpResponse::Created().json(Sent::from(sent)))
 }
 
-/// Report a birth, marriage, divorce or contraception service to the origin.
+/// Report an event of hers to the origin (birth, marriage, pregnancy, a service …), or correct one.
 #[utoipa::path(tag = "worker", request_body = EventRequest, security(("bearer" = [])), responses((status = 201, body = Sent)))]
 #[post("/api/v1/events")]
 pub async fn event(

@@ -102,8 +102,9 @@ wire_names! {
     MessageKind: "What a message is about: 流入登记通报, 流出通报, 协查, 答复, 信息通报, 证明换发, 证明注销.";
     MessageState: "Where a message stands: sent, receipted, answered, or overdue for its answer.";
     Direction: "`in` (received) or `out` (sent).";
-    EventKind: "An event a residence reports: 生育, 结婚, 离婚, 节育服务.";
+    EventKind: "An event a residence reports: 生育, 结婚, 离婚, 节育服务 (with its method), 怀孕, 生殖健康检查.";
     VerificationStatus: "Overall verdict of a verification.";
+    ContraceptionMethod: "避孕节育方法.";
 }
 
 impl PartialSchema for PersonRefDraft {

@@ -169,6 +169,7 @@ mod tests {
 
     use super::*;
     use crate::domain::calendar::local_date;
+    use crate::domain::certificate::ContraceptionMethod;
     use crate::domain::message::{
         ArrivalNotice, CertificateUpdate, DepartureNotice, EventKind, EventReport, Inquiry, PersonRefDraft, Reply,
         RevocationNotice, ShownCertificate,
@@ -205,10 +206,20 @@ mod tests {
             MessageBody::Inquiry(Inquiry { person: person.clone(), question: "婚姻状况?".into(), urgent: false }),
             MessageBody::Reply(Reply { answer: "已婚".into() }),
             MessageBody::EventReport(EventReport {
-                person,
+                person: person.clone(),
                 event: EventKind::Birth,
                 on: today,
                 note: Some("二孩".into()),
+                method: None,
+                corrects: None,
+            }),
+            MessageBody::EventReport(EventReport {
+                person,
+                event: EventKind::Contraception,
+                on: today,
+                note: None,
+                method: Some(ContraceptionMethod::Iud),
+                corrects: Some(id()),
             }),
             MessageBody::CertificateUpdate(CertificateUpdate { token: "e30.e30.c2ln".into() }),
             MessageBody::Revocation(RevocationNotice {

@@ -11,12 +11,13 @@ use super::verification::{Verdict, verify_asking};
 use super::{ServiceError, active_peer, blocking, refused};
 use crate::domain::access::Action;
 use crate::domain::calendar::{WorkCalendar, local_date};
+use crate::domain::certificate::ContraceptionMethod;
 use crate::domain::division::origin_candidates;
 use crate::domain::error::{Coded as _, ErrorCode, FieldError};
 use crate::domain::message::{
     ArrivalNotice, CHECK_WORKING_DAYS, DepartureNotice, Direction, EventKind, EventReport, Inquiry, MessageBody,
-    MessageKind, PLACE_MAX_CHARS, PersonRef, PersonRefDraft, Reply, ShownCertificate, TEXT_MAX_CHARS, check_past_date,
-    event_answer_due, inquiry_due, parse_text, presentation_due,
+    MessageKind, PLACE_MAX_CHARS, PersonRef, PersonRefDraft, Reply, ShownCertificate, TEXT_MAX_CHARS,
+    check_event_method, check_past_date, event_answer_due, inquiry_due, parse_text, presentation_due,
 };
 use crate::domain::verification::VerificationStatus;
 use crate::exchange::client::PeerClient;
@@ -75,6 +76,10 @@ pub struct EventInput {
     pub note: Option<String>,
     /// Her origin's node code; by default the node this one sent her arrival notice to.
     pub to: Option<String>,
+    /// The method of a contraception service.
+    pub method: Option<ContraceptionMethod>,
+    /// Id of an event report of hers sent from here that this one corrects.
+    pub corrects: Option<String>,
 }
 
 /// Registers an arrival and notifies her origin; with a certificate, it is verified first (its
@@ -231,11 +236,23 @@ pub fn report_event(
         Some(note) => kept(&mut errors, parse_text("note", note, TEXT_MAX_CHARS)),
         None => None,
     };
+    errors.extend(check_event_method(event.event, event.method).err());
     let person = checked(errors, person)?;
-    let to = match event.to {
-        Some(to) => to,
-        None => {
-            let subject = core.audit_key.subject(person.id_number.as_str());
+    let subject = core.audit_key.subject(person.id_number.as_str());
+    let to = match (event.corrects.as_deref(), event.to) {
+        // A correction goes where the report it corrects went.
+        (Some(corrected), _) => {
+            let earlier = core.store.read(|conn| messages::find(conn, corrected, Direction::Out))?;
+            let hers = |m: &messages::MessageRow| {
+                m.kind == MessageKind::EventReport.as_str() && m.subject.as_deref() == Some(subject.as_str())
+            };
+            match earlier.filter(hers) {
+                Some(earlier) => earlier.peer,
+                None => return Err(ServiceError::Invalid(vec![ErrorCode::EventCorrectsUnknown.at("corrects")])),
+            }
+        }
+        (None, Some(to)) => to,
+        (None, None) => {
             let origins = core
                 .store
                 .read(|conn| messages::peers_about(conn, &subject, MessageKind::ArrivalNotice, Direction::Out))?;
@@ -247,7 +264,9 @@ pub fn report_event(
     };
     let to = active_peer(core, "to", &to)?;
     let due = event_answer_due(event.event, today);
-    let body = MessageBody::EventReport(EventReport { person, event: event.event, on: event.on, note });
+    let report =
+        EventReport { person, event: event.event, on: event.on, note, method: event.method, corrects: event.corrects };
+    let body = MessageBody::EventReport(report);
     let (out, entry) = about(core, to, body, due, who, Action::ReportEvent, now);
     send(core, out, entry, now, |_| Ok(()))
 }
@@ -365,8 +384,9 @@ mod tests {
     async fn an_arrival_with_a_certificate_tells_its_issuer_with_the_check_deadline() {
         let (_registry, origin, residence) = origin_and_residence();
         let residence = Arc::new(residence);
-        let now = Utc::now();
         let issued = issue_sample(&origin, 0);
+        // After the issue: a `now` from the second before would find the certificate not yet valid.
+        let now = Utc::now();
         let arrival = ArrivalInput {
             shown: Shown::Certificate(issued.qr),
             address: "  宝安区新安街道1号 ".into(),

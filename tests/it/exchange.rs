@@ -257,13 +257,32 @@ async fn events_reach_the_origin_and_births_are_owed_an_answer(backend: Backend)
     let (status, sent) = residence.post("/api/v1/events", &residence.worker, &birth).await;
     assert_eq!((status, sent["to"].as_str()), (201, Some(ORIGIN.0)), "{sent}");
     assert_eq!(sent["due_on"], (local_date(Utc::now()) + Days::new(30)).to_string());
+    // A contraception service names its method, and only it does.
     let service = json!({ "person": person, "event": "contraception", "on": today() });
+    let (status, problem) = residence.post("/api/v1/events", &residence.worker, &service).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (422, Some("event.method")), "{problem}");
+    let pregnancy = json!({ "person": person, "event": "pregnancy", "on": today(), "method": "pill" });
+    let (status, problem) = residence.post("/api/v1/events", &residence.worker, &pregnancy).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("method")), "{problem}");
+    let service = json!({ "person": person, "event": "contraception", "on": today(), "method": "iud" });
     let (status, service) = residence.post("/api/v1/events", &residence.worker, &service).await;
     assert_eq!(status, 201);
     assert!(service["due_on"].is_null());
+    let check = json!({ "person": person, "event": "health_check", "on": today() });
+    assert_eq!(residence.post("/api/v1/events", &residence.worker, &check).await.0, 201);
+    // A correction names the report it corrects and goes where that one went; it must be hers.
+    let corrected = json!({ "person": person, "event": "contraception", "on": today(), "method": "implant",
+                            "corrects": service["id"] });
+    let (status, correction) = residence.post("/api/v1/events", &residence.worker, &corrected).await;
+    assert_eq!((status, correction["to"].as_str()), (201, Some(ORIGIN.0)), "{correction}");
+    let someone_else = json!({ "id_number": "130728200109150046", "name": "李娜" });
+    let misdirected = json!({ "person": someone_else, "event": "contraception", "on": today(), "method": "implant",
+                              "corrects": service["id"] });
+    let (status, problem) = residence.post("/api/v1/events", &residence.worker, &misdirected).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (422, Some("event.corrects_unknown")), "{problem}");
     residence.await_receipts().await;
     let events = origin.messages("direction=in&kind=event_report").await;
-    assert_eq!(events.len(), 2);
+    assert_eq!(events.len(), 4);
     let (status, problem) = origin
         .post(
             &format!("/api/v1/messages/{}/reply", service["id"].as_str().unwrap()),
