@@ -111,11 +111,19 @@ pub struct LimitSettings {
     pub lookup_per_minute: u32,
     /// `GET /api/v1/messages`: pages of up to 1,000 messages, so also a bound on bulk export.
     pub messages_per_minute: u32,
+    /// `GET /api/v1/ledgers/{book}`: pages of up to 1,000 entries naming persons.
+    pub ledgers_per_minute: u32,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { verify_per_minute: 600, confirm_per_minute: 120, lookup_per_minute: 120, messages_per_minute: 300 }
+        Self {
+            verify_per_minute: 600,
+            confirm_per_minute: 120,
+            lookup_per_minute: 120,
+            messages_per_minute: 300,
+            ledgers_per_minute: 300,
+        }
     }
 }
 
@@ -128,6 +136,7 @@ impl LimitSettings {
             confirm_per_minute: u32::MAX,
             lookup_per_minute: u32::MAX,
             messages_per_minute: u32::MAX,
+            ledgers_per_minute: u32::MAX,
         }
     }
 }
@@ -341,7 +350,13 @@ impl Config {
         if self.http.body_limit < 1024 {
             return Err(invalid("http.body_limit", "must be at least 1024 bytes".into()));
         }
-        let limits = [self.limits.verify_per_minute, self.limits.confirm_per_minute, self.limits.lookup_per_minute];
+        let limits = [
+            self.limits.verify_per_minute,
+            self.limits.confirm_per_minute,
+            self.limits.lookup_per_minute,
+            self.limits.messages_per_minute,
+            self.limits.ledgers_per_minute,
+        ];
         if limits.contains(&0) {
             return Err(invalid("limits", "every limit must be at least 1 request per minute".into()));
         }

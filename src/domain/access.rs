@@ -33,13 +33,15 @@ pub enum Action {
     ReportEvent,
     /// `GET /api/v1/messages`: messages sent and received, with their content.
     ListMessages,
+    /// `GET /api/v1/ledgers/{book}`: a book of record (三帐一卡), persons named.
+    ReadLedger,
     /// `POST /api/v1/admin/directory/refresh`: fetch the trust directory now.
     RefreshDirectory,
 }
 
 impl Action {
     /// Every action, in the order of the README's role matrix.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::IssueCertificate,
         Action::ShowCertificate,
         Action::RenewCertificate,
@@ -54,6 +56,7 @@ impl Action {
         Action::Reply,
         Action::ReportEvent,
         Action::ListMessages,
+        Action::ReadLedger,
         Action::RefreshDirectory,
     ];
 
@@ -75,6 +78,8 @@ impl Action {
             Self::RecordDeparture => &[Role::Officer],
             // Inquiries and answers go either way, and so does what was exchanged.
             Self::SendInquiry | Self::Reply | Self::ListMessages => &[Role::Worker, Role::Officer],
+            // The books name persons: those who keep them, on either side.
+            Self::ReadLedger => &[Role::Worker, Role::Officer],
             Self::RefreshDirectory => &[Role::Admin],
         }
     }
@@ -96,6 +101,7 @@ impl Action {
             Self::Reply => "reply",
             Self::ReportEvent => "report_event",
             Self::ListMessages => "list_messages",
+            Self::ReadLedger => "read_ledger",
             Self::RefreshDirectory => "refresh_directory",
         }
     }
@@ -117,6 +123,7 @@ impl Action {
             Self::Reply => "答复 reply",
             Self::ReportEvent => "信息通报 report an event",
             Self::ListMessages => "查阅交换记录 read exchanged records",
+            Self::ReadLedger => "查阅台帐 read the books",
             Self::RefreshDirectory => "更新信任名录 refresh the trust directory",
         }
     }

@@ -121,6 +121,22 @@ pub enum Side {
     Both,
 }
 
+impl Side {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Origin => "origin",
+            Self::Residence => "residence",
+            Self::Both => "both",
+        }
+    }
+
+    /// The side of a stored name.
+    pub fn parse(name: &str) -> Option<Side> {
+        [Self::Origin, Self::Residence, Self::Both].into_iter().find(|s| s.as_str() == name)
+    }
+}
+
 /// An indicator of the dual assessment; its code is stable (reports, config, CSV headers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

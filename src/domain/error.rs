@@ -97,6 +97,8 @@ pub enum ErrorCode {
     FutureDate,
     /// A date lies before 1900.
     DateRange,
+    /// A period's start lies after its end.
+    PeriodOrder,
     /// The revocation reason is missing or too long.
     RevocationReason,
     /// A renewal tries to change the holder.
@@ -250,6 +252,9 @@ impl ErrorCode {
             ),
             Self::FutureDate => fixed("date.future", "日期不能晚于今天", "the date cannot be in the future"),
             Self::DateRange => fixed("date.range", "日期不能早于1900年", "the date cannot be before 1900"),
+            Self::PeriodOrder => {
+                fixed("period.order", "起始日期不能晚于截止日期", "the start of the period is after its end")
+            }
             Self::RevocationReason => fixed(
                 "revocation.reason",
                 "请填写注销原因（不超过500字）",

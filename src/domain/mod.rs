@@ -9,6 +9,7 @@ pub mod directory;
 pub mod division;
 pub mod error;
 pub mod id_number;
+pub mod ledger;
 pub mod marital;
 pub mod message;
 pub mod role;

@@ -17,6 +17,7 @@ use crate::node::NodeCore;
 use crate::seal::records::{open_certificate, open_records};
 use crate::seal::{TrustStore, sha256_hex, sign_compact};
 use crate::store::StoreError;
+use crate::store::ledgers::{self, NewEntry};
 use crate::store::messages::{self, MessageRow};
 
 /// Why a batch was not taken.
@@ -301,6 +302,7 @@ fn store(
     let mut receipts = Vec::with_capacity(batch.len());
     let mut rows = Vec::new();
     let mut effects = Vec::new();
+    let mut entries = Vec::new();
     for (index, item) in batch.into_iter().enumerate() {
         if let Some(existing) = known.get(&item.claims.jti) {
             if existing.token != item.token || existing.peer != sender {
@@ -316,6 +318,14 @@ fn store(
         last = seq;
         receipts.push(item.receipt.clone());
         effects.push((item.claims.jti.clone(), item.effect));
+        let at = now.naive_utc();
+        entries.extend(NewEntry::of_message(
+            &item.claims.body,
+            Direction::In,
+            &item.claims.jti,
+            item.subject.as_deref(),
+            at,
+        ));
         rows.push(MessageRow {
             kind: item.claims.body.kind().as_str().into(),
             id: item.claims.jti,
@@ -340,6 +350,7 @@ fn store(
     }
     let stored = rows.len();
     messages::insert_all(conn, &rows)?;
+    ledgers::insert_all(conn, &entries)?;
     messages::set_last_seq(conn, sender, Direction::In, last)?;
     let at = now.naive_utc();
     let mut reported = false;

@@ -23,6 +23,7 @@ use crate::domain::message::{Direction, MESSAGE_TYP, MessageClaims, RECEIPT_TYP,
 use crate::node::{AuditKey, NodeCore, Outbox};
 use crate::seal::directory::NodeEntry;
 use crate::seal::records::open_record;
+use crate::store::ledgers::{self, NewEntry};
 use crate::store::messages::{self, Claimed, MessageRow};
 use crate::store::{DbConn, StoreError, rejoin};
 
@@ -268,7 +269,11 @@ fn take_back(
         if known.contains(&claims.jti) || messages::find(conn, &claims.jti, Direction::Out)?.is_some() {
             continue;
         }
-        messages::insert(conn, &returned_row(peer, audit_key, claims, item, now))?;
+        let row = returned_row(peer, audit_key, claims, item, now);
+        let entry = NewEntry::of_message(&claims.body, Direction::Out, &row.id, row.subject.as_deref(), row.created_at);
+        messages::insert(conn, &row)?;
+        // What the backup lost of this node's books comes back with the messages that made it.
+        ledgers::insert_all(conn, entry.as_slice())?;
     }
     let receipts: Vec<(&str, &str)> = receipts.iter().map(|(id, r)| (id.as_str(), r.as_str())).collect();
     messages::record_receipts(conn, &receipts, now.naive_utc())?;

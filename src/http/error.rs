@@ -75,6 +75,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::TextLength { .. }
         | C::FutureDate
         | C::DateRange
+        | C::PeriodOrder
         | C::RevocationReason
         | C::PersonChanged
         | C::NotResponsible

@@ -7,6 +7,7 @@ mod certificates;
 mod employer;
 pub mod error;
 mod exchange;
+mod ledgers;
 mod lookup;
 mod meta;
 pub mod openapi;
@@ -225,6 +226,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(exchange::event)
         .service(exchange::reply)
         .service(exchange::messages)
+        .service(ledgers::ledger)
         .service(exchange::refresh_directory)
         .service(meta::metrics);
 }

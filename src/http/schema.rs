@@ -8,6 +8,7 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::certificate::{CertificateDraft, ContraceptionMethod, NAME_MAX_CHARS, REVOCATION_REASON_MAX_CHARS};
+use crate::domain::ledger::EntryKind;
 use crate::domain::marital::MaritalStatus;
 use crate::domain::message::{
     Direction, EventKind, MessageBody, MessageKind, MessageState, PLACE_MAX_CHARS, PersonRefDraft, TEXT_MAX_CHARS,
@@ -105,6 +106,7 @@ wire_names! {
     EventKind: "An event a residence reports: 生育, 结婚, 离婚, 节育服务 (with its method), 怀孕, 生殖健康检查.";
     VerificationStatus: "Overall verdict of a verification.";
     ContraceptionMethod: "避孕节育方法.";
+    EntryKind: "What a book entry records: 流入, 流出, 结婚, 离婚, 怀孕, 生育, 节育服务, 生殖健康检查.";
 }
 
 impl PartialSchema for PersonRefDraft {

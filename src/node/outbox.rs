@@ -12,6 +12,7 @@ use crate::contract::{Contract, Kind};
 use crate::domain::message::{Direction, MESSAGE_TYP, MessageBody, MessageClaims, MessageKind};
 use crate::seal::{Signer, read_stored, sign_compact};
 use crate::store::DbConn;
+use crate::store::ledgers::{self, NewEntry};
 use crate::store::messages::{self, MessageRow};
 
 /// A message to send, before its sequence number is known.
@@ -60,23 +61,33 @@ impl Outbox {
     ) -> Result<Vec<MessageRow>, CoreError> {
         let mut last: BTreeMap<String, i64> = BTreeMap::new();
         let mut rows = Vec::with_capacity(outs.len());
+        let mut entries = Vec::new();
         for out in outs {
             let seq = match last.get(&out.to) {
                 Some(&seq) => seq + 1,
                 None => messages::last_seq(conn, &out.to, Direction::Out)? + 1,
             };
             last.insert(out.to.clone(), seq);
-            rows.push(self.signed_row(out, seq, now)?);
+            let (row, entry) = self.signed_row(out, seq, now)?;
+            rows.push(row);
+            entries.extend(entry);
         }
         messages::insert_all(conn, &rows)?;
+        ledgers::insert_all(conn, &entries)?;
         for (peer, seq) in &last {
             messages::set_last_seq(conn, peer, Direction::Out, *seq)?;
         }
         Ok(rows)
     }
 
-    /// The stored row of `out`, numbered `seq`, signed and checked against the contract.
-    fn signed_row(&self, out: Outgoing, seq: i64, now: DateTime<Utc>) -> Result<MessageRow, CoreError> {
+    /// The stored row of `out`, numbered `seq`, signed and checked against the contract, and the
+    /// entry it makes in this node's books.
+    fn signed_row(
+        &self,
+        out: Outgoing,
+        seq: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(MessageRow, Option<NewEntry>), CoreError> {
         let kind = out.body.kind();
         let claims = MessageClaims {
             iss: self.code.clone(),
@@ -89,7 +100,9 @@ impl Outbox {
             body: out.body,
         };
         let token = self.sign(&claims)?;
-        Ok(MessageRow {
+        let entry =
+            NewEntry::of_message(&claims.body, Direction::Out, &claims.jti, out.subject.as_deref(), now.naive_utc());
+        let row = MessageRow {
             id: claims.jti,
             direction: Direction::Out.as_str().into(),
             peer: out.to,
@@ -106,7 +119,8 @@ impl Outbox {
             attempts: 0,
             next_attempt_at: Some(now.naive_utc()),
             last_error: None,
-        })
+        };
+        Ok((row, entry))
     }
 
     /// The message `token` signed again with sequence number `seq`, and otherwise the same: a node

@@ -93,6 +93,7 @@ pub struct RateLimits {
     confirm: Limiter,
     lookup: Limiter,
     messages: Limiter,
+    ledgers: Limiter,
 }
 
 impl RateLimits {
@@ -104,6 +105,7 @@ impl RateLimits {
             confirm: per_minute(settings.confirm_per_minute),
             lookup: per_minute(settings.lookup_per_minute),
             messages: per_minute(settings.messages_per_minute),
+            ledgers: per_minute(settings.ledgers_per_minute),
         }
     }
 
@@ -114,6 +116,7 @@ impl RateLimits {
             Action::ConfirmEmployment => &self.confirm,
             Action::Lookup => &self.lookup,
             Action::ListMessages => &self.messages,
+            Action::ReadLedger => &self.ledgers,
             _ => return Ok(()),
         };
         limiter

@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod certificates;
 pub mod flows;
+pub mod ledgers;
 pub mod lookup;
 pub mod messages;
 pub mod verification;

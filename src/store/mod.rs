@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod certificates;
 pub mod issuance_log;
+pub mod ledgers;
 pub mod messages;
 pub mod rejoin;
 pub mod schema;

@@ -170,3 +170,20 @@ diesel::table! {
         logged_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> BigInt,
+        source -> Text,
+        book -> Text,
+        kind -> Text,
+        side -> Text,
+        subject -> Nullable<Text>,
+        id_number -> Text,
+        name -> Text,
+        on_date -> Date,
+        method -> Nullable<Text>,
+        corrects -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}

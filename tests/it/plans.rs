@@ -106,6 +106,10 @@ async fn every_query_of_the_story_uses_an_index() {
     let subject = verified["entries"][0]["subject"].as_str().unwrap().to_owned();
     let (_, hers) = origin.get(&format!("/api/v1/audit?subject={subject}"), &origin.auditor).await;
     assert!(!hers["entries"].as_array().unwrap().is_empty(), "{hers}");
+    for query in ["women", "women?from=2026-11-01&to=2026-11-30", "births?after=1&limit=5", "services?to=2026-11-30"] {
+        let (status, page) = origin.get(&format!("/api/v1/ledgers/{query}"), &origin.officer).await;
+        assert_eq!(status, 200, "{page}");
+    }
     RECORDING.store(false, Ordering::Relaxed);
 
     let statements = std::mem::take(&mut *STATEMENTS.lock().unwrap());

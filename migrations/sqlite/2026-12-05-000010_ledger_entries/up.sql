@@ -1,0 +1,23 @@
+-- The books of record (三帐一卡): one entry per message that makes one (an arrival registered or
+-- told, a departure recorded, an event reported or received), written in the transaction that
+-- stores the message and never changed; a correction is a later entry naming the message whose
+-- entry it corrects. `id` is the rowid: the order entries were recorded, and the paging key.
+CREATE TABLE ledger_entries (
+    id           INTEGER PRIMARY KEY,
+    source       TEXT NOT NULL UNIQUE REFERENCES messages (id),
+    book         TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    side         TEXT NOT NULL CHECK (side IN ('origin', 'residence')),
+    -- Keyed hash (audit key) of the ID number: a person's entries without the number.
+    subject      TEXT,
+    id_number    TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    on_date      DATE NOT NULL,
+    method       TEXT,
+    corrects     TEXT,
+    recorded_at  TIMESTAMP NOT NULL
+);
+CREATE INDEX ledger_entries_by_book ON ledger_entries (book, id);
+CREATE INDEX ledger_entries_by_date ON ledger_entries (book, on_date, id);
+CREATE INDEX ledger_entries_by_subject ON ledger_entries (subject);
+CREATE INDEX ledger_entries_corrected ON ledger_entries (corrects) WHERE corrects IS NOT NULL;

@@ -1,0 +1,109 @@
+//! The books of record (三帐一卡) for the officers and workers who keep them.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, AppState, Requester, authorized};
+use crate::domain::access::Action;
+use crate::domain::assessment::Side;
+use crate::domain::certificate::ContraceptionMethod;
+use crate::domain::ledger::EntryKind;
+use crate::service::ledgers::{self, Entry};
+use crate::store::ledgers::LedgerFilter;
+
+/// One entry of a book: what happened to her, when, and the message it came from.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LedgerEntryView {
+    /// The order it was recorded in: page with `after`.
+    pub id: i64,
+    pub kind: EntryKind,
+    /// `origin` or `residence`: as which side of her management this node keeps it.
+    #[schema(value_type = String)]
+    pub side: Side,
+    pub id_number: String,
+    pub name: String,
+    /// When it happened.
+    #[schema(value_type = String, format = Date)]
+    pub on: NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<ContraceptionMethod>,
+    /// Id of the message that made the entry.
+    pub source: String,
+    /// The message whose entry this one corrects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrects: Option<String>,
+    /// The message of the latest entry that corrects this one, which is then the one in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_by: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<Entry> for LedgerEntryView {
+    fn from(e: Entry) -> Self {
+        Self {
+            id: e.id,
+            kind: e.kind,
+            side: e.side,
+            id_number: e.id_number,
+            name: e.name,
+            on: e.on,
+            method: e.method,
+            source: e.source,
+            corrects: e.corrects,
+            corrected_by: e.corrected_by,
+            recorded_at: e.recorded_at,
+        }
+    }
+}
+
+/// A page of a book.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LedgerPage {
+    pub entries: Vec<LedgerEntryView>,
+}
+
+/// Filters of a book.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerQuery {
+    /// Entries of events on or after this day.
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<NaiveDate>,
+    /// Entries of events on or before this day.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<NaiveDate>,
+    /// Page: entries recorded after this id.
+    pub after: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+impl From<LedgerQuery> for LedgerFilter {
+    fn from(q: LedgerQuery) -> Self {
+        Self { from: q.from, to: q.to, after: q.after, limit: q.limit }
+    }
+}
+
+/// A book of record (三帐一卡), as the exchanged facts wrote it.
+///
+/// `women` (育龄妇女卡), `marriages` (结婚帐), `births` (怀孕出生帐) or `services` (节育手术帐);
+/// no endpoint edits a book.
+#[utoipa::path(tag = "worker", params(("book" = String, Path, description = "women, marriages, births or services"), LedgerQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = LedgerPage), (status = 404, description = "no such book"),
+        (status = 429, description = "over the key's rate limit")))]
+#[get("/api/v1/ledgers/{book}")]
+pub async fn ledger(
+    state: web::Data<AppState>,
+    requester: Requester,
+    book: web::Path<String>,
+    query: web::Query<LedgerQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (book, filter) = (book.into_inner(), query.into_inner().into());
+    let entries = authorized(&state, requester, Action::ReadLedger, move |core, who| {
+        ledgers::list(core, &book, filter, &who, Utc::now())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(LedgerPage { entries: entries.into_iter().map(LedgerEntryView::from).collect() }))
+}
