@@ -73,10 +73,7 @@ pub fn list(
     let entry = who.entry(Action::ReadLedger, None, Some(book.as_str()), now);
     let rows = core.store.read_audited(entry, |conn| {
         let rows = ledgers::list(conn, book, &filter)?;
-        let mut subjects: Vec<String> = rows.iter().filter_map(|(row, _)| row.subject.clone()).collect();
-        subjects.sort_unstable();
-        subjects.dedup();
-        let recorded = Recorded { outcome: format!("{} listed", rows.len()), subjects };
+        let recorded = Recorded::listed(rows.len(), rows.iter().filter_map(|(row, _)| row.subject.clone()));
         Ok::<_, ServiceError>((rows, recorded))
     })?;
     Ok(rows.into_iter().map(|(row, by)| Entry::stored(row, by)).collect::<Result<_, _>>()?)

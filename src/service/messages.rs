@@ -107,10 +107,7 @@ pub fn list(
     let rows = core.store.read_audited(entry, |conn| {
         let rows = messages::list(conn, &filter)?;
         // An entry for each person the listed messages are about: each read her data.
-        let mut subjects: Vec<String> = rows.iter().filter_map(|row| row.subject.clone()).collect();
-        subjects.sort_unstable();
-        subjects.dedup();
-        let recorded = Recorded { outcome: format!("{} listed", rows.len()), subjects };
+        let recorded = Recorded::listed(rows.len(), rows.iter().filter_map(|row| row.subject.clone()));
         Ok::<_, ServiceError>((rows, recorded))
     })?;
     Ok(rows.into_iter().map(|row| Message::stored(row, today)).collect::<Result<_, _>>()?)

@@ -76,6 +76,15 @@ impl Recorded {
         Self { outcome: outcome.into(), subjects: Vec::new() }
     }
 
+    /// A listing of `count` records about the persons `subjects` names (with repeats): the
+    /// listing is an access to each of them.
+    pub fn listed(count: usize, subjects: impl IntoIterator<Item = String>) -> Self {
+        let mut subjects: Vec<String> = subjects.into_iter().collect();
+        subjects.sort_unstable();
+        subjects.dedup();
+        Self { outcome: format!("{count} listed"), subjects }
+    }
+
     /// The entries of an access begun as `entry`: one, or one per person read.
     pub fn entries(self, entry: NewAudit) -> Vec<NewAudit> {
         if self.subjects.is_empty() {
