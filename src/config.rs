@@ -111,7 +111,8 @@ pub struct LimitSettings {
     pub lookup_per_minute: u32,
     /// `GET /api/v1/messages`: pages of up to 1,000 messages, so also a bound on bulk export.
     pub messages_per_minute: u32,
-    /// `GET /api/v1/ledgers/{book}`: pages of up to 1,000 entries naming persons.
+    /// `GET /api/v1/ledgers/{book}` and `GET /api/v1/worklists/{list}`: pages of up to 1,000
+    /// entries naming persons.
     pub ledgers_per_minute: u32,
 }
 

@@ -116,7 +116,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
 
     story(&demo).await?;
 
-    println!("\n10. Every access above is in each node's hash-chained audit log");
+    println!("\n11. Every access above is in each node's hash-chained audit log");
     for (site, config) in [&ORIGIN, &RESIDENCE].into_iter().zip(&configs) {
         let store = Store::open(&config.database_url()?, 1)?;
         match store.read(audit::verify_chain)? {
@@ -470,6 +470,29 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
         result["reasons"][0]["code"].as_str().unwrap_or("?"),
         result["reasons"][0]["message"].as_str().unwrap_or("?")
     );
+
+    println!("\n10. The books (三帐一卡) each side kept from what was exchanged, and the worklists");
+    for (node, role) in [(origin, "officer"), (residence, "worker")] {
+        for (book, name) in [("women", "育龄妇女卡"), ("births", "怀孕出生帐")] {
+            let page = client.get(node, role, &format!("/api/v1/ledgers/{book}")).await?;
+            let entries: Vec<String> = page["entries"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    format!(
+                        "{} {} {}",
+                        e["kind"].as_str().unwrap_or("?"),
+                        e["name"].as_str().unwrap_or("?"),
+                        e["on"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect();
+            println!("   {} {name}: {}", node.role, entries.join("; "));
+        }
+        let owed = client.get(node, role, "/api/v1/worklists/answers").await?;
+        println!("   {} answers owed: {}", node.role, owed["items"].as_array().map_or(0, Vec::len));
+    }
     Ok(())
 }
 

@@ -35,13 +35,15 @@ pub enum Action {
     ListMessages,
     /// `GET /api/v1/ledgers/{book}`: a book of record (三帐一卡), persons named.
     ReadLedger,
+    /// `GET /api/v1/worklists/{list}`: what this node owes, persons named.
+    ReadWorklist,
     /// `POST /api/v1/admin/directory/refresh`: fetch the trust directory now.
     RefreshDirectory,
 }
 
 impl Action {
     /// Every action, in the order of the README's role matrix.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::IssueCertificate,
         Action::ShowCertificate,
         Action::RenewCertificate,
@@ -57,6 +59,7 @@ impl Action {
         Action::ReportEvent,
         Action::ListMessages,
         Action::ReadLedger,
+        Action::ReadWorklist,
         Action::RefreshDirectory,
     ];
 
@@ -79,7 +82,7 @@ impl Action {
             // Inquiries and answers go either way, and so does what was exchanged.
             Self::SendInquiry | Self::Reply | Self::ListMessages => &[Role::Worker, Role::Officer],
             // The books name persons: those who keep them, on either side.
-            Self::ReadLedger => &[Role::Worker, Role::Officer],
+            Self::ReadLedger | Self::ReadWorklist => &[Role::Worker, Role::Officer],
             Self::RefreshDirectory => &[Role::Admin],
         }
     }
@@ -102,6 +105,7 @@ impl Action {
             Self::ReportEvent => "report_event",
             Self::ListMessages => "list_messages",
             Self::ReadLedger => "read_ledger",
+            Self::ReadWorklist => "read_worklist",
             Self::RefreshDirectory => "refresh_directory",
         }
     }
@@ -124,6 +128,7 @@ impl Action {
             Self::ReportEvent => "信息通报 report an event",
             Self::ListMessages => "查阅交换记录 read exchanged records",
             Self::ReadLedger => "查阅台帐 read the books",
+            Self::ReadWorklist => "工作清单 read a worklist",
             Self::RefreshDirectory => "更新信任名录 refresh the trust directory",
         }
     }

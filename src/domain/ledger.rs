@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::assessment::Side;
 use super::certificate::ContraceptionMethod;
 use super::message::{Direction, EventKind, MessageBody, PersonRef};
+use super::verification::VerificationStatus;
 
 /// A book of record (三帐一卡).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -132,6 +133,8 @@ pub struct LedgerEntry<'a> {
     pub on: NaiveDate,
     /// The method of a contraception entry.
     pub method: Option<ContraceptionMethod>,
+    /// Of an arrival: the version of the valid certificate she showed.
+    pub certificate: Option<&'a str>,
     /// The message whose entry this one corrects.
     pub corrects: Option<&'a str>,
 }
@@ -145,10 +148,22 @@ pub fn entry_of(body: &MessageBody, direction: Direction) -> Option<LedgerEntry<
         Direction::Out => Side::Residence,
         Direction::In => Side::Origin,
     };
-    let plain = |kind, side, person, on| LedgerEntry { kind, side, person, on, method: None, corrects: None };
+    let plain = |kind, side, person, on| LedgerEntry {
+        kind,
+        side,
+        person,
+        on,
+        method: None,
+        certificate: None,
+        corrects: None,
+    };
     match body {
         MessageBody::ArrivalNotice(notice) => {
-            Some(plain(EntryKind::Arrived, residence_sent, &notice.person, notice.arrived_on))
+            let valid = notice.certificate.as_ref().filter(|shown| shown.status == VerificationStatus::Active);
+            Some(LedgerEntry {
+                certificate: valid.map(|shown| shown.jti.as_str()),
+                ..plain(EntryKind::Arrived, residence_sent, &notice.person, notice.arrived_on)
+            })
         }
         // The expected residence keeps nothing until she arrives and is registered there.
         MessageBody::DepartureNotice(departure) => (direction == Direction::Out)
@@ -166,6 +181,7 @@ pub fn entry_of(body: &MessageBody, direction: Direction) -> Option<LedgerEntry<
             person: &report.person,
             on: report.on,
             method: report.method,
+            certificate: None,
             corrects: report.corrects.as_deref(),
         }),
         MessageBody::Inquiry(_)
@@ -216,6 +232,7 @@ mod tests {
             certificate: None,
         });
         let at_residence = entry_of(&arrival, Direction::Out).unwrap();
+        assert_eq!(at_residence.certificate, None, "she showed none");
         assert_eq!(
             (at_residence.kind, at_residence.side, at_residence.on),
             (EntryKind::Arrived, Side::Residence, arrived_on)

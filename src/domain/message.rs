@@ -31,6 +31,8 @@ pub const URGENT_INQUIRY_DAYS: u64 = 15;
 pub const ANSWER_DAYS: u64 = 30;
 /// Days within which an arriving person presents her certificate.
 pub const PRESENTATION_DAYS: u64 = 30;
+/// Days within which a woman who arrived without a valid certificate obtains one.
+pub const CERTIFICATE_DAYS: u64 = 90;
 /// Working days within which the residence checks a presented certificate.
 pub const CHECK_WORKING_DAYS: u32 = 5;
 /// Longest address or destination, in characters.
@@ -381,11 +383,16 @@ impl MessageState {
     }
 }
 
+/// Whether a deadline of `due` has passed on `today` (the last day itself is still in time).
+pub fn is_overdue(due: NaiveDate, today: NaiveDate) -> bool {
+    today > due
+}
+
 /// The state of a message on `today`: overdue once its due day has passed unanswered.
 pub fn message_state(receipted: bool, due: Option<NaiveDate>, answered: bool, today: NaiveDate) -> MessageState {
     if answered {
         MessageState::Answered
-    } else if due.is_some_and(|due| today > due) {
+    } else if due.is_some_and(|due| is_overdue(due, today)) {
         MessageState::Overdue
     } else if receipted {
         MessageState::Receipted
@@ -408,6 +415,11 @@ pub fn birth_answer_due(sent: NaiveDate) -> NaiveDate {
 /// Last day for an arriving person to present her certificate.
 pub fn presentation_due(arrived: NaiveDate) -> NaiveDate {
     arrived.checked_add_days(Days::new(PRESENTATION_DAYS)).unwrap_or(NaiveDate::MAX)
+}
+
+/// Last day for a woman who arrived without a valid certificate to obtain one.
+pub fn certificate_due(arrived: NaiveDate) -> NaiveDate {
+    arrived.checked_add_days(Days::new(CERTIFICATE_DAYS)).unwrap_or(NaiveDate::MAX)
 }
 
 /// A required free text of at most `max` characters, trimmed.

@@ -14,3 +14,4 @@ pub mod marital;
 pub mod message;
 pub mod role;
 pub mod verification;
+pub mod worklist;

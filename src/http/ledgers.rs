@@ -28,6 +28,9 @@ pub struct LedgerEntryView {
     pub on: NaiveDate,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<ContraceptionMethod>,
+    /// Of an arrival: the version (jti) of the valid certificate she showed; none, she must obtain one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
     /// Id of the message that made the entry.
     pub source: String,
     /// The message whose entry this one corrects.
@@ -49,6 +52,7 @@ impl From<Entry> for LedgerEntryView {
             name: e.name,
             on: e.on,
             method: e.method,
+            certificate: e.certificate,
             source: e.source,
             corrects: e.corrects,
             corrected_by: e.corrected_by,

@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod peer;
 mod schema;
 mod verify;
+mod worklists;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, TcpListener};
@@ -227,6 +228,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(exchange::reply)
         .service(exchange::messages)
         .service(ledgers::ledger)
+        .service(worklists::worklist)
         .service(exchange::refresh_directory)
         .service(meta::metrics);
 }

@@ -14,6 +14,7 @@ use crate::domain::message::{
     Direction, EventKind, MessageBody, MessageKind, MessageState, PLACE_MAX_CHARS, PersonRefDraft, TEXT_MAX_CHARS,
 };
 use crate::domain::verification::VerificationStatus;
+use crate::domain::worklist::Task;
 use crate::seal::jws::MAX_TOKEN_LEN;
 use crate::seal::{Jwk, Jwks};
 
@@ -106,6 +107,7 @@ wire_names! {
     EventKind: "An event a residence reports: 生育, 结婚, 离婚, 节育服务 (with its method), 怀孕, 生殖健康检查.";
     VerificationStatus: "Overall verdict of a verification.";
     ContraceptionMethod: "避孕节育方法.";
+    Task: "What a worklist item asks for: answer an inquiry, answer a birth report, see that she obtains a certificate.";
     EntryKind: "What a book entry records: 流入, 流出, 结婚, 离婚, 怀孕, 生育, 节育服务, 生殖健康检查.";
 }
 

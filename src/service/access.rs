@@ -116,7 +116,7 @@ impl RateLimits {
             Action::ConfirmEmployment => &self.confirm,
             Action::Lookup => &self.lookup,
             Action::ListMessages => &self.messages,
-            Action::ReadLedger => &self.ledgers,
+            Action::ReadLedger | Action::ReadWorklist => &self.ledgers,
             _ => return Ok(()),
         };
         limiter

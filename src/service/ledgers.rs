@@ -26,6 +26,8 @@ pub struct Entry {
     /// When it happened.
     pub on: NaiveDate,
     pub method: Option<ContraceptionMethod>,
+    /// Of an arrival: the version of the valid certificate she showed.
+    pub certificate: Option<String>,
     /// The message that made it.
     pub source: String,
     /// The message whose entry this one corrects.
@@ -45,6 +47,7 @@ impl Entry {
             name: row.name,
             on: row.on_date,
             method: row.method.as_deref().map(|m| parse_stored(m, ContraceptionMethod::parse)).transpose()?,
+            certificate: row.certificate,
             source: row.source,
             corrects: row.corrects,
             corrected_by,

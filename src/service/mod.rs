@@ -10,6 +10,7 @@ pub mod ledgers;
 pub mod lookup;
 pub mod messages;
 pub mod verification;
+pub mod worklists;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -5,7 +5,8 @@ use diesel::prelude::*;
 
 use super::schema::ledger_entries;
 use super::{DbConn, StoreError, execute_natively};
-use crate::domain::ledger::{self, Book, LedgerEntry};
+use crate::domain::assessment::Side;
+use crate::domain::ledger::{self, Book, EntryKind, LedgerEntry};
 use crate::domain::message::{Direction, MessageBody};
 
 /// A stored entry.
@@ -25,6 +26,8 @@ pub struct LedgerRow {
     pub name: String,
     pub on_date: NaiveDate,
     pub method: Option<String>,
+    /// Of an arrival: the version of the valid certificate she showed.
+    pub certificate: Option<String>,
     /// The message whose entry this one corrects.
     pub corrects: Option<String>,
     pub recorded_at: NaiveDateTime,
@@ -42,6 +45,7 @@ pub struct NewEntry {
     pub name: String,
     pub on_date: NaiveDate,
     pub method: Option<&'static str>,
+    pub certificate: Option<String>,
     pub corrects: Option<String>,
     pub recorded_at: NaiveDateTime,
 }
@@ -70,13 +74,14 @@ impl NewEntry {
             name: entry.person.name.clone(),
             on_date: entry.on,
             method: entry.method.map(|m| m.as_str()),
+            certificate: entry.certificate.map(str::to_owned),
             corrects: entry.corrects.map(str::to_owned),
             recorded_at: at,
         }
     }
 }
 
-/// Rows per multi-row statement: 11 parameters a row, far under both backends' limits.
+/// Rows per multi-row statement: 12 parameters a row, far under both backends' limits.
 const INSERT_CHUNK: usize = 1000;
 
 /// Stores `entries`, in the transaction that stores the messages that made them.
@@ -89,7 +94,8 @@ pub fn insert_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<(), StoreEr
                 (
                     (source.eq(&e.source), book.eq(e.book.as_str()), kind.eq(e.kind), side.eq(e.side)),
                     (subject.eq(&e.subject), id_number.eq(&e.id_number), name.eq(&e.name), on_date.eq(e.on_date)),
-                    (method.eq(e.method), corrects.eq(&e.corrects), recorded_at.eq(e.recorded_at)),
+                    (method.eq(e.method), certificate.eq(&e.certificate)),
+                    (corrects.eq(&e.corrects), recorded_at.eq(e.recorded_at)),
                 )
             })
             .collect();
@@ -153,4 +159,31 @@ pub fn list(
             (row, corrected_by)
         })
         .collect())
+}
+
+/// The arrivals registered here since `since` of women who showed no valid certificate and have
+/// not been registered with one since, the earliest first.
+pub fn arrivals_without_certificate(
+    conn: &mut DbConn,
+    since: NaiveDate,
+    limit: i64,
+) -> Result<Vec<LedgerRow>, StoreError> {
+    let later = diesel::alias!(ledger_entries as later);
+    let certified_since = later
+        .filter(later.field(ledger_entries::subject).eq(ledger_entries::subject))
+        .filter(later.field(ledger_entries::kind).eq(EntryKind::Arrived.as_str()))
+        .filter(later.field(ledger_entries::side).eq(Side::Residence.as_str()))
+        .filter(later.field(ledger_entries::certificate).is_not_null())
+        .filter(later.field(ledger_entries::id).gt(ledger_entries::id));
+    Ok(ledger_entries::table
+        .filter(ledger_entries::book.eq(Book::Women.as_str()))
+        .filter(ledger_entries::on_date.ge(since))
+        .filter(ledger_entries::kind.eq(EntryKind::Arrived.as_str()))
+        .filter(ledger_entries::side.eq(Side::Residence.as_str()))
+        .filter(ledger_entries::certificate.is_null())
+        .filter(diesel::dsl::not(diesel::dsl::exists(certified_since)))
+        .order((ledger_entries::on_date.asc(), ledger_entries::id.asc()))
+        .limit(limit)
+        .select(LedgerRow::as_select())
+        .load(conn)?)
 }

@@ -109,6 +109,18 @@ pub fn insert_all(conn: &mut DbConn, rows: &[MessageRow]) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Received messages owed an answer and not answered, the earliest due first.
+pub fn owed_answers(conn: &mut DbConn, limit: i64) -> Result<Vec<MessageRow>, StoreError> {
+    Ok(messages::table
+        .filter(messages::answered_at.is_null())
+        .filter(messages::due_on.is_not_null())
+        .filter(messages::direction.eq(Direction::In.as_str()))
+        .order((messages::due_on.asc(), messages::id.asc()))
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(conn)?)
+}
+
 /// A message by id and direction.
 pub fn find(conn: &mut DbConn, id: &str, direction: Direction) -> Result<Option<MessageRow>, StoreError> {
     Ok(messages::table

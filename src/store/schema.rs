@@ -183,6 +183,7 @@ diesel::table! {
         name -> Text,
         on_date -> Date,
         method -> Nullable<Text>,
+        certificate -> Nullable<Text>,
         corrects -> Nullable<Text>,
         recorded_at -> Timestamp,
     }

@@ -25,3 +25,4 @@ mod store;
 mod transparency;
 mod vectors;
 mod verify;
+mod worklists;

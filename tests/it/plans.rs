@@ -110,6 +110,10 @@ async fn every_query_of_the_story_uses_an_index() {
         let (status, page) = origin.get(&format!("/api/v1/ledgers/{query}"), &origin.officer).await;
         assert_eq!(status, 200, "{page}");
     }
+    for list in ["answers", "arrivals"] {
+        let (status, page) = origin.get(&format!("/api/v1/worklists/{list}"), &origin.worker).await;
+        assert_eq!(status, 200, "{page}");
+    }
     RECORDING.store(false, Ordering::Relaxed);
 
     let statements = std::mem::take(&mut *STATEMENTS.lock().unwrap());

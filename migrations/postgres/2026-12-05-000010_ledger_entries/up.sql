@@ -14,6 +14,8 @@ CREATE TABLE ledger_entries (
     name         TEXT NOT NULL,
     on_date      DATE NOT NULL,
     method       TEXT,
+    -- Of an arrival: the version of the valid certificate she showed (none: she must obtain one).
+    certificate  TEXT,
     corrects     TEXT,
     recorded_at  TIMESTAMP NOT NULL
 );

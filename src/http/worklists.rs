@@ -1,0 +1,82 @@
+//! A worker's worklists (工作清单): what this node owes, to whom, and by when.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, AppState, Requester, authorized};
+use crate::domain::access::Action;
+use crate::domain::worklist::Task;
+use crate::service::worklists::{self, WorkItem};
+
+/// One duty about one woman, with its deadline.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WorkItemView {
+    pub task: Task,
+    /// Id of the message the duty comes from (for an answer: the one to reply to).
+    pub source: String,
+    /// The node that asked, for an answer owed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    pub id_number: String,
+    pub name: String,
+    /// The day the duty began: received, or arrived.
+    #[schema(value_type = String, format = Date)]
+    pub since: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub due_on: NaiveDate,
+    /// Its deadline has passed.
+    pub overdue: bool,
+}
+
+impl From<WorkItem> for WorkItemView {
+    fn from(i: WorkItem) -> Self {
+        Self {
+            task: i.task,
+            source: i.source,
+            peer: i.peer,
+            id_number: i.id_number,
+            name: i.name,
+            since: i.since,
+            due_on: i.due_on,
+            overdue: i.overdue,
+        }
+    }
+}
+
+/// A worklist's items, the earliest due first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Worklist {
+    pub items: Vec<WorkItemView>,
+}
+
+/// How much of a worklist.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WorklistQuery {
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// A worklist (工作清单), the earliest due first.
+///
+/// `answers`: inquiries (协查) and birth reports received here and owed an answer (15 or 30 days).
+/// `arrivals`: women registered here without a valid certificate, who obtain one within 90 days.
+#[utoipa::path(tag = "worker", params(("list" = String, Path, description = "answers or arrivals"), WorklistQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = Worklist), (status = 404, description = "no such worklist"),
+        (status = 429, description = "over the key's rate limit")))]
+#[get("/api/v1/worklists/{list}")]
+pub async fn worklist(
+    state: web::Data<AppState>,
+    requester: Requester,
+    list: web::Path<String>,
+    query: web::Query<WorklistQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (list, limit) = (list.into_inner(), query.into_inner().limit);
+    let items = authorized(&state, requester, Action::ReadWorklist, move |core, who| {
+        worklists::list(core, &list, limit, &who, chrono::Utc::now())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Worklist { items: items.into_iter().map(WorkItemView::from).collect() }))
+}

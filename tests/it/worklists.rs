@@ -1,0 +1,89 @@
+//! A worker's worklists: the answers her node owes and the women registered without a valid
+//! certificate, each with its deadline, until the duty is done.
+
+use chrono::{Days, Utc};
+use hunyu::domain::calendar::local_date;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::exchange::today;
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode};
+
+both_backends!(duties_stay_on_the_worklist_until_done, a_bad_worklist_request_is_refused_and_audited);
+
+/// The items of `list` at `node`, read by its worker; panics unless 200.
+async fn worklist(node: &TestNode, list: &str) -> Vec<Value> {
+    let (status, page) = node.get(&format!("/api/v1/worklists/{list}"), &node.worker).await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+fn days_from_today(days: u64) -> String {
+    (local_date(Utc::now()) + Days::new(days)).to_string()
+}
+
+async fn duties_stay_on_the_worklist_until_done(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let zhang = json!({ "id_number": "130728199003070026", "name": "张丽" });
+    let arrival = json!({ "person": zhang, "hukou": ORIGIN.0, "address": "新安街道", "arrived_on": today() });
+    assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &arrival).await.0, 201);
+    let ask = |urgent| json!({ "to": ORIGIN.0, "person": zhang, "question": "请核实", "urgent": urgent });
+    let (_, urgent) = residence.post("/api/v1/inquiries", &residence.worker, &ask(true)).await;
+    let birth = json!({ "person": zhang, "event": "birth", "on": today() });
+    let (_, birth) = residence.post("/api/v1/events", &residence.worker, &birth).await;
+    residence.await_receipts().await;
+
+    // The residence sees to her certificate; the origin owes two answers, the urgent one first.
+    let arrivals = worklist(&residence, "arrivals").await;
+    assert_eq!(arrivals.len(), 1, "{arrivals:?}");
+    assert_eq!(
+        (&arrivals[0]["task"], &arrivals[0]["name"], &arrivals[0]["due_on"], &arrivals[0]["overdue"]),
+        (&json!("obtain_certificate"), &json!("张丽"), &json!(days_from_today(90)), &json!(false))
+    );
+    assert!(worklist(&origin, "arrivals").await.is_empty(), "the origin registered no one");
+    assert!(worklist(&residence, "answers").await.is_empty(), "the residence owes no answer");
+    let answers = worklist(&origin, "answers").await;
+    let summary: Vec<(&Value, &Value, &Value)> =
+        answers.iter().map(|i| (&i["task"], &i["source"], &i["due_on"])).collect();
+    assert_eq!(
+        summary,
+        [
+            (&json!("answer_inquiry"), &urgent["id"], &json!(days_from_today(15))),
+            (&json!("answer_birth_report"), &birth["id"], &json!(days_from_today(30))),
+        ]
+    );
+    assert_eq!(answers[0]["peer"], RESIDENCE.0);
+    let (status, page) = origin.get("/api/v1/worklists/answers?limit=1", &origin.officer).await;
+    assert_eq!((status, page["items"].as_array().unwrap().len()), (200, 1));
+
+    // Answering takes the inquiry off; registering her with a valid certificate takes her off.
+    let reply = format!("/api/v1/messages/{}/reply", urgent["id"].as_str().unwrap());
+    assert_eq!(origin.post(&reply, &origin.officer, &json!({ "answer": "已婚" })).await.0, 201);
+    let answers = worklist(&origin, "answers").await;
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0]["source"], birth["id"]);
+    let issued = origin.issue(&crate::helpers::zhang_li()).await;
+    let certified = json!({ "token": issued["qr"], "address": "新安街道", "arrived_on": today() });
+    let (status, sent) = residence.post("/api/v1/arrivals", &residence.worker, &certified).await;
+    assert_eq!(status, 201, "{sent}");
+    assert!(worklist(&residence, "arrivals").await.is_empty());
+    let women = residence.get("/api/v1/ledgers/women", &residence.worker).await.1;
+    assert_eq!(women["entries"][1]["certificate"].as_str().map(str::len), Some(36), "{women}");
+}
+
+async fn a_bad_worklist_request_is_refused_and_audited(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let (status, problem) = node.get("/api/v1/worklists/chores", &node.worker).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")), "{problem}");
+    let (status, problem) = node.get("/api/v1/worklists/answers?limit=ten", &node.worker).await;
+    assert_eq!((status, problem["code"].as_str()), (400, Some("request.query")), "{problem}");
+    assert_eq!(node.get("/api/v1/worklists/answers", &node.employer).await.0, 403);
+    assert_eq!(node.get("/api/v1/worklists/answers", &node.auditor).await.0, 403);
+    let (status, audit) = node.get("/api/v1/audit?action=read_worklist&limit=1000", &node.auditor).await;
+    assert_eq!(status, 200);
+    let outcomes: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert!(outcomes.iter().any(|o| o.contains("not_found")), "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| o.contains("auth.forbidden")).count(), 2, "{outcomes:?}");
+}
