@@ -37,13 +37,15 @@ pub enum Action {
     ReadLedger,
     /// `GET /api/v1/worklists/{list}`: what this node owes, persons named.
     ReadWorklist,
+    /// `GET /api/v1/reports/assessment`: the month's figures, no person named.
+    ReadReport,
     /// `POST /api/v1/admin/directory/refresh`: fetch the trust directory now.
     RefreshDirectory,
 }
 
 impl Action {
     /// Every action, in the order of the README's role matrix.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::IssueCertificate,
         Action::ShowCertificate,
         Action::RenewCertificate,
@@ -60,6 +62,7 @@ impl Action {
         Action::ListMessages,
         Action::ReadLedger,
         Action::ReadWorklist,
+        Action::ReadReport,
         Action::RefreshDirectory,
     ];
 
@@ -83,6 +86,8 @@ impl Action {
             Self::SendInquiry | Self::Reply | Self::ListMessages => &[Role::Worker, Role::Officer],
             // The books name persons: those who keep them, on either side.
             Self::ReadLedger | Self::ReadWorklist => &[Role::Worker, Role::Officer],
+            // The figures name no one: the officers assessed and the auditors who compare them.
+            Self::ReadReport => &[Role::Officer, Role::Auditor],
             Self::RefreshDirectory => &[Role::Admin],
         }
     }
@@ -106,6 +111,7 @@ impl Action {
             Self::ListMessages => "list_messages",
             Self::ReadLedger => "read_ledger",
             Self::ReadWorklist => "read_worklist",
+            Self::ReadReport => "read_report",
             Self::RefreshDirectory => "refresh_directory",
         }
     }
@@ -129,6 +135,7 @@ impl Action {
             Self::ListMessages => "查阅交换记录 read exchanged records",
             Self::ReadLedger => "查阅台帐 read the books",
             Self::ReadWorklist => "工作清单 read a worklist",
+            Self::ReadReport => "双向考核 read the assessment",
             Self::RefreshDirectory => "更新信任名录 refresh the trust directory",
         }
     }

@@ -501,6 +501,37 @@ pub struct ReportClaims {
     pub inflow: Vec<Counterpart>,
 }
 
+/// What the assessment needs of a received message that was owed an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwedAnswer {
+    /// An inquiry (协查), or else a birth report (生育通报).
+    pub inquiry: bool,
+    pub due_on: NaiveDate,
+    /// The Shanghai day it was answered, if it was.
+    pub answered_on: Option<NaiveDate>,
+}
+
+/// The figures of the answers owed in a month (those due in it): 协查反馈率 and 协查及时率 over
+/// the inquiries, 通报反馈及时率 over the birth reports, and the share of all answered on time. An
+/// answer on its last day is in time; one later still counts as answered.
+pub fn answer_figures(owed: &[OwedAnswer], targets: &Targets) -> [Figure; 4] {
+    let count = |of: &dyn Fn(&OwedAnswer) -> bool| u64::try_from(owed.iter().filter(|o| of(o)).count()).unwrap_or(0);
+    let on_time = |o: &OwedAnswer| o.answered_on.is_some_and(|day| day <= o.due_on);
+    let inquiries = count(&|o| o.inquiry);
+    let births = count(&|o| !o.inquiry);
+    [
+        Figure::measured(
+            Indicator::InquiryAnswerRate,
+            count(&|o| o.inquiry && o.answered_on.is_some()),
+            inquiries,
+            targets,
+        ),
+        Figure::measured(Indicator::InquiryOnTimeRate, count(&|o| o.inquiry && on_time(o)), inquiries, targets),
+        Figure::measured(Indicator::BirthNoticeOnTimeRate, count(&|o| !o.inquiry && on_time(o)), births, targets),
+        Figure::measured(Indicator::AnswersOnTimeRate, count(&on_time), inquiries + births, targets),
+    ]
+}
+
 /// What a node assesses by: its working-day calendar, the targets, the weights of the combined
 /// score and the day a month is closed.
 #[derive(Debug, Clone)]
@@ -766,6 +797,33 @@ mod tests {
         assert_eq!((residence_only.origin, residence_only.combined), (None, Some(Rate::per_mille(950))));
         assert_eq!(Score::of(&[], Weights::default()).combined, None);
         assert!(Weights::checked(6, 4).is_err() && Weights::checked(0, 0).is_err() && Weights::checked(0, 1).is_ok());
+    }
+
+    #[test]
+    fn answers_count_as_given_and_on_time_by_their_last_day() {
+        let owed = |inquiry, due: u32, answered: Option<&str>| OwedAnswer {
+            inquiry,
+            due_on: d(2026, 11, due),
+            answered_on: answered.map(|a| a.parse().unwrap()),
+        };
+        let month = [
+            // Inquiries: on the last day, a day late, never.
+            owed(true, 16, Some("2026-11-16")),
+            owed(true, 20, Some("2026-11-21")),
+            owed(true, 30, None),
+            // Birth reports: early, and late across the month's end.
+            owed(false, 5, Some("2026-11-01")),
+            owed(false, 30, Some("2026-12-01")),
+        ];
+        let [answered, inquiries_on_time, births_on_time, all_on_time] = answer_figures(&month, &Targets::default());
+        let counts = |f: &Figure| (f.numerator.unwrap(), f.denominator.unwrap());
+        assert_eq!(counts(&answered), (2, 3));
+        assert_eq!(counts(&inquiries_on_time), (1, 3));
+        assert_eq!(counts(&births_on_time), (1, 2));
+        assert_eq!(counts(&all_on_time), (2, 5));
+        assert_eq!(all_on_time.rate(), Some(Rate::per_mille(400)));
+        let [none, ..] = answer_figures(&[], &Targets::default());
+        assert_eq!((none.denominator, none.rate()), (Some(0), None));
     }
 
     fn report(

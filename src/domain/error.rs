@@ -99,6 +99,10 @@ pub enum ErrorCode {
     DateRange,
     /// A period's start lies after its end.
     PeriodOrder,
+    /// A month is not `YYYY-MM` (years 2000–2199).
+    MonthFormat,
+    /// The month has not begun.
+    MonthAhead,
     /// The revocation reason is missing or too long.
     RevocationReason,
     /// A renewal tries to change the holder.
@@ -252,6 +256,10 @@ impl ErrorCode {
             ),
             Self::FutureDate => fixed("date.future", "日期不能晚于今天", "the date cannot be in the future"),
             Self::DateRange => fixed("date.range", "日期不能早于1900年", "the date cannot be before 1900"),
+            Self::MonthFormat => {
+                fixed("month.format", "月份格式应为YYYY-MM（2000至2199年）", "a month is YYYY-MM, years 2000 to 2199")
+            }
+            Self::MonthAhead => fixed("month.ahead", "该月份尚未开始", "that month has not begun"),
             Self::PeriodOrder => {
                 fixed("period.order", "起始日期不能晚于截止日期", "the start of the period is after its end")
             }

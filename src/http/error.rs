@@ -76,6 +76,8 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::FutureDate
         | C::DateRange
         | C::PeriodOrder
+        | C::MonthFormat
+        | C::MonthAhead
         | C::RevocationReason
         | C::PersonChanged
         | C::NotResponsible

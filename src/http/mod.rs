@@ -12,6 +12,7 @@ mod lookup;
 mod meta;
 pub mod openapi;
 pub mod peer;
+mod reports;
 mod schema;
 mod verify;
 mod worklists;
@@ -229,6 +230,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(exchange::messages)
         .service(ledgers::ledger)
         .service(worklists::worklist)
+        .service(reports::assessment)
         .service(exchange::refresh_directory)
         .service(meta::metrics);
 }

@@ -9,6 +9,7 @@ pub mod flows;
 pub mod ledgers;
 pub mod lookup;
 pub mod messages;
+pub mod reports;
 pub mod verification;
 pub mod worklists;
 

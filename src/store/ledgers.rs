@@ -161,6 +161,31 @@ pub fn list(
         .collect())
 }
 
+/// The entries of the arrivals this node registered (as the residence).
+macro_rules! registered_here {
+    () => {
+        ledger_entries::table
+            .filter(ledger_entries::book.eq(Book::Women.as_str()))
+            .filter(ledger_entries::kind.eq(EntryKind::Arrived.as_str()))
+            .filter(ledger_entries::side.eq(Side::Residence.as_str()))
+    };
+}
+
+/// Whether she was registered here with a valid certificate after the outer query's entry.
+macro_rules! certified_since {
+    () => {{
+        let later = diesel::alias!(ledger_entries as later);
+        diesel::dsl::exists(
+            later
+                .filter(later.field(ledger_entries::subject).eq(ledger_entries::subject))
+                .filter(later.field(ledger_entries::kind).eq(EntryKind::Arrived.as_str()))
+                .filter(later.field(ledger_entries::side).eq(Side::Residence.as_str()))
+                .filter(later.field(ledger_entries::certificate).is_not_null())
+                .filter(later.field(ledger_entries::id).gt(ledger_entries::id)),
+        )
+    }};
+}
+
 /// The arrivals registered here since `since` of women who showed no valid certificate and have
 /// not been registered with one since, the earliest first.
 pub fn arrivals_without_certificate(
@@ -168,22 +193,24 @@ pub fn arrivals_without_certificate(
     since: NaiveDate,
     limit: i64,
 ) -> Result<Vec<LedgerRow>, StoreError> {
-    let later = diesel::alias!(ledger_entries as later);
-    let certified_since = later
-        .filter(later.field(ledger_entries::subject).eq(ledger_entries::subject))
-        .filter(later.field(ledger_entries::kind).eq(EntryKind::Arrived.as_str()))
-        .filter(later.field(ledger_entries::side).eq(Side::Residence.as_str()))
-        .filter(later.field(ledger_entries::certificate).is_not_null())
-        .filter(later.field(ledger_entries::id).gt(ledger_entries::id));
-    Ok(ledger_entries::table
-        .filter(ledger_entries::book.eq(Book::Women.as_str()))
+    Ok(registered_here!()
         .filter(ledger_entries::on_date.ge(since))
-        .filter(ledger_entries::kind.eq(EntryKind::Arrived.as_str()))
-        .filter(ledger_entries::side.eq(Side::Residence.as_str()))
         .filter(ledger_entries::certificate.is_null())
-        .filter(diesel::dsl::not(diesel::dsl::exists(certified_since)))
+        .filter(diesel::dsl::not(certified_since!()))
         .order((ledger_entries::on_date.asc(), ledger_entries::id.asc()))
         .limit(limit)
         .select(LedgerRow::as_select())
         .load(conn)?)
+}
+
+/// Of the women registered here as arriving from `first` to `last`: how many arrivals there were,
+/// and how many showed a valid certificate then or were registered with one since.
+pub fn verified_arrivals(conn: &mut DbConn, first: NaiveDate, last: NaiveDate) -> Result<(u64, u64), StoreError> {
+    let arrivals =
+        || registered_here!().filter(ledger_entries::on_date.ge(first)).filter(ledger_entries::on_date.le(last));
+    let arrived: i64 = arrivals().count().get_result(conn)?;
+    let verified: i64 =
+        arrivals().filter(ledger_entries::certificate.is_not_null().or(certified_since!())).count().get_result(conn)?;
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok((count(verified), count(arrived)))
 }

@@ -121,6 +121,22 @@ pub fn owed_answers(conn: &mut DbConn, limit: i64) -> Result<Vec<MessageRow>, St
         .load(conn)?)
 }
 
+/// Of the received messages owed an answer due from `first` to `last`: the kind, the due day and
+/// when the answer went, if it did.
+pub fn owed_between(
+    conn: &mut DbConn,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<(String, NaiveDate, Option<NaiveDateTime>)>, StoreError> {
+    let owed: Vec<(String, Option<NaiveDate>, Option<NaiveDateTime>)> = messages::table
+        .filter(messages::direction.eq(Direction::In.as_str()))
+        .filter(messages::due_on.ge(first))
+        .filter(messages::due_on.le(last))
+        .select((messages::kind, messages::due_on, messages::answered_at))
+        .load(conn)?;
+    Ok(owed.into_iter().filter_map(|(kind, due, answered)| Some((kind, due?, answered))).collect())
+}
+
 /// A message by id and direction.
 pub fn find(conn: &mut DbConn, id: &str, direction: Direction) -> Result<Option<MessageRow>, StoreError> {
     Ok(messages::table

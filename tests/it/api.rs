@@ -224,6 +224,7 @@ async fn the_role_matrix_is_enforced_and_leaks_nothing(backend: Backend) {
                 Action::ListMessages => node.get("/api/v1/messages", key).await,
                 Action::ReadLedger => node.get("/api/v1/ledgers/women", key).await,
                 Action::ReadWorklist => node.get("/api/v1/worklists/answers", key).await,
+                Action::ReadReport => node.get("/api/v1/reports/assessment?month=2026-11", key).await,
                 Action::RefreshDirectory => node.post("/api/v1/admin/directory/refresh", key, &json!({})).await,
             };
             let allowed = action.roles().contains(&role);

@@ -18,6 +18,7 @@ mod ledgers;
 mod limits;
 mod plans;
 mod readme;
+mod reports;
 mod restore;
 mod serve;
 mod signatures;

@@ -110,6 +110,8 @@ async fn every_query_of_the_story_uses_an_index() {
         let (status, page) = origin.get(&format!("/api/v1/ledgers/{query}"), &origin.officer).await;
         assert_eq!(status, 200, "{page}");
     }
+    let (status, page) = origin.get("/api/v1/reports/assessment?month=2026-11", &origin.officer).await;
+    assert_eq!(status, 200, "{page}");
     for list in ["answers", "arrivals"] {
         let (status, page) = origin.get(&format!("/api/v1/worklists/{list}"), &origin.worker).await;
         assert_eq!(status, 200, "{page}");

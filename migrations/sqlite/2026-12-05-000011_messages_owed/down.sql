@@ -1,1 +1,2 @@
 DROP INDEX messages_owed;
+DROP INDEX messages_due;

@@ -1,0 +1,117 @@
+//! The month's dual assessment from stored facts, on a hand-computed month: answers owed at the
+//! origin (one answered in the last second of its last day in Shanghai, one a second later) and
+//! arrivals verified at the residence.
+
+use chrono::{DateTime, NaiveDate};
+use hunyu::store::messages::MessageRow;
+use hunyu::store::{StoreError, messages};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, id_number, zhang_li};
+
+both_backends!(a_hand_computed_month_gives_its_figures, a_bad_report_request_is_refused_and_audited);
+
+/// A received message owed an answer by `due`, answered at `answered` (UTC), if at all.
+fn owed(seq: i64, kind: &str, due: &str, answered: Option<&str>) -> MessageRow {
+    let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().naive_utc();
+    MessageRow {
+        id: format!("0193a000-0000-7000-8000-{seq:012}"),
+        direction: "in".into(),
+        // A node other than the residence: its numbers stay out of the way of the real exchange.
+        peer: "110105003000".into(),
+        seq,
+        kind: kind.into(),
+        subject: None,
+        in_reply_to: None,
+        due_on: Some(due.parse::<NaiveDate>().unwrap()),
+        token: "e30.e30.c2ln".into(),
+        created_at: at("2026-11-01T00:00:00Z"),
+        receipt: Some("e30.e30.c2ln".into()),
+        receipted_at: Some(at("2026-11-01T00:00:00Z")),
+        answered_at: answered.map(at),
+        attempts: 0,
+        next_attempt_at: None,
+        last_error: None,
+    }
+}
+
+/// The figure of `indicator` in an assessment.
+fn figure<'a>(assessment: &'a Value, indicator: &str) -> &'a Value {
+    assessment["figures"].as_array().unwrap().iter().find(|f| f["indicator"] == indicator).unwrap()
+}
+
+fn counts(figure: &Value) -> (Value, Value) {
+    (figure["numerator"].clone(), figure["denominator"].clone())
+}
+
+async fn a_hand_computed_month_gives_its_figures(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let rows = vec![
+        // Due 16 November: 23:59:59 in Shanghai is in time, midnight is a day late.
+        owed(1, "inquiry", "2026-11-16", Some("2026-11-16T15:59:59Z")),
+        owed(2, "inquiry", "2026-11-16", Some("2026-11-16T16:00:00Z")),
+        owed(3, "event_report", "2026-11-30", None),
+        // Due in December: another month's.
+        owed(4, "inquiry", "2026-12-01", Some("2026-11-20T00:00:00Z")),
+    ];
+    origin.core.store.write(move |conn| messages::insert_all(conn, &rows)).map_err(|e: StoreError| e).unwrap();
+
+    let issued = origin.issue(&zhang_li()).await;
+    let certified = json!({ "token": issued["qr"], "address": "新安街道", "arrived_on": "2026-11-05" });
+    assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &certified).await.0, 201);
+    let arrival = |id_number: &str, on: &str| {
+        json!({ "person": { "id_number": id_number, "name": "李娜" }, "hukou": ORIGIN.0, "address": "新安街道",
+                "arrived_on": on })
+    };
+    let october = id_number("130728", "19950405", 2, true);
+    for (id_number, on) in [("130728200109150046", "2026-11-30"), (october.as_str(), "2026-10-31")] {
+        let (status, sent) = residence.post("/api/v1/arrivals", &residence.worker, &arrival(id_number, on)).await;
+        assert_eq!(status, 201, "{sent}");
+    }
+    residence.await_receipts().await;
+
+    let (status, at_origin) = origin.get("/api/v1/reports/assessment?month=2026-11", &origin.officer).await;
+    assert_eq!(status, 200, "{at_origin}");
+    assert_eq!((&at_origin["node"], &at_origin["month"]), (&json!(ORIGIN.0), &json!("2026-11")));
+    assert_eq!(counts(figure(&at_origin, "inquiry_answer_rate")), (json!(2), json!(2)));
+    assert_eq!(counts(figure(&at_origin, "inquiry_on_time_rate")), (json!(1), json!(2)));
+    assert_eq!(figure(&at_origin, "inquiry_on_time_rate")["rate"], 0.5);
+    assert_eq!(counts(figure(&at_origin, "birth_notice_on_time_rate")), (json!(0), json!(1)));
+    assert_eq!(counts(figure(&at_origin, "answers_on_time_rate")), (json!(1), json!(3)));
+    // Nothing arrived at the origin: a figure with nothing to count has no rate, not 100 %.
+    let verification = figure(&at_origin, "verification_rate");
+    assert_eq!((counts(verification), verification.get("rate")), ((json!(0), json!(0)), None));
+    let unmeasured = figure(&at_origin, "ledger_consistency");
+    assert!(unmeasured.get("numerator").is_none() && unmeasured.get("rate").is_none(), "{unmeasured}");
+    assert_eq!(figure(&at_origin, "issuance_rate")["target"], 0.8);
+
+    let (status, at_residence) = residence.get("/api/v1/reports/assessment?month=2026-11", &residence.auditor).await;
+    assert_eq!(status, 200, "{at_residence}");
+    // Two arrivals in November, one with a valid certificate: 50 %, below the 90 % target.
+    let verified = figure(&at_residence, "verification_rate");
+    assert_eq!((counts(verified), &verified["meets_target"]), ((json!(1), json!(2)), &json!(false)));
+    assert_eq!(at_residence["score"]["residence"], 0.5);
+    assert_eq!(at_residence["score"]["combined"], 0.5, "a side with nothing measured leaves it to the other");
+    let (_, october) = residence.get("/api/v1/reports/assessment?month=2026-10", &residence.officer).await;
+    assert_eq!(counts(figure(&october, "verification_rate")), (json!(0), json!(1)));
+}
+
+async fn a_bad_report_request_is_refused_and_audited(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let (status, problem) = node.get("/api/v1/reports/assessment?month=2026-13", &node.officer).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (422, Some("month.format")), "{problem}");
+    let (status, problem) = node.get("/api/v1/reports/assessment?month=2199-01", &node.officer).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("month.ahead")), "{problem}");
+    let (status, problem) = node.get("/api/v1/reports/assessment", &node.officer).await;
+    assert_eq!((status, problem["code"].as_str()), (400, Some("request.query")), "{problem}");
+    assert_eq!(node.get("/api/v1/reports/assessment?month=2026-11", &node.worker).await.0, 403);
+    let (status, audit) = node.get("/api/v1/audit?action=read_report&limit=1000", &node.auditor).await;
+    assert_eq!(status, 200);
+    let outcomes: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    for refusal in ["month.format", "month.ahead", "auth.forbidden"] {
+        assert!(outcomes.iter().any(|o| o.contains(refusal)), "{refusal}: {outcomes:?}");
+    }
+}
