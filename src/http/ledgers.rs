@@ -1,9 +1,10 @@
 //! The books of record (三帐一卡) for the officers and workers who keep them.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::download::{self, Format, wants_csv};
 use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
 use crate::domain::assessment::Side;
@@ -81,6 +82,9 @@ pub struct LedgerQuery {
     pub after: Option<i64>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<i64>,
+    /// `json` (default) or `csv`; without it, `Accept: text/csv` asks for CSV.
+    #[param(inline)]
+    pub format: Option<Format>,
 }
 
 impl From<LedgerQuery> for LedgerFilter {
@@ -99,15 +103,55 @@ impl From<LedgerQuery> for LedgerFilter {
         (status = 429, description = "over the key's rate limit")))]
 #[get("/api/v1/ledgers/{book}")]
 pub async fn ledger(
+    req: HttpRequest,
     state: web::Data<AppState>,
     requester: Requester,
     book: web::Path<String>,
     query: web::Query<LedgerQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (book, filter) = (book.into_inner(), query.into_inner().into());
+    let query = query.into_inner();
+    let as_csv = wants_csv(&req, query.format);
+    let book = book.into_inner();
+    let (name, filter) = (book.clone(), query.into());
     let entries = authorized(&state, requester, Action::ReadLedger, move |core, who| {
-        ledgers::list(core, &book, filter, &who, Utc::now())
+        ledgers::list(core, &name, filter, &who, Utc::now())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(LedgerPage { entries: entries.into_iter().map(LedgerEntryView::from).collect() }))
+    let entries = entries.into_iter().map(LedgerEntryView::from);
+    if !as_csv {
+        return Ok(HttpResponse::Ok().json(LedgerPage { entries: entries.collect() }));
+    }
+    let rows = entries.map(|e| {
+        vec![
+            e.id.to_string(),
+            e.kind.as_str().to_owned(),
+            e.side.as_str().to_owned(),
+            e.id_number,
+            e.name,
+            e.on.to_string(),
+            e.method.map(|m| m.as_str().to_owned()).unwrap_or_default(),
+            e.certificate.unwrap_or_default(),
+            e.source,
+            e.corrects.unwrap_or_default(),
+            e.corrected_by.unwrap_or_default(),
+            e.recorded_at.to_rfc3339(),
+        ]
+    });
+    download::csv(&format!("ledger-{book}.csv"), &LEDGER_HEADERS, rows)
 }
+
+/// The columns of a book as CSV: the Chinese name, then the JSON field.
+const LEDGER_HEADERS: [&str; 12] = [
+    "序号 id",
+    "事项 kind",
+    "管理方 side",
+    "公民身份号码 id_number",
+    "姓名 name",
+    "日期 on",
+    "避孕方法 method",
+    "所示证明 certificate",
+    "来源记录 source",
+    "更正 corrects",
+    "被更正 corrected_by",
+    "登记时间 recorded_at",
+];

@@ -4,6 +4,7 @@
 
 mod audit;
 mod certificates;
+mod download;
 mod employer;
 pub mod error;
 mod exchange;

@@ -1,8 +1,9 @@
 //! The dual assessment's monthly report, for the officers assessed and the auditors.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 
+use super::download::{self, Format, wants_csv};
 use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
 use crate::domain::assessment::{Figure, Score};
@@ -100,6 +101,9 @@ impl From<Assessment> for AssessmentView {
 pub struct AssessmentQuery {
     /// `YYYY-MM`, a month in Asia/Shanghai.
     pub month: String,
+    /// `json` (default) or `csv`; without it, `Accept: text/csv` asks for CSV.
+    #[param(inline)]
+    pub format: Option<Format>,
 }
 
 /// The month's dual assessment (双向考核) from what this node has stored by now.
@@ -111,14 +115,45 @@ pub struct AssessmentQuery {
     responses((status = 200, body = AssessmentView), (status = 422, description = "not a month, or one not begun")))]
 #[get("/api/v1/reports/assessment")]
 pub async fn assessment(
+    req: HttpRequest,
     state: web::Data<AppState>,
     requester: Requester,
     query: web::Query<AssessmentQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let month = query.into_inner().month;
+    let AssessmentQuery { month, format } = query.into_inner();
+    let as_csv = wants_csv(&req, format);
     let assessed = authorized(&state, requester, Action::ReadReport, move |core, who| {
         reports::assessment(core, &month, &who, chrono::Utc::now())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(AssessmentView::from(assessed)))
+    if !as_csv {
+        return Ok(HttpResponse::Ok().json(AssessmentView::from(assessed)));
+    }
+    let shown = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
+    let rows = assessed.figures.iter().map(|f| {
+        vec![
+            f.indicator.name_zh().to_owned(),
+            f.indicator.code().to_owned(),
+            f.indicator.side().as_str().to_owned(),
+            shown(f.numerator.map(|n| n.to_string())),
+            shown(f.denominator.map(|n| n.to_string())),
+            // Not measured, or nothing to count: a dash, never 100 %.
+            shown(f.rate().map(|r| r.to_string())),
+            shown(f.target.map(|t| t.to_string())),
+            shown(f.meets_target().map(|met| if met { "是 yes" } else { "否 no" }.to_owned())),
+        ]
+    });
+    download::csv(&format!("assessment-{}-{}.csv", assessed.node, assessed.month), &REPORT_HEADERS, rows)
 }
+
+/// The columns of the assessment as CSV: the Chinese name, then the JSON field.
+const REPORT_HEADERS: [&str; 8] = [
+    "指标 name_zh",
+    "代码 indicator",
+    "考核方 side",
+    "分子 numerator",
+    "分母 denominator",
+    "比率 rate",
+    "目标 target",
+    "达标 meets_target",
+];

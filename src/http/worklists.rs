@@ -1,9 +1,10 @@
 //! A worker's worklists (工作清单): what this node owes, to whom, and by when.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::download::{self, Format, wants_csv};
 use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
 use crate::domain::worklist::Task;
@@ -56,6 +57,9 @@ pub struct Worklist {
 pub struct WorklistQuery {
     /// At most this many (default 100, at most 1000).
     pub limit: Option<i64>,
+    /// `json` (default) or `csv`; without it, `Accept: text/csv` asks for CSV.
+    #[param(inline)]
+    pub format: Option<Format>,
 }
 
 /// A worklist (工作清单), the earliest due first.
@@ -68,15 +72,47 @@ pub struct WorklistQuery {
         (status = 429, description = "over the key's rate limit")))]
 #[get("/api/v1/worklists/{list}")]
 pub async fn worklist(
+    req: HttpRequest,
     state: web::Data<AppState>,
     requester: Requester,
     list: web::Path<String>,
     query: web::Query<WorklistQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (list, limit) = (list.into_inner(), query.into_inner().limit);
+    let WorklistQuery { limit, format } = query.into_inner();
+    let list = list.into_inner();
+    let as_csv = wants_csv(&req, format);
+    let asked = list.clone();
     let items = authorized(&state, requester, Action::ReadWorklist, move |core, who| {
-        worklists::list(core, &list, limit, &who, chrono::Utc::now())
+        worklists::list(core, &asked, limit, &who, chrono::Utc::now())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Worklist { items: items.into_iter().map(WorkItemView::from).collect() }))
+    let items = items.into_iter().map(WorkItemView::from);
+    if !as_csv {
+        return Ok(HttpResponse::Ok().json(Worklist { items: items.collect() }));
+    }
+    let rows = items.map(|i| {
+        vec![
+            i.task.as_str().to_owned(),
+            i.id_number,
+            i.name,
+            i.since.to_string(),
+            i.due_on.to_string(),
+            if i.overdue { "是 yes" } else { "否 no" }.to_owned(),
+            i.peer.unwrap_or_default(),
+            i.source,
+        ]
+    });
+    download::csv(&format!("worklist-{list}.csv"), &WORKLIST_HEADERS, rows)
 }
+
+/// The columns of a worklist as CSV: the Chinese name, then the JSON field.
+const WORKLIST_HEADERS: [&str; 8] = [
+    "事项 task",
+    "公民身份号码 id_number",
+    "姓名 name",
+    "起始日期 since",
+    "截止日期 due_on",
+    "已逾期 overdue",
+    "来文节点 peer",
+    "来源记录 source",
+];

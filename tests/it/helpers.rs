@@ -306,6 +306,19 @@ impl TestNode {
         read(response).await
     }
 
+    /// A download as `key`, with `accept` as the Accept header if given: status, content type and body.
+    pub async fn download(&self, path: &str, key: &str, accept: Option<&str>) -> (u16, String, String) {
+        let mut request = self.client.get(format!("{}{path}", self.url)).bearer_auth(key);
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let content_type =
+            response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (status, content_type, response.text().await.unwrap())
+    }
+
     /// Issues a certificate as the officer; panics unless 201.
     pub async fn issue(&self, draft: &Value) -> Value {
         let (status, body) = self.post("/api/v1/certificates", &self.officer, draft).await;

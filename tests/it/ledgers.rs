@@ -77,6 +77,18 @@ async fn the_books_follow_the_exchange_on_both_sides(backend: Backend) {
         assert_eq!(book(node, "services", &format!("?from={}&to={}", today(), today())).await.len(), 2);
         assert!(book(node, "services", "?to=2000-01-01").await.is_empty());
     }
+    // The same book as a CSV file Excel reads: a byte-order mark, Chinese headers, a row per entry.
+    for (query, accept) in [("?format=csv", None), ("", Some("text/csv"))] {
+        let (status, content_type, csv) =
+            residence.download(&format!("/api/v1/ledgers/services{query}"), &residence.officer, accept).await;
+        assert_eq!((status, content_type.as_str()), (200, "text/csv; charset=utf-8"), "{csv}");
+        let lines: Vec<&str> = csv.strip_prefix('\u{feff}').unwrap().lines().collect();
+        assert!(lines[0].starts_with("序号 id,事项 kind,管理方 side,公民身份号码 id_number,姓名 name"), "{csv}");
+        assert_eq!(lines.len(), 3, "{csv}");
+        assert!(lines[1].contains(",contraception,residence,130728199003070026,张丽,") && lines[1].contains(",pill,"));
+    }
+    let (status, _, _) = residence.download("/api/v1/ledgers/services?format=xml", &residence.officer, None).await;
+    assert_eq!(status, 400);
     // Reading a book is an access to each woman in it: an audit entry per woman.
     let (status, audit) = origin.get("/api/v1/audit?action=read_ledger&limit=1000", &origin.auditor).await;
     assert_eq!(status, 200);

@@ -94,6 +94,17 @@ async fn a_hand_computed_month_gives_its_figures(backend: Backend) {
     assert_eq!((counts(verified), &verified["meets_target"]), ((json!(1), json!(2)), &json!(false)));
     assert_eq!(at_residence["score"]["residence"], 0.5);
     assert_eq!(at_residence["score"]["combined"], 0.5, "a side with nothing measured leaves it to the other");
+    let (status, content_type, csv) =
+        residence.download("/api/v1/reports/assessment?month=2026-11&format=csv", &residence.officer, None).await;
+    assert_eq!((status, content_type.as_str()), (200, "text/csv; charset=utf-8"), "{csv}");
+    let lines: Vec<&str> = csv.strip_prefix('\u{feff}').unwrap().lines().collect();
+    assert_eq!(
+        lines[0],
+        "指标 name_zh,代码 indicator,考核方 side,分子 numerator,分母 denominator,比率 rate,目标 target,达标 meets_target"
+    );
+    assert!(lines.contains(&"查验率,verification_rate,residence,1,2,50.00%,90.00%,否 no"), "{csv}");
+    assert!(lines.contains(&"台帐一致率,ledger_consistency,both,—,—,—,—,—"), "{csv}");
+    assert_eq!(lines.len(), 13, "a header and the 12 indicators");
     let (_, october) = residence.get("/api/v1/reports/assessment?month=2026-10", &residence.officer).await;
     assert_eq!(counts(figure(&october, "verification_rate")), (json!(0), json!(1)));
 }

@@ -54,6 +54,19 @@ async fn duties_stay_on_the_worklist_until_done(backend: Backend) {
         ]
     );
     assert_eq!(answers[0]["peer"], RESIDENCE.0);
+    let (status, _, csv) = origin.download("/api/v1/worklists/answers?format=csv", &origin.officer, None).await;
+    assert_eq!(status, 200, "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[1].starts_with(&format!(
+            "answer_inquiry,130728199003070026,张丽,{},{},否 no,{}",
+            today(),
+            days_from_today(15),
+            RESIDENCE.0
+        )),
+        "{csv}"
+    );
     let (status, page) = origin.get("/api/v1/worklists/answers?limit=1", &origin.officer).await;
     assert_eq!((status, page["items"].as_array().unwrap().len()), (200, 1));
 
