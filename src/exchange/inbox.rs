@@ -318,15 +318,7 @@ fn store(
         last = seq;
         receipts.push(item.receipt.clone());
         effects.push((item.claims.jti.clone(), item.effect));
-        let at = now.naive_utc();
-        entries.extend(NewEntry::of_message(
-            &item.claims.body,
-            Direction::In,
-            &item.claims.jti,
-            item.subject.as_deref(),
-            at,
-        ));
-        rows.push(MessageRow {
+        let row = MessageRow {
             kind: item.claims.body.kind().as_str().into(),
             id: item.claims.jti,
             direction: Direction::In.as_str().into(),
@@ -343,7 +335,9 @@ fn store(
             attempts: 0,
             next_attempt_at: None,
             last_error: None,
-        });
+        };
+        entries.extend(NewEntry::of_message(&item.claims.body, &row));
+        rows.push(row);
     }
     if rows.is_empty() {
         return Ok((receipts, 0, false));

@@ -270,7 +270,7 @@ fn take_back(
             continue;
         }
         let row = returned_row(peer, audit_key, claims, item, now);
-        let entry = NewEntry::of_message(&claims.body, Direction::Out, &row.id, row.subject.as_deref(), row.created_at);
+        let entry = NewEntry::of_message(&claims.body, &row);
         messages::insert(conn, &row)?;
         // What the backup lost of this node's books comes back with the messages that made it.
         ledgers::insert_all(conn, entry.as_slice())?;

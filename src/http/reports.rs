@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::download::{self, Format, wants_csv};
 use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
-use crate::domain::assessment::{Figure, Score};
+use crate::domain::assessment::{Counterpart, Figure, Score};
 use crate::service::reports::{self, Assessment};
 
 /// One indicator's figure: its counts when measured, its rate, its target.
@@ -82,6 +82,25 @@ pub struct AssessmentView {
     pub month: String,
     pub figures: Vec<FigureView>,
     pub score: ScoreView,
+    /// As origin: per residence node, the women of this node it believes live there (its own
+    /// departures, and the arrivals it was told of) by the month's end.
+    pub outflow: Vec<CounterpartView>,
+    /// As residence: per origin node, the women from there it registered by the month's end. A
+    /// superior compares the two sides of each pair.
+    pub inflow: Vec<CounterpartView>,
+}
+
+/// How many women a node counts with another node.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CounterpartView {
+    pub node: String,
+    pub women: u64,
+}
+
+impl From<Counterpart> for CounterpartView {
+    fn from(c: Counterpart) -> Self {
+        Self { node: c.node, women: c.women }
+    }
 }
 
 impl From<Assessment> for AssessmentView {
@@ -91,6 +110,8 @@ impl From<Assessment> for AssessmentView {
             month: a.month.to_string(),
             figures: a.figures.iter().map(FigureView::from).collect(),
             score: a.score.into(),
+            outflow: a.outflow.into_iter().map(CounterpartView::from).collect(),
+            inflow: a.inflow.into_iter().map(CounterpartView::from).collect(),
         }
     }
 }

@@ -100,8 +100,6 @@ impl Outbox {
             body: out.body,
         };
         let token = self.sign(&claims)?;
-        let entry =
-            NewEntry::of_message(&claims.body, Direction::Out, &claims.jti, out.subject.as_deref(), now.naive_utc());
         let row = MessageRow {
             id: claims.jti,
             direction: Direction::Out.as_str().into(),
@@ -120,6 +118,7 @@ impl Outbox {
             next_attempt_at: Some(now.naive_utc()),
             last_error: None,
         };
+        let entry = NewEntry::of_message(&claims.body, &row);
         Ok((row, entry))
     }
 

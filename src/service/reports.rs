@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{ServiceError, refused};
 use crate::domain::access::Action;
-use crate::domain::assessment::{Figure, Indicator, Month, OwedAnswer, Score, answer_figures};
+use crate::domain::assessment::{Counterpart, Figure, Indicator, Month, OwedAnswer, Score, Side, answer_figures};
 use crate::domain::calendar::local_date;
 use crate::domain::error::ErrorCode;
 use crate::domain::message::MessageKind;
@@ -21,6 +21,10 @@ pub struct Assessment {
     /// have no counts.
     pub figures: Vec<Figure>,
     pub score: Score,
+    /// As origin: per residence node, the women of this node it believes live there.
+    pub outflow: Vec<Counterpart>,
+    /// As residence: per origin node, the women from there this node registered.
+    pub inflow: Vec<Counterpart>,
 }
 
 /// The assessment of `month` (`YYYY-MM`, Asia/Shanghai) from what this node has stored by now:
@@ -35,11 +39,16 @@ pub fn assessment(core: &NodeCore, month: &str, who: &Actor, now: DateTime<Utc>)
     let rules = &core.assessment;
     let (first, last) = (month.first_day(), month.last_day());
     let entry = who.entry(Action::ReadReport, None, Some(&month.to_string()), now);
-    let (owed, (verified, arrived)) = core.store.read_audited(entry, |conn| {
+    let (owed, (verified, arrived), outflow, inflow) = core.store.read_audited(entry, |conn| {
         let owed = messages::owed_between(conn, first, last)?;
         let arrivals = ledgers::verified_arrivals(conn, first, last)?;
-        Ok::<_, ServiceError>(((owed, arrivals), Recorded::outcome("figures computed")))
+        let outflow = ledgers::women_by_counterpart(conn, Side::Origin, last)?;
+        let inflow = ledgers::women_by_counterpart(conn, Side::Residence, last)?;
+        Ok::<_, ServiceError>(((owed, arrivals, outflow, inflow), Recorded::outcome("figures computed")))
     })?;
+    let counterparts = |counted: Vec<(String, u64)>| -> Vec<Counterpart> {
+        counted.into_iter().map(|(node, women)| Counterpart { node, women }).collect()
+    };
     let owed: Vec<OwedAnswer> = owed
         .into_iter()
         .map(|(kind, due_on, answered_at)| OwedAnswer {
@@ -58,5 +67,12 @@ pub fn assessment(core: &NodeCore, month: &str, who: &Actor, now: DateTime<Utc>)
         })
         .collect();
     let score = Score::of(&figures, rules.weights);
-    Ok(Assessment { node: core.code().to_owned(), month, figures, score })
+    Ok(Assessment {
+        node: core.code().to_owned(),
+        month,
+        figures,
+        score,
+        outflow: counterparts(outflow),
+        inflow: counterparts(inflow),
+    })
 }

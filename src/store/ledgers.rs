@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::messages::MessageRow;
 use super::schema::ledger_entries;
 use super::{DbConn, StoreError, execute_natively};
 use crate::domain::assessment::Side;
@@ -17,6 +18,8 @@ pub struct LedgerRow {
     pub id: i64,
     /// The message that made it.
     pub source: String,
+    /// The other node of that message: her origin, or the residence she lives at or left for.
+    pub peer: String,
     pub book: String,
     pub kind: String,
     pub side: String,
@@ -33,10 +36,12 @@ pub struct LedgerRow {
     pub recorded_at: NaiveDateTime,
 }
 
-/// An entry to store: what `entry` says, made by message `source` about the person `subject` names.
+/// An entry to store, made by a stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEntry {
     pub source: String,
+    /// The other node of the message.
+    pub peer: String,
     pub book: Book,
     pub kind: &'static str,
     pub side: &'static str,
@@ -51,37 +56,32 @@ pub struct NewEntry {
 }
 
 impl NewEntry {
-    /// The entry message `source` with `body` makes in the books of the node that sent it
-    /// (`Direction::Out`) or received it (`In`), recorded at `at`, if it makes one.
-    pub fn of_message(
-        body: &MessageBody,
-        direction: Direction,
-        source: &str,
-        subject: Option<&str>,
-        at: NaiveDateTime,
-    ) -> Option<Self> {
-        ledger::entry_of(body, direction).map(|entry| Self::new(&entry, source, subject, at))
+    /// The entry the stored message `row` with `body` makes in this node's books, if any.
+    pub fn of_message(body: &MessageBody, row: &MessageRow) -> Option<Self> {
+        let direction = Direction::parse(&row.direction)?;
+        ledger::entry_of(body, direction).map(|entry| Self::new(&entry, row))
     }
 
-    fn new(entry: &LedgerEntry<'_>, source: &str, subject: Option<&str>, at: NaiveDateTime) -> Self {
+    fn new(entry: &LedgerEntry<'_>, row: &MessageRow) -> Self {
         Self {
-            source: source.to_owned(),
+            source: row.id.clone(),
+            peer: row.peer.clone(),
             book: entry.kind.book(),
             kind: entry.kind.as_str(),
             side: entry.side.as_str(),
-            subject: subject.map(str::to_owned),
+            subject: row.subject.clone(),
             id_number: entry.person.id_number.as_str().to_owned(),
             name: entry.person.name.clone(),
             on_date: entry.on,
             method: entry.method.map(|m| m.as_str()),
             certificate: entry.certificate.map(str::to_owned),
             corrects: entry.corrects.map(str::to_owned),
-            recorded_at: at,
+            recorded_at: row.created_at,
         }
     }
 }
 
-/// Rows per multi-row statement: 12 parameters a row, far under both backends' limits.
+/// Rows per multi-row statement: 13 parameters a row, far under both backends' limits.
 const INSERT_CHUNK: usize = 1000;
 
 /// Stores `entries`, in the transaction that stores the messages that made them.
@@ -92,7 +92,13 @@ pub fn insert_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<(), StoreEr
             .iter()
             .map(|e| {
                 (
-                    (source.eq(&e.source), book.eq(e.book.as_str()), kind.eq(e.kind), side.eq(e.side)),
+                    (
+                        source.eq(&e.source),
+                        peer.eq(&e.peer),
+                        book.eq(e.book.as_str()),
+                        kind.eq(e.kind),
+                        side.eq(e.side),
+                    ),
                     (subject.eq(&e.subject), id_number.eq(&e.id_number), name.eq(&e.name), on_date.eq(e.on_date)),
                     (method.eq(e.method), certificate.eq(&e.certificate)),
                     (corrects.eq(&e.corrects), recorded_at.eq(e.recorded_at)),
@@ -213,4 +219,19 @@ pub fn verified_arrivals(conn: &mut DbConn, first: NaiveDate, last: NaiveDate) -
         arrivals().filter(ledger_entries::certificate.is_not_null().or(certified_since!())).count().get_result(conn)?;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     Ok((count(verified), count(arrived)))
+}
+
+/// Per other node, how many women this node's book of women holds as `side` with entries on or
+/// before `last`: as origin, those it was told arrived at that residence or recorded leaving for
+/// it; as residence, those it registered from that origin.
+pub fn women_by_counterpart(conn: &mut DbConn, side: Side, last: NaiveDate) -> Result<Vec<(String, u64)>, StoreError> {
+    let counted: Vec<(String, i64)> = ledger_entries::table
+        .filter(ledger_entries::book.eq(Book::Women.as_str()))
+        .filter(ledger_entries::side.eq(side.as_str()))
+        .filter(ledger_entries::on_date.le(last))
+        .group_by(ledger_entries::peer)
+        .select((ledger_entries::peer, diesel::dsl::count(ledger_entries::subject).aggregate_distinct()))
+        .order(ledger_entries::peer.asc())
+        .load(conn)?;
+    Ok(counted.into_iter().map(|(peer, n)| (peer, u64::try_from(n).unwrap_or(0))).collect())
 }

@@ -175,6 +175,7 @@ diesel::table! {
     ledger_entries (id) {
         id -> BigInt,
         source -> Text,
+        peer -> Text,
         book -> Text,
         kind -> Text,
         side -> Text,

@@ -70,7 +70,13 @@ async fn a_hand_computed_month_gives_its_figures(backend: Backend) {
         let (status, sent) = residence.post("/api/v1/arrivals", &residence.worker, &arrival(id_number, on)).await;
         assert_eq!(status, 201, "{sent}");
     }
+    // The origin records a woman leaving for the residence, which never registers her: the two
+    // sides' counts for the pair differ (a 漏报 candidate for the superior's cross-check).
+    let departure = json!({ "person": { "id_number": id_number("130728", "19980101", 4, true), "name": "赵敏" },
+                            "left_on": "2026-11-20", "destination": "新安街道", "to": RESIDENCE.0 });
+    assert_eq!(origin.post("/api/v1/departures", &origin.officer, &departure).await.0, 201);
     residence.await_receipts().await;
+    origin.await_receipts().await;
 
     let (status, at_origin) = origin.get("/api/v1/reports/assessment?month=2026-11", &origin.officer).await;
     assert_eq!(status, 200, "{at_origin}");
@@ -86,6 +92,9 @@ async fn a_hand_computed_month_gives_its_figures(backend: Backend) {
     let unmeasured = figure(&at_origin, "ledger_consistency");
     assert!(unmeasured.get("numerator").is_none() && unmeasured.get("rate").is_none(), "{unmeasured}");
     assert_eq!(figure(&at_origin, "issuance_rate")["target"], 0.8);
+    // Three arrivals told by the month's end and one departure recorded.
+    assert_eq!(at_origin["outflow"], json!([{ "node": RESIDENCE.0, "women": 4 }]));
+    assert_eq!(at_origin["inflow"], json!([]));
 
     let (status, at_residence) = residence.get("/api/v1/reports/assessment?month=2026-11", &residence.auditor).await;
     assert_eq!(status, 200, "{at_residence}");
@@ -94,6 +103,7 @@ async fn a_hand_computed_month_gives_its_figures(backend: Backend) {
     assert_eq!((counts(verified), &verified["meets_target"]), ((json!(1), json!(2)), &json!(false)));
     assert_eq!(at_residence["score"]["residence"], 0.5);
     assert_eq!(at_residence["score"]["combined"], 0.5, "a side with nothing measured leaves it to the other");
+    assert_eq!(at_residence["inflow"], json!([{ "node": ORIGIN.0, "women": 3 }]));
     let (status, content_type, csv) =
         residence.download("/api/v1/reports/assessment?month=2026-11&format=csv", &residence.officer, None).await;
     assert_eq!((status, content_type.as_str()), (200, "text/csv; charset=utf-8"), "{csv}");
@@ -107,6 +117,7 @@ async fn a_hand_computed_month_gives_its_figures(backend: Backend) {
     assert_eq!(lines.len(), 13, "a header and the 12 indicators");
     let (_, october) = residence.get("/api/v1/reports/assessment?month=2026-10", &residence.officer).await;
     assert_eq!(counts(figure(&october, "verification_rate")), (json!(0), json!(1)));
+    assert_eq!(october["inflow"], json!([{ "node": ORIGIN.0, "women": 1 }]), "by the end of October");
 }
 
 async fn a_bad_report_request_is_refused_and_audited(backend: Backend) {

@@ -5,6 +5,8 @@
 CREATE TABLE ledger_entries (
     id           INTEGER PRIMARY KEY,
     source       TEXT NOT NULL UNIQUE REFERENCES messages (id),
+    -- The other node of that message: her origin, or the residence she lives at or left for.
+    peer         TEXT NOT NULL,
     book         TEXT NOT NULL,
     kind         TEXT NOT NULL,
     side         TEXT NOT NULL CHECK (side IN ('origin', 'residence')),
@@ -22,4 +24,7 @@ CREATE TABLE ledger_entries (
 CREATE INDEX ledger_entries_by_book ON ledger_entries (book, id);
 CREATE INDEX ledger_entries_by_date ON ledger_entries (book, on_date, id);
 CREATE INDEX ledger_entries_by_subject ON ledger_entries (subject);
+-- The women a node counts with each counterpart (the report's outflow and inflow), read from the
+-- index alone in the order it groups them.
+CREATE INDEX ledger_entries_by_counterpart ON ledger_entries (book, side, peer, subject, on_date);
 CREATE INDEX ledger_entries_corrected ON ledger_entries (corrects) WHERE corrects IS NOT NULL;
