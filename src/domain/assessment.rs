@@ -12,7 +12,7 @@ use std::fmt;
 use chrono::{DateTime, Datelike as _, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::calendar::{CalendarError, WorkCalendar, local_date, start_of_day_utc};
+use super::calendar::{WorkCalendar, local_date, start_of_day_utc};
 
 /// JWS `typ` of a node's signed monthly report.
 pub const REPORT_TYP: &str = "hunyu-report+jwt";
@@ -541,18 +541,6 @@ pub struct AssessmentRules {
     pub weights: Weights,
     /// Day of the next month on which a month is closed (1–28).
     pub cut_off_day: u32,
-}
-
-impl AssessmentRules {
-    /// The shipped calendar with the seed's targets and weights, closing on the 10th.
-    pub fn seed() -> Result<AssessmentRules, CalendarError> {
-        Ok(AssessmentRules {
-            calendar: std::sync::Arc::new(WorkCalendar::embedded()?),
-            targets: Targets::default(),
-            weights: Weights::default(),
-            cut_off_day: 10,
-        })
-    }
 }
 
 /// The division levels a superior rolls reports up to.

@@ -53,3 +53,8 @@ pub fn csv(
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
         .body(body))
 }
+
+/// A yes-or-no cell, in Chinese and English.
+pub fn yes_no(yes: bool) -> String {
+    if yes { "是 yes" } else { "否 no" }.to_owned()
+}

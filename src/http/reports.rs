@@ -161,7 +161,7 @@ pub async fn assessment(
             // Not measured, or nothing to count: a dash, never 100 %.
             shown(f.rate().map(|r| r.to_string())),
             shown(f.target.map(|t| t.to_string())),
-            shown(f.meets_target().map(|met| if met { "是 yes" } else { "否 no" }.to_owned())),
+            shown(f.meets_target().map(download::yes_no)),
         ]
     });
     download::csv(&format!("assessment-{}-{}.csv", assessed.node, assessed.month), &REPORT_HEADERS, rows)

@@ -97,7 +97,7 @@ pub async fn worklist(
             i.name,
             i.since.to_string(),
             i.due_on.to_string(),
-            if i.overdue { "是 yes" } else { "否 no" }.to_owned(),
+            download::yes_no(i.overdue),
             i.peer.unwrap_or_default(),
             i.source,
         ]

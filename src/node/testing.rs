@@ -8,8 +8,8 @@ use chrono::Utc;
 use tempfile::TempDir;
 
 use super::{AuditKey, CoreParts, DirectoryAnchor, Identity, NodeCore};
+use crate::config::AssessmentSettings;
 use crate::domain::access::Action;
-use crate::domain::assessment::AssessmentRules;
 use crate::domain::certificate::CertificateDraft;
 use crate::domain::directory::{KeyWindow, NodeStatus};
 use crate::domain::role::Role;
@@ -50,7 +50,7 @@ impl Federation {
             signer: Arc::new(Ed25519Signer::ephemeral(code).unwrap()),
             audit_key: AuditKey::new(vec![7; 32]),
             anchor: Some(anchor),
-            assessment: AssessmentRules::seed().unwrap(),
+            assessment: AssessmentSettings::default().rules().unwrap(),
         })
         .unwrap()
     }
