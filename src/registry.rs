@@ -7,6 +7,11 @@
 //! It also keeps each node's signed tree heads (签发透明日志树头): a head is kept only if it
 //! extends the one held, so that a node's issuance log or audit chain cut back or forked after it
 //! was anchored here is refused and shows when the node checks its audit log against this copy.
+//!
+//! As the nodes' superior (上级) it keeps their signed monthly reports, every version, each kept
+//! only as the next of its node's month; and from the latest of each it makes what only a superior
+//! can: the roll-up by county, city and province, and the cross-check of each origin against each
+//! residence.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -18,13 +23,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{Contract, Kind};
+use crate::domain::assessment::{self, Month, REPORT_TYP, ReportClaims, RollUpLevel, Targets};
 use crate::domain::claims::TreeHeadClaims;
 use crate::domain::directory::{KeyWindow, NodeStatus, is_acceptable_url};
 use crate::domain::division::parse_node_code;
+use crate::domain::error::Coded as _;
 use crate::domain::error::ErrorCode;
 use crate::http::error::ApiError;
 use crate::node::trust::write_atomically;
 use crate::seal::directory::{DirectoryClaims, DirectoryKey, NodeEntry, sign_directory};
+use crate::seal::records::open_record;
 use crate::seal::transparency::{HeadRefusal, TreeHeadSubmission, extends, open_tree_head};
 use crate::seal::{Ed25519Signer, Jwk, Jwks, KeyError, Signer as _, TrustStore, VerifyingKey, read_stored};
 
@@ -41,6 +49,11 @@ pub const LOCK_FILE: &str = "registry.lock";
 /// Folder of the nodes' tree heads: `<code>.jws` the newest kept, `<code>.log` the first head kept
 /// of each size of the node's log, a line each.
 pub const TREE_HEADS_DIR: &str = "tree-heads";
+/// Folder of the nodes' monthly reports: `<YYYY-MM>/<code>.log`, every version a node sent of
+/// that month, a line each in the order kept.
+pub const REPORTS_DIR: &str = "reports";
+/// Largest report read (a township's counterparts by the thousand fit well below this).
+pub const MAX_REPORT: usize = 1024 * 1024;
 /// Largest tree head submission read (a head and a proof of at most 128 hashes).
 pub const MAX_SUBMISSION: usize = 64 * 1024;
 
@@ -279,6 +292,8 @@ struct Published {
     contract: Contract,
     /// One tree head kept at a time: each is checked against the one held.
     keeping: Mutex<()>,
+    /// One report kept at a time: each is checked against the versions held.
+    reporting: Mutex<()>,
     /// The keys of the enrolled nodes, as of the state file's modification time and length: every
     /// node submits a head each minute, and a province's state holds thousands of keys.
     enrolled: Mutex<Option<(StateStamp, Arc<TrustStore>)>>,
@@ -327,6 +342,55 @@ impl Published {
         Ok(())
     }
 
+    /// Keeps a node's signed report if it verifies under the node's enrolled keys, is addressed to
+    /// this registry and is the next version of the node's month; one already kept is kept again.
+    fn keep_report(&self, token: &str) -> Result<ReportClaims, ErrorCode> {
+        let trust = self.enrolled_nodes()?;
+        let report: ReportClaims =
+            open_record(token, REPORT_TYP, Kind::Report, &trust, &self.contract).map_err(|r| {
+                tracing::warn!(reason = r.code(), "report refused");
+                ErrorCode::ReportInvalid
+            })?;
+        let node = report.iss.clone();
+        if trust.active_node(&node).is_none() || trust.registry() != Some(report.aud.as_str()) {
+            tracing::warn!(node, "report refused: not an active node, or addressed to another registry");
+            return Err(ErrorCode::ReportInvalid);
+        }
+        let _one_at_a_time = self.reporting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let month = self.dir.join(REPORTS_DIR).join(report.month.to_string());
+        let log = month.join(format!("{node}.log"));
+        let held = read_reports(&log);
+        if held.iter().any(|h| h.jti == report.jti) {
+            return Ok(report);
+        }
+        let next = u32::try_from(held.len()).unwrap_or(u32::MAX).saturating_add(1);
+        let supersedes = held.last().map(|h| h.jti.as_str());
+        if report.ver != next || report.supersedes.as_deref() != supersedes {
+            let reason =
+                format!("holds {} version(s) of {node}'s {}, got version {}", held.len(), report.month, report.ver);
+            tracing::warn!(node, %reason, "report refused");
+            return Err(ErrorCode::ReportVersion { reason });
+        }
+        crate::files::create_private_dir(&self.dir.join(REPORTS_DIR))
+            .and_then(|()| crate::files::create_private_dir(&month))
+            .and_then(|()| append_line(&log, token.trim()))
+            .map_err(|e| {
+                tracing::error!(error = %e, node, "report not written");
+                ErrorCode::Internal
+            })?;
+        tracing::info!(node, month = %report.month, ver = report.ver, "report kept");
+        Ok(report)
+    }
+
+    /// Every version kept of every node's report of `month`, each node's in order.
+    fn reports_of(&self, month: Month) -> Vec<ReportClaims> {
+        let dir = self.dir.join(REPORTS_DIR).join(month.to_string());
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+        let mut logs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        logs.sort();
+        logs.iter().flat_map(|log| read_reports(log)).collect()
+    }
+
     /// The enrolled nodes and their keys, read again only when the state file has changed (an
     /// enrolment, a key retired or compromised, a node retired).
     fn enrolled_nodes(&self) -> Result<Arc<TrustStore>, ErrorCode> {
@@ -353,6 +417,12 @@ impl Published {
     }
 }
 
+/// The reports in a node's log of one month; what this registry kept was checked before it was kept.
+fn read_reports(log: &Path) -> Vec<ReportClaims> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines().filter_map(read_stored).collect()
+}
+
 /// Appends `line` to the file at `path` (created 0600) and syncs it.
 fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     use std::io::Write as _;
@@ -370,6 +440,7 @@ pub fn serve(dir: &Path, listener: TcpListener) -> std::io::Result<Server> {
         dir: dir.to_owned(),
         contract,
         keeping: Default::default(),
+        reporting: Default::default(),
         enrolled: Default::default(),
     });
     Ok(actix_web::HttpServer::new(move || {
@@ -383,6 +454,10 @@ pub fn serve(dir: &Path, listener: TcpListener) -> std::io::Result<Server> {
             .service(root_key)
             .service(keep_tree_head)
             .service(tree_head)
+            .service(keep_report)
+            .service(month_reports)
+            .service(roll_up)
+            .service(cross_check)
             .service(healthz)
     })
     .workers(1)
@@ -401,6 +476,69 @@ async fn keep_tree_head(
         Ok(Err(code)) => Err(ApiError::from_code(&code)),
         Err(_) => Err(ApiError::from_code(&ErrorCode::Internal)),
     }
+}
+
+/// Keeps a node's signed monthly report (`application/jwt`) if it is the next version of its
+/// month (`204`; again for one already kept); else problem+json.
+#[post("/reports")]
+async fn keep_report(published: web::Data<Published>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    if body.len() > MAX_REPORT {
+        return Err(ApiError::from_code(&ErrorCode::TooLarge { limit: MAX_REPORT }));
+    }
+    let token = String::from_utf8(body.to_vec()).map_err(|_| ApiError::from_code(&ErrorCode::ReportInvalid))?;
+    match web::block(move || published.keep_report(&token)).await {
+        Ok(Ok(_)) => Ok(HttpResponse::NoContent().finish()),
+        Ok(Err(code)) => Err(ApiError::from_code(&code)),
+        Err(_) => Err(ApiError::from_code(&ErrorCode::Internal)),
+    }
+}
+
+/// The month named in a path, or 404.
+fn month_of(path: &str) -> Result<Month, ApiError> {
+    Month::parse(path).ok_or_else(|| ApiError::from_code(&ErrorCode::NotFound { what: "month" }))
+}
+
+/// Every version kept of every node's report of `month` (`YYYY-MM`), as the nodes signed them.
+#[get("/reports/{month}")]
+async fn month_reports(published: web::Data<Published>, month: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let month = month_of(&month)?;
+    let reports = web::block(move || published.reports_of(month)).await.map_err(|_| internal())?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "month": month.to_string(), "reports": reports })))
+}
+
+/// Which level a roll-up sums to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollUpQuery {
+    level: RollUpLevel,
+}
+
+/// The roll-up of `month` by `level` (county, city or province) over each node's latest version.
+#[get("/reports/{month}/roll-up")]
+async fn roll_up(
+    published: web::Data<Published>,
+    month: web::Path<String>,
+    query: web::Query<RollUpQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (month, level) = (month_of(&month)?, query.level);
+    let reports = web::block(move || published.reports_of(month)).await.map_err(|_| internal())?;
+    let areas = assessment::roll_up(&reports, month, level, &Targets::default());
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "month": month.to_string(), "level": level, "areas": areas })))
+}
+
+/// The cross-check of `month`: for each origin and residence either names, both figures, and
+/// the pairs where they differ flagged for a human to resolve (瞒报 / 漏报 candidates).
+#[get("/reports/{month}/cross-check")]
+async fn cross_check(published: web::Data<Published>, month: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let month = month_of(&month)?;
+    let reports = web::block(move || published.reports_of(month)).await.map_err(|_| internal())?;
+    let pairs = assessment::cross_check(&reports, month);
+    let flagged = pairs.iter().filter(|p| p.flagged).count();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "month": month.to_string(), "flagged": flagged, "pairs": pairs })))
+}
+
+fn internal() -> ApiError {
+    ApiError::from_code(&ErrorCode::Internal)
 }
 
 /// The newest tree head kept of node `code` (`application/jwt`), as the node signed it.

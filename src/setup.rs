@@ -171,7 +171,8 @@ impl RunningNode {
             }
             None => (None, None),
         };
-        let tasks = exchange.start();
+        let mut tasks = exchange.start();
+        tasks.push(tokio::spawn(keep_months_closed(exchange.clone())));
         tracing::info!(code = %config.node.code, %addr, peer = ?peer_addr, "node listening");
         let servers: Vec<Server> = std::iter::once(api).chain(peer).collect();
         let handle = NodeHandle {
@@ -212,6 +213,36 @@ impl RunningNode {
         let first = servers.join_next().await;
         self.handle.stop(true).await;
         first.map_or(Ok(()), |stopped| stopped.map_err(std::io::Error::other)?)
+    }
+}
+
+/// How often the node looks whether last month is due to close (结账).
+const CLOSING_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// Every this many looks, the closed months are assessed again for facts that arrived late.
+const REVISING_ROUNDS: u32 = 60;
+
+/// The node's closing schedule: last month closed on its cut-off day, the closed months' reports
+/// made again when late facts changed them, and what that made sent to the registry.
+async fn keep_months_closed(exchange: Arc<Exchange>) {
+    for round in 0u32.. {
+        tokio::time::sleep(CLOSING_EVERY).await;
+        let core = exchange.core().clone();
+        if core.trust.current().registry().is_none() {
+            continue;
+        }
+        let revise = round % REVISING_ROUNDS == 0;
+        let closing =
+            tokio::task::spawn_blocking(move || crate::service::reports::close_due(&core, revise, Utc::now()));
+        match closing.await.map_err(|e| e.to_string()).and_then(|closed| closed.map_err(|e| e.to_string())) {
+            Ok(made) if made.is_empty() => {}
+            Ok(made) => {
+                for report in &made {
+                    tracing::info!(month = %report.claims.month, ver = report.claims.ver, "month closed: report signed");
+                }
+                exchange.send_reports().await;
+            }
+            Err(error) => tracing::error!(%error, "months not closed; trying again in a minute"),
+        }
     }
 }
 

@@ -39,13 +39,15 @@ pub enum Action {
     ReadWorklist,
     /// `GET /api/v1/reports/assessment`: the month's figures, no person named.
     ReadReport,
+    /// `POST /api/v1/reports/assessment/close`: close a month now, sign its report, send it up.
+    CloseMonth,
     /// `POST /api/v1/admin/directory/refresh`: fetch the trust directory now.
     RefreshDirectory,
 }
 
 impl Action {
     /// Every action, in the order of the README's role matrix.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::IssueCertificate,
         Action::ShowCertificate,
         Action::RenewCertificate,
@@ -63,6 +65,7 @@ impl Action {
         Action::ReadLedger,
         Action::ReadWorklist,
         Action::ReadReport,
+        Action::CloseMonth,
         Action::RefreshDirectory,
     ];
 
@@ -88,6 +91,8 @@ impl Action {
             Self::ReadLedger | Self::ReadWorklist => &[Role::Worker, Role::Officer],
             // The figures name no one: the officers assessed and the auditors who compare them.
             Self::ReadReport => &[Role::Officer, Role::Auditor],
+            // The report goes to the superior under the node's signature: an officer answers for it.
+            Self::CloseMonth => &[Role::Officer],
             Self::RefreshDirectory => &[Role::Admin],
         }
     }
@@ -112,6 +117,7 @@ impl Action {
             Self::ReadLedger => "read_ledger",
             Self::ReadWorklist => "read_worklist",
             Self::ReadReport => "read_report",
+            Self::CloseMonth => "close_month",
             Self::RefreshDirectory => "refresh_directory",
         }
     }
@@ -136,6 +142,7 @@ impl Action {
             Self::ReadLedger => "查阅台帐 read the books",
             Self::ReadWorklist => "工作清单 read a worklist",
             Self::ReadReport => "双向考核 read the assessment",
+            Self::CloseMonth => "月报结账 close the month",
             Self::RefreshDirectory => "更新信任名录 refresh the trust directory",
         }
     }

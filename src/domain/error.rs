@@ -103,6 +103,10 @@ pub enum ErrorCode {
     MonthFormat,
     /// The month has not begun.
     MonthAhead,
+    /// The month has not ended, so it cannot be closed.
+    MonthOpen,
+    /// The node has no trust directory, so no superior to report to.
+    NoSuperior,
     /// The revocation reason is missing or too long.
     RevocationReason,
     /// A renewal tries to change the holder.
@@ -158,6 +162,10 @@ pub enum ErrorCode {
     TreeHeadInvalid,
     /// A submitted tree head does not extend the one the registry holds.
     TreeHeadConflict { reason: String },
+    /// A submitted report's signature or form is invalid, or it is not addressed to this registry.
+    ReportInvalid,
+    /// A submitted report is not the next version of the ones the registry holds.
+    ReportVersion { reason: String },
     // The node itself.
     /// The database does not answer.
     NotReady,
@@ -260,6 +268,14 @@ impl ErrorCode {
                 fixed("month.format", "月份格式应为YYYY-MM（2000至2199年）", "a month is YYYY-MM, years 2000 to 2199")
             }
             Self::MonthAhead => fixed("month.ahead", "该月份尚未开始", "that month has not begun"),
+            Self::MonthOpen => {
+                fixed("month.open", "该月尚未结束，不能结账", "that month has not ended and cannot be closed")
+            }
+            Self::NoSuperior => fixed(
+                "report.no_superior",
+                "本节点尚无信任名录，无上级可报",
+                "this node has no trust directory, so no superior to report to",
+            ),
             Self::PeriodOrder => {
                 fixed("period.order", "起始日期不能晚于截止日期", "the start of the period is after its end")
             }
@@ -375,6 +391,17 @@ impl ErrorCode {
                 "transparency.inconsistent",
                 "树头未延续登记处保存的树头：日志或审计链被截断或分叉".into(),
                 format!("the tree head does not extend the one the registry holds: {reason}").into(),
+            ),
+            Self::ReportInvalid => fixed(
+                "report.invalid",
+                "月报签名或格式无效，签发节点不在信任名录中，或收件方不是本登记处",
+                "the report's signature or form is invalid, its node is not an active directory node, \
+                 or it is addressed to another registry",
+            ),
+            Self::ReportVersion { reason } => (
+                "report.version",
+                "月报版本不接续登记处保存的版本".into(),
+                format!("the report is not the next version of those the registry holds: {reason}").into(),
             ),
             Self::NotReady => fixed("not_ready", "数据库暂不可用", "the database is not available"),
             Self::Internal => fixed("internal", "服务器内部错误，请稍后重试", "internal error; try again later"),

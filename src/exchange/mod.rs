@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod directory;
 pub mod inbox;
 pub mod rejoin;
+pub mod reports;
 pub mod status;
 pub mod tls;
 pub mod transparency;
@@ -110,6 +111,20 @@ pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Longest problem document read from a refusal.
+const MAX_PROBLEM: usize = 16 * 1024;
+
+/// A refusal's status and the stable code of its problem document, for the log.
+pub async fn refusal_of(response: reqwest::Response) -> String {
+    let status = response.status();
+    let problem = read_capped(response, MAX_PROBLEM).await.unwrap_or_default();
+    let code = serde_json::from_slice::<serde_json::Value>(&problem)
+        .ok()
+        .and_then(|p| p.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    format!("{status} {code}")
 }
 
 /// How soon a node that the directory does not list (yet) asks for it again: it was just enrolled,
@@ -222,6 +237,7 @@ impl Exchange {
                     let core = &exchange.core;
                     if core.trust.current().active_node(core.code()).is_some() {
                         let _ = exchange.anchor().await;
+                        exchange.send_reports().await;
                     }
                     exchange.mirror_logs().await;
                     tokio::time::sleep(transparency::ANCHOR_EVERY).await;
@@ -256,6 +272,14 @@ impl Exchange {
         match &self.registry {
             Some(registry) => transparency::anchor(&self.core, &self.public, &registry.url).await,
             None => Err("no registry is configured".into()),
+        }
+    }
+
+    /// Sends the registry this node's report versions it does not have yet; returns how many it kept.
+    pub async fn send_reports(&self) -> usize {
+        match &self.registry {
+            Some(registry) => reports::send_unsent(&self.core, &self.public, &registry.url).await,
+            None => 0,
         }
     }
 

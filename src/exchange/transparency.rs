@@ -138,13 +138,7 @@ async fn send_head(core: &Arc<NodeCore>, client: &reqwest::Client, registry: &st
         .await
         .map_err(|e| format!("registry unreachable: {e}"))?;
     if !response.status().is_success() {
-        let status = response.status();
-        let problem = super::read_capped(response, MAX_HEAD_LEN).await.unwrap_or_default();
-        let code = serde_json::from_slice::<serde_json::Value>(&problem)
-            .ok()
-            .and_then(|p| p.get("code").and_then(|c| c.as_str()).map(str::to_owned))
-            .unwrap_or_default();
-        return Err(format!("the registry refused the tree head: {status} {code}"));
+        return Err(format!("the registry refused the tree head: {}", super::refusal_of(response).await));
     }
     tracing::info!(
         size = signed.claims.size,

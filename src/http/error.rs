@@ -70,7 +70,9 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::Answered
         | C::Replay
         | C::Sequence
-        | C::TreeHeadConflict { .. } => StatusCode::CONFLICT,
+        | C::TreeHeadConflict { .. }
+        | C::NoSuperior
+        | C::ReportVersion { .. } => StatusCode::CONFLICT,
         C::Fields { .. }
         | C::TextLength { .. }
         | C::FutureDate
@@ -78,6 +80,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::PeriodOrder
         | C::MonthFormat
         | C::MonthAhead
+        | C::MonthOpen
         | C::RevocationReason
         | C::PersonChanged
         | C::NotResponsible
@@ -91,7 +94,8 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::BadMessage
         | C::WrongAudience
         | C::BatchSize
-        | C::TreeHeadInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::TreeHeadInvalid
+        | C::ReportInvalid => StatusCode::UNPROCESSABLE_ENTITY,
         C::PeerUnavailable { .. } | C::DirectoryRefresh => StatusCode::BAD_GATEWAY,
         C::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         C::Internal => StatusCode::INTERNAL_SERVER_ERROR,

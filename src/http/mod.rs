@@ -232,6 +232,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(ledgers::ledger)
         .service(worklists::worklist)
         .service(reports::assessment)
+        .service(reports::close_month)
         .service(exchange::refresh_directory)
         .service(meta::metrics);
 }

@@ -1,13 +1,13 @@
 //! The dual assessment's monthly report, for the officers assessed and the auditors.
 
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
 use super::download::{self, Format, wants_csv};
 use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
 use crate::domain::assessment::{Counterpart, Figure, Score};
-use crate::service::reports::{self, Assessment};
+use crate::service::reports::{self, Assessment, ClosedReport};
 
 /// One indicator's figure: its counts when measured, its rate, its target.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -178,3 +178,66 @@ const REPORT_HEADERS: [&str; 8] = [
     "目标 target",
     "达标 meets_target",
 ];
+
+/// Which month to close.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// `YYYY-MM`, a month that has ended in Asia/Shanghai.
+    pub month: String,
+}
+
+/// A version of the month's report as this node signed it for its superior.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClosedView {
+    /// 1 for the report made at closing, one more for each later version.
+    pub ver: u32,
+    pub jti: String,
+    /// `jti` of the version this one replaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<String>,
+    /// Whether this request made it; else the figures had not changed since it was made.
+    pub made: bool,
+    /// Whether the registry has kept it; else it is sent again every minute.
+    pub sent: bool,
+    /// The signed report (`hunyu-report+jwt`).
+    pub token: String,
+    pub assessment: AssessmentView,
+}
+
+/// Close a month now (结账): sign its report and send it to the registry.
+///
+/// Version 1 when the month was not closed; a new version superseding the last when facts that
+/// arrived since changed its figures; else the version held. The node closes last month by itself
+/// on its cut-off day, and makes the new versions hourly.
+#[utoipa::path(tag = "officer", request_body = CloseRequest, security(("bearer" = [])),
+    responses((status = 200, body = ClosedView), (status = 422, description = "not a month, or one not ended"),
+        (status = 409, description = "no superior to report to")))]
+#[post("/api/v1/reports/assessment/close")]
+pub async fn close_month(
+    state: web::Data<AppState>,
+    requester: Requester,
+    body: web::Json<CloseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let month = body.into_inner().month;
+    let closed: ClosedReport = authorized(&state, requester, Action::CloseMonth, move |core, who| {
+        reports::close_month(core, &month, Some(&who), chrono::Utc::now())
+    })
+    .await?;
+    let mut sent = closed.sent;
+    if !sent {
+        state.exchange.send_reports().await;
+        let (core, jti) = (state.core.clone(), closed.claims.jti.clone());
+        sent = web::block(move || reports::is_sent(&core, &jti)).await.ok().and_then(Result::ok).unwrap_or(false);
+    }
+    let claims = &closed.claims;
+    Ok(HttpResponse::Ok().json(ClosedView {
+        ver: claims.ver,
+        jti: claims.jti.clone(),
+        supersedes: claims.supersedes.clone(),
+        made: closed.made,
+        sent,
+        token: closed.token.clone(),
+        assessment: Assessment::from(claims).into(),
+    }))
+}

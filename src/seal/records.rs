@@ -12,6 +12,7 @@ use super::qr;
 use super::transparency::version_leaf;
 use super::trust::{TrustStore, TrustedKey};
 use crate::contract::{Contract, Kind};
+use crate::domain::assessment::ReportClaims;
 use crate::domain::claims::{
     CERTIFICATE_TYP, PRESENTATION_TYP, PresentationClaims, ReceivedClaims, StatusAnswerClaims, StatusListClaims,
     TreeHeadClaims,
@@ -50,7 +51,8 @@ signed_record!(
     StatusAnswerClaims,
     TreeHeadClaims,
     ReceivedClaims,
-    PresentationClaims
+    PresentationClaims,
+    ReportClaims
 );
 
 /// Checks a record of type `typ` from another node: signature under a directory key, the schema

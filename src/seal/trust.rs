@@ -43,6 +43,8 @@ pub struct TrustStore {
     keys: HashMap<String, TrustedKey>,
     nodes: HashMap<String, NodeEntry>,
     stamp: Option<DirectoryStamp>,
+    /// The registry that signed the directory: the nodes' superior, to which they report.
+    registry: Option<String>,
 }
 
 impl TrustStore {
@@ -77,6 +79,7 @@ impl TrustStore {
         }
         trust.stamp =
             Some(DirectoryStamp { serial: directory.serial, issued_at: directory.iat, expires_at: directory.exp });
+        trust.registry = Some(directory.iss.clone());
         Ok(trust)
     }
 
@@ -113,6 +116,11 @@ impl TrustStore {
     /// The directory this store was built from, if any.
     pub fn stamp(&self) -> Option<DirectoryStamp> {
         self.stamp
+    }
+
+    /// The code of the registry whose directory is in use; `None` without a directory.
+    pub fn registry(&self) -> Option<&str> {
+        self.registry.as_deref()
     }
 
     /// How fresh the directory is at `now`; `None` for a node without a directory.

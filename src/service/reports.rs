@@ -3,14 +3,19 @@
 use chrono::{DateTime, Utc};
 
 use super::{ServiceError, refused};
+use crate::contract::Kind;
 use crate::domain::access::Action;
-use crate::domain::assessment::{Counterpart, Figure, Indicator, Month, OwedAnswer, Score, Side, answer_figures};
+use crate::domain::assessment::{
+    Counterpart, Figure, Indicator, Month, OwedAnswer, REPORT_TYP, ReportClaims, Score, Side, answer_figures,
+};
 use crate::domain::calendar::local_date;
 use crate::domain::error::ErrorCode;
 use crate::domain::message::MessageKind;
 use crate::node::{Actor, NodeCore};
-use crate::store::audit::Recorded;
-use crate::store::{ledgers, messages};
+use crate::seal::{read_stored, sign_compact};
+use crate::store::audit::{NewAudit, Recorded};
+use crate::store::reports::{self, ReportRow};
+use crate::store::{DbConn, StoreError, ledgers, messages};
 
 /// A node's figures for one month, and the score they make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,28 +32,48 @@ pub struct Assessment {
     pub inflow: Vec<Counterpart>,
 }
 
+impl From<&ReportClaims> for Assessment {
+    fn from(report: &ReportClaims) -> Self {
+        Self {
+            node: report.iss.clone(),
+            month: report.month,
+            figures: report.figures.clone(),
+            score: report.score,
+            outflow: report.outflow.clone(),
+            inflow: report.inflow.clone(),
+        }
+    }
+}
+
 /// The assessment of `month` (`YYYY-MM`, Asia/Shanghai) from what this node has stored by now:
 /// a fact that arrives later changes it. The read is audited.
 pub fn assessment(core: &NodeCore, month: &str, who: &Actor, now: DateTime<Utc>) -> Result<Assessment, ServiceError> {
-    let Some(month) = Month::parse(month) else {
-        return Err(ServiceError::Invalid(vec![ErrorCode::MonthFormat.at("month")]));
-    };
+    let month = parse_month(month)?;
     if month.first_day() > local_date(now) {
         return refused(ErrorCode::MonthAhead);
     }
+    let entry = who.entry(Action::ReadReport, None, Some(&month.to_string()), now);
+    core.store.read_audited(entry, |conn| {
+        Ok::<_, ServiceError>((assess(conn, core, month)?, Recorded::outcome("figures computed")))
+    })
+}
+
+/// `month` as `YYYY-MM`, or the field error that names it.
+fn parse_month(month: &str) -> Result<Month, ServiceError> {
+    Month::parse(month).ok_or_else(|| ServiceError::Invalid(vec![ErrorCode::MonthFormat.at("month")]))
+}
+
+/// The month's figures from the stored facts: set-based queries, nobody named.
+fn assess(conn: &mut DbConn, core: &NodeCore, month: Month) -> Result<Assessment, StoreError> {
     let rules = &core.assessment;
     let (first, last) = (month.first_day(), month.last_day());
-    let entry = who.entry(Action::ReadReport, None, Some(&month.to_string()), now);
-    let (owed, (verified, arrived), outflow, inflow) = core.store.read_audited(entry, |conn| {
-        let owed = messages::owed_between(conn, first, last)?;
-        let arrivals = ledgers::verified_arrivals(conn, first, last)?;
-        let outflow = ledgers::women_by_counterpart(conn, Side::Origin, last)?;
-        let inflow = ledgers::women_by_counterpart(conn, Side::Residence, last)?;
-        Ok::<_, ServiceError>(((owed, arrivals, outflow, inflow), Recorded::outcome("figures computed")))
-    })?;
+    let owed = messages::owed_between(conn, first, last)?;
+    let (verified, arrived) = ledgers::verified_arrivals(conn, first, last)?;
     let counterparts = |counted: Vec<(String, u64)>| -> Vec<Counterpart> {
         counted.into_iter().map(|(node, women)| Counterpart { node, women }).collect()
     };
+    let outflow = counterparts(ledgers::women_by_counterpart(conn, Side::Origin, last)?);
+    let inflow = counterparts(ledgers::women_by_counterpart(conn, Side::Residence, last)?);
     let owed: Vec<OwedAnswer> = owed
         .into_iter()
         .map(|(kind, due_on, answered_at)| OwedAnswer {
@@ -67,12 +92,181 @@ pub fn assessment(core: &NodeCore, month: &str, who: &Actor, now: DateTime<Utc>)
         })
         .collect();
     let score = Score::of(&figures, rules.weights);
-    Ok(Assessment {
-        node: core.code().to_owned(),
+    Ok(Assessment { node: core.code().to_owned(), month, figures, score, outflow, inflow })
+}
+
+/// A version of a month's report as this node signed and keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedReport {
+    pub claims: ReportClaims,
+    /// The compact JWS (`hunyu-report+jwt`) sent to the superior.
+    pub token: String,
+    /// Whether this closing made it; else the figures had not changed since it was made.
+    pub made: bool,
+    /// Whether the registry has kept it.
+    pub sent: bool,
+}
+
+/// Closes `month` (结账): its report signed from the facts stored by now, as version 1, or as a
+/// new version superseding the last when a fact that arrived since changed it; when nothing
+/// changed, the version held. `who` is the officer who asked, or none for the node's own
+/// schedule. The month must have ended in Shanghai.
+pub fn close_month(
+    core: &NodeCore,
+    month: &str,
+    who: Option<&Actor>,
+    now: DateTime<Utc>,
+) -> Result<ClosedReport, ServiceError> {
+    let month = parse_month(month)?;
+    let entry = match who {
+        Some(who) => who.entry(Action::CloseMonth, None, Some(&month.to_string()), now),
+        None => NewAudit {
+            at: now.naive_utc(),
+            request_id: String::new(),
+            actor: "node".into(),
+            role: "system".into(),
+            action: Action::CloseMonth.name(),
+            subject: None,
+            object: Some(month.to_string()),
+            purpose: "结账日 the closing day".into(),
+            outcome: String::new(),
+        },
+    };
+    let closing = close(core, month, now);
+    let outcome = match &closing {
+        Ok(closed) if closed.made => format!("closed v{}", closed.claims.ver),
+        Ok(closed) => format!("unchanged v{}", closed.claims.ver),
+        Err(refusal) => format!("refused: {refusal}"),
+    };
+    core.store.audit(vec![NewAudit { outcome, ..entry }])?;
+    closing
+}
+
+fn close(core: &NodeCore, month: Month, now: DateTime<Utc>) -> Result<ClosedReport, ServiceError> {
+    if local_date(now) <= month.last_day() {
+        return refused(ErrorCode::MonthOpen);
+    }
+    let Some(registry) = core.trust.current().registry().map(str::to_owned) else {
+        return refused(ErrorCode::NoSuperior);
+    };
+    let key = month.to_string();
+    let (assessed, held) =
+        core.store.read(|conn| Ok::<_, StoreError>((assess(conn, core, month)?, reports::latest(conn, &key)?)))?;
+    let held = held.and_then(|row| Some((read_stored::<ReportClaims>(&row.token)?, row)));
+    if let Some((claims, row)) = &held
+        && claims.figures == assessed.figures
+        && claims.score == assessed.score
+        && claims.outflow == assessed.outflow
+        && claims.inflow == assessed.inflow
+    {
+        return Ok(ClosedReport {
+            claims: claims.clone(),
+            token: row.token.clone(),
+            made: false,
+            sent: row.sent_at.is_some(),
+        });
+    }
+    let (ver, supersedes) = held.map_or((1, None), |(claims, row)| (claims.ver + 1, Some(row.jti)));
+    let claims = ReportClaims {
+        iss: assessed.node,
+        aud: registry,
+        jti: uuid::Uuid::now_v7().to_string(),
+        iat: now.timestamp(),
         month,
-        figures,
-        score,
-        outflow: counterparts(outflow),
-        inflow: counterparts(inflow),
-    })
+        ver,
+        supersedes,
+        figures: assessed.figures,
+        score: assessed.score,
+        outflow: assessed.outflow,
+        inflow: assessed.inflow,
+    };
+    let payload = serde_json::to_value(&claims).map_err(|e| ServiceError::Contract(e.to_string()))?;
+    if let Some(violation) = core.contract.violation(Kind::Report, &payload) {
+        return Err(ServiceError::Contract(violation));
+    }
+    let token = sign_compact(&*core.signer, REPORT_TYP, payload.to_string().as_bytes(), false);
+    let row = ReportRow {
+        jti: claims.jti.clone(),
+        month: key,
+        ver: i32::try_from(ver).map_err(|e| ServiceError::Contract(e.to_string()))?,
+        supersedes: claims.supersedes.clone(),
+        token: token.clone(),
+        made_at: now.naive_utc(),
+        sent_at: None,
+        last_error: None,
+    };
+    core.store.write(move |conn| match reports::insert(conn, &row) {
+        // Another process of this node made this version at the same moment: closing again
+        // compares with it.
+        Err(e) if e.is_unique_violation() => refused(ErrorCode::ConcurrentChange { certificate_id: None }),
+        other => Ok(other?),
+    })?;
+    Ok(ClosedReport { claims, token, made: true, sent: false })
+}
+
+/// Whether the registry has kept this node's report version `jti`.
+pub fn is_sent(core: &NodeCore, jti: &str) -> Result<bool, ServiceError> {
+    Ok(core.store.read(|conn| reports::sent_at(conn, jti))?.is_some())
+}
+
+/// How far back a closed month's report is made again when later facts change it.
+pub const REVISED_MONTHS: u32 = 12;
+
+/// The node's schedule: closes last month once its cut-off day has come in Shanghai, and, with
+/// `revise`, makes a new version of each month closed in the last [`REVISED_MONTHS`] whose
+/// figures later facts changed. Returns the versions it made.
+pub fn close_due(core: &NodeCore, revise: bool, now: DateTime<Utc>) -> Result<Vec<ClosedReport>, ServiceError> {
+    let today = local_date(now);
+    let last = Month::of(now).previous();
+    let mut due = Vec::new();
+    if today >= last.cut_off(core.assessment.cut_off_day)
+        && core.store.read(|conn| reports::latest(conn, &last.to_string()))?.is_none()
+    {
+        due.push(last);
+    }
+    if revise {
+        let from = (0..REVISED_MONTHS).fold(last, |m, _| m.previous()).to_string();
+        let closed = core.store.read(|conn| reports::closed_since(conn, &from))?;
+        due.extend(closed.iter().filter_map(|m| Month::parse(m)));
+    }
+    let mut made = Vec::new();
+    for month in due {
+        let closed = close_month(core, &month.to_string(), None, now)?;
+        if closed.made {
+            made.push(closed);
+        }
+    }
+    Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::service::testing::{ORIGIN, lone_core};
+
+    fn at(t: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(t).unwrap().to_utc()
+    }
+
+    #[test]
+    fn last_month_is_closed_on_its_cut_off_day_in_shanghai_and_only_once() {
+        let (_registry, core) = lone_core(ORIGIN);
+        // 23:59:59 on 9 November in Shanghai: October is not due yet.
+        assert!(close_due(&core, true, at("2026-11-09T15:59:59Z")).unwrap().is_empty());
+        // Midnight of the 10th, the default cut-off day.
+        let made = close_due(&core, false, at("2026-11-09T16:00:00Z")).unwrap();
+        let months: Vec<(String, u32)> = made.iter().map(|r| (r.claims.month.to_string(), r.claims.ver)).collect();
+        assert_eq!(months, [("2026-10".to_owned(), 1)]);
+        assert_eq!((made[0].claims.aud.as_str(), made[0].sent), ("000000000000", false));
+        // Nothing changed since: neither closing nor revising makes a version.
+        assert!(close_due(&core, true, at("2026-11-20T00:00:00Z")).unwrap().is_empty());
+        let versions = core.store.read(|conn| reports::versions(conn, "2026-10")).unwrap();
+        assert_eq!(versions.len(), 1);
+        let closed = close_month(&core, "2026-10", None, at("2026-11-20T00:00:00Z")).unwrap();
+        assert_eq!((closed.made, closed.claims.jti.as_str()), (false, versions[0].jti.as_str()));
+        let open = close_month(&core, "2026-11", None, at("2026-11-30T15:59:59Z"));
+        assert!(matches!(open, Err(ServiceError::Refused(ErrorCode::MonthOpen))), "{open:?}");
+    }
 }

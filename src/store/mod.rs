@@ -10,6 +10,7 @@ pub mod issuance_log;
 pub mod ledgers;
 pub mod messages;
 pub mod rejoin;
+pub mod reports;
 pub mod schema;
 mod writer;
 

@@ -92,6 +92,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    assessment_reports (jti) {
+        jti -> Text,
+        month -> Text,
+        ver -> Integer,
+        supersedes -> Nullable<Text>,
+        token -> Text,
+        made_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(certificates -> persons (id_number));
 diesel::joinable!(certificate_versions -> certificates (certificate_id));
 diesel::joinable!(certificate_events -> certificate_versions (jti));

@@ -112,6 +112,11 @@ async fn every_query_of_the_story_uses_an_index() {
     }
     let (status, page) = origin.get("/api/v1/reports/assessment?month=2026-11", &origin.officer).await;
     assert_eq!(status, 200, "{page}");
+    for _ in 0..2 {
+        let month = json!({ "month": "2026-10" });
+        let (status, closed) = origin.post("/api/v1/reports/assessment/close", &origin.officer, &month).await;
+        assert_eq!(status, 200, "{closed}");
+    }
     for list in ["answers", "arrivals"] {
         let (status, page) = origin.get(&format!("/api/v1/worklists/{list}"), &origin.worker).await;
         assert_eq!(status, 200, "{page}");

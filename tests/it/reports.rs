@@ -3,14 +3,20 @@
 //! arrivals verified at the residence.
 
 use chrono::{DateTime, NaiveDate};
+use hunyu::domain::assessment::{REPORT_TYP, ReportClaims};
+use hunyu::seal::{read_stored, sign_compact};
 use hunyu::store::messages::MessageRow;
 use hunyu::store::{StoreError, messages};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, id_number, zhang_li};
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, id_number, read, zhang_li};
 
-both_backends!(a_hand_computed_month_gives_its_figures, a_bad_report_request_is_refused_and_audited);
+both_backends!(
+    a_hand_computed_month_gives_its_figures,
+    a_bad_report_request_is_refused_and_audited,
+    a_closed_month_goes_to_the_registry_which_cross_checks_it
+);
 
 /// A received message owed an answer by `due`, answered at `answered` (UTC), if at all.
 fn owed(seq: i64, kind: &str, due: &str, answered: Option<&str>) -> MessageRow {
@@ -136,4 +142,110 @@ async fn a_bad_report_request_is_refused_and_audited(backend: Backend) {
     for refusal in ["month.format", "month.ahead", "auth.forbidden"] {
         assert!(outcomes.iter().any(|o| o.contains(refusal)), "{refusal}: {outcomes:?}");
     }
+}
+
+/// Closes `month` at `node` as its officer.
+async fn close(node: &TestNode, month: &str) -> (u16, Value) {
+    node.post("/api/v1/reports/assessment/close", &node.officer, &json!({ "month": month })).await
+}
+
+async fn a_closed_month_goes_to_the_registry_which_cross_checks_it(backend: Backend) {
+    let (registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let at_registry = |path: &str| {
+        let url = format!("{}{path}", registry.url.as_deref().unwrap());
+        async move { read(reqwest::get(url).await.unwrap()).await }
+    };
+    // October: the residence registers one woman from the origin; the origin records another
+    // leaving for the residence, which does not register her (yet).
+    let zhao_min = id_number("130728", "19980101", 4, true);
+    let arrival = |id_number: &str, name: &str| {
+        json!({ "person": { "id_number": id_number, "name": name }, "hukou": ORIGIN.0, "address": "新安街道",
+                "arrived_on": "2026-10-05" })
+    };
+    let li_na = id_number("130728", "19950405", 2, true);
+    assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &arrival(&li_na, "李娜")).await.0, 201);
+    let departure = json!({ "person": { "id_number": zhao_min, "name": "赵敏" }, "left_on": "2026-10-20",
+                            "destination": "新安街道", "to": RESIDENCE.0 });
+    assert_eq!(origin.post("/api/v1/departures", &origin.officer, &departure).await.0, 201);
+    residence.await_receipts().await;
+    origin.await_receipts().await;
+
+    let this_month = hunyu::domain::assessment::Month::of(chrono::Utc::now()).to_string();
+    let (status, problem) = close(origin, &this_month).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("month.open")), "{problem}");
+    let (status, problem) = close(origin, "2026-13").await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (422, Some("month.format")), "{problem}");
+
+    let (status, first) = close(origin, "2026-10").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!((&first["ver"], &first["made"], &first["sent"]), (&json!(1), &json!(true), &json!(true)), "{first}");
+    assert_eq!(first["assessment"]["outflow"], json!([{ "node": RESIDENCE.0, "women": 2 }]));
+    let (status, at_residence) = close(residence, "2026-10").await;
+    assert_eq!((status, &at_residence["sent"]), (200, &json!(true)), "{at_residence}");
+    let (status, checked) = at_registry("/reports/2026-10/cross-check").await;
+    assert_eq!(status, 200, "{checked}");
+    let pair = json!({ "origin": ORIGIN.0, "residence": RESIDENCE.0, "origin_says": 2, "residence_says": 1,
+                       "flagged": true });
+    assert_eq!((&checked["flagged"], &checked["pairs"]), (&json!(1), &json!([pair])), "{checked}");
+    let (status, rolled) = at_registry("/reports/2026-10/roll-up?level=province").await;
+    assert_eq!(status, 200, "{rolled}");
+    // Hebei and Guangdong: an area each.
+    let areas: Vec<&Value> = rolled["areas"].as_array().unwrap().iter().collect();
+    assert_eq!(areas.iter().map(|a| a["area"].as_str().unwrap()).collect::<Vec<_>>(), ["130000000000", "440000000000"]);
+    let area = areas[1];
+    assert_eq!(area["nodes"], json!([RESIDENCE.0]), "{rolled}");
+    let verified = area["figures"].as_array().unwrap().iter().find(|f| f["indicator"] == "verification_rate").unwrap();
+    assert_eq!((&verified["numerator"], &verified["denominator"]), (&json!(0), &json!(1)), "{rolled}");
+
+    // A late fact: the residence registers 赵敏 as arrived in October. Closing again makes
+    // version 2, which supersedes version 1 at the registry; both stay.
+    assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &arrival(&zhao_min, "赵敏")).await.0, 201);
+    let (status, second) = close(residence, "2026-10").await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!((&second["ver"], &second["made"], &second["sent"]), (&json!(2), &json!(true), &json!(true)));
+    assert_eq!(second["supersedes"], at_residence["jti"]);
+    let (_, again) = close(residence, "2026-10").await;
+    assert_eq!((&again["ver"], &again["made"], &again["jti"]), (&json!(2), &json!(false), &second["jti"]));
+    let (_, kept) = at_registry("/reports/2026-10").await;
+    let versions: Vec<(&str, u64)> = kept["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["iss"].as_str().unwrap(), r["ver"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(versions, [(ORIGIN.0, 1), (RESIDENCE.0, 1), (RESIDENCE.0, 2)]);
+    let (_, checked) = at_registry("/reports/2026-10/cross-check").await;
+    assert_eq!((&checked["flagged"], &checked["pairs"][0]["residence_says"]), (&json!(0), &json!(2)), "{checked}");
+
+    // The registry refuses a report signed by the wrong node, one addressed to another registry
+    // and one that does not follow the versions it holds; it keeps one already kept again.
+    let claims: ReportClaims = read_stored(second["token"].as_str().unwrap()).unwrap();
+    let signed = |claims: &ReportClaims| {
+        sign_compact(&residence.signer(), REPORT_TYP, &serde_json::to_vec(claims).unwrap(), false)
+    };
+    let submit = |token: String| {
+        let url = format!("{}/reports", registry.url.as_deref().unwrap());
+        async move { read(reqwest::Client::new().post(url).body(token).send().await.unwrap()).await }
+    };
+    let posing =
+        ReportClaims { iss: ORIGIN.0.into(), jti: "0193b000-0000-7000-8000-000000000001".into(), ..claims.clone() };
+    let elsewhere = ReportClaims { aud: "110000000000".into(), ..claims.clone() };
+    for (forged, code) in [(posing, "report.invalid"), (elsewhere, "report.invalid")] {
+        let (status, problem) = submit(signed(&forged)).await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some(code)), "{problem}");
+    }
+    let skipping = ReportClaims {
+        ver: 3,
+        jti: "0193b000-0000-7000-8000-000000000003".into(),
+        supersedes: at_residence["jti"].as_str().map(str::to_owned),
+        ..claims
+    };
+    let (status, problem) = submit(signed(&skipping)).await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("report.version")), "{problem}");
+    let (status, problem) = submit("not a report".into()).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("report.invalid")), "{problem}");
+    assert_eq!(submit(second["token"].as_str().unwrap().to_owned()).await.0, 204);
+    let (_, kept) = at_registry("/reports/2026-10").await;
+    assert_eq!(kept["reports"].as_array().unwrap().len(), 3, "nothing refused was kept");
 }
