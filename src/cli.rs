@@ -8,9 +8,15 @@ use clap::{Args, Parser, Subcommand};
 use crate::bench::{BenchOptions, Phase};
 use crate::config::Config;
 use crate::demo::DemoOptions;
+use crate::domain::access::Action;
+use crate::domain::assessment::Month;
 use crate::domain::role::Role;
+use crate::http::reports::AssessmentView;
+use crate::node::{Actor, Caller};
 use crate::registry::{Enrolment, Registry};
+use crate::service::reports;
 use crate::setup::{InitOptions, RunningNode, create_api_key, init_node, restore_node, use_registry};
+use crate::sheets::{self, Format, Table};
 use crate::store::{Backend, Store, api_keys, audit};
 
 /// hunyu (婚育): marriage-and-childbearing certificates between origin and residence jurisdictions.
@@ -49,6 +55,50 @@ pub enum Command {
     /// Run two `hunyu serve` nodes under steady mixed load and read their memory, open files and
     /// latency over time (build with --release).
     Soak(SoakArgs),
+    /// The month's dual assessment (双向考核) of this node, as JSON, CSV or an XLSX workbook.
+    Report(ReportArgs),
+    /// Close a month now (结账): sign its report; the running node sends it to the registry.
+    CloseMonth(CloseMonthArgs),
+}
+
+/// Arguments of `hunyu report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// `YYYY-MM` in Asia/Shanghai; default: last month.
+    #[arg(long)]
+    pub month: Option<String>,
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+    /// The file to write (never overwritten); default: standard output (not for xlsx).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `hunyu close-month`.
+#[derive(Debug, Args)]
+pub struct CloseMonthArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// `YYYY-MM` in Asia/Shanghai, a month that has ended; default: last month.
+    #[arg(long)]
+    pub month: Option<String>,
+}
+
+/// The node of `config` opened for a command of its host's operator, who acts as an officer
+/// taking `action` (audited as the actor `host`).
+fn host_officer(config: &ConfigArg, action: Action) -> anyhow::Result<(crate::node::NodeCore, Actor)> {
+    let config = Config::load(&config.config)?;
+    let core = crate::node::NodeCore::open(&config)?;
+    let caller = Caller { key_id: "host".into(), role: Role::Officer };
+    let who = Actor { caller, request_id: String::new(), purpose: action.default_purpose().into() };
+    Ok((core, who))
+}
+
+/// Last month in Asia/Shanghai, as `YYYY-MM`.
+fn last_month() -> String {
+    Month::of(chrono::Utc::now()).previous().to_string()
 }
 
 /// Arguments of `hunyu backup`.
@@ -561,6 +611,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(broken) => anyhow::bail!("audit log broken: {broken}"),
             }
             compare_with_registry(&config, &store).await?;
+        }
+        Command::Report(args) => {
+            let (core, who) = host_officer(&args.config, Action::ReadReport)?;
+            let month = args.month.unwrap_or_else(last_month);
+            let assessed = reports::assessment(&core, &month, &who, chrono::Utc::now())?;
+            let table = || Table {
+                title: sheets::FIGURES_SHEET,
+                headers: &sheets::ASSESSMENT_HEADERS,
+                rows: sheets::assessment_rows(&assessed),
+            };
+            let bytes = match args.format {
+                Format::Json => serde_json::to_vec_pretty(&AssessmentView::from(assessed))?,
+                Format::Csv => sheets::csv(&table())?,
+                Format::Xlsx => sheets::assessment_xlsx(&assessed)?,
+            };
+            match &args.out {
+                Some(out) => {
+                    crate::files::write_new_secret(out, &bytes).with_context(|| format!("{}", out.display()))?;
+                    println!("{} written", out.display());
+                }
+                None if args.format == Format::Xlsx => anyhow::bail!("an XLSX workbook needs --out FILE"),
+                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
+            }
+        }
+        Command::CloseMonth(args) => {
+            let (core, who) = host_officer(&args.config, Action::CloseMonth)?;
+            let month = args.month.unwrap_or_else(last_month);
+            let closed = reports::close_month(&core, &month, Some(&who), chrono::Utc::now())?;
+            let ver = closed.claims.ver;
+            match (closed.made, closed.sent) {
+                (true, _) => println!(
+                    "{month} closed: report version {ver} signed; the running node sends it to the registry within a minute"
+                ),
+                (false, true) => println!("{month}: nothing changed since version {ver}, which the registry keeps"),
+                (false, false) => println!(
+                    "{month}: nothing changed since version {ver}; the running node sends it to the registry within a minute"
+                ),
+            }
         }
         Command::Keys(KeysCommand::Revoke { config, id }) => {
             let at = chrono::Utc::now().naive_utc();

@@ -20,5 +20,6 @@ pub mod registry;
 pub mod seal;
 pub mod service;
 pub mod setup;
+pub mod sheets;
 pub mod soak;
 pub mod store;

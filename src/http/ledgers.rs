@@ -4,13 +4,15 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::download::{self, Format, wants_csv};
+use super::download;
 use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
 use crate::domain::assessment::Side;
 use crate::domain::certificate::ContraceptionMethod;
-use crate::domain::ledger::EntryKind;
+use crate::domain::ledger::{Book, EntryKind};
 use crate::service::ledgers::{self, Entry};
+use crate::sheets::Format;
+use crate::sheets::Table;
 use crate::store::ledgers::LedgerFilter;
 
 /// One entry of a book: what happened to her, when, and the message it came from.
@@ -82,7 +84,7 @@ pub struct LedgerQuery {
     pub after: Option<i64>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<i64>,
-    /// `json` (default) or `csv`; without it, `Accept: text/csv` asks for CSV.
+    /// `json` (default), `csv` or `xlsx`; without it, `Accept: text/csv` or the XLSX media type asks.
     #[param(inline)]
     pub format: Option<Format>,
 }
@@ -110,7 +112,7 @@ pub async fn ledger(
     query: web::Query<LedgerQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let as_csv = wants_csv(&req, query.format);
+    let format = download::wanted(&req, query.format);
     let book = book.into_inner();
     let (name, filter) = (book.clone(), query.into());
     let entries = authorized(&state, requester, Action::ReadLedger, move |core, who| {
@@ -118,7 +120,7 @@ pub async fn ledger(
     })
     .await?;
     let entries = entries.into_iter().map(LedgerEntryView::from);
-    if !as_csv {
+    if format == Format::Json {
         return Ok(HttpResponse::Ok().json(LedgerPage { entries: entries.collect() }));
     }
     let rows = entries.map(|e| {
@@ -137,7 +139,12 @@ pub async fn ledger(
             e.recorded_at.to_rfc3339(),
         ]
     });
-    download::csv(&format!("ledger-{book}.csv"), &LEDGER_HEADERS, rows)
+    let table = Table {
+        title: Book::parse(&book).map_or("台帐", Book::name_zh),
+        headers: &LEDGER_HEADERS,
+        rows: rows.collect(),
+    };
+    download::table(&format!("ledger-{book}"), format, &table)
 }
 
 /// The columns of a book as CSV: the Chinese name, then the JSON field.

@@ -4,7 +4,7 @@
 
 mod audit;
 mod certificates;
-mod download;
+pub mod download;
 mod employer;
 pub mod error;
 mod exchange;
@@ -13,7 +13,7 @@ mod lookup;
 mod meta;
 pub mod openapi;
 pub mod peer;
-mod reports;
+pub mod reports;
 mod schema;
 mod verify;
 mod worklists;

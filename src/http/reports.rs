@@ -3,11 +3,13 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
-use super::download::{self, Format, wants_csv};
+use super::download;
 use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
 use crate::domain::assessment::{Counterpart, Figure, Score};
 use crate::service::reports::{self, Assessment, ClosedReport};
+use crate::sheets::Format;
+use crate::sheets::{self, Table};
 
 /// One indicator's figure: its counts when measured, its rate, its target.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -122,7 +124,7 @@ impl From<Assessment> for AssessmentView {
 pub struct AssessmentQuery {
     /// `YYYY-MM`, a month in Asia/Shanghai.
     pub month: String,
-    /// `json` (default) or `csv`; without it, `Accept: text/csv` asks for CSV.
+    /// `json` (default), `csv` or `xlsx`; without it, `Accept: text/csv` or the XLSX media type asks.
     #[param(inline)]
     pub format: Option<Format>,
 }
@@ -142,42 +144,25 @@ pub async fn assessment(
     query: web::Query<AssessmentQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let AssessmentQuery { month, format } = query.into_inner();
-    let as_csv = wants_csv(&req, format);
+    let format = download::wanted(&req, format);
     let assessed = authorized(&state, requester, Action::ReadReport, move |core, who| {
         reports::assessment(core, &month, &who, chrono::Utc::now())
     })
     .await?;
-    if !as_csv {
-        return Ok(HttpResponse::Ok().json(AssessmentView::from(assessed)));
+    let stem = format!("assessment-{}-{}", assessed.node, assessed.month);
+    match format {
+        Format::Json => Ok(HttpResponse::Ok().json(AssessmentView::from(assessed))),
+        Format::Csv => {
+            let table = Table {
+                title: sheets::FIGURES_SHEET,
+                headers: &sheets::ASSESSMENT_HEADERS,
+                rows: sheets::assessment_rows(&assessed),
+            };
+            download::table(&stem, format, &table)
+        }
+        Format::Xlsx => download::attachment(&stem, format, sheets::assessment_xlsx(&assessed)),
     }
-    let shown = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
-    let rows = assessed.figures.iter().map(|f| {
-        vec![
-            f.indicator.name_zh().to_owned(),
-            f.indicator.code().to_owned(),
-            f.indicator.side().as_str().to_owned(),
-            shown(f.numerator.map(|n| n.to_string())),
-            shown(f.denominator.map(|n| n.to_string())),
-            // Not measured, or nothing to count: a dash, never 100 %.
-            shown(f.rate().map(|r| r.to_string())),
-            shown(f.target.map(|t| t.to_string())),
-            shown(f.meets_target().map(download::yes_no)),
-        ]
-    });
-    download::csv(&format!("assessment-{}-{}.csv", assessed.node, assessed.month), &REPORT_HEADERS, rows)
 }
-
-/// The columns of the assessment as CSV: the Chinese name, then the JSON field.
-const REPORT_HEADERS: [&str; 8] = [
-    "指标 name_zh",
-    "代码 indicator",
-    "考核方 side",
-    "分子 numerator",
-    "分母 denominator",
-    "比率 rate",
-    "目标 target",
-    "达标 meets_target",
-];
 
 /// Which month to close.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]

@@ -17,6 +17,7 @@ use crate::domain::verification::VerificationStatus;
 use crate::domain::worklist::Task;
 use crate::seal::jws::MAX_TOKEN_LEN;
 use crate::seal::{Jwk, Jwks};
+use crate::sheets::Format;
 
 /// A string schema with its description.
 fn string(description: &str) -> ObjectBuilder {
@@ -109,6 +110,7 @@ wire_names! {
     ContraceptionMethod: "避孕节育方法.";
     Task: "What a worklist item asks for: answer an inquiry, answer a birth report, see that she obtains a certificate.";
     EntryKind: "What a book entry records: 流入, 流出, 结婚, 离婚, 怀孕, 生育, 节育服务, 生殖健康检查.";
+    Format: "How to answer: `json` (the default), `csv` (UTF-8 with a byte-order mark, Chinese headers) or `xlsx` (a workbook).";
 }
 
 impl PartialSchema for PersonRefDraft {

@@ -4,11 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::download::{self, Format, wants_csv};
+use super::download;
 use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
 use crate::domain::worklist::Task;
 use crate::service::worklists::{self, WorkItem};
+use crate::sheets::Format;
+use crate::sheets::{self, Table};
 
 /// One duty about one woman, with its deadline.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -57,7 +59,7 @@ pub struct Worklist {
 pub struct WorklistQuery {
     /// At most this many (default 100, at most 1000).
     pub limit: Option<i64>,
-    /// `json` (default) or `csv`; without it, `Accept: text/csv` asks for CSV.
+    /// `json` (default), `csv` or `xlsx`; without it, `Accept: text/csv` or the XLSX media type asks.
     #[param(inline)]
     pub format: Option<Format>,
 }
@@ -80,14 +82,14 @@ pub async fn worklist(
 ) -> Result<HttpResponse, ApiError> {
     let WorklistQuery { limit, format } = query.into_inner();
     let list = list.into_inner();
-    let as_csv = wants_csv(&req, format);
+    let format = download::wanted(&req, format);
     let asked = list.clone();
     let items = authorized(&state, requester, Action::ReadWorklist, move |core, who| {
         worklists::list(core, &asked, limit, &who, chrono::Utc::now())
     })
     .await?;
     let items = items.into_iter().map(WorkItemView::from);
-    if !as_csv {
+    if format == Format::Json {
         return Ok(HttpResponse::Ok().json(Worklist { items: items.collect() }));
     }
     let rows = items.map(|i| {
@@ -97,12 +99,13 @@ pub async fn worklist(
             i.name,
             i.since.to_string(),
             i.due_on.to_string(),
-            download::yes_no(i.overdue),
+            sheets::yes_no(i.overdue),
             i.peer.unwrap_or_default(),
             i.source,
         ]
     });
-    download::csv(&format!("worklist-{list}.csv"), &WORKLIST_HEADERS, rows)
+    let table = Table { title: "工作清单", headers: &WORKLIST_HEADERS, rows: rows.collect() };
+    download::table(&format!("worklist-{list}"), format, &table)
 }
 
 /// The columns of a worklist as CSV: the Chinese name, then the JSON field.

@@ -29,7 +29,7 @@ use crate::store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// The input breaks these rules.
-    #[error("the request breaks {} rule(s)", .0.len())]
+    #[error("the request breaks {}", broken(.0))]
     Invalid(Vec<FieldError>),
     /// The request is refused as a whole: not found, in conflict with what is stored, …
     #[error("{0}")]
@@ -45,6 +45,12 @@ pub enum ServiceError {
     /// The node cannot do the work now (a worker thread failed, its data files are broken).
     #[error("the node could not do the work: {0}")]
     Unavailable(String),
+}
+
+/// The rules broken, by field and code (never the value given).
+fn broken(errors: &[FieldError]) -> String {
+    let each: Vec<String> = errors.iter().map(|e| format!("{}: {} ({})", e.field, e.code, e.message_en)).collect();
+    each.join("; ")
 }
 
 /// Why this node did not answer another node's on-line question (a lookup, a status question).

@@ -58,7 +58,49 @@ fn init_writes_a_private_key_and_keys_are_hashed() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("node.code"));
 }
 
-both_backends!(a_node_s_files_are_its_own_and_it_refuses_shared_ones, a_serving_node_is_backed_up_consistently);
+both_backends!(
+    a_node_s_files_are_its_own_and_it_refuses_shared_ones,
+    a_serving_node_is_backed_up_consistently,
+    the_host_closes_a_month_and_writes_its_report
+);
+
+/// `hunyu close-month` signs a month's report once; `hunyu report` writes it as JSON, CSV or an
+/// XLSX workbook that opens again, and refuses what it cannot do.
+async fn the_host_closes_a_month_and_writes_its_report(backend: Backend) {
+    let (_registry, nodes) = crate::helpers::federation(backend, &[crate::helpers::ORIGIN]).await;
+    let node = &nodes[0];
+    // The node's configuration as the test set it up: with its registry and the directory cached.
+    let config = node.dir.path().join("federated.toml");
+    std::fs::write(&config, toml::to_string(&node.config).unwrap()).unwrap();
+    let run = |args: &[&str]| {
+        let out = hunyu().args(args).arg("--config").arg(&config).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), said, out.stdout)
+    };
+    let (ok, said, _) = run(&["close-month", "--month", "2026-10"]);
+    assert!(ok && said.contains("2026-10 closed: report version 1 signed"), "{said}");
+    let (ok, said, _) = run(&["close-month", "--month", "2026-10"]);
+    assert!(ok && said.contains("nothing changed since version 1"), "{said}");
+    let (ok, said, _) = run(&["close-month", "--month", "2026-13"]);
+    assert!(!ok && said.contains("month.format"), "{said}");
+
+    let (ok, csv, _) = run(&["report", "--month", "2026-10", "--format", "csv"]);
+    assert!(ok && csv.contains("查验率,verification_rate,residence,0,0,—,90.00%,—"), "{csv}");
+    let (ok, said, json) = run(&["report", "--month", "2026-10"]);
+    assert!(ok, "{said}");
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!((&json["node"], json["figures"].as_array().unwrap().len()), (&serde_json::json!(node.code), 12));
+    let out = node.dir.path().join("report.xlsx");
+    let (ok, said, _) = run(&["report", "--month", "2026-10", "--format", "xlsx", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{said}");
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    let figures = crate::helpers::xlsx_sheet(&std::fs::read(&out).unwrap(), hunyu::sheets::FIGURES_SHEET);
+    assert_eq!(figures.get_value((0, 0)), Some(&calamine::Data::String(format!("{} 2026-10 双向考核月报", node.code))));
+    let (ok, said, _) = run(&["report", "--month", "2026-10", "--format", "xlsx", "--out", out.to_str().unwrap()]);
+    assert!(!ok && said.contains("exists"), "a report file is never overwritten: {said}");
+    let (ok, said, _) = run(&["report", "--month", "2026-10", "--format", "xlsx"]);
+    assert!(!ok && said.contains("--out"), "{said}");
+}
 
 /// `hunyu backup` copies a serving SQLite node into a new private file that opens with the same
 /// rows and an intact audit chain; PostgreSQL is pointed to its own tools.

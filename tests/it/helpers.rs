@@ -308,6 +308,12 @@ impl TestNode {
 
     /// A download as `key`, with `accept` as the Accept header if given: status, content type and body.
     pub async fn download(&self, path: &str, key: &str, accept: Option<&str>) -> (u16, String, String) {
+        let (status, content_type, body) = self.download_bytes(path, key, accept).await;
+        (status, content_type, String::from_utf8(body).unwrap())
+    }
+
+    /// [`Self::download`] of a binary file.
+    pub async fn download_bytes(&self, path: &str, key: &str, accept: Option<&str>) -> (u16, String, Vec<u8>) {
         let mut request = self.client.get(format!("{}{path}", self.url)).bearer_auth(key);
         if let Some(accept) = accept {
             request = request.header("accept", accept);
@@ -316,7 +322,7 @@ impl TestNode {
         let status = response.status().as_u16();
         let content_type =
             response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-        (status, content_type, response.text().await.unwrap())
+        (status, content_type, response.bytes().await.unwrap().to_vec())
     }
 
     /// Issues a certificate as the officer; panics unless 201.
@@ -398,4 +404,12 @@ pub async fn federation(backend: Backend, sites: &[(&str, &str)]) -> (TestRegist
     }
     registry.federate(&nodes.iter().collect::<Vec<_>>());
     (registry, nodes)
+}
+
+/// The cells of sheet `name` of the XLSX workbook `bytes`, as calamine reads them.
+pub fn xlsx_sheet(bytes: &[u8], name: &str) -> calamine::Range<calamine::Data> {
+    use calamine::Reader as _;
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    workbook.worksheet_range(name).unwrap()
 }

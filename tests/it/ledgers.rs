@@ -1,11 +1,13 @@
 //! The books of record (三帐一卡) follow from what the nodes exchange, on both sides, and no
 //! endpoint writes them.
 
+use calamine::Data;
+use hunyu::http::download::XLSX;
 use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::exchange::today;
-use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode};
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, xlsx_sheet};
 
 both_backends!(the_books_follow_the_exchange_on_both_sides, a_bad_book_request_is_refused_and_audited);
 
@@ -86,6 +88,17 @@ async fn the_books_follow_the_exchange_on_both_sides(backend: Backend) {
         assert!(lines[0].starts_with("序号 id,事项 kind,管理方 side,公民身份号码 id_number,姓名 name"), "{csv}");
         assert_eq!(lines.len(), 3, "{csv}");
         assert!(lines[1].contains(",contraception,residence,130728199003070026,张丽,") && lines[1].contains(",pill,"));
+    }
+    // And as a workbook, by `format=` or by `Accept`.
+    for (query, accept) in [("?format=xlsx", None), ("", Some(XLSX))] {
+        let path = format!("/api/v1/ledgers/services{query}");
+        let (status, content_type, xlsx) = residence.download_bytes(&path, &residence.officer, accept).await;
+        assert_eq!((status, content_type.as_str()), (200, XLSX));
+        let sheet = xlsx_sheet(&xlsx, "节育手术帐");
+        assert_eq!(sheet.get_value((0, 3)), Some(&Data::String("公民身份号码 id_number".into())));
+        assert_eq!(sheet.height(), 3, "a header and two entries");
+        assert_eq!(sheet.get_value((1, 4)), Some(&Data::String("张丽".into())));
+        assert_eq!(sheet.get_value((1, 6)), Some(&Data::String("pill".into())));
     }
     let (status, _, _) = residence.download("/api/v1/ledgers/services?format=xml", &residence.officer, None).await;
     assert_eq!(status, 400);

@@ -2,15 +2,18 @@
 //! origin (one answered in the last second of its last day in Shanghai, one a second later) and
 //! arrivals verified at the residence.
 
+use calamine::Data;
 use chrono::{DateTime, NaiveDate};
 use hunyu::domain::assessment::{REPORT_TYP, ReportClaims};
+use hunyu::http::download::XLSX;
 use hunyu::seal::{read_stored, sign_compact};
+use hunyu::sheets::{COUNTERPARTS_SHEET, FIGURES_SHEET, FIRST_FIGURE_ROW};
 use hunyu::store::messages::MessageRow;
 use hunyu::store::{StoreError, messages};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, id_number, read, zhang_li};
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, id_number, read, xlsx_sheet, zhang_li};
 
 both_backends!(
     a_hand_computed_month_gives_its_figures,
@@ -121,6 +124,29 @@ async fn a_hand_computed_month_gives_its_figures(backend: Backend) {
     assert!(lines.contains(&"查验率,verification_rate,residence,1,2,50.00%,90.00%,否 no"), "{csv}");
     assert!(lines.contains(&"台帐一致率,ledger_consistency,both,—,—,—,—,—"), "{csv}");
     assert_eq!(lines.len(), 13, "a header and the 12 indicators");
+    // As a workbook: counts as numbers, rates and targets as fractions shown as percentages, the
+    // counterparts on a sheet of their own, and a chart.
+    let (status, content_type, xlsx) = residence
+        .download_bytes("/api/v1/reports/assessment?month=2026-11&format=xlsx", &residence.officer, None)
+        .await;
+    assert_eq!((status, content_type.as_str()), (200, XLSX));
+    let figures = xlsx_sheet(&xlsx, FIGURES_SHEET);
+    let first = FIRST_FIGURE_ROW;
+    assert_eq!(figures.get_value((first - 1, 5)), Some(&Data::String("比率 rate".into())));
+    let row =
+        (first..first + 12).find(|&r| figures.get_value((r, 1)) == Some(&Data::String("verification_rate".into())));
+    let row = row.expect("a row of 查验率");
+    let cells: Vec<Option<&Data>> = (3..8).map(|c| figures.get_value((row, c))).collect();
+    let expected =
+        [Data::Float(1.0), Data::Float(2.0), Data::Float(0.5), Data::Float(0.9), Data::String("否 no".into())];
+    assert_eq!(cells, expected.iter().map(Some).collect::<Vec<_>>());
+    let unmeasured =
+        (first..first + 12).find(|&r| figures.get_value((r, 1)) == Some(&Data::String("ledger_consistency".into())));
+    assert_eq!(figures.get_value((unmeasured.unwrap(), 5)), Some(&Data::String("—".into())), "never 100 %");
+    let counterparts = xlsx_sheet(&xlsx, COUNTERPARTS_SHEET);
+    assert_eq!(counterparts.get_value((1, 1)), Some(&Data::String(ORIGIN.0.into())));
+    assert_eq!(counterparts.get_value((1, 2)), Some(&Data::Float(3.0)));
+    assert!(xlsx.windows(20).any(|w| w == b"xl/charts/chart1.xml"), "the workbook holds a chart");
     let (_, october) = residence.get("/api/v1/reports/assessment?month=2026-10", &residence.officer).await;
     assert_eq!(counts(figure(&october, "verification_rate")), (json!(0), json!(1)));
     assert_eq!(october["inflow"], json!([{ "node": ORIGIN.0, "women": 1 }]), "by the end of October");
