@@ -8,7 +8,10 @@ use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use chrono::Datelike as _;
+
 use crate::config::{CONFIG_FILE, Config};
+use crate::domain::assessment::Month;
 use crate::domain::message::{MessageBody, MessageKind};
 use crate::domain::role::Role;
 use crate::registry::{self, Registry};
@@ -115,8 +118,9 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
     crate::files::write_private(&demo_path, serde_json::to_string_pretty(&demo)?.as_bytes())?;
 
     story(&demo).await?;
+    close_last_month(&demo, &registry_url, &options.dir).await?;
 
-    println!("\n11. Every access above is in each node's hash-chained audit log");
+    println!("\n12. Every access above is in each node's hash-chained audit log");
     for (site, config) in [&ORIGIN, &RESIDENCE].into_iter().zip(&configs) {
         let store = Store::open(&config.database_url()?, 1)?;
         match store.read(audit::verify_chain)? {
@@ -492,6 +496,72 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
         }
         let owed = client.get(node, role, "/api/v1/worklists/answers").await?;
         println!("   {} answers owed: {}", node.role, owed["items"].as_array().map_or(0, Vec::len));
+    }
+    Ok(())
+}
+
+/// Step 11: facts dated last month (an arrival with a certificate, one without, a departure the
+/// residence never registers), then both nodes close last month, the registry cross-checks their
+/// reports, and each report is written as a workbook into `dir`.
+async fn close_last_month(demo: &DemoFile, registry_url: &str, dir: &Path) -> anyhow::Result<()> {
+    let (origin, residence) = (&demo.nodes[0], &demo.nodes[1]);
+    let client = Client { http: reqwest::Client::new() };
+    let month = Month::of(chrono::Utc::now()).previous();
+    let day = |d: u32| month.first_day().with_day(d).map(|d| d.to_string()).unwrap_or_default();
+    println!("\n11. Closing {month} (结账): each node signs its report for the registry, which cross-checks them");
+    let people = sample_people();
+    let person =
+        |n: usize| json!({ "id_number": people[n].1["person"]["id_number"], "name": people[n].1["person"]["name"] });
+    let (status, certificate) =
+        client.post(origin, "officer", "/api/v1/lookup", Some(&json!({ "id_number": person(1)["id_number"] }))).await?;
+    expect(status, 200, &certificate)?;
+    let qr = &certificate["certificates"][0]["qr"];
+    println!("   facts dated {month}: 欧阳晓雯 arrives showing her certificate; 李娜 arrives without one;");
+    println!("   the origin records 王芳 leaving for 宝安区, where no one registers her that month");
+    let shown = json!({ "token": qr, "address": "宝安区新安街道上合社区", "arrived_on": day(5) });
+    client.send(residence, "worker", "/api/v1/arrivals", &shown).await?;
+    let without = json!({ "person": person(2), "hukou": origin.code, "address": "宝安区新安街道上合社区",
+                          "arrived_on": day(12) });
+    client.send(residence, "worker", "/api/v1/arrivals", &without).await?;
+    let departure =
+        json!({ "person": person(3), "left_on": day(20), "destination": "深圳市宝安区", "to": residence.code });
+    client.send(origin, "officer", "/api/v1/departures", &departure).await?;
+    for node in [origin, residence] {
+        let (status, closed) = client
+            .post(node, "officer", "/api/v1/reports/assessment/close", Some(&json!({ "month": month.to_string() })))
+            .await?;
+        expect(status, 200, &closed)?;
+        let made = if closed["made"] == true { "signed" } else { "unchanged since signed" };
+        let sent = if closed["sent"] == true { "kept by the registry" } else { "not yet kept by the registry" };
+        println!("   {} report v{} {made}, {sent}", node.role, closed["ver"]);
+        for figure in closed["assessment"]["figures"].as_array().into_iter().flatten() {
+            let (Some(n), Some(d)) = (figure["numerator"].as_u64(), figure["denominator"].as_u64()) else { continue };
+            if d == 0 {
+                continue;
+            }
+            let rate = figure["rate"].as_f64().map_or("—".into(), |r| format!("{:.1} %", r * 100.0));
+            let target = figure["target"].as_f64().map_or(String::new(), |t| format!(" (target {:.0} %)", t * 100.0));
+            println!("     {} {n}/{d} = {rate}{target}", figure["name_zh"].as_str().unwrap_or("?"));
+        }
+        let path = format!("/api/v1/reports/assessment?month={month}&format=xlsx");
+        let key = node.api_keys.get("officer").context("demo key missing")?;
+        let response = client.http.get(format!("{}{path}", node.api_url)).bearer_auth(key).send().await?;
+        let workbook = dir.join(format!("report-{}-{month}.xlsx", node.code));
+        crate::files::write_private(&workbook, &response.error_for_status()?.bytes().await?)?;
+        println!("     workbook: {}", workbook.display());
+    }
+    let checked: Value =
+        client.http.get(format!("{registry_url}/reports/{month}/cross-check")).send().await?.json().await?;
+    println!("   the registry's cross-check of {month} ({} pair(s) flagged):", checked["flagged"]);
+    for pair in checked["pairs"].as_array().into_iter().flatten() {
+        println!(
+            "     origin {} says {} live at {}, which says {}{}",
+            pair["origin"].as_str().unwrap_or("?"),
+            pair["origin_says"],
+            pair["residence"].as_str().unwrap_or("?"),
+            pair["residence_says"],
+            if pair["flagged"] == true { "  ← flagged: 瞒报/漏报 candidate for a person to resolve" } else { "" }
+        );
     }
     Ok(())
 }

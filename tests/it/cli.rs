@@ -205,6 +205,9 @@ fn demo_plays_the_story_and_writes_demo_json() {
         "at the residence: status=revoked",
         "reason=bad_signature",
         "\"valid\":true",
+        "residence report v1 signed, kept by the registry",
+        "查验率 1/2 = 50.0 % (target 90 %)",
+        "says 3 live at 440306001000, which says 2  ← flagged",
     ];
     for step in steps {
         assert!(stdout.contains(step), "demo output lacks {step:?}:\n{stdout}");
@@ -215,6 +218,12 @@ fn demo_plays_the_story_and_writes_demo_json() {
     assert_eq!(std::fs::metadata(demo_dir.join("demo.json")).unwrap().permissions().mode() & 0o777, 0o600);
     let nodes = demo["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 2);
+    let month = hunyu::domain::assessment::Month::of(chrono::Utc::now()).previous();
+    for code in ["130728102000", "440306001000"] {
+        let workbook = std::fs::read(demo_dir.join(format!("report-{code}-{month}.xlsx"))).unwrap();
+        let figures = crate::helpers::xlsx_sheet(&workbook, hunyu::sheets::FIGURES_SHEET);
+        assert_eq!(figures.get_value((0, 0)), Some(&calamine::Data::String(format!("{code} {month} 双向考核月报"))));
+    }
     for (node, role) in nodes.iter().zip(["origin", "residence"]) {
         assert_eq!(node["role"], role);
         assert!(node["api_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
