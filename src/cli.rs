@@ -59,6 +59,25 @@ pub enum Command {
     Report(ReportArgs),
     /// Close a month now (结账): sign its report; the running node sends it to the registry.
     CloseMonth(CloseMonthArgs),
+    /// Bring in a township's existing register of women's cards (育龄妇女卡) from CSV or XLSX, or
+    /// write the template of its columns.
+    Import(ImportArgs),
+}
+
+/// Arguments of `hunyu import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The CSV or XLSX file (its first sheet); the header row names the template's columns.
+    #[arg(long, required_unless_present = "template")]
+    pub file: Option<PathBuf>,
+    /// Where the rows refused are listed (row, column, rule); default: beside the file, `.rejects.csv`.
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Write the template of the expected columns to this new `.csv` or `.xlsx` file instead.
+    #[arg(long, conflicts_with = "file")]
+    pub template: Option<PathBuf>,
 }
 
 /// Arguments of `hunyu report`.
@@ -86,13 +105,13 @@ pub struct CloseMonthArgs {
     pub month: Option<String>,
 }
 
-/// The node of `config` opened for a command of its host's operator, who acts as an officer
-/// taking `action` (audited as the actor `host`).
-fn host_officer(config: &ConfigArg, action: Action) -> anyhow::Result<(crate::node::NodeCore, Actor)> {
+/// The node of `config` opened for a command of its host's operator, who acts as an officer for
+/// `purpose` (audited as the actor `host`).
+fn host_officer(config: &ConfigArg, purpose: &str) -> anyhow::Result<(crate::node::NodeCore, Actor)> {
     let config = Config::load(&config.config)?;
     let core = crate::node::NodeCore::open(&config)?;
     let caller = Caller { key_id: "host".into(), role: Role::Officer };
-    let who = Actor { caller, request_id: String::new(), purpose: action.default_purpose().into() };
+    let who = Actor { caller, request_id: String::new(), purpose: purpose.into() };
     Ok((core, who))
 }
 
@@ -613,7 +632,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             compare_with_registry(&config, &store).await?;
         }
         Command::Report(args) => {
-            let (core, who) = host_officer(&args.config, Action::ReadReport)?;
+            let (core, who) = host_officer(&args.config, Action::ReadReport.default_purpose())?;
             let month = args.month.unwrap_or_else(last_month);
             let assessed = reports::assessment(&core, &month, &who, chrono::Utc::now())?;
             let table = || Table {
@@ -636,7 +655,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::CloseMonth(args) => {
-            let (core, who) = host_officer(&args.config, Action::CloseMonth)?;
+            let (core, who) = host_officer(&args.config, Action::CloseMonth.default_purpose())?;
             let month = args.month.unwrap_or_else(last_month);
             let closed = reports::close_month(&core, &month, Some(&who), chrono::Utc::now())?;
             let ver = closed.claims.ver;
@@ -648,6 +667,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 (false, false) => println!(
                     "{month}: nothing changed since version {ver}; the running node sends it to the registry within a minute"
                 ),
+            }
+        }
+        Command::Import(args) => {
+            if let Some(template) = &args.template {
+                crate::import::write_template(template)?;
+                println!("{} written", template.display());
+                return Ok(());
+            }
+            let file = args.file.context("--file is required")?;
+            let rejects = args.rejects.unwrap_or_else(|| file.with_extension("rejects.csv"));
+            let (core, who) = host_officer(&args.config, "导入育龄妇女卡 import the women's cards")?;
+            let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let imported = crate::import::import_file(&core, &file, &rejects, &who, progress)?;
+            let c = imported.counts;
+            println!(
+                "{}: {} card(s) created, {} changed, {} unchanged, {} row(s) refused",
+                file.display(),
+                c.created,
+                c.changed,
+                c.unchanged,
+                c.rejected
+            );
+            if c.rejected > 0 {
+                println!("the rows refused, with their column and rule: {}", rejects.display());
             }
         }
         Command::Keys(KeysCommand::Revoke { config, id }) => {

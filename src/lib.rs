@@ -14,6 +14,7 @@ pub mod domain;
 pub mod exchange;
 pub mod files;
 pub mod http;
+pub mod import;
 pub mod metrics;
 pub mod node;
 pub mod registry;

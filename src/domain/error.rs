@@ -103,6 +103,20 @@ pub enum ErrorCode {
     MonthFormat,
     /// The month has not begun.
     MonthAhead,
+    /// A woman's card names a man's ID number.
+    CardSex,
+    /// A card's marital status is not a GB/T 2261.2 code or name.
+    CardMarital,
+    /// A card's contraception method is not one of the method codes.
+    CardMethod,
+    /// A card's side is neither origin (户籍地) nor residence (现居住地).
+    CardSide,
+    /// A card's date is not `YYYY-MM-DD`.
+    CardDate,
+    /// A woman appears in an imported file twice.
+    ImportDuplicate,
+    /// An imported file lacks columns the template has.
+    ImportColumns { missing: String },
     /// The month has not ended, so it cannot be closed.
     MonthOpen,
     /// The node has no trust directory, so no superior to report to.
@@ -268,6 +282,29 @@ impl ErrorCode {
                 fixed("month.format", "月份格式应为YYYY-MM（2000至2199年）", "a month is YYYY-MM, years 2000 to 2199")
             }
             Self::MonthAhead => fixed("month.ahead", "该月份尚未开始", "that month has not begun"),
+            Self::CardSex => fixed("card.sex", "育龄妇女卡只登记女性", "a woman's card names a woman's ID number"),
+            Self::CardMarital => fixed(
+                "card.marital",
+                "婚姻状况应为 GB/T 2261.2 代码或名称",
+                "the marital status must be a GB/T 2261.2 code or name",
+            ),
+            Self::CardMethod => fixed("card.method", "避孕方法代码无效", "not a contraception method code"),
+            Self::CardSide => fixed(
+                "card.side",
+                "管理方应为户籍地 (origin) 或现居住地 (residence)",
+                "the side must be origin (户籍地) or residence (现居住地)",
+            ),
+            Self::CardDate => fixed("card.date", "日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD"),
+            Self::ImportDuplicate => fixed(
+                "import.duplicate",
+                "同一公民身份号码在文件中已出现过",
+                "this ID number appears on an earlier row of the file",
+            ),
+            Self::ImportColumns { missing } => (
+                "import.columns",
+                format!("文件缺少模板中的列：{missing}").into(),
+                format!("the file lacks the template's columns: {missing}").into(),
+            ),
             Self::MonthOpen => {
                 fixed("month.open", "该月尚未结束，不能结账", "that month has not ended and cannot be closed")
             }

@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use super::assessment::Side;
 use super::certificate::ContraceptionMethod;
-use super::message::{Direction, EventKind, MessageBody, PersonRef};
+use super::division::parse_node_code;
+use super::error::{ErrorCode, FieldError};
+use super::id_number::Sex;
+use super::marital::MaritalStatus;
+use super::message::{Direction, EventKind, MessageBody, PersonRef, PersonRefDraft};
 use super::verification::VerificationStatus;
 
 /// A book of record (三帐一卡).
@@ -277,4 +281,91 @@ mod tests {
             assert_eq!(Book::parse(book.as_str()), Some(book));
         }
     }
+}
+
+/// The columns of a woman's card (育龄妇女卡) as a township keeps it, in template order: the
+/// Chinese header and the field name.
+pub const CARD_COLUMNS: [(&str, &str); 7] = [
+    ("公民身份号码", "id_number"),
+    ("姓名", "name"),
+    ("婚姻状况", "marital"),
+    ("避孕方法", "method"),
+    ("管理方", "side"),
+    ("对方节点", "counterpart"),
+    ("登记日期", "since"),
+];
+
+/// A woman's card (育龄妇女卡) as it stands: who she is, her marital status and contraception,
+/// whether this node keeps her as origin or residence, the node on the other side, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WomanCard {
+    pub person: PersonRef,
+    pub marital: MaritalStatus,
+    pub method: Option<ContraceptionMethod>,
+    pub side: Side,
+    /// Her residence, kept as origin; her origin, kept as residence.
+    pub counterpart: Option<String>,
+    pub since: NaiveDate,
+}
+
+impl WomanCard {
+    /// Reads a card from the cells of a row, in [`CARD_COLUMNS`] order, by the domain's rules;
+    /// each broken rule names its column's field. A man's ID number has no card.
+    pub fn parse(cells: &[&str; 7], today: NaiveDate) -> Result<WomanCard, Vec<FieldError>> {
+        let [id_number, name, marital, method, side, counterpart, since] = cells.map(str::trim);
+        let person = PersonRefDraft { id_number: id_number.to_owned(), name: name.to_owned() };
+        let mut errors = Vec::new();
+        let person = person.parse("", today).map_err(|e| errors.extend(e.into_iter().map(unprefixed))).ok();
+        if let Some(person) = &person
+            && person.id_number.sex() != Sex::F
+        {
+            errors.push(ErrorCode::CardSex.at("id_number"));
+        }
+        let marital = MaritalStatus::ALL.into_iter().find(|m| m.code() == marital || m.name_zh() == marital);
+        if marital.is_none() {
+            errors.push(ErrorCode::CardMarital.at("marital"));
+        }
+        let method = match method {
+            "" => Ok(None),
+            given => ContraceptionMethod::parse(given).map(Some).ok_or(()),
+        };
+        if method.is_err() {
+            errors.push(ErrorCode::CardMethod.at("method"));
+        }
+        let side = match side {
+            "origin" | "户籍地" | "流出" => Some(Side::Origin),
+            "residence" | "现居住地" | "流入" => Some(Side::Residence),
+            _ => None,
+        };
+        if side.is_none() {
+            errors.push(ErrorCode::CardSide.at("side"));
+        }
+        let counterpart = match counterpart {
+            "" => Ok(None),
+            given => parse_node_code(given).map(|code| Some(code.as_str().to_owned())).map_err(|_| ()),
+        };
+        if counterpart.is_err() {
+            errors.push(ErrorCode::UnknownNode.at("counterpart"));
+        }
+        let since = NaiveDate::parse_from_str(since, "%Y-%m-%d").ok();
+        match since {
+            None => errors.push(ErrorCode::CardDate.at("since")),
+            Some(day) if day > today => errors.push(ErrorCode::FutureDate.at("since")),
+            Some(_) => {}
+        }
+        match (person, marital, method, side, counterpart, since) {
+            (Some(person), Some(marital), Ok(method), Some(side), Ok(counterpart), Some(since))
+                if errors.is_empty() =>
+            {
+                Ok(WomanCard { person, marital, method, side, counterpart, since })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// A person's field error without the prefix of a nested path: a card's columns are flat.
+fn unprefixed(mut error: FieldError) -> FieldError {
+    error.field = error.field.trim_start_matches('.').to_owned();
+    error
 }

@@ -81,6 +81,13 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::MonthFormat
         | C::MonthAhead
         | C::MonthOpen
+        | C::CardSex
+        | C::CardMarital
+        | C::CardMethod
+        | C::CardSide
+        | C::CardDate
+        | C::ImportColumns { .. }
+        | C::ImportDuplicate
         | C::RevocationReason
         | C::PersonChanged
         | C::NotResponsible

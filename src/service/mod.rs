@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod cards;
 pub mod certificates;
 pub mod flows;
 pub mod ledgers;

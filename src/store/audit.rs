@@ -126,7 +126,7 @@ pub fn append(conn: &mut DbConn, new: NewAudit) -> Result<(), StoreError> {
 const INSERT_CHUNK: usize = 500;
 
 /// Appends entries to the chain in order, in few statements, inside a transaction that holds the chain lock.
-pub(super) fn append_all(conn: &mut DbConn, entries: Vec<NewAudit>) -> Result<(), StoreError> {
+pub fn append_all(conn: &mut DbConn, entries: Vec<NewAudit>) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
     }

@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod cards;
 pub mod certificates;
 pub mod issuance_log;
 pub mod ledgers;

@@ -105,6 +105,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    women_cards (id_number) {
+        id_number -> Text,
+        subject -> Text,
+        name -> Text,
+        birth_date -> Date,
+        marital -> Text,
+        method -> Nullable<Text>,
+        side -> Text,
+        counterpart -> Nullable<Text>,
+        since -> Date,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(certificates -> persons (id_number));
 diesel::joinable!(certificate_versions -> certificates (certificate_id));
 diesel::joinable!(certificate_events -> certificate_versions (jti));

@@ -14,6 +14,7 @@ mod employer;
 mod exchange;
 mod faults;
 mod hostile;
+mod import;
 mod ledgers;
 mod limits;
 mod plans;
