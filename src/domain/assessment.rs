@@ -13,6 +13,9 @@ use chrono::{DateTime, Datelike as _, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::calendar::{WorkCalendar, local_date, start_of_day_utc};
+use super::certificate::ContraceptionMethod;
+use super::marital::MaritalStatus;
+use super::message::CHECK_WORKING_DAYS;
 
 /// JWS `typ` of a node's signed monthly report.
 pub const REPORT_TYP: &str = "hunyu-report+jwt";
@@ -532,6 +535,70 @@ pub fn answer_figures(owed: &[OwedAnswer], targets: &Targets) -> [Figure; 4] {
     ]
 }
 
+/// Working days within which a residence tells her origin of an arrival without a valid
+/// certificate (流入通报).
+pub const NOTICE_WORKING_DAYS: u32 = 20;
+
+/// An arrival registered here in the month, as the assessment needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArrivalFact {
+    pub arrived_on: NaiveDate,
+    /// The Shanghai day she was registered (and her origin told).
+    pub registered_on: NaiveDate,
+    /// Whether she showed a valid certificate then.
+    pub certified: bool,
+    /// The Shanghai day a valid certificate of hers was first verified here, then or since.
+    pub verified_on: Option<NaiveDate>,
+}
+
+/// The figures of the month's arrivals: 查验率 (verified here, then or since), 及时查验率 (within
+/// 5 working days of arriving) and 流入通报及时率 (of those without a valid certificate, her origin
+/// told within 20 working days). Working days follow `calendar`; the last day is in time.
+pub fn arrival_figures(arrivals: &[ArrivalFact], calendar: &WorkCalendar, targets: &Targets) -> [Figure; 3] {
+    let count =
+        |of: &dyn Fn(&ArrivalFact) -> bool| u64::try_from(arrivals.iter().filter(|a| of(a)).count()).unwrap_or(0);
+    let by = |a: &ArrivalFact, days: u32| calendar.add_working_days(a.arrived_on, days).date;
+    let all = count(&|_| true);
+    let uncertified = count(&|a| !a.certified);
+    [
+        Figure::measured(Indicator::VerificationRate, count(&|a| a.verified_on.is_some()), all, targets),
+        Figure::measured(
+            Indicator::OnTimeVerificationRate,
+            count(&|a| a.verified_on.is_some_and(|day| day <= by(a, CHECK_WORKING_DAYS))),
+            all,
+            targets,
+        ),
+        Figure::measured(
+            Indicator::ArrivalNoticeOnTimeRate,
+            count(&|a| !a.certified && a.registered_on <= by(a, NOTICE_WORKING_DAYS)),
+            uncertified,
+            targets,
+        ),
+    ]
+}
+
+/// Ages of a woman of childbearing age (育龄妇女), at the month's end.
+pub const CHILDBEARING_AGES: (u32, u32) = (15, 49);
+/// Ages of the outflowing women counted by 发证率, at the month's end.
+pub const CERTIFICATE_AGES: (u32, u32) = (18, 49);
+
+/// The first and last birth dates of a person aged `ages.0` to `ages.1` (inclusive) on `on`.
+pub fn born_between(on: NaiveDate, ages: (u32, u32)) -> (NaiveDate, NaiveDate) {
+    let years_before = |years: u32| on.checked_sub_months(Months::new(years * 12)).unwrap_or(NaiveDate::MIN);
+    let first = years_before(ages.1 + 1).succ_opt().unwrap_or(NaiveDate::MIN);
+    (first, years_before(ages.0))
+}
+
+/// The GB/T 2261.2 codes of a married woman (20–23).
+pub fn married_codes() -> Vec<&'static str> {
+    MaritalStatus::ALL.iter().filter(|m| m.is_married()).map(|m| m.code()).collect()
+}
+
+/// The codes of the long-acting methods (长效避孕措施).
+pub fn long_acting_codes() -> Vec<&'static str> {
+    ContraceptionMethod::ALL.iter().filter(|m| m.is_long_acting()).map(|m| m.as_str()).collect()
+}
+
 /// What a node assesses by: its working-day calendar, the targets, the weights of the combined
 /// score and the day a month is closed.
 #[derive(Debug, Clone)]
@@ -893,5 +960,37 @@ mod tests {
         let unknown_origin = find("110105003000", agreeing);
         assert_eq!((unknown_origin.origin_says, unknown_origin.residence_says), (None, Some(2)));
         assert_eq!(checks.len(), 4);
+    }
+
+    #[test]
+    fn ages_are_counted_at_the_month_s_end() {
+        let day = |t: &str| t.parse::<NaiveDate>().unwrap();
+        assert_eq!(born_between(day("2026-10-31"), CHILDBEARING_AGES), (day("1976-11-01"), day("2011-10-31")));
+        // Born on 29 February: 18 on 28 February of a common year.
+        assert_eq!(born_between(day("2026-02-28"), (18, 49)).1, day("2008-02-28"));
+    }
+
+    #[test]
+    fn arrivals_are_timely_by_working_days_across_a_holiday_week() {
+        let day = |t: &str| t.parse::<NaiveDate>().unwrap();
+        let calendar = WorkCalendar::shipped().unwrap();
+        let fact = |arrived: &str, registered: &str, certified: bool, verified: Option<&str>| ArrivalFact {
+            arrived_on: day(arrived),
+            registered_on: day(registered),
+            certified,
+            verified_on: verified.map(day),
+        };
+        let arrivals = [
+            // 1–7 October 2026 are holidays, Saturday the 10th a working day: due the 13th.
+            fact("2026-10-01", "2026-10-13", true, Some("2026-10-13")),
+            fact("2026-10-01", "2026-10-14", true, Some("2026-10-14")),
+            // Never verified; her origin told on the 20th working day after 2 October.
+            fact("2026-10-02", "2026-11-03", false, None),
+        ];
+        let [verified, on_time, notices] = arrival_figures(&arrivals, calendar, &Targets::default());
+        assert_eq!((verified.numerator, verified.denominator), (Some(2), Some(3)));
+        assert_eq!((on_time.numerator, on_time.denominator), (Some(1), Some(3)));
+        assert_eq!((notices.numerator, notices.denominator), (Some(1), Some(1)));
+        assert_eq!(calendar.add_working_days(day("2026-10-02"), NOTICE_WORKING_DAYS).date, day("2026-11-03"));
     }
 }

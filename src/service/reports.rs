@@ -6,7 +6,8 @@ use super::{ServiceError, refused};
 use crate::contract::Kind;
 use crate::domain::access::Action;
 use crate::domain::assessment::{
-    Counterpart, Figure, Indicator, Month, OwedAnswer, REPORT_TYP, ReportClaims, Score, Side, answer_figures,
+    ArrivalFact, CERTIFICATE_AGES, CHILDBEARING_AGES, Counterpart, Figure, Indicator, Month, OwedAnswer, REPORT_TYP,
+    ReportClaims, Score, Side, answer_figures, arrival_figures, born_between,
 };
 use crate::domain::calendar::local_date;
 use crate::domain::error::ErrorCode;
@@ -15,7 +16,7 @@ use crate::node::{Actor, NodeCore};
 use crate::seal::{read_stored, sign_compact};
 use crate::store::audit::{NewAudit, Recorded};
 use crate::store::reports::{self, ReportRow};
-use crate::store::{DbConn, StoreError, ledgers, messages};
+use crate::store::{DbConn, StoreError, cards, ledgers, messages};
 
 /// A node's figures for one month, and the score they make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +69,6 @@ fn assess(conn: &mut DbConn, core: &NodeCore, month: Month) -> Result<Assessment
     let rules = &core.assessment;
     let (first, last) = (month.first_day(), month.last_day());
     let owed = messages::owed_between(conn, first, last)?;
-    let (verified, arrived) = ledgers::verified_arrivals(conn, first, last)?;
     let counterparts = |counted: Vec<(String, u64)>| -> Vec<Counterpart> {
         counted.into_iter().map(|(node, women)| Counterpart { node, women }).collect()
     };
@@ -82,8 +82,27 @@ fn assess(conn: &mut DbConn, core: &NodeCore, month: Month) -> Result<Assessment
             answered_on: answered_at.map(|at| local_date(at.and_utc())),
         })
         .collect();
-    let mut measured = answer_figures(&owed, &rules.targets).to_vec();
-    measured.push(Figure::measured(Indicator::VerificationRate, verified, arrived, &rules.targets));
+    let arrivals: Vec<ArrivalFact> = ledgers::arrivals_between(conn, first, last)?
+        .into_iter()
+        .map(|a| ArrivalFact {
+            arrived_on: a.arrived_on,
+            registered_on: local_date(a.recorded_at.and_utc()),
+            certified: a.certified,
+            verified_on: a.verified_at.map(|at| local_date(at.and_utc())),
+        })
+        .collect();
+    let targets = &rules.targets;
+    let mut measured = answer_figures(&owed, targets).to_vec();
+    measured.extend(arrival_figures(&arrivals, &rules.calendar, targets));
+    let (start, end) = month.span_utc();
+    let childbearing = born_between(last, CHILDBEARING_AGES);
+    let counted = [
+        (Indicator::IssuanceRate, cards::certified(conn, born_between(last, CERTIFICATE_AGES), end.naive_utc(), last)?),
+        (Indicator::EventReportRate, messages::events_reported(conn, start.naive_utc(), end.naive_utc())?),
+        (Indicator::BasicServiceRate, cards::served(conn, childbearing, first, last)?),
+        (Indicator::LongActingRate, cards::long_acting(conn, childbearing, None)?),
+    ];
+    measured.extend(counted.map(|(indicator, (n, d))| Figure::measured(indicator, n, d, targets)));
     let figures: Vec<Figure> = Indicator::ALL
         .into_iter()
         .map(|indicator| {

@@ -3,8 +3,10 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::women_cards;
+use super::schema::{ledger_entries, women_cards};
 use super::{DbConn, StoreError, execute_natively};
+use crate::domain::assessment::{Side, long_acting_codes, married_codes};
+use crate::domain::ledger::Book;
 
 /// A stored card.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -62,4 +64,84 @@ pub fn update(conn: &mut DbConn, row: &CardRow) -> Result<(), StoreError> {
 /// How many cards this node keeps.
 pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
     Ok(women_cards::table.count().get_result(conn)?)
+}
+
+/// Of the married women on this node's cards born from `born.0` to `born.1` (kept as `side`, or
+/// either side when none): how many use a long-acting method, and how many there are.
+pub fn long_acting(
+    conn: &mut DbConn,
+    born: (NaiveDate, NaiveDate),
+    side: Option<&str>,
+) -> Result<(u64, u64), StoreError> {
+    let married = || {
+        let mut query = women_cards::table
+            .filter(women_cards::marital.eq_any(married_codes()))
+            .filter(women_cards::birth_date.between(born.0, born.1))
+            .into_boxed();
+        if let Some(side) = side {
+            query = query.filter(women_cards::side.eq(side.to_owned()));
+        }
+        query
+    };
+    let all: i64 = married().count().get_result(conn)?;
+    let using: i64 = married().filter(women_cards::method.eq_any(long_acting_codes())).count().get_result(conn)?;
+    Ok((counted(using), counted(all)))
+}
+
+/// Of the married women this node keeps as residence born from `born.0` to `born.1`: how many
+/// received a free basic service here (a contraception service, a health check) from `first` to
+/// `last`, and how many there are (技术服务基本项目服务率).
+pub fn served(
+    conn: &mut DbConn,
+    born: (NaiveDate, NaiveDate),
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<(u64, u64), StoreError> {
+    let inflowing = || {
+        women_cards::table
+            .filter(women_cards::marital.eq_any(married_codes()))
+            .filter(women_cards::birth_date.between(born.0, born.1))
+            .filter(women_cards::side.eq(Side::Residence.as_str()))
+    };
+    let all: i64 = inflowing().count().get_result(conn)?;
+    let service = ledger_entries::table
+        .filter(ledger_entries::subject.eq(women_cards::subject.nullable()))
+        .filter(ledger_entries::book.eq(Book::Services.as_str()))
+        .filter(ledger_entries::side.eq(Side::Residence.as_str()))
+        .filter(ledger_entries::on_date.between(first, last));
+    let served: i64 = inflowing().filter(diesel::dsl::exists(service)).count().get_result(conn)?;
+    Ok((counted(served), counted(all)))
+}
+
+/// Of the women this node keeps as origin born from `born.0` to `born.1`: how many held a
+/// certificate from here valid at `end` (issued before it, valid through `last_day`, neither
+/// superseded nor revoked by then), and how many there are (发证率).
+pub fn certified(
+    conn: &mut DbConn,
+    born: (NaiveDate, NaiveDate),
+    end: NaiveDateTime,
+    last_day: NaiveDate,
+) -> Result<(u64, u64), StoreError> {
+    use super::schema::{certificate_events, certificate_versions, certificates};
+    let outflowing = || {
+        women_cards::table
+            .filter(women_cards::birth_date.between(born.0, born.1))
+            .filter(women_cards::side.eq(Side::Origin.as_str()))
+    };
+    let all: i64 = outflowing().count().get_result(conn)?;
+    let ended = certificate_events::table
+        .filter(certificate_events::jti.eq(certificate_versions::jti))
+        .filter(certificate_events::at.lt(end));
+    let valid = certificates::table
+        .inner_join(certificate_versions::table)
+        .filter(certificates::id_number.eq(women_cards::id_number))
+        .filter(certificate_versions::issued_at.lt(end))
+        .filter(certificate_versions::valid_until.ge(last_day))
+        .filter(diesel::dsl::not(diesel::dsl::exists(ended)));
+    let holding: i64 = outflowing().filter(diesel::dsl::exists(valid)).count().get_result(conn)?;
+    Ok((counted(holding), counted(all)))
+}
+
+fn counted(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }

@@ -209,16 +209,71 @@ pub fn arrivals_without_certificate(
         .load(conn)?)
 }
 
-/// Of the women registered here as arriving from `first` to `last`: how many arrivals there were,
-/// and how many showed a valid certificate then or were registered with one since.
-pub fn verified_arrivals(conn: &mut DbConn, first: NaiveDate, last: NaiveDate) -> Result<(u64, u64), StoreError> {
-    let arrivals =
-        || registered_here!().filter(ledger_entries::on_date.ge(first)).filter(ledger_entries::on_date.le(last));
-    let arrived: i64 = arrivals().count().get_result(conn)?;
-    let verified: i64 =
-        arrivals().filter(ledger_entries::certificate.is_not_null().or(certified_since!())).count().get_result(conn)?;
-    let count = |n: i64| u64::try_from(n).unwrap_or(0);
-    Ok((count(verified), count(arrived)))
+/// An arrival registered here, as the assessment reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredArrival {
+    pub arrived_on: NaiveDate,
+    pub recorded_at: NaiveDateTime,
+    /// Whether she showed a valid certificate at this registration.
+    pub certified: bool,
+    /// When a valid certificate of hers was first registered here, at this registration or since.
+    pub verified_at: Option<NaiveDateTime>,
+}
+
+/// An arrival entry's id, subject, day, certificate and time of registration.
+type ArrivalColumns = (i64, Option<String>, NaiveDate, Option<String>, NaiveDateTime);
+
+/// The arrivals registered here of women who arrived from `first` to `last`, with when each was
+/// first verified: two indexed reads, the month's arrivals and the later certified registrations
+/// of the women who showed none.
+pub fn arrivals_between(
+    conn: &mut DbConn,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<RegisteredArrival>, StoreError> {
+    let month: Vec<ArrivalColumns> = registered_here!()
+        .filter(ledger_entries::on_date.ge(first))
+        .filter(ledger_entries::on_date.le(last))
+        .select((
+            ledger_entries::id,
+            ledger_entries::subject,
+            ledger_entries::on_date,
+            ledger_entries::certificate,
+            ledger_entries::recorded_at,
+        ))
+        .load(conn)?;
+    let uncertified: Vec<&str> = month
+        .iter()
+        .filter(|m| m.3.is_none())
+        .filter_map(|m| m.1.as_deref())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // Per woman, her registrations with a valid certificate.
+    let mut later: std::collections::HashMap<String, Vec<(i64, NaiveDateTime)>> = Default::default();
+    for chunk in uncertified.chunks(INSERT_CHUNK) {
+        let found: Vec<(Option<String>, i64, NaiveDateTime)> = registered_here!()
+            .filter(ledger_entries::subject.eq_any(chunk))
+            .filter(ledger_entries::certificate.is_not_null())
+            .select((ledger_entries::subject, ledger_entries::id, ledger_entries::recorded_at))
+            .load(conn)?;
+        for (subject, id, at) in found {
+            later.entry(subject.unwrap_or_default()).or_default().push((id, at));
+        }
+    }
+    Ok(month
+        .into_iter()
+        .map(|(id, subject, arrived_on, certificate, recorded_at)| {
+            let certified = certificate.is_some();
+            let verified_at = if certified {
+                Some(recorded_at)
+            } else {
+                let hers = subject.and_then(|s| later.get(&s));
+                hers.into_iter().flatten().filter(|(later_id, _)| *later_id > id).map(|(_, at)| *at).min()
+            };
+            RegisteredArrival { arrived_on, recorded_at, certified, verified_at }
+        })
+        .collect())
 }
 
 /// Per other node, how many women this node's book of women holds as `side` with entries on or

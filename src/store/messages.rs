@@ -137,6 +137,22 @@ pub fn owed_between(
     Ok(owed.into_iter().filter_map(|(kind, due, answered)| Some((kind, due?, answered))).collect())
 }
 
+/// Of the events reported from here from `start` to before `end`: how many her origin (or the
+/// node it went to) has receipted, and how many there are (信息通报率).
+pub fn events_reported(conn: &mut DbConn, start: NaiveDateTime, end: NaiveDateTime) -> Result<(u64, u64), StoreError> {
+    let reported = || {
+        messages::table
+            .filter(messages::direction.eq(Direction::Out.as_str()))
+            .filter(messages::kind.eq(MessageKind::EventReport.as_str()))
+            .filter(messages::created_at.ge(start))
+            .filter(messages::created_at.lt(end))
+    };
+    let all: i64 = reported().count().get_result(conn)?;
+    let receipted: i64 = reported().filter(messages::receipt.is_not_null()).count().get_result(conn)?;
+    let counted = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok((counted(receipted), counted(all)))
+}
+
 /// A message by id and direction.
 pub fn find(conn: &mut DbConn, id: &str, direction: Direction) -> Result<Option<MessageRow>, StoreError> {
     Ok(messages::table

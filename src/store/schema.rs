@@ -134,6 +134,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_subjects,
     audit_index,
     issuance_log,
+    women_cards,
+    ledger_entries,
 );
 
 diesel::table! {

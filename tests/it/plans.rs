@@ -50,7 +50,7 @@ struct PlanRow {
 }
 
 /// Tables that grow with the people served, the messages exchanged and the accesses made.
-const GROWING: [&str; 8] = [
+const GROWING: [&str; 10] = [
     "persons",
     "certificates",
     "certificate_versions",
@@ -59,6 +59,8 @@ const GROWING: [&str; 8] = [
     "received_statuses",
     "audit_log",
     "audit_subjects",
+    "ledger_entries",
+    "women_cards",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,18 +5,25 @@
 use calamine::Data;
 use chrono::{DateTime, NaiveDate};
 use hunyu::domain::assessment::{REPORT_TYP, ReportClaims};
+use hunyu::domain::ledger::Book;
 use hunyu::http::download::XLSX;
 use hunyu::seal::{read_stored, sign_compact};
 use hunyu::sheets::{COUNTERPARTS_SHEET, FIGURES_SHEET, FIRST_FIGURE_ROW};
+use hunyu::store::cards::CardRow;
+use hunyu::store::ledgers::{self, NewEntry};
 use hunyu::store::messages::MessageRow;
 use hunyu::store::{StoreError, messages};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, id_number, read, xlsx_sheet, zhang_li};
+use crate::helpers::{
+    Backend, ORIGIN, RESIDENCE, TestNode, federation, id_number, read, single_woman, xlsx_sheet, zhang_li,
+};
 
 both_backends!(
     a_hand_computed_month_gives_its_figures,
+    every_indicator_on_a_hand_computed_october_with_its_holiday_week,
+    issuance_counts_the_women_kept_as_origin_who_hold_a_valid_certificate,
     a_bad_report_request_is_refused_and_audited,
     a_closed_month_goes_to_the_registry_which_cross_checks_it
 );
@@ -274,4 +281,167 @@ async fn a_closed_month_goes_to_the_registry_which_cross_checks_it(backend: Back
     assert_eq!(submit(second["token"].as_str().unwrap().to_owned()).await.0, 204);
     let (_, kept) = at_registry("/reports/2026-10").await;
     assert_eq!(kept["reports"].as_array().unwrap().len(), 3, "nothing refused was kept");
+}
+
+/// An instant given in UTC, as the store keeps it.
+fn utc(t: &str) -> chrono::NaiveDateTime {
+    DateTime::parse_from_rfc3339(t).unwrap().naive_utc()
+}
+
+/// A message sent from `node` as `kind`, made at `at`, receipted or not, with the book entry it
+/// made (if `entry` gives its book, kind, person, day and certificate).
+fn plant(
+    node: &TestNode,
+    seq: i64,
+    kind: &str,
+    at: &str,
+    receipted: bool,
+    entry: Option<(Book, &'static str, &str, &str, Option<&str>)>,
+) {
+    let row = MessageRow {
+        created_at: utc(at),
+        direction: "out".into(),
+        kind: kind.into(),
+        receipt: receipted.then(|| "e30.e30.c2ln".into()),
+        receipted_at: receipted.then(|| utc(at)),
+        due_on: None,
+        ..owed(seq, kind, "2026-10-01", None)
+    };
+    let entry = entry.map(|(book, entry_kind, id_number, on, certificate)| NewEntry {
+        source: row.id.clone(),
+        peer: row.peer.clone(),
+        book,
+        kind: entry_kind,
+        side: "residence",
+        subject: Some(node.core.audit_key.subject(id_number)),
+        id_number: id_number.into(),
+        name: "某某".into(),
+        on_date: on.parse().unwrap(),
+        method: (book == Book::Services).then_some("iud"),
+        certificate: certificate.map(str::to_owned),
+        corrects: None,
+        recorded_at: row.created_at,
+    });
+    node.core
+        .store
+        .write(move |conn| {
+            messages::insert_all(conn, &[row])?;
+            ledgers::insert_all(conn, &entry.into_iter().collect::<Vec<_>>())
+        })
+        .map_err(|e: StoreError| e)
+        .unwrap();
+}
+
+/// A woman's card as a township's register holds it.
+fn card(node: &TestNode, id_number: &str, marital: &str, method: Option<&str>, side: &str) -> CardRow {
+    CardRow {
+        id_number: id_number.into(),
+        subject: node.core.audit_key.subject(id_number),
+        name: "某某".into(),
+        birth_date: NaiveDate::parse_from_str(&id_number[6..14], "%Y%m%d").unwrap(),
+        marital: marital.into(),
+        method: method.map(str::to_owned),
+        side: side.into(),
+        counterpart: None,
+        since: "2024-01-01".parse().unwrap(),
+        updated_at: utc("2026-01-01T00:00:00Z"),
+    }
+}
+
+/// October 2026 at a residence, each figure worked out by hand. National Day: 1–7 October are
+/// holidays and Saturday 10 October a working day, so the fifth working day after 1 October is
+/// Tuesday 13 October (not Thursday 8 October, as weekends alone would give).
+async fn every_indicator_on_a_hand_computed_october_with_its_holiday_week(backend: Backend) {
+    let node = TestNode::spawn(backend, RESIDENCE, &[]).await;
+    let woman = |seq: u32| id_number("130728", "19900307", seq, true);
+    let (a1, a2, a3, a5) = (woman(1), woman(2), woman(3), woman(5));
+    let arrived = |seq, who: &str, on: &str, at: &str, certified: bool| {
+        let certificate = certified.then_some("0193a000-0000-7000-8000-00000000c0de");
+        plant(&node, seq, "arrival_notice", at, true, Some((Book::Women, "arrived", who, on, certificate)));
+    };
+    // Arrived on the holiday of 1 October; checked by 23:59:59 on the 13th in Shanghai: in time.
+    arrived(11, &a1, "2026-10-01", "2026-10-13T15:59:59Z", true);
+    // The same day, checked a second later, at 00:00 on the 14th: late.
+    arrived(12, &a2, "2026-10-01", "2026-10-13T16:00:00Z", true);
+    // Arrived without a certificate, her origin told the next day; shown and checked on the
+    // third working day (a second registration, itself an arrival of the month).
+    arrived(13, &a3, "2026-10-20", "2026-10-21T02:00:00Z", false);
+    arrived(14, &a3, "2026-10-20", "2026-10-23T02:00:00Z", true);
+    // Without a certificate, her origin told on 5 November: after the 20th working day (3 November).
+    arrived(15, &a5, "2026-10-02", "2026-11-05T02:00:00Z", false);
+    // Two events reported in October, one receipted; a contraception service for a1.
+    plant(
+        &node,
+        16,
+        "event_report",
+        "2026-10-15T02:00:00Z",
+        true,
+        Some((Book::Services, "contraception", &a1, "2026-10-15", None)),
+    );
+    plant(&node, 17, "event_report", "2026-10-31T15:59:59Z", false, None);
+    // Reported at 00:00 on 1 November in Shanghai: November's.
+    plant(&node, 18, "event_report", "2026-10-31T16:00:00Z", true, None);
+    // The women's cards: a1 married with an IUD; a2 married on the pill; an unmarried woman; a
+    // married woman aged 56; and one kept as origin, married, without a method.
+    let cards = vec![
+        card(&node, &a1, "21", Some("iud"), "residence"),
+        card(&node, &a2, "20", Some("pill"), "residence"),
+        card(&node, &id_number("130728", "20000101", 6, true), "10", None, "residence"),
+        card(&node, &id_number("130728", "19700101", 7, true), "21", Some("implant"), "residence"),
+        card(&node, &id_number("130728", "19920101", 8, true), "22", None, "origin"),
+    ];
+    node.core
+        .store
+        .write(move |conn| hunyu::store::cards::insert_all(conn, &cards))
+        .map_err(|e: StoreError| e)
+        .unwrap();
+
+    let (status, october) = node.get("/api/v1/reports/assessment?month=2026-10", &node.officer).await;
+    assert_eq!(status, 200, "{october}");
+    let expected = [
+        // Five arrivals: four verified (a3 through her second registration), three in time.
+        ("verification_rate", 4, 5),
+        ("on_time_verification_rate", 3, 5),
+        // Of the two registered without a certificate, one origin told in time.
+        ("arrival_notice_on_time_rate", 1, 2),
+        ("event_report_rate", 1, 2),
+        // Married women 15–49 kept as residence: a1 and a2; a1 served in October.
+        ("basic_service_rate", 1, 2),
+        // Married women 15–49 on either side: a1, a2 and the one kept as origin; a1's IUD.
+        ("long_acting_rate", 1, 3),
+        // The one kept as origin holds no certificate from here.
+        ("issuance_rate", 0, 1),
+    ];
+    for (indicator, n, d) in expected {
+        assert_eq!(counts(figure(&october, indicator)), (json!(n), json!(d)), "{indicator}: {october}");
+    }
+    assert_eq!(figure(&october, "on_time_verification_rate")["rate"], 0.6);
+    assert_eq!(figure(&october, "long_acting_rate")["meets_target"], false);
+}
+
+/// 发证率 at the origin: of the women it keeps as origin, those holding a certificate from here
+/// valid at the month's end; a revoked one does not count.
+async fn issuance_counts_the_women_kept_as_origin_who_hold_a_valid_certificate(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let zhang_li_card = card(&node, "130728199003070026", "21", Some("iud"), "origin");
+    let wang_fang = single_woman(3);
+    let wang_fang_id = wang_fang["person"]["id_number"].as_str().unwrap().to_owned();
+    let cards = vec![
+        zhang_li_card,
+        card(&node, &wang_fang_id, "10", None, "origin"),
+        card(&node, "130728200109150046", "10", None, "origin"),
+    ];
+    node.core
+        .store
+        .write(move |conn| hunyu::store::cards::insert_all(conn, &cards))
+        .map_err(|e: StoreError| e)
+        .unwrap();
+    node.issue(&zhang_li()).await;
+    let revoked = node.issue(&wang_fang).await;
+    let path = format!("/api/v1/certificates/{}/revoke", revoked["id"].as_str().unwrap());
+    assert_eq!(node.post(&path, &node.officer, &json!({ "reason": "注销" })).await.0, 200);
+    let this_month = hunyu::domain::assessment::Month::of(chrono::Utc::now()).to_string();
+    let (status, assessed) = node.get(&format!("/api/v1/reports/assessment?month={this_month}"), &node.officer).await;
+    assert_eq!(status, 200, "{assessed}");
+    assert_eq!(counts(figure(&assessed, "issuance_rate")), (json!(1), json!(3)), "{assessed}");
 }

@@ -17,3 +17,9 @@ CREATE TABLE women_cards (
 );
 -- The married women of childbearing age and their methods (长效避孕率), read from the index alone.
 CREATE INDEX women_cards_by_marital ON women_cards (marital, birth_date, method);
+-- The women kept as origin or as residence, by age (发证率).
+CREATE INDEX women_cards_by_side ON women_cards (side, birth_date);
+-- A woman's entries in one book over a period (the services she received, 服务率): this index
+-- replaces the one by subject alone, which its first column still serves.
+DROP INDEX ledger_entries_by_subject;
+CREATE INDEX ledger_entries_by_subject ON ledger_entries (subject, book, on_date);
