@@ -185,6 +185,12 @@ pub struct BenchArgs {
     /// Entries in the audit log that the `audit` phase checks.
     #[arg(long, default_value_t = 1_600_000)]
     pub audit_entries: u64,
+    /// Women's cards, and book entries, that the `report` phase makes.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub report_rows: u64,
+    /// Rows of the XLSX register that the `import` phase reads.
+    #[arg(long, default_value_t = 100_000)]
+    pub import_rows: u64,
 }
 
 /// Arguments of `hunyu demo`.
@@ -582,6 +588,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 connections: args.connections,
                 phases: args.only,
                 audit_entries: args.audit_entries,
+                report_rows: args.report_rows,
+                import_rows: args.import_rows,
             };
             crate::bench::run(&options).await?;
         }

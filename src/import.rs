@@ -12,11 +12,11 @@ use chrono::Utc;
 use crate::domain::error::ErrorCode;
 use crate::domain::ledger::CARD_COLUMNS;
 use crate::node::{Actor, NodeCore};
-use crate::service::cards::{ImportCounts, ImportRow, Reject, import_batch};
+use crate::service::cards::{ImportCounts, ImportRow, Reject, check_batch, write_batch};
 use crate::sheets::{self, Table};
 
 /// Rows written per transaction.
-pub const BATCH: usize = 1000;
+pub const BATCH: usize = 5000;
 
 /// The template's headers: the Chinese name, then the field.
 pub fn template_headers() -> Vec<String> {
@@ -57,19 +57,33 @@ pub fn import_file(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, {eta} left")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut seen = HashSet::new();
     let mut imported = Imported { counts: ImportCounts::default(), rejects: Vec::new() };
     // Row numbers as a spreadsheet shows them: the header is row 1.
     let numbered = (2u64..).zip(data).filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
     let rows: Vec<ImportRow> = numbered
         .map(|(row, cells)| ImportRow { row, cells: columns.map(|i| cells.get(i).cloned().unwrap_or_default()) })
         .collect();
-    for batch in rows.chunks(BATCH) {
-        let (counts, rejects) = import_batch(core, batch, &mut seen, who, Utc::now())?;
-        imported.counts += counts;
-        imported.rejects.extend(rejects);
-        bar.inc(batch.len() as u64);
-    }
+    // The next batch is checked while the writer commits this one.
+    std::thread::scope(|scope| {
+        let (checked_tx, checked_rx) = std::sync::mpsc::sync_channel(1);
+        let rows = &rows;
+        scope.spawn(move || {
+            let mut seen = HashSet::new();
+            for batch in rows.chunks(BATCH) {
+                if checked_tx.send(check_batch(core, batch, &mut seen, Utc::now())).is_err() {
+                    break;
+                }
+            }
+        });
+        for checked in checked_rx {
+            let in_batch = checked.rows as u64;
+            let (counts, rejects) = write_batch(core, checked, who, Utc::now())?;
+            imported.counts += counts;
+            imported.rejects.extend(rejects);
+            bar.inc(in_batch);
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
     bar.finish_and_clear();
     if !imported.rejects.is_empty() {
         write_rejects(rejects_file, &imported.rejects)?;

@@ -61,30 +61,43 @@ impl std::ops::AddAssign for ImportCounts {
     }
 }
 
-/// Checks `rows` and writes the good ones in one transaction, each card created or changed with
-/// an audit entry for her; returns the counts and the rows refused. `seen` holds the ID numbers
-/// of the file's earlier rows: a woman appears once in a file.
-pub fn import_batch(
-    core: &NodeCore,
-    rows: &[ImportRow],
-    seen: &mut HashSet<String>,
-    who: &Actor,
-    now: DateTime<Utc>,
-) -> Result<(ImportCounts, Vec<Reject>), ServiceError> {
+/// A batch of rows checked: the cards to write and the rows refused.
+#[derive(Debug)]
+pub struct Checked {
+    cards: Vec<CardRow>,
+    rejects: Vec<Reject>,
+    /// Rows in the batch.
+    pub rows: usize,
+}
+
+/// Checks `rows` by the domain's rules. `seen` holds the ID numbers of the file's earlier rows: a
+/// woman appears once in a file.
+pub fn check_batch(core: &NodeCore, rows: &[ImportRow], seen: &mut HashSet<String>, now: DateTime<Utc>) -> Checked {
     let today = crate::domain::calendar::local_date(now);
-    let mut rejects = Vec::new();
-    let mut good = Vec::with_capacity(rows.len());
+    let mut checked = Checked { cards: Vec::with_capacity(rows.len()), rejects: Vec::new(), rows: rows.len() };
     for row in rows {
         let cells = [0, 1, 2, 3, 4, 5, 6].map(|i| row.cells[i].as_str());
         match WomanCard::parse(&cells, today) {
             Ok(card) if !seen.insert(card.person.id_number.as_str().to_owned()) => {
-                rejects.push(Reject::of(row.row, ErrorCode::ImportDuplicate.at("id_number")));
+                checked.rejects.push(Reject::of(row.row, ErrorCode::ImportDuplicate.at("id_number")));
             }
-            Ok(card) => good.push(card_row(core, &card, now)),
-            Err(errors) => rejects.extend(errors.into_iter().map(|e| Reject::of(row.row, e))),
+            Ok(card) => checked.cards.push(card_row(core, &card, now)),
+            Err(errors) => checked.rejects.extend(errors.into_iter().map(|e| Reject::of(row.row, e))),
         }
     }
-    let mut counts = ImportCounts { rejected: (rows.len() - good.len()) as u64, ..ImportCounts::default() };
+    checked
+}
+
+/// Writes a checked batch in one transaction, each card created or changed with an audit entry
+/// for her, and one whose row says nothing new left alone; returns the counts and the rows refused.
+pub fn write_batch(
+    core: &NodeCore,
+    checked: Checked,
+    who: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(ImportCounts, Vec<Reject>), ServiceError> {
+    let Checked { cards: good, rejects, rows } = checked;
+    let mut counts = ImportCounts { rejected: (rows - good.len()) as u64, ..ImportCounts::default() };
     let base = NewAudit {
         at: now.naive_utc(),
         request_id: who.request_id.clone(),

@@ -104,12 +104,15 @@ pub fn served(
             .filter(women_cards::side.eq(Side::Residence.as_str()))
     };
     let all: i64 = inflowing().count().get_result(conn)?;
-    let service = ledger_entries::table
-        .filter(ledger_entries::subject.eq(women_cards::subject.nullable()))
+    // The month's services are few beside the cards: the women served are read from them, and
+    // each found on her card by its subject.
+    let served_subjects = ledger_entries::table
         .filter(ledger_entries::book.eq(Book::Services.as_str()))
         .filter(ledger_entries::side.eq(Side::Residence.as_str()))
-        .filter(ledger_entries::on_date.between(first, last));
-    let served: i64 = inflowing().filter(diesel::dsl::exists(service)).count().get_result(conn)?;
+        .filter(ledger_entries::on_date.between(first, last))
+        .select(ledger_entries::subject);
+    let served: i64 =
+        inflowing().filter(women_cards::subject.nullable().eq_any(served_subjects)).count().get_result(conn)?;
     Ok((counted(served), counted(all)))
 }
 
@@ -132,13 +135,15 @@ pub fn certified(
     let ended = certificate_events::table
         .filter(certificate_events::jti.eq(certificate_versions::jti))
         .filter(certificate_events::at.lt(end));
-    let valid = certificates::table
+    // The women holding a valid certificate are read from the certificates and each found among
+    // the cards, rather than a certificate sought for every card.
+    let holders = certificates::table
         .inner_join(certificate_versions::table)
-        .filter(certificates::id_number.eq(women_cards::id_number))
         .filter(certificate_versions::issued_at.lt(end))
         .filter(certificate_versions::valid_until.ge(last_day))
-        .filter(diesel::dsl::not(diesel::dsl::exists(ended)));
-    let holding: i64 = outflowing().filter(diesel::dsl::exists(valid)).count().get_result(conn)?;
+        .filter(diesel::dsl::not(diesel::dsl::exists(ended)))
+        .select(certificates::id_number);
+    let holding: i64 = outflowing().filter(women_cards::id_number.eq_any(holders)).count().get_result(conn)?;
     Ok((counted(holding), counted(all)))
 }
 

@@ -280,13 +280,25 @@ pub fn arrivals_between(
 /// before `last`: as origin, those it was told arrived at that residence or recorded leaving for
 /// it; as residence, those it registered from that origin.
 pub fn women_by_counterpart(conn: &mut DbConn, side: Side, last: NaiveDate) -> Result<Vec<(String, u64)>, StoreError> {
-    let counted: Vec<(String, i64)> = ledger_entries::table
-        .filter(ledger_entries::book.eq(Book::Women.as_str()))
-        .filter(ledger_entries::side.eq(side.as_str()))
-        .filter(ledger_entries::on_date.le(last))
-        .group_by(ledger_entries::peer)
-        .select((ledger_entries::peer, diesel::dsl::count(ledger_entries::subject).aggregate_distinct()))
-        .order(ledger_entries::peer.asc())
-        .load(conn)?;
-    Ok(counted.into_iter().map(|(peer, n)| (peer, u64::try_from(n).unwrap_or(0))).collect())
+    // The distinct (peer, subject) pairs come from the covering index in order; COUNT(DISTINCT)
+    // would have PostgreSQL sort them again. Every value is this code's own (a book, a side, a
+    // date), none a request's.
+    let counting = format!(
+        "SELECT peer, COUNT(*) AS women FROM (SELECT DISTINCT peer, subject FROM ledger_entries \
+         WHERE book = '{}' AND side = '{}' AND on_date <= '{last}' AND subject IS NOT NULL) AS pairs \
+         GROUP BY peer ORDER BY peer",
+        Book::Women.as_str(),
+        side.as_str(),
+    );
+    let counted: Vec<WomenWith> = diesel::sql_query(counting).load(conn)?;
+    Ok(counted.into_iter().map(|c| (c.peer, u64::try_from(c.women).unwrap_or(0))).collect())
+}
+
+/// How many women a node counts with one other node.
+#[derive(QueryableByName)]
+struct WomenWith {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    peer: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    women: i64,
 }

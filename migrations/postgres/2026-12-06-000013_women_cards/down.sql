@@ -1,3 +1,2 @@
-DROP INDEX ledger_entries_by_subject;
-CREATE INDEX ledger_entries_by_subject ON ledger_entries (subject);
+DROP INDEX certificate_versions_by_validity;
 DROP TABLE women_cards;

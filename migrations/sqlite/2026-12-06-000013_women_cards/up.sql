@@ -15,11 +15,11 @@ CREATE TABLE women_cards (
     since        DATE NOT NULL,
     updated_at   TIMESTAMP NOT NULL
 );
+-- A woman's card by the keyed hash that names her in the books (the women served, 服务率).
+CREATE UNIQUE INDEX women_cards_by_subject ON women_cards (subject);
 -- The married women of childbearing age and their methods (长效避孕率), read from the index alone.
 CREATE INDEX women_cards_by_marital ON women_cards (marital, birth_date, method);
 -- The women kept as origin or as residence, by age (发证率).
 CREATE INDEX women_cards_by_side ON women_cards (side, birth_date);
--- A woman's entries in one book over a period (the services she received, 服务率): this index
--- replaces the one by subject alone, which its first column still serves.
-DROP INDEX ledger_entries_by_subject;
-CREATE INDEX ledger_entries_by_subject ON ledger_entries (subject, book, on_date);
+-- The versions valid through a day (the certificate holders of 发证率), read by that day.
+CREATE INDEX certificate_versions_by_validity ON certificate_versions (valid_until, issued_at);

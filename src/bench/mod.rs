@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod books;
+
 use anyhow::{Context as _, bail};
 use chrono::{Days, NaiveDate, Utc};
 use diesel::RunQueryDsl as _;
@@ -55,6 +57,10 @@ pub struct BenchOptions {
     pub phases: Vec<Phase>,
     /// Length of the audit log the audit phase checks.
     pub audit_entries: u64,
+    /// Women's cards, and book entries, the report phase makes.
+    pub report_rows: u64,
+    /// Rows of the register the import phase reads.
+    pub import_rows: u64,
 }
 
 /// A part of the benchmark, with the limit it is judged against.
@@ -68,6 +74,10 @@ pub enum Phase {
     Exchange,
     /// The audit chain check over `--audit-entries` entries.
     Audit,
+    /// The month's report over `--report-rows` cards and entries vs. a plain aggregate.
+    Report,
+    /// `hunyu import` of an `--import-rows` XLSX register vs. batch inserts.
+    Import,
 }
 
 /// Runs every benchmark and prints the figures.
@@ -113,6 +123,15 @@ async fn bench_backend(
     }
     if runs(Phase::Audit) {
         audit_phase(&origin.node, options.audit_entries)?;
+    }
+    if runs(Phase::Report) {
+        books::report_phase(&residence.node, options.report_rows, options.report_rows)?;
+    }
+    if runs(Phase::Import) {
+        if !runs(Phase::Exchange) {
+            exchange_rate(&origin.node, &residence.node, 1).await?;
+        }
+        books::import_phase(&origin.node, scratch.dir.path(), options.import_rows, phase)?;
     }
     origin.running.handle().stop(true).await;
     residence.running.handle().stop(true).await;
