@@ -16,7 +16,7 @@ use crate::node::{Actor, Caller};
 use crate::registry::{Enrolment, Registry};
 use crate::service::reports;
 use crate::setup::{InitOptions, RunningNode, create_api_key, init_node, restore_node, use_registry};
-use crate::sheets::{self, Format, Table};
+use crate::sheets::{self, Format};
 use crate::store::{Backend, Store, api_keys, audit};
 
 /// hunyu (婚育): marriage-and-childbearing certificates between origin and residence jurisdictions.
@@ -643,15 +643,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (core, who) = host_officer(&args.config, Action::ReadReport.default_purpose())?;
             let month = args.month.unwrap_or_else(last_month);
             let assessed = reports::assessment(&core, &month, &who, chrono::Utc::now())?;
-            let table = || Table {
-                title: sheets::FIGURES_SHEET,
-                headers: &sheets::ASSESSMENT_HEADERS,
-                rows: sheets::assessment_rows(&assessed),
-            };
             let bytes = match args.format {
                 Format::Json => serde_json::to_vec_pretty(&AssessmentView::from(assessed))?,
-                Format::Csv => sheets::csv(&table())?,
-                Format::Xlsx => sheets::assessment_xlsx(&assessed)?,
+                format => sheets::assessment_file(&assessed, format)?,
             };
             match &args.out {
                 Some(out) => {

@@ -106,9 +106,17 @@ pub const ASSESSMENT_HEADERS: [&str; 8] = [
     "达标 meets_target",
 ];
 
+/// The assessment as a CSV file or, for [`Format::Xlsx`], its workbook.
+pub fn assessment_file(assessed: &Assessment, format: Format) -> Result<Vec<u8>, SheetError> {
+    match format {
+        Format::Xlsx => assessment_xlsx(assessed),
+        _ => csv(&Table { title: FIGURES_SHEET, headers: &ASSESSMENT_HEADERS, rows: assessment_rows(assessed) }),
+    }
+}
+
 /// The assessment as text rows, one per indicator: a dash where there is nothing to show (not
 /// measured, or nothing to count), never 100 %.
-pub fn assessment_rows(assessed: &Assessment) -> Vec<Vec<String>> {
+fn assessment_rows(assessed: &Assessment) -> Vec<Vec<String>> {
     let shown = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
     assessed
         .figures
@@ -138,7 +146,7 @@ pub const FIRST_FIGURE_ROW: u32 = 3;
 /// The assessment as a workbook: the figures sheet (counts as numbers, rates and targets as
 /// percentages, a rate below its target on red, a chart of the rates against the targets) and
 /// the counterparts sheet (the women counted with each other node, for the cross-check).
-pub fn assessment_xlsx(assessed: &Assessment) -> Result<Vec<u8>, SheetError> {
+fn assessment_xlsx(assessed: &Assessment) -> Result<Vec<u8>, SheetError> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     sheet.set_name(FIGURES_SHEET)?;

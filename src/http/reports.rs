@@ -8,8 +8,7 @@ use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
 use crate::domain::assessment::{Counterpart, Figure, Score};
 use crate::service::reports::{self, Assessment, ClosedReport};
-use crate::sheets::Format;
-use crate::sheets::{self, Table};
+use crate::sheets::{self, Format};
 
 /// One indicator's figure: its counts when measured, its rate, its target.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -152,15 +151,7 @@ pub async fn assessment(
     let stem = format!("assessment-{}-{}", assessed.node, assessed.month);
     match format {
         Format::Json => Ok(HttpResponse::Ok().json(AssessmentView::from(assessed))),
-        Format::Csv => {
-            let table = Table {
-                title: sheets::FIGURES_SHEET,
-                headers: &sheets::ASSESSMENT_HEADERS,
-                rows: sheets::assessment_rows(&assessed),
-            };
-            download::table(&stem, format, &table)
-        }
-        Format::Xlsx => download::attachment(&stem, format, sheets::assessment_xlsx(&assessed)),
+        _ => download::attachment(&stem, format, sheets::assessment_file(&assessed, format)),
     }
 }
 

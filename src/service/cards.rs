@@ -76,8 +76,7 @@ pub fn check_batch(core: &NodeCore, rows: &[ImportRow], seen: &mut HashSet<Strin
     let today = crate::domain::calendar::local_date(now);
     let mut checked = Checked { cards: Vec::with_capacity(rows.len()), rejects: Vec::new(), rows: rows.len() };
     for row in rows {
-        let cells = [0, 1, 2, 3, 4, 5, 6].map(|i| row.cells[i].as_str());
-        match WomanCard::parse(&cells, today) {
+        match WomanCard::parse(&row.cells.each_ref().map(String::as_str), today) {
             Ok(card) if !seen.insert(card.person.id_number.as_str().to_owned()) => {
                 checked.rejects.push(Reject::of(row.row, ErrorCode::ImportDuplicate.at("id_number")));
             }

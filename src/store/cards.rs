@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{ledger_entries, women_cards};
-use super::{DbConn, StoreError, execute_natively};
+use super::{DbConn, StoreError, counted, execute_natively};
 use crate::domain::assessment::{Side, long_acting_codes, married_codes};
 use crate::domain::ledger::Book;
 
@@ -66,22 +66,13 @@ pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
     Ok(women_cards::table.count().get_result(conn)?)
 }
 
-/// Of the married women on this node's cards born from `born.0` to `born.1` (kept as `side`, or
-/// either side when none): how many use a long-acting method, and how many there are.
-pub fn long_acting(
-    conn: &mut DbConn,
-    born: (NaiveDate, NaiveDate),
-    side: Option<&str>,
-) -> Result<(u64, u64), StoreError> {
+/// Of the married women on this node's cards born from `born.0` to `born.1`, kept as origin or as
+/// residence: how many use a long-acting method, and how many there are.
+pub fn long_acting(conn: &mut DbConn, born: (NaiveDate, NaiveDate)) -> Result<(u64, u64), StoreError> {
     let married = || {
-        let mut query = women_cards::table
+        women_cards::table
             .filter(women_cards::marital.eq_any(married_codes()))
             .filter(women_cards::birth_date.between(born.0, born.1))
-            .into_boxed();
-        if let Some(side) = side {
-            query = query.filter(women_cards::side.eq(side.to_owned()));
-        }
-        query
     };
     let all: i64 = married().count().get_result(conn)?;
     let using: i64 = married().filter(women_cards::method.eq_any(long_acting_codes())).count().get_result(conn)?;
@@ -145,8 +136,4 @@ pub fn certified(
         .select(certificates::id_number);
     let holding: i64 = outflowing().filter(women_cards::id_number.eq_any(holders)).count().get_result(conn)?;
     Ok((counted(holding), counted(all)))
-}
-
-fn counted(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }

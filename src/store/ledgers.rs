@@ -291,7 +291,7 @@ pub fn women_by_counterpart(conn: &mut DbConn, side: Side, last: NaiveDate) -> R
         side.as_str(),
     );
     let counted: Vec<WomenWith> = diesel::sql_query(counting).load(conn)?;
-    Ok(counted.into_iter().map(|c| (c.peer, u64::try_from(c.women).unwrap_or(0))).collect())
+    Ok(counted.into_iter().map(|c| (c.peer, super::counted(c.women))).collect())
 }
 
 /// How many women a node counts with one other node.

@@ -149,8 +149,7 @@ pub fn events_reported(conn: &mut DbConn, start: NaiveDateTime, end: NaiveDateTi
     };
     let all: i64 = reported().count().get_result(conn)?;
     let receipted: i64 = reported().filter(messages::receipt.is_not_null()).count().get_result(conn)?;
-    let counted = |n: i64| u64::try_from(n).unwrap_or(0);
-    Ok((counted(receipted), counted(all)))
+    Ok((super::counted(receipted), super::counted(all)))
 }
 
 /// A message by id and direction.

@@ -52,6 +52,11 @@ macro_rules! execute_natively {
 }
 pub(crate) use execute_natively;
 
+/// A count the database returned, as the figures hold it.
+pub(crate) fn counted(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
 /// Which database engine a node runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

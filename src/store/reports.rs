@@ -50,15 +50,6 @@ pub fn closed_since(conn: &mut DbConn, from: &str) -> Result<Vec<String>, StoreE
         .load(conn)?)
 }
 
-/// Every version of `month`'s report, the first first.
-pub fn versions(conn: &mut DbConn, month: &str) -> Result<Vec<ReportRow>, StoreError> {
-    Ok(assessment_reports::table
-        .filter(assessment_reports::month.eq(month))
-        .order(assessment_reports::ver.asc())
-        .select(ReportRow::as_select())
-        .load(conn)?)
-}
-
 /// At most `limit` versions the registry does not have yet, in the order it must keep them.
 pub fn unsent(conn: &mut DbConn, limit: i64) -> Result<Vec<ReportRow>, StoreError> {
     Ok(assessment_reports::table
