@@ -101,7 +101,7 @@ impl From<LedgerQuery> for LedgerFilter {
 /// no endpoint edits a book.
 #[utoipa::path(tag = "worker", params(("book" = String, Path, description = "women, marriages, births or services"), LedgerQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = LedgerPage), (status = 404, description = "no such book"),
+    responses((status = 200, description = "the JSON document, or the CSV file or XLSX workbook asked for", content((LedgerPage = "application/json"), (String = "text/csv; charset=utf-8"), (super::schema::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 404, description = "no such book"),
         (status = 429, description = "over the key's rate limit")))]
 #[get("/api/v1/ledgers/{book}")]
 pub async fn ledger(

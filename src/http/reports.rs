@@ -134,7 +134,7 @@ pub struct AssessmentQuery {
 /// higher; an indicator the node does not measure yet has no counts. A fact that arrives later
 /// changes the figures.
 #[utoipa::path(tag = "officer", params(AssessmentQuery), security(("bearer" = [])),
-    responses((status = 200, body = AssessmentView), (status = 422, description = "not a month, or one not begun")))]
+    responses((status = 200, description = "the JSON document, or the CSV file or XLSX workbook asked for", content((AssessmentView = "application/json"), (String = "text/csv; charset=utf-8"), (super::schema::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 422, description = "not a month, or one not begun")))]
 #[get("/api/v1/reports/assessment")]
 pub async fn assessment(
     req: HttpRequest,

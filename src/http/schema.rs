@@ -19,6 +19,17 @@ use crate::seal::jws::MAX_TOKEN_LEN;
 use crate::seal::{Jwk, Jwks};
 use crate::sheets::Format;
 
+/// A file's bytes, as a download answers them (an XLSX workbook).
+pub struct Binary;
+
+impl PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        string("The file's bytes.").format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary))).into()
+    }
+}
+
+impl ToSchema for Binary {}
+
 /// A string schema with its description.
 fn string(description: &str) -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String).description(Some(description))

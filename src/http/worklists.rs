@@ -70,7 +70,7 @@ pub struct WorklistQuery {
 /// `arrivals`: women registered here without a valid certificate, who obtain one within 90 days.
 #[utoipa::path(tag = "worker", params(("list" = String, Path, description = "answers or arrivals"), WorklistQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = Worklist), (status = 404, description = "no such worklist"),
+    responses((status = 200, description = "the JSON document, or the CSV file or XLSX workbook asked for", content((Worklist = "application/json"), (String = "text/csv; charset=utf-8"), (super::schema::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 404, description = "no such worklist"),
         (status = 429, description = "over the key's rate limit")))]
 #[get("/api/v1/worklists/{list}")]
 pub async fn worklist(
