@@ -10,7 +10,12 @@ use diesel::RunQueryDsl as _;
 
 use super::{batch_insert_rate, report, synthetic_id_number};
 use crate::domain::assessment::Month;
-use crate::domain::ledger::{Book, CARD_COLUMNS};
+use crate::domain::assessment::Side;
+use crate::domain::certificate::ContraceptionMethod;
+use crate::domain::error::Coded as _;
+use crate::domain::id_number;
+use crate::domain::ledger::{CARD_COLUMNS, EntryKind};
+use crate::domain::message::PersonRef;
 use crate::domain::role::Role;
 use crate::node::{Actor, Caller, NodeCore};
 use crate::store::StoreError;
@@ -55,14 +60,15 @@ fn synthetic_card(node: &NodeCore, n: u64, now: chrono::NaiveDateTime) -> CardRo
 /// The e-th book entry and the message that made it: a third arrivals registered here (every
 /// other with a certificate), a third contraception services, a third births, on the days of the
 /// last year, each of woman `e % women`.
-fn synthetic_entry(node: &NodeCore, e: u64, women: u64, today: NaiveDate) -> (MessageRow, NewEntry) {
+fn synthetic_entry(node: &NodeCore, e: u64, women: u64, today: NaiveDate) -> anyhow::Result<(MessageRow, NewEntry)> {
     let id_number = synthetic_id_number(e % women);
+    let parsed = id_number::parse(&id_number, today).map_err(|e| anyhow::anyhow!(e.code()))?;
     let on = today.checked_sub_days(Days::new(e % 365 + 1)).unwrap_or(today);
     let at = on.and_hms_opt(10, 0, 0).unwrap_or_default() + chrono::Duration::days(1);
-    let (kind, book, entry_kind) = match e % 3 {
-        0 => ("arrival_notice", Book::Women, "arrived"),
-        1 => ("event_report", Book::Services, "contraception"),
-        _ => ("event_report", Book::Births, "birth"),
+    let (kind, entry_kind) = match e % 3 {
+        0 => ("arrival_notice", EntryKind::Arrived),
+        1 => ("event_report", EntryKind::Contraception),
+        _ => ("event_report", EntryKind::Birth),
     };
     let row = MessageRow {
         id: format!("0193c000-0000-7000-8000-{e:012}"),
@@ -85,19 +91,17 @@ fn synthetic_entry(node: &NodeCore, e: u64, women: u64, today: NaiveDate) -> (Me
     let entry = NewEntry {
         source: row.id.clone(),
         peer: row.peer.clone(),
-        book,
         kind: entry_kind,
-        side: "residence",
+        side: Side::Residence,
         subject: row.subject.clone(),
-        id_number,
-        name: "测试".into(),
+        person: PersonRef { id_number: parsed, name: "测试".into() },
         on_date: on,
-        method: (book == Book::Services).then_some("iud"),
+        method: (entry_kind == EntryKind::Contraception).then_some(ContraceptionMethod::Iud),
         certificate: (e.is_multiple_of(6)).then(|| "0193c000-0000-7000-8000-00000000c0de".into()),
         corrects: None,
         recorded_at: at,
     };
-    (row, entry)
+    Ok((row, entry))
 }
 
 /// Writes `women` cards and `events` entries with their messages into `node`'s database.
@@ -113,6 +117,8 @@ fn generate(node: &NodeCore, women: u64, events: u64) -> anyhow::Result<Duration
     for from in (0..events).step_by(GENERATED_PER_TRANSACTION as usize) {
         let (rows, entries): (Vec<MessageRow>, Vec<NewEntry>) = (from..(from + GENERATED_PER_TRANSACTION).min(events))
             .map(|e| synthetic_entry(node, e, women.max(1), today))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
             .unzip();
         node.store.write(move |conn| {
             messages::insert_all(conn, &rows)?;

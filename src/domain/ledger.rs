@@ -255,6 +255,42 @@ mod tests {
     }
 
     #[test]
+    fn a_card_follows_her_arrivals_departures_and_events() {
+        let person = her();
+        let arrival = |on: &str, side| LedgerEntry { side, ..entry(EntryKind::Arrived, &person, day(on)) };
+        let first = WomanCard::after(None, &arrival("2026-11-03", Side::Residence), "130728102000").unwrap();
+        assert_eq!(
+            (first.side, first.counterpart.as_deref(), first.since, first.marital),
+            (Side::Residence, Some("130728102000"), day("2026-11-03"), MaritalStatus::Unstated)
+        );
+        assert_eq!(WomanCard::after(Some(&first), &arrival("2026-11-03", Side::Residence), "130728102000"), None);
+        assert_eq!(
+            WomanCard::after(Some(&first), &arrival("2026-10-01", Side::Origin), "440305001000"),
+            None,
+            "an older move changes nothing"
+        );
+        let moved = WomanCard::after(Some(&first), &arrival("2026-11-20", Side::Residence), "440305001000").unwrap();
+        assert_eq!((moved.counterpart.as_deref(), moved.since), (Some("440305001000"), day("2026-11-20")));
+        let married = WomanCard::after(Some(&moved), &entry(EntryKind::Married, &person, day("2026-01-01")), "x");
+        let married = married.unwrap();
+        assert_eq!((married.marital, married.since), (MaritalStatus::Married, day("2026-11-20")));
+        let implant = LedgerEntry {
+            method: Some(ContraceptionMethod::Implant),
+            ..entry(EntryKind::Contraception, &person, day("2026-11-25"))
+        };
+        let served = WomanCard::after(Some(&married), &implant, "x").unwrap();
+        assert_eq!(served.method, Some(ContraceptionMethod::Implant));
+        assert_eq!(WomanCard::after(Some(&served), &entry(EntryKind::Birth, &person, day("2026-11-26")), "x"), None);
+        let him = PersonRefDraft { id_number: "110105199003070017".into(), name: "李明".into() };
+        let him = him.parse("person", day("2026-12-01")).unwrap();
+        assert_eq!(WomanCard::after(None, &entry(EntryKind::Married, &him, day("2026-11-01")), "x"), None);
+    }
+
+    fn entry(kind: EntryKind, person: &PersonRef, on: NaiveDate) -> LedgerEntry<'_> {
+        LedgerEntry { kind, side: Side::Residence, person, on, method: None, certificate: None, corrects: None }
+    }
+
+    #[test]
     fn each_event_goes_to_its_book_with_its_method_and_what_it_corrects() {
         let books = [
             (EventKind::Birth, Book::Births),
@@ -361,6 +397,39 @@ impl WomanCard {
             }
             _ => Err(errors),
         }
+    }
+}
+
+impl WomanCard {
+    /// Her card after a fact of the books, or `None` when the fact changes nothing: an arrival or
+    /// a departure puts her on the entry's side with `counterpart` (the message's other node) from
+    /// that day on, unless the card already says something later; a marriage or a divorce sets
+    /// her marital status, a contraception its method. A woman without a card gets one with her
+    /// first fact, her marital status not stated until a fact says it. A man has no card.
+    pub fn after(held: Option<&WomanCard>, entry: &LedgerEntry<'_>, counterpart: &str) -> Option<WomanCard> {
+        if entry.person.id_number.sex() != Sex::F {
+            return None;
+        }
+        let mut card = held.cloned().unwrap_or_else(|| WomanCard {
+            person: entry.person.clone(),
+            marital: MaritalStatus::Unstated,
+            method: None,
+            side: entry.side,
+            counterpart: Some(counterpart.to_owned()),
+            since: entry.on,
+        });
+        match entry.kind {
+            EntryKind::Arrived | EntryKind::Left if entry.on >= card.since => {
+                card.side = entry.side;
+                card.counterpart = Some(counterpart.to_owned());
+                card.since = entry.on;
+            }
+            EntryKind::Married => card.marital = MaritalStatus::Married,
+            EntryKind::Divorced => card.marital = MaritalStatus::Divorced,
+            EntryKind::Contraception if entry.method.is_some() => card.method = entry.method,
+            _ => {}
+        }
+        (held != Some(&card)).then_some(card)
     }
 }
 

@@ -8,6 +8,7 @@
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use super::calendar::{Deadline, WorkCalendar};
 use super::certificate::{ContraceptionMethod, parse_name};
 use super::error::{Coded as _, ErrorCode, FieldError};
 use super::id_number::{self, IdNumber};
@@ -420,6 +421,12 @@ pub fn presentation_due(arrived: NaiveDate) -> NaiveDate {
 /// Last day for a woman who arrived without a valid certificate to obtain one.
 pub fn certificate_due(arrived: NaiveDate) -> NaiveDate {
     arrived.checked_add_days(Days::new(CERTIFICATE_DAYS)).unwrap_or(NaiveDate::MAX)
+}
+
+/// Last day for the residence to verify the certificate of a woman who arrived on `arrived` (及时查验):
+/// provisional where the count crosses a year whose holidays are not loaded.
+pub fn check_due(arrived: NaiveDate, calendar: &WorkCalendar) -> Deadline {
+    calendar.add_working_days(arrived, CHECK_WORKING_DAYS)
 }
 
 /// A required free text of at most `max` characters, trimmed.

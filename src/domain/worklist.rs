@@ -14,17 +14,25 @@ pub enum Worklist {
     Answers,
     /// Women registered here who showed no valid certificate: she obtains one within 90 days.
     Arrivals,
+    /// The same arrivals as checks owed: a valid certificate of hers verified within 5 working
+    /// days of her arrival (及时查验).
+    Checks,
+    /// Women 18–49 this node keeps as origin (流出) who hold no valid certificate from here: by
+    /// the month's end, when 发证率 counts them.
+    Outflows,
 }
 
 impl Worklist {
     /// Every worklist.
-    pub const ALL: [Worklist; 2] = [Self::Answers, Self::Arrivals];
+    pub const ALL: [Worklist; 4] = [Self::Answers, Self::Arrivals, Self::Checks, Self::Outflows];
 
     /// The stable name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Answers => "answers",
             Self::Arrivals => "arrivals",
+            Self::Checks => "checks",
+            Self::Outflows => "outflows",
         }
     }
 
@@ -44,11 +52,21 @@ pub enum Task {
     AnswerBirthReport,
     /// See that she obtains a certificate, and verify it (90 days from her arrival).
     ObtainCertificate,
+    /// Verify her certificate (5 working days from her arrival).
+    VerifyCertificate,
+    /// Issue or renew her certificate (by the month's end).
+    IssueCertificate,
 }
 
 impl Task {
     /// Every task.
-    pub const ALL: [Task; 3] = [Self::AnswerInquiry, Self::AnswerBirthReport, Self::ObtainCertificate];
+    pub const ALL: [Task; 5] = [
+        Self::AnswerInquiry,
+        Self::AnswerBirthReport,
+        Self::ObtainCertificate,
+        Self::VerifyCertificate,
+        Self::IssueCertificate,
+    ];
 
     /// The stable name.
     pub fn as_str(self) -> &'static str {
@@ -56,6 +74,8 @@ impl Task {
             Self::AnswerInquiry => "answer_inquiry",
             Self::AnswerBirthReport => "answer_birth_report",
             Self::ObtainCertificate => "obtain_certificate",
+            Self::VerifyCertificate => "verify_certificate",
+            Self::IssueCertificate => "issue_certificate",
         }
     }
 }

@@ -344,7 +344,7 @@ fn store(
     }
     let stored = rows.len();
     messages::insert_all(conn, &rows)?;
-    ledgers::insert_all(conn, &entries)?;
+    ledgers::record(conn, &entries)?;
     messages::set_last_seq(conn, sender, Direction::In, last)?;
     let at = now.naive_utc();
     let mut reported = false;

@@ -273,7 +273,7 @@ fn take_back(
         let entry = NewEntry::of_message(&claims.body, &row);
         messages::insert(conn, &row)?;
         // What the backup lost of this node's books comes back with the messages that made it.
-        ledgers::insert_all(conn, entry.as_slice())?;
+        ledgers::record(conn, entry.as_slice())?;
     }
     let receipts: Vec<(&str, &str)> = receipts.iter().map(|(id, r)| (id.as_str(), r.as_str())).collect();
     messages::record_receipts(conn, &receipts, now.naive_utc())?;

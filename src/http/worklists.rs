@@ -16,9 +16,11 @@ use crate::sheets::{self, Table};
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WorkItemView {
     pub task: Task,
-    /// Id of the message the duty comes from (for an answer: the one to reply to).
-    pub source: String,
-    /// The node that asked, for an answer owed.
+    /// Id of the message the duty comes from (for an answer: the one to reply to); none for a
+    /// woman on this node's cards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The node that asked, for an answer owed; the residence she lives at, for a woman kept as origin.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
     pub id_number: String,
@@ -28,6 +30,8 @@ pub struct WorkItemView {
     pub since: NaiveDate,
     #[schema(value_type = String, format = Date)]
     pub due_on: NaiveDate,
+    /// The deadline counts working days in a year whose holidays are not loaded yet: it may move.
+    pub provisional: bool,
     /// Its deadline has passed.
     pub overdue: bool,
 }
@@ -42,6 +46,7 @@ impl From<WorkItem> for WorkItemView {
             name: i.name,
             since: i.since,
             due_on: i.due_on,
+            provisional: i.provisional,
             overdue: i.overdue,
         }
     }
@@ -68,7 +73,10 @@ pub struct WorklistQuery {
 ///
 /// `answers`: inquiries (协查) and birth reports received here and owed an answer (15 or 30 days).
 /// `arrivals`: women registered here without a valid certificate, who obtain one within 90 days.
-#[utoipa::path(tag = "worker", params(("list" = String, Path, description = "answers or arrivals"), WorklistQuery),
+/// `checks`: the same women, whose certificate is verified within 5 working days of arriving.
+/// `outflows`: women 18–49 kept here as origin (流出) without a valid certificate from here, owed
+/// one by the month's end.
+#[utoipa::path(tag = "worker", params(("list" = String, Path, description = "answers, arrivals, checks or outflows"), WorklistQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "the JSON document, or the CSV file or XLSX workbook asked for", content((Worklist = "application/json"), (String = "text/csv; charset=utf-8"), (super::schema::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 404, description = "no such worklist"),
         (status = 429, description = "over the key's rate limit")))]
@@ -99,9 +107,10 @@ pub async fn worklist(
             i.name,
             i.since.to_string(),
             i.due_on.to_string(),
+            sheets::yes_no(i.provisional),
             sheets::yes_no(i.overdue),
             i.peer.unwrap_or_default(),
-            i.source,
+            i.source.unwrap_or_default(),
         ]
     });
     let table = Table { title: "工作清单", headers: &WORKLIST_HEADERS, rows: rows.collect() };
@@ -109,12 +118,13 @@ pub async fn worklist(
 }
 
 /// The columns of a worklist as CSV: the Chinese name, then the JSON field.
-const WORKLIST_HEADERS: [&str; 8] = [
+const WORKLIST_HEADERS: [&str; 9] = [
     "事项 task",
     "公民身份号码 id_number",
     "姓名 name",
     "起始日期 since",
     "截止日期 due_on",
+    "截止日期待定 provisional",
     "已逾期 overdue",
     "来文节点 peer",
     "来源记录 source",

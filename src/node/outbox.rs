@@ -73,7 +73,7 @@ impl Outbox {
             entries.extend(entry);
         }
         messages::insert_all(conn, &rows)?;
-        ledgers::insert_all(conn, &entries)?;
+        ledgers::record(conn, &entries)?;
         for (peer, seq) in &last {
             messages::set_last_seq(conn, peer, Direction::Out, *seq)?;
         }

@@ -80,7 +80,10 @@ pub fn check_batch(core: &NodeCore, rows: &[ImportRow], seen: &mut HashSet<Strin
             Ok(card) if !seen.insert(card.person.id_number.as_str().to_owned()) => {
                 checked.rejects.push(Reject::of(row.row, ErrorCode::ImportDuplicate.at("id_number")));
             }
-            Ok(card) => checked.cards.push(card_row(core, &card, now)),
+            Ok(card) => {
+                let subject = core.audit_key.subject(card.person.id_number.as_str());
+                checked.cards.push(CardRow::new(&card, subject, now.naive_utc()));
+            }
             Err(errors) => checked.rejects.extend(errors.into_iter().map(|e| Reject::of(row.row, e))),
         }
     }
@@ -140,21 +143,4 @@ pub fn write_batch(
     })?;
     counts += written;
     Ok((counts, rejects))
-}
-
-/// The stored form of a card.
-fn card_row(core: &NodeCore, card: &WomanCard, now: DateTime<Utc>) -> CardRow {
-    let id_number = card.person.id_number.as_str().to_owned();
-    CardRow {
-        subject: core.audit_key.subject(&id_number),
-        birth_date: card.person.id_number.birth_date(),
-        id_number,
-        name: card.person.name.clone(),
-        marital: card.marital.code().to_owned(),
-        method: card.method.map(|m| m.as_str().to_owned()),
-        side: card.side.as_str().to_owned(),
-        counterpart: card.counterpart.clone(),
-        since: card.since,
-        updated_at: now.naive_utc(),
-    }
 }

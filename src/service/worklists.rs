@@ -4,14 +4,16 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use super::{ServiceError, refused};
 use crate::domain::access::Action;
-use crate::domain::calendar::local_date;
+use crate::domain::assessment::{CERTIFICATE_AGES, Month, born_between};
+use crate::domain::calendar::{WorkCalendar, local_date};
 use crate::domain::error::ErrorCode;
-use crate::domain::message::{MessageBody, MessageClaims, certificate_due, is_overdue};
+use crate::domain::message::{MessageBody, MessageClaims, certificate_due, check_due, is_overdue};
 use crate::domain::worklist::{LOOK_BACK_DAYS, Task, Worklist};
 use crate::node::{Actor, NodeCore};
 use crate::seal::read_stored;
 use crate::store::StoreError;
 use crate::store::audit::Recorded;
+use crate::store::cards::{self, CardRow};
 use crate::store::ledgers::{self, LedgerRow};
 use crate::store::messages::{self, MessageRow};
 
@@ -19,15 +21,17 @@ use crate::store::messages::{self, MessageRow};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkItem {
     pub task: Task,
-    /// The message the duty comes from.
-    pub source: String,
-    /// The node that asked, for an answer owed.
+    /// The message the duty comes from; none for a woman on this node's cards.
+    pub source: Option<String>,
+    /// The node that asked, for an answer owed; the residence she lives at, for a woman kept as origin.
     pub peer: Option<String>,
     pub id_number: String,
     pub name: String,
     /// The day the duty began: received, or arrived.
     pub since: NaiveDate,
     pub due_on: NaiveDate,
+    /// The deadline counts working days in a year whose holidays are not loaded yet: it may move.
+    pub provisional: bool,
     /// Its deadline has passed.
     pub overdue: bool,
 }
@@ -58,13 +62,26 @@ pub fn list(
                 .collect::<Result<Vec<_>, StoreError>>()?
                 .into_iter()
                 .unzip(),
-            Worklist::Arrivals => {
+            Worklist::Arrivals | Worklist::Checks => {
                 let since = today.checked_sub_days(Days::new(LOOK_BACK_DAYS)).unwrap_or(NaiveDate::MIN);
+                let calendar = &core.assessment.calendar;
                 ledgers::arrivals_without_certificate(conn, since, limit)?
                     .into_iter()
                     .map(|row| {
                         let subject = row.subject.clone();
-                        (without_certificate(row, today), subject)
+                        (without_certificate(row, list == Worklist::Checks, calendar, today), subject)
+                    })
+                    .unzip()
+            }
+            Worklist::Outflows => {
+                let month = Month::of(now);
+                let (_, end) = month.span_utc();
+                let born = born_between(month.last_day(), CERTIFICATE_AGES);
+                cards::uncertified(conn, born, end.naive_utc(), month.last_day(), limit)?
+                    .into_iter()
+                    .map(|card| {
+                        let subject = Some(card.subject.clone());
+                        (outflowing_uncertified(card, month, today), subject)
                     })
                     .unzip()
             }
@@ -90,23 +107,47 @@ fn owed_answer(row: MessageRow, today: NaiveDate) -> Result<WorkItem, StoreError
         name: person.name.clone(),
         since: local_date(row.created_at.and_utc()),
         due_on,
+        provisional: false,
         overdue: is_overdue(due_on, today),
-        source: row.id,
+        source: Some(row.id),
         peer: Some(row.peer),
     })
 }
 
-/// A woman registered without a valid certificate: she obtains one within 90 days of arriving.
-fn without_certificate(row: LedgerRow, today: NaiveDate) -> WorkItem {
-    let due_on = certificate_due(row.on_date);
+/// A woman registered without a valid certificate: her certificate is verified within 5 working
+/// days of arriving (`check`), and she obtains one within 90 days.
+fn without_certificate(row: LedgerRow, check: bool, calendar: &WorkCalendar, today: NaiveDate) -> WorkItem {
+    let (task, due_on, provisional) = if check {
+        let due = check_due(row.on_date, calendar);
+        (Task::VerifyCertificate, due.date, due.is_provisional())
+    } else {
+        (Task::ObtainCertificate, certificate_due(row.on_date), false)
+    };
     WorkItem {
-        task: Task::ObtainCertificate,
-        source: row.source,
+        task,
+        source: Some(row.source),
         peer: None,
         id_number: row.id_number,
         name: row.name,
         since: row.on_date,
         due_on,
+        provisional,
+        overdue: is_overdue(due_on, today),
+    }
+}
+
+/// A woman kept as origin without a valid certificate from here: 发证率 counts her at the month's end.
+fn outflowing_uncertified(card: CardRow, month: Month, today: NaiveDate) -> WorkItem {
+    let due_on = month.last_day();
+    WorkItem {
+        task: Task::IssueCertificate,
+        source: None,
+        peer: card.counterpart,
+        id_number: card.id_number,
+        name: card.name,
+        since: card.since,
+        due_on,
+        provisional: false,
         overdue: is_overdue(due_on, today),
     }
 }

@@ -3,10 +3,17 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use std::collections::{BTreeMap, HashMap};
+
+use super::ledgers::NewEntry;
 use super::schema::{ledger_entries, women_cards};
-use super::{DbConn, StoreError, counted, execute_natively};
+use super::{DbConn, StoreError, counted, execute_natively, parse_stored};
 use crate::domain::assessment::{Side, long_acting_codes, married_codes};
-use crate::domain::ledger::Book;
+use crate::domain::certificate::ContraceptionMethod;
+use crate::domain::id_number;
+use crate::domain::ledger::{Book, WomanCard};
+use crate::domain::marital::MaritalStatus;
+use crate::domain::message::PersonRef;
 
 /// A stored card.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -27,6 +34,36 @@ pub struct CardRow {
 }
 
 impl CardRow {
+    /// The stored form of `card`, keyed by `subject` (the keyed hash of her ID number).
+    pub fn new(card: &WomanCard, subject: String, updated_at: NaiveDateTime) -> CardRow {
+        CardRow {
+            subject,
+            id_number: card.person.id_number.as_str().to_owned(),
+            birth_date: card.person.id_number.birth_date(),
+            name: card.person.name.clone(),
+            marital: card.marital.code().to_owned(),
+            method: card.method.map(|m| m.as_str().to_owned()),
+            side: card.side.as_str().to_owned(),
+            counterpart: card.counterpart.clone(),
+            since: card.since,
+            updated_at,
+        }
+    }
+
+    /// The card as the domain reads it.
+    pub fn card(&self) -> Result<WomanCard, StoreError> {
+        // A stored number was checked when it came in: no birth date is after the end of time.
+        let id_number = parse_stored(&self.id_number, |n| id_number::parse(n, NaiveDate::MAX).ok())?;
+        Ok(WomanCard {
+            person: PersonRef { id_number, name: self.name.clone() },
+            marital: parse_stored(&self.marital, MaritalStatus::parse)?,
+            method: self.method.as_deref().map(|m| parse_stored(m, ContraceptionMethod::parse)).transpose()?,
+            side: parse_stored(&self.side, Side::parse)?,
+            counterpart: self.counterpart.clone(),
+            since: self.since,
+        })
+    }
+
     /// Whether the two say the same of her, whenever each was written.
     pub fn same_facts(&self, other: &CardRow) -> bool {
         CardRow { updated_at: other.updated_at, ..self.clone() } == *other
@@ -59,6 +96,36 @@ pub fn insert_all(conn: &mut DbConn, rows: &[CardRow]) -> Result<(), StoreError>
 pub fn update(conn: &mut DbConn, row: &CardRow) -> Result<(), StoreError> {
     diesel::update(women_cards::table.find(&row.id_number)).set(row).execute(conn)?;
     Ok(())
+}
+
+/// Brings the cards of the women `entries` are about up to date with them, in their order: the
+/// exchange keeps the cards as the messages come and go (see [`WomanCard::after`]).
+pub fn follow(conn: &mut DbConn, entries: &[NewEntry]) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = entries.iter().map(|e| e.person.id_number.as_str()).collect();
+    let mut held: HashMap<String, (WomanCard, bool)> = HashMap::new();
+    for row in find_all(conn, &ids)? {
+        held.insert(row.id_number.clone(), (row.card()?, true));
+    }
+    let mut changed: BTreeMap<&str, (&str, NaiveDateTime)> = BTreeMap::new();
+    for entry in entries {
+        let (Some(subject), id) = (entry.subject.as_deref(), entry.person.id_number.as_str()) else { continue };
+        let current = held.get(id).map(|(card, _)| card);
+        if let Some(card) = WomanCard::after(current, &entry.entry(), &entry.peer) {
+            let stored = held.get(id).is_some_and(|(_, stored)| *stored);
+            held.insert(id.to_owned(), (card, stored));
+            changed.insert(id, (subject, entry.recorded_at));
+        }
+    }
+    let mut created = Vec::new();
+    for (id, (subject, at)) in changed {
+        let Some((card, stored)) = held.get(id) else { continue };
+        let row = CardRow::new(card, subject.to_owned(), at);
+        if *stored { update(conn, &row)? } else { created.push(row) }
+    }
+    insert_all(conn, &created)
 }
 
 /// How many cards this node keeps.
@@ -107,33 +174,63 @@ pub fn served(
     Ok((counted(served), counted(all)))
 }
 
+/// The women this node keeps as origin (流出) born from `$born.0` to `$born.1`.
+macro_rules! outflowing {
+    ($born:expr) => {
+        women_cards::table
+            .filter(women_cards::birth_date.between($born.0, $born.1))
+            .filter(women_cards::side.eq(Side::Origin.as_str()))
+    };
+}
+
+/// The ID numbers on the certificates from here valid at `$end`: issued before it, valid through
+/// `$last_day`, neither superseded nor revoked by then.
+macro_rules! valid_holders {
+    ($end:expr, $last_day:expr) => {{
+        use super::schema::{certificate_events, certificate_versions, certificates};
+        let ended = certificate_events::table
+            .filter(certificate_events::jti.eq(certificate_versions::jti))
+            .filter(certificate_events::at.lt($end));
+        certificates::table
+            .inner_join(certificate_versions::table)
+            .filter(certificate_versions::issued_at.lt($end))
+            .filter(certificate_versions::valid_until.ge($last_day))
+            .filter(diesel::dsl::not(diesel::dsl::exists(ended)))
+            .select(certificates::id_number)
+    }};
+}
+
 /// Of the women this node keeps as origin born from `born.0` to `born.1`: how many held a
-/// certificate from here valid at `end` (issued before it, valid through `last_day`, neither
-/// superseded nor revoked by then), and how many there are (发证率).
+/// certificate from here valid at `end` (see `valid_holders!`), and how many there are (发证率).
 pub fn certified(
     conn: &mut DbConn,
     born: (NaiveDate, NaiveDate),
     end: NaiveDateTime,
     last_day: NaiveDate,
 ) -> Result<(u64, u64), StoreError> {
-    use super::schema::{certificate_events, certificate_versions, certificates};
-    let outflowing = || {
-        women_cards::table
-            .filter(women_cards::birth_date.between(born.0, born.1))
-            .filter(women_cards::side.eq(Side::Origin.as_str()))
-    };
-    let all: i64 = outflowing().count().get_result(conn)?;
-    let ended = certificate_events::table
-        .filter(certificate_events::jti.eq(certificate_versions::jti))
-        .filter(certificate_events::at.lt(end));
+    let all: i64 = outflowing!(born).count().get_result(conn)?;
     // The women holding a valid certificate are read from the certificates and each found among
     // the cards, rather than a certificate sought for every card.
-    let holders = certificates::table
-        .inner_join(certificate_versions::table)
-        .filter(certificate_versions::issued_at.lt(end))
-        .filter(certificate_versions::valid_until.ge(last_day))
-        .filter(diesel::dsl::not(diesel::dsl::exists(ended)))
-        .select(certificates::id_number);
-    let holding: i64 = outflowing().filter(women_cards::id_number.eq_any(holders)).count().get_result(conn)?;
+    let holding: i64 = outflowing!(born)
+        .filter(women_cards::id_number.eq_any(valid_holders!(end, last_day)))
+        .count()
+        .get_result(conn)?;
     Ok((counted(holding), counted(all)))
+}
+
+/// The women this node keeps as origin born from `born.0` to `born.1` who hold no certificate
+/// from here valid at `end`, the longest gone first (at most `limit`).
+pub fn uncertified(
+    conn: &mut DbConn,
+    born: (NaiveDate, NaiveDate),
+    end: NaiveDateTime,
+    last_day: NaiveDate,
+    limit: i64,
+) -> Result<Vec<CardRow>, StoreError> {
+    Ok(outflowing!(born)
+        .filter(diesel::dsl::not(women_cards::id_number.eq_any(valid_holders!(end, last_day))))
+        .order((women_cards::since.asc(), women_cards::id_number.asc()))
+        .limit(limit)
+        .select(CardRow::as_select())
+        .load(conn)?)
 }

@@ -7,8 +7,9 @@ use super::messages::MessageRow;
 use super::schema::ledger_entries;
 use super::{DbConn, StoreError, execute_natively};
 use crate::domain::assessment::Side;
+use crate::domain::certificate::ContraceptionMethod;
 use crate::domain::ledger::{self, Book, EntryKind, LedgerEntry};
-use crate::domain::message::{Direction, MessageBody};
+use crate::domain::message::{Direction, MessageBody, PersonRef};
 
 /// A stored entry.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -42,14 +43,12 @@ pub struct NewEntry {
     pub source: String,
     /// The other node of the message.
     pub peer: String,
-    pub book: Book,
-    pub kind: &'static str,
-    pub side: &'static str,
+    pub kind: EntryKind,
+    pub side: Side,
     pub subject: Option<String>,
-    pub id_number: String,
-    pub name: String,
+    pub person: PersonRef,
     pub on_date: NaiveDate,
-    pub method: Option<&'static str>,
+    pub method: Option<ContraceptionMethod>,
     pub certificate: Option<String>,
     pub corrects: Option<String>,
     pub recorded_at: NaiveDateTime,
@@ -66,17 +65,28 @@ impl NewEntry {
         Self {
             source: row.id.clone(),
             peer: row.peer.clone(),
-            book: entry.kind.book(),
-            kind: entry.kind.as_str(),
-            side: entry.side.as_str(),
+            kind: entry.kind,
+            side: entry.side,
             subject: row.subject.clone(),
-            id_number: entry.person.id_number.as_str().to_owned(),
-            name: entry.person.name.clone(),
+            person: entry.person.clone(),
             on_date: entry.on,
-            method: entry.method.map(|m| m.as_str()),
+            method: entry.method,
             certificate: entry.certificate.map(str::to_owned),
             corrects: entry.corrects.map(str::to_owned),
             recorded_at: row.created_at,
+        }
+    }
+
+    /// The fact it records, as the domain reads it.
+    pub fn entry(&self) -> LedgerEntry<'_> {
+        LedgerEntry {
+            kind: self.kind,
+            side: self.side,
+            person: &self.person,
+            on: self.on_date,
+            method: self.method,
+            certificate: self.certificate.as_deref(),
+            corrects: self.corrects.as_deref(),
         }
     }
 }
@@ -84,7 +94,14 @@ impl NewEntry {
 /// Rows per multi-row statement: 13 parameters a row, far under both backends' limits.
 const INSERT_CHUNK: usize = 1000;
 
-/// Stores `entries`, in the transaction that stores the messages that made them.
+/// Records `entries` in the transaction that stores the messages that made them: the books, and
+/// the women's cards they change.
+pub fn record(conn: &mut DbConn, entries: &[NewEntry]) -> Result<(), StoreError> {
+    insert_all(conn, entries)?;
+    super::cards::follow(conn, entries)
+}
+
+/// Stores `entries` in the books.
 pub fn insert_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<(), StoreError> {
     use ledger_entries::*;
     for chunk in entries.chunks(INSERT_CHUNK) {
@@ -95,12 +112,17 @@ pub fn insert_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<(), StoreEr
                     (
                         source.eq(&e.source),
                         peer.eq(&e.peer),
-                        book.eq(e.book.as_str()),
-                        kind.eq(e.kind),
-                        side.eq(e.side),
+                        book.eq(e.kind.book().as_str()),
+                        kind.eq(e.kind.as_str()),
+                        side.eq(e.side.as_str()),
                     ),
-                    (subject.eq(&e.subject), id_number.eq(&e.id_number), name.eq(&e.name), on_date.eq(e.on_date)),
-                    (method.eq(e.method), certificate.eq(&e.certificate)),
+                    (
+                        subject.eq(&e.subject),
+                        id_number.eq(e.person.id_number.as_str()),
+                        name.eq(&e.person.name),
+                        on_date.eq(e.on_date),
+                    ),
+                    (method.eq(e.method.map(|m| m.as_str())), certificate.eq(&e.certificate)),
                     (corrects.eq(&e.corrects), recorded_at.eq(e.recorded_at)),
                 )
             })

@@ -119,7 +119,7 @@ async fn every_query_of_the_story_uses_an_index() {
         let (status, closed) = origin.post("/api/v1/reports/assessment/close", &origin.officer, &month).await;
         assert_eq!(status, 200, "{closed}");
     }
-    for list in ["answers", "arrivals"] {
+    for list in ["answers", "arrivals", "checks", "outflows"] {
         let (status, page) = origin.get(&format!("/api/v1/worklists/{list}"), &origin.worker).await;
         assert_eq!(status, 200, "{page}");
     }

@@ -4,8 +4,11 @@
 
 use calamine::Data;
 use chrono::{DateTime, NaiveDate};
-use hunyu::domain::assessment::{REPORT_TYP, ReportClaims};
-use hunyu::domain::ledger::Book;
+use hunyu::domain::assessment::{REPORT_TYP, ReportClaims, Side};
+use hunyu::domain::certificate::ContraceptionMethod;
+use hunyu::domain::id_number::parse;
+use hunyu::domain::ledger::EntryKind;
+use hunyu::domain::message::PersonRef;
 use hunyu::http::download::XLSX;
 use hunyu::seal::{read_stored, sign_compact};
 use hunyu::sheets::{COUNTERPARTS_SHEET, FIGURES_SHEET, FIRST_FIGURE_ROW};
@@ -53,11 +56,11 @@ fn owed(seq: i64, kind: &str, due: &str, answered: Option<&str>) -> MessageRow {
 }
 
 /// The figure of `indicator` in an assessment.
-fn figure<'a>(assessment: &'a Value, indicator: &str) -> &'a Value {
+pub(crate) fn figure<'a>(assessment: &'a Value, indicator: &str) -> &'a Value {
     assessment["figures"].as_array().unwrap().iter().find(|f| f["indicator"] == indicator).unwrap()
 }
 
-fn counts(figure: &Value) -> (Value, Value) {
+pub(crate) fn counts(figure: &Value) -> (Value, Value) {
     (figure["numerator"].clone(), figure["denominator"].clone())
 }
 
@@ -289,14 +292,14 @@ fn utc(t: &str) -> chrono::NaiveDateTime {
 }
 
 /// A message sent from `node` as `kind`, made at `at`, receipted or not, with the book entry it
-/// made (if `entry` gives its book, kind, person, day and certificate).
+/// made (if `entry` gives its kind, person, day and certificate).
 fn plant(
     node: &TestNode,
     seq: i64,
     kind: &str,
     at: &str,
     receipted: bool,
-    entry: Option<(Book, &'static str, &str, &str, Option<&str>)>,
+    entry: Option<(EntryKind, &str, &str, Option<&str>)>,
 ) {
     let row = MessageRow {
         created_at: utc(at),
@@ -307,17 +310,15 @@ fn plant(
         due_on: None,
         ..owed(seq, kind, "2026-10-01", None)
     };
-    let entry = entry.map(|(book, entry_kind, id_number, on, certificate)| NewEntry {
+    let entry = entry.map(|(kind, id_number, on, certificate)| NewEntry {
         source: row.id.clone(),
         peer: row.peer.clone(),
-        book,
-        kind: entry_kind,
-        side: "residence",
+        kind,
+        side: Side::Residence,
         subject: Some(node.core.audit_key.subject(id_number)),
-        id_number: id_number.into(),
-        name: "某某".into(),
+        person: PersonRef { id_number: parse(id_number, NaiveDate::MAX).unwrap(), name: "某某".into() },
         on_date: on.parse().unwrap(),
-        method: (book == Book::Services).then_some("iud"),
+        method: (kind == EntryKind::Contraception).then_some(ContraceptionMethod::Iud),
         certificate: certificate.map(str::to_owned),
         corrects: None,
         recorded_at: row.created_at,
@@ -357,7 +358,7 @@ async fn every_indicator_on_a_hand_computed_october_with_its_holiday_week(backen
     let (a1, a2, a3, a5) = (woman(1), woman(2), woman(3), woman(5));
     let arrived = |seq, who: &str, on: &str, at: &str, certified: bool| {
         let certificate = certified.then_some("0193a000-0000-7000-8000-00000000c0de");
-        plant(&node, seq, "arrival_notice", at, true, Some((Book::Women, "arrived", who, on, certificate)));
+        plant(&node, seq, "arrival_notice", at, true, Some((EntryKind::Arrived, who, on, certificate)));
     };
     // Arrived on the holiday of 1 October; checked by 23:59:59 on the 13th in Shanghai: in time.
     arrived(11, &a1, "2026-10-01", "2026-10-13T15:59:59Z", true);
@@ -376,7 +377,7 @@ async fn every_indicator_on_a_hand_computed_october_with_its_holiday_week(backen
         "event_report",
         "2026-10-15T02:00:00Z",
         true,
-        Some((Book::Services, "contraception", &a1, "2026-10-15", None)),
+        Some((EntryKind::Contraception, &a1, "2026-10-15", None)),
     );
     plant(&node, 17, "event_report", "2026-10-31T15:59:59Z", false, None);
     // Reported at 00:00 on 1 November in Shanghai: November's.

@@ -1,15 +1,22 @@
-//! A worker's worklists: the answers her node owes and the women registered without a valid
-//! certificate, each with its deadline, until the duty is done.
+//! A worker's worklists: the answers her node owes, the women registered without a valid
+//! certificate, the checks owed and the women gone without one, each with its deadline, until
+//! the duty is done; and the women's cards the exchange keeps that the last list reads.
 
 use chrono::{Days, Utc};
-use hunyu::domain::calendar::local_date;
+use hunyu::domain::assessment::Month;
+use hunyu::domain::calendar::{WorkCalendar, local_date};
 use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::exchange::today;
 use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode};
+use crate::reports::{counts, figure};
 
-both_backends!(duties_stay_on_the_worklist_until_done, a_bad_worklist_request_is_refused_and_audited);
+both_backends!(
+    duties_stay_on_the_worklist_until_done,
+    the_cards_follow_the_exchange_and_name_the_checks_and_outflows_owed,
+    a_bad_worklist_request_is_refused_and_audited
+);
 
 /// The items of `list` at `node`, read by its worker; panics unless 200.
 async fn worklist(node: &TestNode, list: &str) -> Vec<Value> {
@@ -60,7 +67,7 @@ async fn duties_stay_on_the_worklist_until_done(backend: Backend) {
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(
         lines[1].starts_with(&format!(
-            "answer_inquiry,130728199003070026,张丽,{},{},否 no,{}",
+            "answer_inquiry,130728199003070026,张丽,{},{},否 no,否 no,{}",
             today(),
             days_from_today(15),
             RESIDENCE.0
@@ -83,6 +90,62 @@ async fn duties_stay_on_the_worklist_until_done(backend: Backend) {
     assert!(worklist(&residence, "arrivals").await.is_empty());
     let women = residence.get("/api/v1/ledgers/women", &residence.worker).await.1;
     assert_eq!(women["entries"][1]["certificate"].as_str().map(str::len), Some(36), "{women}");
+}
+
+/// This month's figure of `indicator` at `node`, as (numerator, denominator).
+async fn this_month(node: &TestNode, indicator: &str) -> (Value, Value) {
+    let month = Month::of(Utc::now());
+    let (status, assessed) = node.get(&format!("/api/v1/reports/assessment?month={month}"), &node.officer).await;
+    assert_eq!(status, 200, "{assessed}");
+    counts(figure(&assessed, indicator))
+}
+
+/// An arrival without a certificate gives the residence a check owed in 5 working days and the
+/// origin a woman gone without a certificate; both keep her card from the messages alone, which
+/// the reported marriage and IUD bring up to date.
+async fn the_cards_follow_the_exchange_and_name_the_checks_and_outflows_owed(backend: Backend) {
+    let origin = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let residence = TestNode::spawn(backend, RESIDENCE, &[&origin]).await;
+    let zhang = json!({ "id_number": "130728199003070026", "name": "张丽" });
+    let arrival = json!({ "person": zhang, "hukou": ORIGIN.0, "address": "新安街道", "arrived_on": today() });
+    assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &arrival).await.0, 201);
+    for event in [json!({ "event": "marriage" }), json!({ "event": "contraception", "method": "iud" })] {
+        let mut report = json!({ "person": zhang, "on": today() });
+        report.as_object_mut().unwrap().extend(event.as_object().unwrap().clone());
+        let (status, sent) = residence.post("/api/v1/events", &residence.worker, &report).await;
+        assert_eq!(status, 201, "{sent}");
+    }
+    residence.await_receipts().await;
+
+    let checks = worklist(&residence, "checks").await;
+    let due = WorkCalendar::shipped().unwrap().add_working_days(local_date(Utc::now()), 5);
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(
+        (&checks[0]["task"], &checks[0]["due_on"], &checks[0]["provisional"]),
+        (&json!("verify_certificate"), &json!(due.date.to_string()), &json!(due.is_provisional()))
+    );
+    assert!(worklist(&origin, "checks").await.is_empty(), "the origin checks no one");
+    let outflows = worklist(&origin, "outflows").await;
+    assert_eq!(outflows.len(), 1, "{outflows:?}");
+    let month_end = Month::of(Utc::now()).last_day().to_string();
+    assert_eq!(
+        (&outflows[0]["task"], &outflows[0]["name"], &outflows[0]["peer"], &outflows[0]["due_on"]),
+        (&json!("issue_certificate"), &json!("张丽"), &json!(RESIDENCE.0), &json!(month_end))
+    );
+    assert!(worklist(&residence, "outflows").await.is_empty(), "the residence keeps her as residence");
+    // Both cards say she is married with an IUD: long-acting at both ends.
+    for node in [&origin, &residence] {
+        assert_eq!(this_month(node, "long_acting_rate").await, (json!(1), json!(1)), "{}", node.code);
+    }
+    assert_eq!(this_month(&origin, "issuance_rate").await, (json!(0), json!(1)));
+
+    // Her certificate takes her off the origin's list; shown at the residence, off its checks.
+    let issued = origin.issue(&crate::helpers::zhang_li()).await;
+    assert!(worklist(&origin, "outflows").await.is_empty());
+    assert_eq!(this_month(&origin, "issuance_rate").await, (json!(1), json!(1)));
+    let certified = json!({ "token": issued["qr"], "address": "新安街道", "arrived_on": today() });
+    assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &certified).await.0, 201);
+    assert!(worklist(&residence, "checks").await.is_empty());
 }
 
 async fn a_bad_worklist_request_is_refused_and_audited(backend: Backend) {
