@@ -39,6 +39,8 @@ pub enum Action {
     ReadWorklist,
     /// `GET /api/v1/reports/assessment`: the month's figures, no person named.
     ReadReport,
+    /// `GET /api/v1/reports/assessment/persons`: the women behind a figure (考核名单), persons named.
+    ReadReportPersons,
     /// `POST /api/v1/reports/assessment/close`: close a month now, sign its report, send it up.
     CloseMonth,
     /// `POST /api/v1/admin/directory/refresh`: fetch the trust directory now.
@@ -47,7 +49,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the README's role matrix.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::IssueCertificate,
         Action::ShowCertificate,
         Action::RenewCertificate,
@@ -65,6 +67,7 @@ impl Action {
         Action::ReadLedger,
         Action::ReadWorklist,
         Action::ReadReport,
+        Action::ReadReportPersons,
         Action::CloseMonth,
         Action::RefreshDirectory,
     ];
@@ -91,6 +94,7 @@ impl Action {
             Self::ReadLedger | Self::ReadWorklist => &[Role::Worker, Role::Officer],
             // The figures name no one: the officers assessed and the auditors who compare them.
             Self::ReadReport => &[Role::Officer, Role::Auditor],
+            Self::ReadReportPersons => &[Role::Worker, Role::Officer],
             // The report goes to the superior under the node's signature: an officer answers for it.
             Self::CloseMonth => &[Role::Officer],
             Self::RefreshDirectory => &[Role::Admin],
@@ -117,6 +121,7 @@ impl Action {
             Self::ReadLedger => "read_ledger",
             Self::ReadWorklist => "read_worklist",
             Self::ReadReport => "read_report",
+            Self::ReadReportPersons => "read_report_persons",
             Self::CloseMonth => "close_month",
             Self::RefreshDirectory => "refresh_directory",
         }
@@ -142,6 +147,7 @@ impl Action {
             Self::ReadLedger => "查阅台帐 read the books",
             Self::ReadWorklist => "工作清单 read a worklist",
             Self::ReadReport => "双向考核 read the assessment",
+            Self::ReadReportPersons => "考核名单 read the women behind a figure",
             Self::CloseMonth => "月报结账 close the month",
             Self::RefreshDirectory => "更新信任名录 refresh the trust directory",
         }

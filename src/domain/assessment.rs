@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::calendar::{WorkCalendar, local_date, start_of_day_utc};
 use super::certificate::ContraceptionMethod;
 use super::marital::MaritalStatus;
-use super::message::CHECK_WORKING_DAYS;
+use super::message::check_due;
 
 /// JWS `typ` of a node's signed monthly report.
 pub const REPORT_TYP: &str = "hunyu-report+jwt";
@@ -125,6 +125,9 @@ pub enum Side {
 }
 
 impl Side {
+    /// Every side.
+    pub const ALL: [Side; 3] = [Self::Origin, Self::Residence, Self::Both];
+
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -136,7 +139,7 @@ impl Side {
 
     /// The side of a stored name.
     pub fn parse(name: &str) -> Option<Side> {
-        [Self::Origin, Self::Residence, Self::Both].into_iter().find(|s| s.as_str() == name)
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
 
@@ -504,6 +507,39 @@ pub struct ReportClaims {
     pub inflow: Vec<Counterpart>,
 }
 
+/// How a fact stands in an indicator: outside it, in its denominator only, or in its numerator
+/// (and so its denominator too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Counted {
+    Outside,
+    Denominator,
+    Numerator,
+}
+
+impl Counted {
+    /// In the denominator when `counted`, and then in the numerator when `met`.
+    pub fn of(counted: bool, met: bool) -> Counted {
+        match (counted, met) {
+            (false, _) => Counted::Outside,
+            (true, false) => Counted::Denominator,
+            (true, true) => Counted::Numerator,
+        }
+    }
+}
+
+/// The figure of `indicator` over `facts`, each placed by `counted`.
+fn figure_of<T>(indicator: Indicator, facts: &[T], counted: impl Fn(&T) -> Counted, targets: &Targets) -> Figure {
+    let (mut numerator, mut denominator) = (0, 0);
+    for fact in facts {
+        match counted(fact) {
+            Counted::Outside => {}
+            Counted::Denominator => denominator += 1,
+            Counted::Numerator => (numerator, denominator) = (numerator + 1, denominator + 1),
+        }
+    }
+    Figure::measured(indicator, numerator, denominator, targets)
+}
+
 /// What the assessment needs of a received message that was owed an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OwedAnswer {
@@ -514,25 +550,33 @@ pub struct OwedAnswer {
     pub answered_on: Option<NaiveDate>,
 }
 
-/// The figures of the answers owed in a month (those due in it): 协查反馈率 and 协查及时率 over
-/// the inquiries, 通报反馈及时率 over the birth reports, and the share of all answered on time. An
-/// answer on its last day is in time; one later still counts as answered.
+/// The indicators of the answers owed in a month (those due in it).
+pub const ANSWER_INDICATORS: [Indicator; 4] = [
+    Indicator::InquiryAnswerRate,
+    Indicator::InquiryOnTimeRate,
+    Indicator::BirthNoticeOnTimeRate,
+    Indicator::AnswersOnTimeRate,
+];
+
+impl OwedAnswer {
+    /// How it stands in `indicator` (one of [`ANSWER_INDICATORS`]): 协查反馈率 and 协查及时率 over
+    /// the inquiries, 通报反馈及时率 over the birth reports, and the share of all answered on time.
+    /// An answer on its last day is in time; one later still counts as answered.
+    pub fn counted(&self, indicator: Indicator) -> Counted {
+        let on_time = self.answered_on.is_some_and(|day| day <= self.due_on);
+        match indicator {
+            Indicator::InquiryAnswerRate => Counted::of(self.inquiry, self.answered_on.is_some()),
+            Indicator::InquiryOnTimeRate => Counted::of(self.inquiry, on_time),
+            Indicator::BirthNoticeOnTimeRate => Counted::of(!self.inquiry, on_time),
+            Indicator::AnswersOnTimeRate => Counted::of(true, on_time),
+            _ => Counted::Outside,
+        }
+    }
+}
+
+/// The figures of the answers owed in a month, in [`ANSWER_INDICATORS`] order.
 pub fn answer_figures(owed: &[OwedAnswer], targets: &Targets) -> [Figure; 4] {
-    let count = |of: &dyn Fn(&OwedAnswer) -> bool| u64::try_from(owed.iter().filter(|o| of(o)).count()).unwrap_or(0);
-    let on_time = |o: &OwedAnswer| o.answered_on.is_some_and(|day| day <= o.due_on);
-    let inquiries = count(&|o| o.inquiry);
-    let births = count(&|o| !o.inquiry);
-    [
-        Figure::measured(
-            Indicator::InquiryAnswerRate,
-            count(&|o| o.inquiry && o.answered_on.is_some()),
-            inquiries,
-            targets,
-        ),
-        Figure::measured(Indicator::InquiryOnTimeRate, count(&|o| o.inquiry && on_time(o)), inquiries, targets),
-        Figure::measured(Indicator::BirthNoticeOnTimeRate, count(&|o| !o.inquiry && on_time(o)), births, targets),
-        Figure::measured(Indicator::AnswersOnTimeRate, count(&on_time), inquiries + births, targets),
-    ]
+    ANSWER_INDICATORS.map(|indicator| figure_of(indicator, owed, |o| o.counted(indicator), targets))
 }
 
 /// Working days within which a residence tells her origin of an arrival without a valid
@@ -551,30 +595,43 @@ pub struct ArrivalFact {
     pub verified_on: Option<NaiveDate>,
 }
 
-/// The figures of the month's arrivals: 查验率 (verified here, then or since), 及时查验率 (within
-/// 5 working days of arriving) and 流入通报及时率 (of those without a valid certificate, her origin
-/// told within 20 working days). Working days follow `calendar`; the last day is in time.
+/// The indicators of the month's arrivals.
+pub const ARRIVAL_INDICATORS: [Indicator; 3] =
+    [Indicator::VerificationRate, Indicator::OnTimeVerificationRate, Indicator::ArrivalNoticeOnTimeRate];
+
+impl ArrivalFact {
+    /// How it stands in `indicator` (one of [`ARRIVAL_INDICATORS`]): 查验率 (verified here, then
+    /// or since), 及时查验率 (within 5 working days of arriving) and 流入通报及时率 (of those
+    /// without a valid certificate, her origin told within 20 working days). Working days follow
+    /// `calendar`; the last day is in time.
+    pub fn counted(&self, indicator: Indicator, calendar: &WorkCalendar) -> Counted {
+        match indicator {
+            Indicator::VerificationRate => Counted::of(true, self.verified_on.is_some()),
+            Indicator::OnTimeVerificationRate => {
+                Counted::of(true, self.verified_on.is_some_and(|day| day <= check_due(self.arrived_on, calendar).date))
+            }
+            Indicator::ArrivalNoticeOnTimeRate => Counted::of(
+                !self.certified,
+                self.registered_on <= calendar.add_working_days(self.arrived_on, NOTICE_WORKING_DAYS).date,
+            ),
+            _ => Counted::Outside,
+        }
+    }
+}
+
+/// The figures of the month's arrivals, in [`ARRIVAL_INDICATORS`] order.
 pub fn arrival_figures(arrivals: &[ArrivalFact], calendar: &WorkCalendar, targets: &Targets) -> [Figure; 3] {
-    let count =
-        |of: &dyn Fn(&ArrivalFact) -> bool| u64::try_from(arrivals.iter().filter(|a| of(a)).count()).unwrap_or(0);
-    let by = |a: &ArrivalFact, days: u32| calendar.add_working_days(a.arrived_on, days).date;
-    let all = count(&|_| true);
-    let uncertified = count(&|a| !a.certified);
-    [
-        Figure::measured(Indicator::VerificationRate, count(&|a| a.verified_on.is_some()), all, targets),
-        Figure::measured(
-            Indicator::OnTimeVerificationRate,
-            count(&|a| a.verified_on.is_some_and(|day| day <= by(a, CHECK_WORKING_DAYS))),
-            all,
-            targets,
-        ),
-        Figure::measured(
-            Indicator::ArrivalNoticeOnTimeRate,
-            count(&|a| !a.certified && a.registered_on <= by(a, NOTICE_WORKING_DAYS)),
-            uncertified,
-            targets,
-        ),
-    ]
+    ARRIVAL_INDICATORS.map(|indicator| figure_of(indicator, arrivals, |a| a.counted(indicator, calendar), targets))
+}
+
+/// The node that answers for a woman (以现居住地为主): where she lives. A node keeping her as
+/// residence (`this`) answers for her; one keeping her as origin names the residence she lives at
+/// (`counterpart`), and answers for her itself while it knows of none.
+pub fn responsible_node<'a>(side: Side, counterpart: Option<&'a str>, this: &'a str) -> &'a str {
+    match side {
+        Side::Origin => counterpart.unwrap_or(this),
+        Side::Residence | Side::Both => this,
+    }
 }
 
 /// Ages of a woman of childbearing age (育龄妇女), at the month's end.
@@ -960,6 +1017,17 @@ mod tests {
         let unknown_origin = find("110105003000", agreeing);
         assert_eq!((unknown_origin.origin_says, unknown_origin.residence_says), (None, Some(2)));
         assert_eq!(checks.len(), 4);
+    }
+
+    #[test]
+    fn the_residence_where_she_lives_answers_for_her() {
+        assert_eq!(responsible_node(Side::Residence, Some("130728102000"), "440305001000"), "440305001000");
+        assert_eq!(responsible_node(Side::Origin, Some("440305001000"), "130728102000"), "440305001000");
+        assert_eq!(responsible_node(Side::Origin, None, "130728102000"), "130728102000");
+        assert_eq!(
+            [Counted::of(false, true), Counted::of(true, false), Counted::of(true, true)],
+            [Counted::Outside, Counted::Denominator, Counted::Numerator]
+        );
     }
 
     #[test]

@@ -231,6 +231,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(exchange::messages)
         .service(ledgers::ledger)
         .service(worklists::worklist)
+        .service(reports::persons)
         .service(reports::assessment)
         .service(reports::close_month)
         .service(exchange::refresh_directory)

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::download;
 use super::{ApiError, AppState, Requester, authorized};
 use crate::domain::access::Action;
-use crate::domain::assessment::{Counterpart, Figure, Score};
-use crate::service::reports::{self, Assessment, ClosedReport};
-use crate::sheets::{self, Format};
+use crate::domain::assessment::{Counterpart, Figure, Score, Side};
+use crate::service::reports::{self, Assessment, ClosedReport, CountedPerson};
+use crate::sheets::{self, Format, Table};
 
 /// One indicator's figure: its counts when measured, its rate, its target.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -217,3 +217,126 @@ pub async fn close_month(
         assessment: Assessment::from(claims).into(),
     }))
 }
+
+/// Which women behind which figure.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PersonsQuery {
+    /// `YYYY-MM`, a month in Asia/Shanghai.
+    pub month: String,
+    /// The indicator's code, e.g. `verification_rate`.
+    pub indicator: String,
+    /// `met` (in the numerator) or `missed` (in the denominator only); without it, both.
+    #[param(inline)]
+    pub only: Option<Only>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<i64>,
+    /// `json` (default), `csv` or `xlsx`; without it, `Accept: text/csv` or the XLSX media type asks.
+    #[param(inline)]
+    pub format: Option<Format>,
+}
+
+/// Which of the women a figure counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Only {
+    /// In the numerator.
+    Met,
+    /// In the denominator only: the women to act on.
+    Missed,
+}
+
+/// A woman behind a figure, and who answered for her.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CountedPersonView {
+    pub id_number: String,
+    pub name: String,
+    /// In the figure's numerator, not only in its denominator.
+    pub met: bool,
+    /// Id of the message she is counted by; absent when counted from her card.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// As which side this node keeps her, by her card.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    /// The node on the other side, by her card.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterpart: Option<String>,
+    /// The node that answers for her: the residence where she lives (以现居住地为主), by her card.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<String>,
+}
+
+impl From<CountedPerson> for CountedPersonView {
+    fn from(p: CountedPerson) -> Self {
+        Self {
+            id_number: p.id_number,
+            name: p.name,
+            met: p.met,
+            source: p.source,
+            side: p.side,
+            counterpart: p.counterpart,
+            responsible: p.responsible,
+        }
+    }
+}
+
+/// The women behind one figure.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PersonsView {
+    pub month: String,
+    pub indicator: String,
+    pub items: Vec<CountedPersonView>,
+}
+
+/// The women behind a figure of the month (考核名单), persons named.
+///
+/// Each woman the indicator counts, whether she is in its numerator, the message or card she is
+/// counted by, and the node that answered for her (her residence, 以现居住地为主). For workers
+/// and officers; every woman listed is an audit entry.
+#[utoipa::path(tag = "officer", params(PersonsQuery), security(("bearer" = [])),
+    responses((status = 200, description = "the JSON document, or the CSV file or XLSX workbook asked for", content((PersonsView = "application/json"), (String = "text/csv; charset=utf-8"), (super::schema::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 404, description = "no such indicator, or one not measured"), (status = 422, description = "not a month, or one not begun")))]
+#[get("/api/v1/reports/assessment/persons")]
+pub async fn persons(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    requester: Requester,
+    query: web::Query<PersonsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let PersonsQuery { month, indicator, only, limit, format } = query.into_inner();
+    let format = download::wanted(&req, format);
+    let asked = (month.clone(), indicator.clone());
+    let listed = authorized(&state, requester, Action::ReadReportPersons, move |core, who| {
+        reports::persons(core, &asked.0, &asked.1, only.map(|o| o == Only::Met), limit, &who, chrono::Utc::now())
+    })
+    .await?;
+    let items = listed.into_iter().map(CountedPersonView::from);
+    if format == Format::Json {
+        return Ok(HttpResponse::Ok().json(PersonsView { month, indicator, items: items.collect() }));
+    }
+    let rows = items.map(|p| {
+        vec![
+            p.id_number,
+            p.name,
+            sheets::yes_no(p.met),
+            p.side.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            p.counterpart.unwrap_or_default(),
+            p.responsible.unwrap_or_default(),
+            p.source.unwrap_or_default(),
+        ]
+    });
+    let table = Table { title: "考核名单", headers: &PERSONS_HEADERS, rows: rows.collect() };
+    download::table(&format!("persons-{month}-{indicator}"), format, &table)
+}
+
+/// The columns of the women behind a figure as CSV: the Chinese name, then the JSON field.
+const PERSONS_HEADERS: [&str; 7] = [
+    "公民身份号码 id_number",
+    "姓名 name",
+    "计入分子 met",
+    "管理方 side",
+    "对方节点 counterpart",
+    "责任节点 responsible",
+    "来源记录 source",
+];

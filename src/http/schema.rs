@@ -7,6 +7,7 @@ use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, KnownFormat, O
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::domain::assessment::Side;
 use crate::domain::certificate::{CertificateDraft, ContraceptionMethod, NAME_MAX_CHARS, REVOCATION_REASON_MAX_CHARS};
 use crate::domain::ledger::EntryKind;
 use crate::domain::marital::MaritalStatus;
@@ -119,7 +120,8 @@ wire_names! {
     EventKind: "An event a residence reports: 生育, 结婚, 离婚, 节育服务 (with its method), 怀孕, 生殖健康检查.";
     VerificationStatus: "Overall verdict of a verification.";
     ContraceptionMethod: "避孕节育方法.";
-    Task: "What a worklist item asks for: answer an inquiry, answer a birth report, see that she obtains a certificate.";
+    Task: "What a worklist item asks for: answer an inquiry, answer a birth report, see that she obtains a certificate, verify her certificate, issue or renew hers.";
+    Side: "As which side a node keeps a woman: `origin` (户籍地) or `residence` (现居住地); `both` of an indicator.";
     EntryKind: "What a book entry records: 流入, 流出, 结婚, 离婚, 怀孕, 生育, 节育服务, 生殖健康检查.";
     Format: "How to answer: `json` (the default), `csv` (UTF-8 with a byte-order mark, Chinese headers) or `xlsx` (a workbook).";
 }

@@ -1,20 +1,26 @@
 //! The dual assessment's monthly report (双向考核月报), as this node's stored facts give it.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use super::{ServiceError, refused};
 use crate::contract::Kind;
 use crate::domain::access::Action;
 use crate::domain::assessment::{
-    ArrivalFact, CERTIFICATE_AGES, CHILDBEARING_AGES, Counterpart, Figure, Indicator, Month, OwedAnswer, REPORT_TYP,
-    ReportClaims, Score, Side, answer_figures, arrival_figures, born_between,
+    ANSWER_INDICATORS, ARRIVAL_INDICATORS, ArrivalFact, CERTIFICATE_AGES, CHILDBEARING_AGES, Counted, Counterpart,
+    Figure, Indicator, Month, OwedAnswer, REPORT_TYP, ReportClaims, Score, Side, answer_figures, arrival_figures,
+    born_between, responsible_node,
 };
 use crate::domain::calendar::local_date;
 use crate::domain::error::ErrorCode;
-use crate::domain::message::MessageKind;
+use crate::domain::message::{MessageClaims, MessageKind};
 use crate::node::{Actor, NodeCore};
 use crate::seal::{read_stored, sign_compact};
 use crate::store::audit::{NewAudit, Recorded};
+use crate::store::cards::CardRow;
+use crate::store::ledgers::{LedgerRow, RegisteredArrival};
+use crate::store::messages::MessageRow;
 use crate::store::reports::{self, ReportRow};
 use crate::store::{DbConn, StoreError, cards, ledgers, messages};
 
@@ -49,10 +55,7 @@ impl From<&ReportClaims> for Assessment {
 /// The assessment of `month` (`YYYY-MM`, Asia/Shanghai) from what this node has stored by now:
 /// a fact that arrives later changes it. The read is audited.
 pub fn assessment(core: &NodeCore, month: &str, who: &Actor, now: DateTime<Utc>) -> Result<Assessment, ServiceError> {
-    let month = parse_month(month)?;
-    if month.first_day() > local_date(now) {
-        return refused(ErrorCode::MonthAhead);
-    }
+    let month = begun_month(month, now)?;
     let entry = who.entry(Action::ReadReport, None, Some(&month.to_string()), now);
     core.store.read_audited(entry, |conn| {
         Ok::<_, ServiceError>((assess(conn, core, month)?, Recorded::outcome("figures computed")))
@@ -62,6 +65,163 @@ pub fn assessment(core: &NodeCore, month: &str, who: &Actor, now: DateTime<Utc>)
 /// `month` as `YYYY-MM`, or the field error that names it.
 fn parse_month(month: &str) -> Result<Month, ServiceError> {
     Month::parse(month).ok_or_else(|| ServiceError::Invalid(vec![ErrorCode::MonthFormat.at("month")]))
+}
+
+/// `month` as `YYYY-MM`, begun in Shanghai by `now`.
+fn begun_month(month: &str, now: DateTime<Utc>) -> Result<Month, ServiceError> {
+    let month = parse_month(month)?;
+    if month.first_day() > local_date(now) {
+        return refused(ErrorCode::MonthAhead);
+    }
+    Ok(month)
+}
+
+/// A woman behind a figure of the month (考核名单), and who answered for her.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedPerson {
+    pub id_number: String,
+    pub name: String,
+    /// In the figure's numerator, not only in its denominator.
+    pub met: bool,
+    /// The message she is counted by; none when counted from her card.
+    pub source: Option<String>,
+    /// As which side this node keeps her, by her card.
+    pub side: Option<Side>,
+    /// The node on the other side, by her card.
+    pub counterpart: Option<String>,
+    /// The node that answers for her: the residence where she lives (以现居住地为主), by her card.
+    pub responsible: Option<String>,
+}
+
+/// The women behind `indicator`'s figure of `month` (at most `limit`, default 100, at most 1000;
+/// only those in its numerator, or only those not, when `only` asks), each with whether she is in
+/// its numerator and who answered for her. The read is audited, an entry for each woman listed.
+pub fn persons(
+    core: &NodeCore,
+    month: &str,
+    indicator: &str,
+    only: Option<bool>,
+    limit: Option<i64>,
+    who: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Vec<CountedPerson>, ServiceError> {
+    let month = begun_month(month, now)?;
+    let Some(indicator) = Indicator::parse(indicator).filter(|i| *i != Indicator::LedgerConsistency) else {
+        return refused(ErrorCode::NotFound { what: "indicator" });
+    };
+    let limit = limit.unwrap_or(100).clamp(1, 1000);
+    let entry = who.entry(Action::ReadReportPersons, None, Some(&format!("{month} {indicator}")), now);
+    core.store.read_audited(entry, |conn| {
+        let mut listed = counted_persons(conn, core, month, indicator, only, limit)?;
+        listed.retain(|p| only.is_none_or(|met| p.met == met));
+        listed.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let ids: Vec<&str> = listed.iter().map(|p| p.id_number.as_str()).collect();
+        let cards: HashMap<String, CardRow> =
+            cards::find_all(conn, &ids)?.into_iter().map(|c| (c.id_number.clone(), c)).collect();
+        for person in &mut listed {
+            let Some(card) = cards.get(&person.id_number) else { continue };
+            let side = Side::parse(&card.side);
+            person.responsible =
+                side.map(|side| responsible_node(side, card.counterpart.as_deref(), core.code()).to_owned());
+            (person.side, person.counterpart) = (side, card.counterpart.clone());
+        }
+        let subjects: Vec<String> = listed.iter().map(|p| core.audit_key.subject(&p.id_number)).collect();
+        Ok::<_, ServiceError>((listed, Recorded::listed(subjects.len(), subjects)))
+    })
+}
+
+/// The women `indicator` counts in `month`, as its figure counts them; `only` and `limit` bound
+/// those read from the cards.
+fn counted_persons(
+    conn: &mut DbConn,
+    core: &NodeCore,
+    month: Month,
+    indicator: Indicator,
+    only: Option<bool>,
+    limit: i64,
+) -> Result<Vec<CountedPerson>, StoreError> {
+    let (first, last) = (month.first_day(), month.last_day());
+    let (start, end) = month.span_utc();
+    let childbearing = born_between(last, CHILDBEARING_AGES);
+    let placed = |counted: Counted, id_number: String, name: String, source: Option<String>| {
+        (counted != Counted::Outside).then(|| CountedPerson {
+            id_number,
+            name,
+            met: counted == Counted::Numerator,
+            source,
+            side: None,
+            counterpart: None,
+            responsible: None,
+        })
+    };
+    let of_message = |row: MessageRow, counted: Counted| -> Result<Option<CountedPerson>, StoreError> {
+        let claims: MessageClaims =
+            read_stored(&row.token).ok_or_else(|| StoreError::Corrupt(format!("message {} does not read", row.id)))?;
+        let person = claims.body.person().cloned();
+        Ok(person.and_then(|p| placed(counted, p.id_number.as_str().to_owned(), p.name, Some(row.id))))
+    };
+    let of_cards = |cards: Vec<(CardRow, bool)>| -> Vec<CountedPerson> {
+        cards
+            .into_iter()
+            .filter_map(|(card, met)| placed(Counted::of(true, met), card.id_number, card.name, None))
+            .collect()
+    };
+    let mut listed = Vec::new();
+    match indicator {
+        i if ANSWER_INDICATORS.contains(&i) => {
+            for row in messages::owed_rows_between(conn, first, last)? {
+                let Some(due_on) = row.due_on else { continue };
+                let counted = owed_answer(&row.kind, due_on, row.answered_at).counted(i);
+                listed.extend(of_message(row, counted)?);
+            }
+        }
+        i if ARRIVAL_INDICATORS.contains(&i) => {
+            for arrival in ledgers::arrivals_between(conn, first, last)? {
+                let counted = arrival_fact(&arrival).counted(i, &core.assessment.calendar);
+                listed.extend(placed(counted, arrival.id_number, arrival.name, Some(arrival.source)));
+            }
+        }
+        Indicator::EventReportRate => {
+            // Each event reported made an entry in the books, which names her.
+            let reported = messages::reported_between(conn, start.naive_utc(), end.naive_utc())?;
+            let ids: Vec<&str> = reported.iter().map(|(id, _)| id.as_str()).collect();
+            let mut made: HashMap<String, LedgerRow> =
+                ledgers::made_by(conn, &ids)?.into_iter().map(|e| (e.source.clone(), e)).collect();
+            for (id, receipted) in &reported {
+                let Some(entry) = made.remove(id) else { continue };
+                listed.extend(placed(Counted::of(true, *receipted), entry.id_number, entry.name, Some(entry.source)));
+            }
+        }
+        Indicator::IssuanceRate => {
+            let born = born_between(last, CERTIFICATE_AGES);
+            listed = of_cards(cards::certified_list(conn, born, (end.naive_utc(), last), only, limit)?);
+        }
+        Indicator::BasicServiceRate => {
+            listed = of_cards(cards::served_list(conn, childbearing, (first, last), only, limit)?);
+        }
+        Indicator::LongActingRate => listed = of_cards(cards::long_acting_list(conn, childbearing, only, limit)?),
+        _ => {}
+    }
+    Ok(listed)
+}
+
+/// What the assessment needs of a received message owed an answer (`kind`, due on `due_on`).
+fn owed_answer(kind: &str, due_on: NaiveDate, answered_at: Option<NaiveDateTime>) -> OwedAnswer {
+    OwedAnswer {
+        inquiry: kind == MessageKind::Inquiry.as_str(),
+        due_on,
+        answered_on: answered_at.map(|at| local_date(at.and_utc())),
+    }
+}
+
+/// What the assessment needs of an arrival registered here.
+fn arrival_fact(arrival: &RegisteredArrival) -> ArrivalFact {
+    ArrivalFact {
+        arrived_on: arrival.arrived_on,
+        registered_on: local_date(arrival.recorded_at.and_utc()),
+        certified: arrival.certified,
+        verified_on: arrival.verified_at.map(|at| local_date(at.and_utc())),
+    }
 }
 
 /// The month's figures from the stored facts: set-based queries, nobody named.
@@ -74,23 +234,9 @@ fn assess(conn: &mut DbConn, core: &NodeCore, month: Month) -> Result<Assessment
     };
     let outflow = counterparts(ledgers::women_by_counterpart(conn, Side::Origin, last)?);
     let inflow = counterparts(ledgers::women_by_counterpart(conn, Side::Residence, last)?);
-    let owed: Vec<OwedAnswer> = owed
-        .into_iter()
-        .map(|(kind, due_on, answered_at)| OwedAnswer {
-            inquiry: kind == MessageKind::Inquiry.as_str(),
-            due_on,
-            answered_on: answered_at.map(|at| local_date(at.and_utc())),
-        })
-        .collect();
-    let arrivals: Vec<ArrivalFact> = ledgers::arrivals_between(conn, first, last)?
-        .into_iter()
-        .map(|a| ArrivalFact {
-            arrived_on: a.arrived_on,
-            registered_on: local_date(a.recorded_at.and_utc()),
-            certified: a.certified,
-            verified_on: a.verified_at.map(|at| local_date(at.and_utc())),
-        })
-        .collect();
+    let owed: Vec<OwedAnswer> =
+        owed.into_iter().map(|(kind, due_on, answered_at)| owed_answer(&kind, due_on, answered_at)).collect();
+    let arrivals: Vec<ArrivalFact> = ledgers::arrivals_between(conn, first, last)?.iter().map(arrival_fact).collect();
     let targets = &rules.targets;
     let mut measured = answer_figures(&owed, targets).to_vec();
     measured.extend(arrival_figures(&arrivals, &rules.calendar, targets));

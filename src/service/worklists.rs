@@ -77,9 +77,9 @@ pub fn list(
                 let month = Month::of(now);
                 let (_, end) = month.span_utc();
                 let born = born_between(month.last_day(), CERTIFICATE_AGES);
-                cards::uncertified(conn, born, end.naive_utc(), month.last_day(), limit)?
+                cards::certified_list(conn, born, (end.naive_utc(), month.last_day()), Some(false), limit)?
                     .into_iter()
-                    .map(|card| {
+                    .map(|(card, _)| {
                         let subject = Some(card.subject.clone());
                         (outflowing_uncertified(card, month, today), subject)
                     })

@@ -133,45 +133,44 @@ pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
     Ok(women_cards::table.count().get_result(conn)?)
 }
 
-/// Of the married women on this node's cards born from `born.0` to `born.1`, kept as origin or as
-/// residence: how many use a long-acting method, and how many there are.
-pub fn long_acting(conn: &mut DbConn, born: (NaiveDate, NaiveDate)) -> Result<(u64, u64), StoreError> {
-    let married = || {
+/// The married women on this node's cards born from `$born.0` to `$born.1`, kept as origin or as
+/// residence.
+macro_rules! married {
+    ($born:expr) => {
         women_cards::table
             .filter(women_cards::marital.eq_any(married_codes()))
-            .filter(women_cards::birth_date.between(born.0, born.1))
+            .filter(women_cards::birth_date.between($born.0, $born.1))
     };
-    let all: i64 = married().count().get_result(conn)?;
-    let using: i64 = married().filter(women_cards::method.eq_any(long_acting_codes())).count().get_result(conn)?;
-    Ok((counted(using), counted(all)))
 }
 
-/// Of the married women this node keeps as residence born from `born.0` to `born.1`: how many
-/// received a free basic service here (a contraception service, a health check) from `first` to
-/// `last`, and how many there are (技术服务基本项目服务率).
-pub fn served(
-    conn: &mut DbConn,
-    born: (NaiveDate, NaiveDate),
-    first: NaiveDate,
-    last: NaiveDate,
-) -> Result<(u64, u64), StoreError> {
-    let inflowing = || {
-        women_cards::table
-            .filter(women_cards::marital.eq_any(married_codes()))
-            .filter(women_cards::birth_date.between(born.0, born.1))
-            .filter(women_cards::side.eq(Side::Residence.as_str()))
+/// Whether her card names a long-acting method (长效避孕措施).
+macro_rules! on_long_acting {
+    () => {
+        women_cards::method.is_not_null().and(women_cards::method.assume_not_null().eq_any(long_acting_codes()))
     };
-    let all: i64 = inflowing().count().get_result(conn)?;
-    // The month's services are few beside the cards: the women served are read from them, and
-    // each found on her card by its subject.
-    let served_subjects = ledger_entries::table
-        .filter(ledger_entries::book.eq(Book::Services.as_str()))
-        .filter(ledger_entries::side.eq(Side::Residence.as_str()))
-        .filter(ledger_entries::on_date.between(first, last))
-        .select(ledger_entries::subject);
-    let served: i64 =
-        inflowing().filter(women_cards::subject.nullable().eq_any(served_subjects)).count().get_result(conn)?;
-    Ok((counted(served), counted(all)))
+}
+
+/// The married women this node keeps as residence born from `$born.0` to `$born.1`.
+macro_rules! inflowing_married {
+    ($born:expr) => {
+        married!($born).filter(women_cards::side.eq(Side::Residence.as_str()))
+    };
+}
+
+/// Whether she received a free basic service here (a contraception service, a health check) from
+/// `$first` to `$last`. The month's services are few beside the cards: the women served are read
+/// from them, and each found on her card by its subject.
+macro_rules! served_here {
+    ($first:expr, $last:expr) => {
+        women_cards::subject.eq_any(
+            ledger_entries::table
+                .filter(ledger_entries::book.eq(Book::Services.as_str()))
+                .filter(ledger_entries::side.eq(Side::Residence.as_str()))
+                .filter(ledger_entries::on_date.between($first, $last))
+                .filter(ledger_entries::subject.is_not_null())
+                .select(ledger_entries::subject.assume_not_null()),
+        )
+    };
 }
 
 /// The women this node keeps as origin (流出) born from `$born.0` to `$born.1`.
@@ -183,54 +182,108 @@ macro_rules! outflowing {
     };
 }
 
-/// The ID numbers on the certificates from here valid at `$end`: issued before it, valid through
-/// `$last_day`, neither superseded nor revoked by then.
-macro_rules! valid_holders {
+/// Whether she holds a certificate from here valid at `$end`: issued before it, valid through
+/// `$last_day`, neither superseded nor revoked by then. The holders are read from the
+/// certificates and each found among the cards, rather than a certificate sought for every card.
+macro_rules! holding_valid {
     ($end:expr, $last_day:expr) => {{
         use super::schema::{certificate_events, certificate_versions, certificates};
         let ended = certificate_events::table
             .filter(certificate_events::jti.eq(certificate_versions::jti))
             .filter(certificate_events::at.lt($end));
-        certificates::table
-            .inner_join(certificate_versions::table)
-            .filter(certificate_versions::issued_at.lt($end))
-            .filter(certificate_versions::valid_until.ge($last_day))
-            .filter(diesel::dsl::not(diesel::dsl::exists(ended)))
-            .select(certificates::id_number)
+        women_cards::id_number.eq_any(
+            certificates::table
+                .inner_join(certificate_versions::table)
+                .filter(certificate_versions::issued_at.lt($end))
+                .filter(certificate_versions::valid_until.ge($last_day))
+                .filter(diesel::dsl::not(diesel::dsl::exists(ended)))
+                .select(certificates::id_number),
+        )
     }};
 }
 
+/// Of the cards `$cards`: how many `$met`, and how many there are.
+macro_rules! count_met {
+    ($conn:expr, $cards:expr, $met:expr) => {{
+        let all: i64 = $cards.count().get_result($conn)?;
+        let met: i64 = $cards.filter($met).count().get_result($conn)?;
+        Ok((counted(met), counted(all)))
+    }};
+}
+
+/// At most `$limit` of the cards `$cards` (those `$met`, or not, when `$only` asks), each with
+/// whether it is `$met`, in birth-date order.
+macro_rules! list_met {
+    ($conn:expr, $cards:expr, $met:expr, $only:expr, $limit:expr) => {{
+        let order = (women_cards::birth_date.asc(), women_cards::id_number.asc());
+        let select = (CardRow::as_select(), $met);
+        Ok(match $only {
+            None => $cards.order(order).limit($limit).select(select).load($conn)?,
+            Some(true) => $cards.filter($met).order(order).limit($limit).select(select).load($conn)?,
+            Some(false) => {
+                $cards.filter(diesel::dsl::not($met)).order(order).limit($limit).select(select).load($conn)?
+            }
+        })
+    }};
+}
+
+/// Of the married women 15–49 (`born`) on this node's cards, as origin or as residence: how many
+/// use a long-acting method, and how many there are (长效避孕率).
+pub fn long_acting(conn: &mut DbConn, born: (NaiveDate, NaiveDate)) -> Result<(u64, u64), StoreError> {
+    count_met!(conn, married!(born), on_long_acting!())
+}
+
+/// The women `long_acting` counts, each with whether she uses a long-acting method.
+pub fn long_acting_list(
+    conn: &mut DbConn,
+    born: (NaiveDate, NaiveDate),
+    only: Option<bool>,
+    limit: i64,
+) -> Result<Vec<(CardRow, bool)>, StoreError> {
+    list_met!(conn, married!(born), on_long_acting!(), only, limit)
+}
+
+/// Of the married women this node keeps as residence born from `born.0` to `born.1`: how many
+/// received a free basic service here from `first` to `last`, and how many there are
+/// (技术服务基本项目服务率).
+pub fn served(
+    conn: &mut DbConn,
+    born: (NaiveDate, NaiveDate),
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<(u64, u64), StoreError> {
+    count_met!(conn, inflowing_married!(born), served_here!(first, last))
+}
+
+/// The women `served` counts, each with whether she was served.
+pub fn served_list(
+    conn: &mut DbConn,
+    born: (NaiveDate, NaiveDate),
+    (first, last): (NaiveDate, NaiveDate),
+    only: Option<bool>,
+    limit: i64,
+) -> Result<Vec<(CardRow, bool)>, StoreError> {
+    list_met!(conn, inflowing_married!(born), served_here!(first, last), only, limit)
+}
+
 /// Of the women this node keeps as origin born from `born.0` to `born.1`: how many held a
-/// certificate from here valid at `end` (see `valid_holders!`), and how many there are (发证率).
+/// certificate from here valid at `end` (see `holding_valid!`), and how many there are (发证率).
 pub fn certified(
     conn: &mut DbConn,
     born: (NaiveDate, NaiveDate),
     end: NaiveDateTime,
     last_day: NaiveDate,
 ) -> Result<(u64, u64), StoreError> {
-    let all: i64 = outflowing!(born).count().get_result(conn)?;
-    // The women holding a valid certificate are read from the certificates and each found among
-    // the cards, rather than a certificate sought for every card.
-    let holding: i64 = outflowing!(born)
-        .filter(women_cards::id_number.eq_any(valid_holders!(end, last_day)))
-        .count()
-        .get_result(conn)?;
-    Ok((counted(holding), counted(all)))
+    count_met!(conn, outflowing!(born), holding_valid!(end, last_day))
 }
 
-/// The women this node keeps as origin born from `born.0` to `born.1` who hold no certificate
-/// from here valid at `end`, the longest gone first (at most `limit`).
-pub fn uncertified(
+/// The women `certified` counts, each with whether she held a valid certificate.
+pub fn certified_list(
     conn: &mut DbConn,
     born: (NaiveDate, NaiveDate),
-    end: NaiveDateTime,
-    last_day: NaiveDate,
+    (end, last_day): (NaiveDateTime, NaiveDate),
+    only: Option<bool>,
     limit: i64,
-) -> Result<Vec<CardRow>, StoreError> {
-    Ok(outflowing!(born)
-        .filter(diesel::dsl::not(women_cards::id_number.eq_any(valid_holders!(end, last_day))))
-        .order((women_cards::since.asc(), women_cards::id_number.asc()))
-        .limit(limit)
-        .select(CardRow::as_select())
-        .load(conn)?)
+) -> Result<Vec<(CardRow, bool)>, StoreError> {
+    list_met!(conn, outflowing!(born), holding_valid!(end, last_day), only, limit)
 }

@@ -133,6 +133,20 @@ pub fn insert_all(conn: &mut DbConn, entries: &[NewEntry]) -> Result<(), StoreEr
     Ok(())
 }
 
+/// The entries the messages `sources` made.
+pub fn made_by(conn: &mut DbConn, sources: &[&str]) -> Result<Vec<LedgerRow>, StoreError> {
+    let mut found = Vec::with_capacity(sources.len());
+    for chunk in sources.chunks(INSERT_CHUNK) {
+        found.extend(
+            ledger_entries::table
+                .filter(ledger_entries::source.eq_any(chunk))
+                .select(LedgerRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
 /// Filters of a book's listing.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerFilter {
@@ -234,6 +248,10 @@ pub fn arrivals_without_certificate(
 /// An arrival registered here, as the assessment reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredArrival {
+    /// The arrival notice that registered her.
+    pub source: String,
+    pub id_number: String,
+    pub name: String,
     pub arrived_on: NaiveDate,
     pub recorded_at: NaiveDateTime,
     /// Whether she showed a valid certificate at this registration.
@@ -242,8 +260,19 @@ pub struct RegisteredArrival {
     pub verified_at: Option<NaiveDateTime>,
 }
 
-/// An arrival entry's id, subject, day, certificate and time of registration.
-type ArrivalColumns = (i64, Option<String>, NaiveDate, Option<String>, NaiveDateTime);
+/// An arrival entry's columns, as `RegisteredArrival` needs them.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ledger_entries)]
+struct ArrivalColumns {
+    id: i64,
+    source: String,
+    subject: Option<String>,
+    id_number: String,
+    name: String,
+    on_date: NaiveDate,
+    certificate: Option<String>,
+    recorded_at: NaiveDateTime,
+}
 
 /// The arrivals registered here of women who arrived from `first` to `last`, with when each was
 /// first verified: two indexed reads, the month's arrivals and the later certified registrations
@@ -256,18 +285,13 @@ pub fn arrivals_between(
     let month: Vec<ArrivalColumns> = registered_here!()
         .filter(ledger_entries::on_date.ge(first))
         .filter(ledger_entries::on_date.le(last))
-        .select((
-            ledger_entries::id,
-            ledger_entries::subject,
-            ledger_entries::on_date,
-            ledger_entries::certificate,
-            ledger_entries::recorded_at,
-        ))
+        .order((ledger_entries::on_date.asc(), ledger_entries::id.asc()))
+        .select(ArrivalColumns::as_select())
         .load(conn)?;
     let uncertified: Vec<&str> = month
         .iter()
-        .filter(|m| m.3.is_none())
-        .filter_map(|m| m.1.as_deref())
+        .filter(|m| m.certificate.is_none())
+        .filter_map(|m| m.subject.as_deref())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -285,15 +309,23 @@ pub fn arrivals_between(
     }
     Ok(month
         .into_iter()
-        .map(|(id, subject, arrived_on, certificate, recorded_at)| {
-            let certified = certificate.is_some();
+        .map(|m| {
+            let certified = m.certificate.is_some();
             let verified_at = if certified {
-                Some(recorded_at)
+                Some(m.recorded_at)
             } else {
-                let hers = subject.and_then(|s| later.get(&s));
-                hers.into_iter().flatten().filter(|(later_id, _)| *later_id > id).map(|(_, at)| *at).min()
+                let hers = m.subject.and_then(|s| later.get(&s));
+                hers.into_iter().flatten().filter(|(later_id, _)| *later_id > m.id).map(|(_, at)| *at).min()
             };
-            RegisteredArrival { arrived_on, recorded_at, certified, verified_at }
+            RegisteredArrival {
+                source: m.source,
+                id_number: m.id_number,
+                name: m.name,
+                arrived_on: m.on_date,
+                recorded_at: m.recorded_at,
+                certified,
+                verified_at,
+            }
         })
         .collect())
 }

@@ -121,6 +121,16 @@ pub fn owed_answers(conn: &mut DbConn, limit: i64) -> Result<Vec<MessageRow>, St
         .load(conn)?)
 }
 
+/// The messages received here due from `$first` to `$last`.
+macro_rules! owed_in {
+    ($first:expr, $last:expr) => {
+        messages::table
+            .filter(messages::direction.eq(Direction::In.as_str()))
+            .filter(messages::due_on.ge($first))
+            .filter(messages::due_on.le($last))
+    };
+}
+
 /// Of the received messages owed an answer due from `first` to `last`: the kind, the due day and
 /// when the answer went, if it did.
 pub fn owed_between(
@@ -128,28 +138,48 @@ pub fn owed_between(
     first: NaiveDate,
     last: NaiveDate,
 ) -> Result<Vec<(String, NaiveDate, Option<NaiveDateTime>)>, StoreError> {
-    let owed: Vec<(String, Option<NaiveDate>, Option<NaiveDateTime>)> = messages::table
-        .filter(messages::direction.eq(Direction::In.as_str()))
-        .filter(messages::due_on.ge(first))
-        .filter(messages::due_on.le(last))
-        .select((messages::kind, messages::due_on, messages::answered_at))
-        .load(conn)?;
+    let owed: Vec<(String, Option<NaiveDate>, Option<NaiveDateTime>)> =
+        owed_in!(first, last).select((messages::kind, messages::due_on, messages::answered_at)).load(conn)?;
     Ok(owed.into_iter().filter_map(|(kind, due, answered)| Some((kind, due?, answered))).collect())
+}
+
+/// The messages of `owed_between`, whole: the persons behind its figures.
+pub fn owed_rows_between(conn: &mut DbConn, first: NaiveDate, last: NaiveDate) -> Result<Vec<MessageRow>, StoreError> {
+    Ok(owed_in!(first, last)
+        .order((messages::due_on.asc(), messages::id.asc()))
+        .select(MessageRow::as_select())
+        .load(conn)?)
+}
+
+/// The events reported from here from `$start` to before `$end`.
+macro_rules! reported_in {
+    ($start:expr, $end:expr) => {
+        messages::table
+            .filter(messages::direction.eq(Direction::Out.as_str()))
+            .filter(messages::kind.eq(MessageKind::EventReport.as_str()))
+            .filter(messages::created_at.ge($start))
+            .filter(messages::created_at.lt($end))
+    };
 }
 
 /// Of the events reported from here from `start` to before `end`: how many her origin (or the
 /// node it went to) has receipted, and how many there are (信息通报率).
 pub fn events_reported(conn: &mut DbConn, start: NaiveDateTime, end: NaiveDateTime) -> Result<(u64, u64), StoreError> {
-    let reported = || {
-        messages::table
-            .filter(messages::direction.eq(Direction::Out.as_str()))
-            .filter(messages::kind.eq(MessageKind::EventReport.as_str()))
-            .filter(messages::created_at.ge(start))
-            .filter(messages::created_at.lt(end))
-    };
-    let all: i64 = reported().count().get_result(conn)?;
-    let receipted: i64 = reported().filter(messages::receipt.is_not_null()).count().get_result(conn)?;
+    let all: i64 = reported_in!(start, end).count().get_result(conn)?;
+    let receipted: i64 = reported_in!(start, end).filter(messages::receipt.is_not_null()).count().get_result(conn)?;
     Ok((super::counted(receipted), super::counted(all)))
+}
+
+/// The messages `events_reported` counts: each id, and whether it was receipted.
+pub fn reported_between(
+    conn: &mut DbConn,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> Result<Vec<(String, bool)>, StoreError> {
+    Ok(reported_in!(start, end)
+        .order((messages::created_at.asc(), messages::id.asc()))
+        .select((messages::id, messages::receipt.is_not_null()))
+        .load(conn)?)
 }
 
 /// A message by id and direction.

@@ -225,6 +225,9 @@ async fn the_role_matrix_is_enforced_and_leaks_nothing(backend: Backend) {
                 Action::ReadLedger => node.get("/api/v1/ledgers/women", key).await,
                 Action::ReadWorklist => node.get("/api/v1/worklists/answers", key).await,
                 Action::ReadReport => node.get("/api/v1/reports/assessment?month=2026-11", key).await,
+                Action::ReadReportPersons => {
+                    node.get("/api/v1/reports/assessment/persons?month=2026-11&indicator=verification_rate", key).await
+                }
                 Action::CloseMonth => {
                     node.post("/api/v1/reports/assessment/close", key, &json!({ "month": "2026-10" })).await
                 }

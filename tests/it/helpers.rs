@@ -362,7 +362,9 @@ pub async fn read(response: reqwest::Response) -> (u16, Value) {
 
 /// A valid citizen ID number for the given region, birth date (YYYYMMDD), sequence and sex.
 pub fn id_number(region: &str, birth: &str, seq: u32, female: bool) -> String {
-    let sex_digit = if female { (seq % 5) * 2 } else { (seq % 5) * 2 + 1 };
+    // Distinct for 500 sequence numbers: the hundreds shift the sex digit.
+    let even = ((seq + seq / 100) % 5) * 2;
+    let sex_digit = if female { even } else { even + 1 };
     let first17 = format!("{region}{birth}{:02}{sex_digit}", seq % 100);
     let check = check_digit(&first17).unwrap();
     format!("{first17}{check}")

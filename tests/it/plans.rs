@@ -2,6 +2,7 @@
 //! certificates): the SQL of a whole story is recorded on SQLite and each statement's plan read.
 //! `cargo test --test it plans -- --nocapture` shows them.
 
+use hunyu::domain::assessment::Indicator;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -114,6 +115,13 @@ async fn every_query_of_the_story_uses_an_index() {
     }
     let (status, page) = origin.get("/api/v1/reports/assessment?month=2026-11", &origin.officer).await;
     assert_eq!(status, 200, "{page}");
+    for indicator in Indicator::ALL.into_iter().filter(|i| *i != Indicator::LedgerConsistency) {
+        for only in ["", "&only=met", "&only=missed"] {
+            let path = format!("/api/v1/reports/assessment/persons?month=2026-11&indicator={indicator}{only}");
+            let (status, page) = origin.get(&path, &origin.officer).await;
+            assert_eq!(status, 200, "{page}");
+        }
+    }
     for _ in 0..2 {
         let month = json!({ "month": "2026-10" });
         let (status, closed) = origin.post("/api/v1/reports/assessment/close", &origin.officer, &month).await;

@@ -178,6 +178,29 @@ async fn a_bad_report_request_is_refused_and_audited(backend: Backend) {
     for refusal in ["month.format", "month.ahead", "auth.forbidden"] {
         assert!(outcomes.iter().any(|o| o.contains(refusal)), "{refusal}: {outcomes:?}");
     }
+
+    // The women behind a figure: a known, measured indicator of a begun month, for workers and
+    // officers; each refusal audited.
+    let persons = |query: &str| format!("/api/v1/reports/assessment/persons?{query}");
+    for (query, status, code) in [
+        ("month=2026-11&indicator=charm_rate", 404, "not_found"),
+        ("month=2026-11&indicator=ledger_consistency", 404, "not_found"),
+        ("month=2199-01&indicator=issuance_rate", 422, "month.ahead"),
+        ("month=2026-11&indicator=issuance_rate&only=some", 400, "request.query"),
+        ("month=2026-11", 400, "request.query"),
+    ] {
+        let (got, problem) = node.get(&persons(query), &node.worker).await;
+        assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{query}: {problem}");
+    }
+    assert_eq!(node.get(&persons("month=2026-11&indicator=issuance_rate"), &node.auditor).await.0, 403);
+    let (status, listed) = node.get(&persons("month=2026-11&indicator=issuance_rate&only=met"), &node.worker).await;
+    assert_eq!((status, listed["items"].as_array().map(Vec::len)), (200, Some(0)), "{listed}");
+    let (_, audit) = node.get("/api/v1/audit?action=read_report_persons&limit=1000", &node.auditor).await;
+    let outcomes: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    for refusal in ["not_found", "month.ahead", "auth.forbidden"] {
+        assert!(outcomes.iter().any(|o| o.contains(refusal)), "{refusal}: {outcomes:?}");
+    }
 }
 
 /// Closes `month` at `node` as its officer.
@@ -379,9 +402,10 @@ async fn every_indicator_on_a_hand_computed_october_with_its_holiday_week(backen
         true,
         Some((EntryKind::Contraception, &a1, "2026-10-15", None)),
     );
-    plant(&node, 17, "event_report", "2026-10-31T15:59:59Z", false, None);
+    let birth = |on| Some((EntryKind::Birth, a2.as_str(), on, None));
+    plant(&node, 17, "event_report", "2026-10-31T15:59:59Z", false, birth("2026-10-31"));
     // Reported at 00:00 on 1 November in Shanghai: November's.
-    plant(&node, 18, "event_report", "2026-10-31T16:00:00Z", true, None);
+    plant(&node, 18, "event_report", "2026-10-31T16:00:00Z", true, birth("2026-11-01"));
     // The women's cards: a1 married with an IUD; a2 married on the pill; an unmarried woman; a
     // married woman aged 56; and one kept as origin, married, without a method.
     let cards = vec![
@@ -418,6 +442,28 @@ async fn every_indicator_on_a_hand_computed_october_with_its_holiday_week(backen
     }
     assert_eq!(figure(&october, "on_time_verification_rate")["rate"], 0.6);
     assert_eq!(figure(&october, "long_acting_rate")["meets_target"], false);
+
+    // Behind every figure, the women it counts: as many as its denominator, those met as many as
+    // its numerator.
+    for (indicator, n, d) in expected {
+        let path = format!("/api/v1/reports/assessment/persons?month=2026-10&indicator={indicator}&limit=1000");
+        let (status, listed) = node.get(&path, &node.worker).await;
+        assert_eq!(status, 200, "{listed}");
+        let items = listed["items"].as_array().unwrap();
+        let met = items.iter().filter(|p| p["met"] == true).count();
+        assert_eq!((met, items.len()), (n, d), "{indicator}: {listed}");
+    }
+    let path = "/api/v1/reports/assessment/persons?month=2026-10&indicator=on_time_verification_rate&only=missed";
+    let (_, late) = node.get(path, &node.officer).await;
+    let late: Vec<(&Value, &Value)> =
+        late["items"].as_array().unwrap().iter().map(|p| (&p["id_number"], &p["responsible"])).collect();
+    // a2 checked a second late, a5 never; both on this node's cards as residence, it answers for a2.
+    assert_eq!(late, [(&json!(a2), &json!(RESIDENCE.0)), (&json!(a5), &Value::Null)]);
+    let path = "/api/v1/reports/assessment/persons?month=2026-10&indicator=issuance_rate&format=csv";
+    let (status, _, csv) = node.download(path, &node.officer, None).await;
+    assert_eq!(status, 200, "{csv}");
+    let row = format!("{},某某,否 no,origin,,{},", id_number("130728", "19920101", 8, true), RESIDENCE.0);
+    assert_eq!(csv.lines().nth(1), Some(row.as_str()), "{csv}");
 }
 
 /// 发证率 at the origin: of the women it keeps as origin, those holding a certificate from here
