@@ -494,8 +494,12 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
                 .collect();
             println!("   {} {name}: {}", node.role, entries.join("; "));
         }
-        let owed = client.get(node, role, "/api/v1/worklists/answers").await?;
-        println!("   {} answers owed: {}", node.role, owed["items"].as_array().map_or(0, Vec::len));
+        for (list, what) in
+            [("answers", "answers owed"), ("checks", "checks owed"), ("outflows", "women gone without a certificate")]
+        {
+            let owed = client.get(node, role, &format!("/api/v1/worklists/{list}")).await?;
+            println!("   {} {what}: {}", node.role, owed["items"].as_array().map_or(0, Vec::len));
+        }
     }
     Ok(())
 }
@@ -542,6 +546,24 @@ async fn close_last_month(demo: &DemoFile, registry_url: &str, dir: &Path) -> an
             let rate = figure["rate"].as_f64().map_or("—".into(), |r| format!("{:.1} %", r * 100.0));
             let target = figure["target"].as_f64().map_or(String::new(), |t| format!(" (target {:.0} %)", t * 100.0));
             println!("     {} {n}/{d} = {rate}{target}", figure["name_zh"].as_str().unwrap_or("?"));
+        }
+        let path =
+            format!("/api/v1/reports/assessment/persons?month={month}&indicator=on_time_verification_rate&only=missed");
+        let late = client.get(node, "officer", &path).await?;
+        let late: Vec<String> = late["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                format!(
+                    "{} (answered for by {})",
+                    p["name"].as_str().unwrap_or("?"),
+                    p["responsible"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        if !late.is_empty() {
+            println!("     not verified in time (考核名单): {}", late.join(", "));
         }
         let path = format!("/api/v1/reports/assessment?month={month}&format=xlsx");
         let key = node.api_keys.get("officer").context("demo key missing")?;

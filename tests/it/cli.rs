@@ -207,6 +207,8 @@ fn demo_plays_the_story_and_writes_demo_json() {
         "\"valid\":true",
         "residence report v1 signed, kept by the registry",
         "查验率 1/2 = 50.0 % (target 90 %)",
+        "not verified in time (考核名单): 欧阳晓雯 (answered for by 440306001000), 李娜 (answered for by 440306001000)",
+        "origin women gone without a certificate: 1",
         "says 3 live at 440306001000, which says 2  ← flagged",
     ];
     for step in steps {
