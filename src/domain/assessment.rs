@@ -6,7 +6,7 @@
 //! Figures are counts; a rate is derived from them and never stored alone, so that a roll-up sums
 //! numerators and denominators rather than averaging rates.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use chrono::{DateTime, Datelike as _, Months, NaiveDate, Utc};
@@ -599,29 +599,63 @@ pub struct ArrivalFact {
 pub const ARRIVAL_INDICATORS: [Indicator; 3] =
     [Indicator::VerificationRate, Indicator::OnTimeVerificationRate, Indicator::ArrivalNoticeOnTimeRate];
 
+/// The deadlines of an arrival on one day: her certificate verified by `check` (5 working days),
+/// her origin told by `notice` (20 working days, when she showed no valid certificate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArrivalDeadlines {
+    pub check: NaiveDate,
+    pub notice: NaiveDate,
+}
+
+impl ArrivalDeadlines {
+    /// The deadlines of an arrival on `arrived_on`, in working days of `calendar`.
+    pub fn of(arrived_on: NaiveDate, calendar: &WorkCalendar) -> ArrivalDeadlines {
+        ArrivalDeadlines {
+            check: check_due(arrived_on, calendar).date,
+            notice: calendar.add_working_days(arrived_on, NOTICE_WORKING_DAYS).date,
+        }
+    }
+
+    /// The deadlines of each day `arrivals` fall on: a month's thousands of arrivals share some
+    /// thirty days, each counted once.
+    pub fn by_day(arrivals: &[ArrivalFact], calendar: &WorkCalendar) -> HashMap<NaiveDate, ArrivalDeadlines> {
+        let mut days = HashMap::new();
+        for arrival in arrivals {
+            days.entry(arrival.arrived_on).or_insert_with(|| ArrivalDeadlines::of(arrival.arrived_on, calendar));
+        }
+        days
+    }
+}
+
 impl ArrivalFact {
-    /// How it stands in `indicator` (one of [`ARRIVAL_INDICATORS`]): 查验率 (verified here, then
-    /// or since), 及时查验率 (within 5 working days of arriving) and 流入通报及时率 (of those
-    /// without a valid certificate, her origin told within 20 working days). Working days follow
-    /// `calendar`; the last day is in time.
-    pub fn counted(&self, indicator: Indicator, calendar: &WorkCalendar) -> Counted {
+    /// How it stands in `indicator` (one of [`ARRIVAL_INDICATORS`]), given the deadlines of its
+    /// day: 查验率 (verified here, then or since), 及时查验率 (within 5 working days of arriving)
+    /// and 流入通报及时率 (of those without a valid certificate, her origin told within 20 working
+    /// days). The last day is in time.
+    pub fn counted(&self, indicator: Indicator, deadlines: &ArrivalDeadlines) -> Counted {
         match indicator {
             Indicator::VerificationRate => Counted::of(true, self.verified_on.is_some()),
             Indicator::OnTimeVerificationRate => {
-                Counted::of(true, self.verified_on.is_some_and(|day| day <= check_due(self.arrived_on, calendar).date))
+                Counted::of(true, self.verified_on.is_some_and(|day| day <= deadlines.check))
             }
-            Indicator::ArrivalNoticeOnTimeRate => Counted::of(
-                !self.certified,
-                self.registered_on <= calendar.add_working_days(self.arrived_on, NOTICE_WORKING_DAYS).date,
-            ),
+            Indicator::ArrivalNoticeOnTimeRate => Counted::of(!self.certified, self.registered_on <= deadlines.notice),
             _ => Counted::Outside,
         }
     }
 }
 
-/// The figures of the month's arrivals, in [`ARRIVAL_INDICATORS`] order.
+/// The figures of the month's arrivals, in [`ARRIVAL_INDICATORS`] order; working days follow
+/// `calendar`.
 pub fn arrival_figures(arrivals: &[ArrivalFact], calendar: &WorkCalendar, targets: &Targets) -> [Figure; 3] {
-    ARRIVAL_INDICATORS.map(|indicator| figure_of(indicator, arrivals, |a| a.counted(indicator, calendar), targets))
+    let days = ArrivalDeadlines::by_day(arrivals, calendar);
+    ARRIVAL_INDICATORS.map(|indicator| {
+        figure_of(
+            indicator,
+            arrivals,
+            |a| days.get(&a.arrived_on).map_or(Counted::Outside, |d| a.counted(indicator, d)),
+            targets,
+        )
+    })
 }
 
 /// The node that answers for a woman (以现居住地为主): where she lives. A node keeping her as

@@ -8,9 +8,9 @@ use super::{ServiceError, refused};
 use crate::contract::Kind;
 use crate::domain::access::Action;
 use crate::domain::assessment::{
-    ANSWER_INDICATORS, ARRIVAL_INDICATORS, ArrivalFact, CERTIFICATE_AGES, CHILDBEARING_AGES, Counted, Counterpart,
-    Figure, Indicator, Month, OwedAnswer, REPORT_TYP, ReportClaims, Score, Side, answer_figures, arrival_figures,
-    born_between, responsible_node,
+    ANSWER_INDICATORS, ARRIVAL_INDICATORS, ArrivalDeadlines, ArrivalFact, CERTIFICATE_AGES, CHILDBEARING_AGES, Counted,
+    Counterpart, Figure, Indicator, Month, OwedAnswer, REPORT_TYP, ReportClaims, Score, Side, Targets, answer_figures,
+    arrival_figures, born_between, responsible_node,
 };
 use crate::domain::calendar::local_date;
 use crate::domain::error::ErrorCode;
@@ -57,9 +57,9 @@ impl From<&ReportClaims> for Assessment {
 pub fn assessment(core: &NodeCore, month: &str, who: &Actor, now: DateTime<Utc>) -> Result<Assessment, ServiceError> {
     let month = begun_month(month, now)?;
     let entry = who.entry(Action::ReadReport, None, Some(&month.to_string()), now);
-    core.store.read_audited(entry, |conn| {
-        Ok::<_, ServiceError>((assess(conn, core, month)?, Recorded::outcome("figures computed")))
-    })
+    let assessed = assess(core, month)?;
+    core.store.audit(Recorded::outcome("figures computed").entries(entry))?;
+    Ok(assessed)
 }
 
 /// `month` as `YYYY-MM`, or the field error that names it.
@@ -176,8 +176,11 @@ fn counted_persons(
             }
         }
         i if ARRIVAL_INDICATORS.contains(&i) => {
-            for arrival in ledgers::arrivals_between(conn, first, last)? {
-                let counted = arrival_fact(&arrival).counted(i, &core.assessment.calendar);
+            let arrivals = ledgers::arrivals_between(conn, first, last)?;
+            let facts: Vec<ArrivalFact> = arrivals.iter().map(arrival_fact).collect();
+            let days = ArrivalDeadlines::by_day(&facts, &core.assessment.calendar);
+            for (arrival, fact) in arrivals.into_iter().zip(&facts) {
+                let counted = days.get(&fact.arrived_on).map_or(Counted::Outside, |d| fact.counted(i, d));
                 listed.extend(placed(counted, arrival.id_number, arrival.name, Some(arrival.source)));
             }
         }
@@ -224,31 +227,18 @@ fn arrival_fact(arrival: &RegisteredArrival) -> ArrivalFact {
     }
 }
 
-/// The month's figures from the stored facts: set-based queries, nobody named.
-fn assess(conn: &mut DbConn, core: &NodeCore, month: Month) -> Result<Assessment, StoreError> {
+/// The month's figures from the stored facts: set-based queries, nobody named. The women's cards
+/// and the books are read at once on two connections, so that the report takes both cores as a
+/// parallel plan of one large query would.
+fn assess(core: &NodeCore, month: Month) -> Result<Assessment, StoreError> {
     let rules = &core.assessment;
-    let (first, last) = (month.first_day(), month.last_day());
-    let owed = messages::owed_between(conn, first, last)?;
-    let counterparts = |counted: Vec<(String, u64)>| -> Vec<Counterpart> {
-        counted.into_iter().map(|(node, women)| Counterpart { node, women }).collect()
-    };
-    let outflow = counterparts(ledgers::women_by_counterpart(conn, Side::Origin, last)?);
-    let inflow = counterparts(ledgers::women_by_counterpart(conn, Side::Residence, last)?);
-    let owed: Vec<OwedAnswer> =
-        owed.into_iter().map(|(kind, due_on, answered_at)| owed_answer(&kind, due_on, answered_at)).collect();
-    let arrivals: Vec<ArrivalFact> = ledgers::arrivals_between(conn, first, last)?.iter().map(arrival_fact).collect();
-    let targets = &rules.targets;
-    let mut measured = answer_figures(&owed, targets).to_vec();
-    measured.extend(arrival_figures(&arrivals, &rules.calendar, targets));
-    let (start, end) = month.span_utc();
-    let childbearing = born_between(last, CHILDBEARING_AGES);
-    let counted = [
-        (Indicator::IssuanceRate, cards::certified(conn, born_between(last, CERTIFICATE_AGES), end.naive_utc(), last)?),
-        (Indicator::EventReportRate, messages::events_reported(conn, start.naive_utc(), end.naive_utc())?),
-        (Indicator::BasicServiceRate, cards::served(conn, childbearing, first, last)?),
-        (Indicator::LongActingRate, cards::long_acting(conn, childbearing)?),
-    ];
-    measured.extend(counted.map(|(indicator, (n, d))| Figure::measured(indicator, n, d, targets)));
+    let (from_cards, from_books) = std::thread::scope(|scope| {
+        let cards = scope.spawn(|| core.store.read(|conn| card_figures(conn, month, &rules.targets)));
+        let books = core.store.read(|conn| book_figures(conn, core, month));
+        (cards.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), books)
+    });
+    let (mut measured, outflow, inflow) = from_books?;
+    measured.extend(from_cards?);
     let figures: Vec<Figure> = Indicator::ALL
         .into_iter()
         .map(|indicator| {
@@ -258,6 +248,46 @@ fn assess(conn: &mut DbConn, core: &NodeCore, month: Month) -> Result<Assessment
         .collect();
     let score = Score::of(&figures, rules.weights);
     Ok(Assessment { node: core.code().to_owned(), month, figures, score, outflow, inflow })
+}
+
+/// The counts of the month's figures read from the women's cards (发证率, 服务率, 长效避孕率).
+fn card_figures(conn: &mut DbConn, month: Month, targets: &Targets) -> Result<[Figure; 3], StoreError> {
+    let (first, last) = (month.first_day(), month.last_day());
+    let (_, end) = month.span_utc();
+    let childbearing = born_between(last, CHILDBEARING_AGES);
+    let counted = [
+        (Indicator::IssuanceRate, cards::certified(conn, born_between(last, CERTIFICATE_AGES), end.naive_utc(), last)?),
+        (Indicator::BasicServiceRate, cards::served(conn, childbearing, first, last)?),
+        (Indicator::LongActingRate, cards::long_acting(conn, childbearing)?),
+    ];
+    Ok(counted.map(|(indicator, (n, d))| Figure::measured(indicator, n, d, targets)))
+}
+
+/// The figures measured from the books and the messages, and the women counted with each
+/// counterpart as origin (outflow) and as residence (inflow).
+type BookFigures = (Vec<Figure>, Vec<Counterpart>, Vec<Counterpart>);
+
+/// The month's figures read from the books and the messages: the answers owed, the arrivals, the
+/// events reported; and the women counted with each counterpart.
+fn book_figures(conn: &mut DbConn, core: &NodeCore, month: Month) -> Result<BookFigures, StoreError> {
+    let rules = &core.assessment;
+    let (first, last) = (month.first_day(), month.last_day());
+    let counterparts = |counted: Vec<(String, u64)>| -> Vec<Counterpart> {
+        counted.into_iter().map(|(node, women)| Counterpart { node, women }).collect()
+    };
+    let outflow = counterparts(ledgers::women_by_counterpart(conn, Side::Origin, last)?);
+    let inflow = counterparts(ledgers::women_by_counterpart(conn, Side::Residence, last)?);
+    let owed: Vec<OwedAnswer> = messages::owed_between(conn, first, last)?
+        .into_iter()
+        .map(|(kind, due_on, answered_at)| owed_answer(&kind, due_on, answered_at))
+        .collect();
+    let arrivals: Vec<ArrivalFact> = ledgers::arrivals_between(conn, first, last)?.iter().map(arrival_fact).collect();
+    let mut measured = answer_figures(&owed, &rules.targets).to_vec();
+    measured.extend(arrival_figures(&arrivals, &rules.calendar, &rules.targets));
+    let (start, end) = month.span_utc();
+    let (n, d) = messages::events_reported(conn, start.naive_utc(), end.naive_utc())?;
+    measured.push(Figure::measured(Indicator::EventReportRate, n, d, &rules.targets));
+    Ok((measured, outflow, inflow))
 }
 
 /// A version of a month's report as this node signed and keeps it.
@@ -315,8 +345,7 @@ fn close(core: &NodeCore, month: Month, now: DateTime<Utc>) -> Result<ClosedRepo
         return refused(ErrorCode::NoSuperior);
     };
     let key = month.to_string();
-    let (assessed, held) =
-        core.store.read(|conn| Ok::<_, StoreError>((assess(conn, core, month)?, reports::latest(conn, &key)?)))?;
+    let (assessed, held) = (assess(core, month)?, core.store.read(|conn| reports::latest(conn, &key))?);
     let held = held.and_then(|row| Some((read_stored::<ReportClaims>(&row.token)?, row)));
     if let Some((claims, row)) = &held
         && claims.figures == assessed.figures

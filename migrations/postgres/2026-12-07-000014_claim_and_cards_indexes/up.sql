@@ -5,3 +5,7 @@ CREATE INDEX messages_next_attempt ON messages (direction, next_attempt_at) WHER
 -- both sides (长效避孕率) are.
 DROP INDEX women_cards_by_marital;
 CREATE INDEX women_cards_by_marital ON women_cards (marital, birth_date, method, side);
+-- 服务率's numerator hashes the month's services against the married women kept as residence;
+-- here both are read from an index alone (SQLite reads them from the indexes above).
+CREATE INDEX women_cards_served ON women_cards (side, marital, birth_date) INCLUDE (subject);
+CREATE INDEX ledger_entries_served ON ledger_entries (book, side, on_date) INCLUDE (subject);
