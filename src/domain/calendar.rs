@@ -195,37 +195,33 @@ impl WorkCalendar {
     pub fn add_working_days(&self, start: NaiveDate, n: u32) -> Deadline {
         let mut date = start;
         let mut left = n;
-        let mut missing = BTreeSet::new();
         while left > 0 {
             // Saturate at the end of chrono's range rather than panic.
             let Some(next) = date.succ_opt() else { break };
             date = next;
-            self.note_missing(date, &mut missing);
             if self.is_working_day(date) {
                 left -= 1;
             }
         }
-        Deadline { date, missing_years: missing.into_iter().collect() }
+        Deadline { date, missing_years: self.uncovered_years(start, date) }
     }
 
     /// Working days after `from` up to and including `to`, and the uncovered years among those days.
     pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> (u32, Vec<i32>) {
-        let mut count = 0u32;
-        let mut missing = BTreeSet::new();
-        for date in from.iter_days().skip(1).take_while(|d| *d <= to) {
-            self.note_missing(date, &mut missing);
-            if self.is_working_day(date) {
-                count = count.saturating_add(1);
-            }
-        }
-        (count, missing.into_iter().collect())
+        let count = from.iter_days().skip(1).take_while(|d| *d <= to).filter(|d| self.is_working_day(*d)).count();
+        (u32::try_from(count).unwrap_or(u32::MAX), self.uncovered_years(from, to))
     }
 
-    /// Records `date`'s year if the calendar does not cover it.
-    fn note_missing(&self, date: NaiveDate, missing: &mut BTreeSet<i32>) {
-        if !self.covers_year(date.year()) {
-            missing.insert(date.year());
-        }
+    /// Whether a deadline counted in working days from `from` to `to` is provisional: the days
+    /// after `from` touch a year whose holidays are not known yet (as [`Deadline::is_provisional`]).
+    pub fn is_provisional(&self, from: NaiveDate, to: NaiveDate) -> bool {
+        !self.uncovered_years(from, to).is_empty()
+    }
+
+    /// The years of the days after `from` up to and including `to` that the calendar does not cover.
+    fn uncovered_years(&self, from: NaiveDate, to: NaiveDate) -> Vec<i32> {
+        let Some(first) = from.succ_opt().filter(|first| *first <= to) else { return Vec::new() };
+        (first.year()..=to.year()).filter(|year| !self.covers_year(*year)).collect()
     }
 }
 
@@ -261,6 +257,18 @@ mod tests {
         assert!(c.covers_year(2026));
         assert!(!c.covers_year(2024));
         assert!(!c.covers_year(2027));
+    }
+
+    #[test]
+    fn a_deadline_is_provisional_where_it_counts_days_of_an_unknown_year() {
+        let c = cal();
+        for start in [d(2026, 12, 3), d(2026, 12, 28), d(2026, 12, 31), d(2025, 12, 29)] {
+            let due = c.add_working_days(start, 5);
+            assert_eq!(c.is_provisional(start, due.date), due.is_provisional(), "{start}");
+        }
+        assert!(!c.is_provisional(d(2026, 12, 3), d(2026, 12, 10)));
+        assert!(c.is_provisional(d(2026, 12, 28), d(2027, 1, 5)));
+        assert!(!c.is_provisional(d(2026, 12, 31), d(2026, 12, 31)), "no day counted");
     }
 
     #[test]

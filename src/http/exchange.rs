@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, Requester, actor, answered, authorized};
 use crate::domain::access::Action;
+use crate::domain::calendar::WorkCalendar;
 use crate::domain::certificate::ContraceptionMethod;
 use crate::domain::error::ErrorCode;
 use crate::domain::message::{Direction, EventKind, MessageBody, MessageKind, MessageState, PersonRefDraft};
@@ -144,6 +145,9 @@ pub struct ArrivalDeadlines {
     pub presentation_due: NaiveDate,
     #[schema(value_type = Option<String>, format = Date)]
     pub check_due: Option<NaiveDate>,
+    /// The check's working days touch a year whose holidays are not loaded yet: the day may move
+    /// when that year's calendar is.
+    pub check_due_provisional: bool,
 }
 
 /// A message put in the outbox.
@@ -162,12 +166,17 @@ pub struct Sent {
     pub deadlines: Option<ArrivalDeadlines>,
 }
 
-impl From<Message> for Sent {
-    fn from(message: Message) -> Self {
+impl Sent {
+    /// The message as sent, its arrival deadlines judged by `calendar`.
+    fn of(message: Message, calendar: &WorkCalendar) -> Self {
         let deadlines = match &message.body {
             MessageBody::ArrivalNotice(notice) => Some(ArrivalDeadlines {
                 presentation_due: notice.presentation_due,
                 check_due: notice.certificate.as_ref().map(|c| c.check_due),
+                check_due_provisional: notice
+                    .certificate
+                    .as_ref()
+                    .is_some_and(|c| calendar.is_provisional(c.verified_on, c.check_due)),
             }),
             _ => None,
         };
@@ -287,7 +296,7 @@ pub async fn arrival(
         Err(refused) => Err(refused),
     };
     let sent = answered(&state, &who, Action::RegisterArrival, result).await?;
-    Ok(HttpResponse::Created().json(Sent::from(sent)))
+    Ok(HttpResponse::Created().json(Sent::of(sent, &state.core.assessment.calendar)))
 }
 
 /// Record a departure (流出); the expected residence is notified.
@@ -303,7 +312,7 @@ pub async fn departure(
         flows::record_departure(core, departure, &who, Utc::now())
     })
     .await?;
-    Ok(HttpResponse::Created().json(Sent::from(sent)))
+    Ok(HttpResponse::Created().json(Sent::of(sent, &state.core.assessment.calendar)))
 }
 
 /// Ask another node to confirm facts (协查): due in 15 days when urgent, else 30.
@@ -319,7 +328,7 @@ pub async fn inquiry(
         flows::send_inquiry(core, inquiry, &who, Utc::now())
     })
     .await?;
-    Ok(HttpResponse::Created().json(Sent::from(sent)))
+    Ok(HttpResponse::Created().json(Sent::of(sent, &state.core.assessment.calendar)))
 }
 
 /// Report an event of hers to the origin (birth, marriage, pregnancy, a service …), or correct one.
@@ -335,7 +344,7 @@ pub async fn event(
         flows::report_event(core, event, &who, Utc::now())
     })
     .await?;
-    Ok(HttpResponse::Created().json(Sent::from(sent)))
+    Ok(HttpResponse::Created().json(Sent::of(sent, &state.core.assessment.calendar)))
 }
 
 /// Answer a received inquiry or birth report; both sides then show it answered.
@@ -355,7 +364,7 @@ pub async fn reply(
         flows::reply(core, &id, &answer, &who, Utc::now())
     })
     .await?;
-    Ok(HttpResponse::Created().json(Sent::from(sent)))
+    Ok(HttpResponse::Created().json(Sent::of(sent, &state.core.assessment.calendar)))
 }
 
 /// What was sent and received, newest first, with receipt and deadline state (`overdue` once an

@@ -64,7 +64,13 @@ async fn an_arrival_reaches_the_origin_with_a_signed_receipt(backend: Backend) {
     );
     let arrived = local_date(Utc::now());
     assert_eq!(sent["deadlines"]["presentation_due"], (arrived + Days::new(30)).to_string());
-    assert!(sent["deadlines"]["check_due"].as_str().unwrap() > arrived.to_string().as_str());
+    // Five working days from the check; provisional once they reach a year without its holidays.
+    let check = hunyu::domain::calendar::WorkCalendar::shipped().unwrap().add_working_days(arrived, 5);
+    assert_eq!(
+        (&sent["deadlines"]["check_due"], &sent["deadlines"]["check_due_provisional"]),
+        (&json!(check.date.to_string()), &json!(check.is_provisional())),
+        "{sent}"
+    );
 
     residence.await_receipts().await;
     let out = residence.messages("direction=out&kind=arrival_notice").await;
@@ -108,6 +114,7 @@ async fn an_arrival_without_a_certificate_finds_the_origin_from_the_hukou(backen
     let (status, sent) = residence.post("/api/v1/arrivals", &residence.worker, &arrival).await;
     assert_eq!((status, sent["to"].as_str()), (201, Some(ORIGIN.0)), "{sent}");
     assert!(sent["deadlines"]["check_due"].is_null(), "no certificate, no check deadline yet: {sent}");
+    assert_eq!(sent["deadlines"]["check_due_provisional"], false, "{sent}");
     residence.await_receipts().await;
     let received = origin.messages("direction=in&kind=arrival_notice").await;
     assert_eq!(received[0]["body"]["person"], person);
