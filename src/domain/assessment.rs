@@ -615,15 +615,26 @@ impl ArrivalDeadlines {
             notice: calendar.add_working_days(arrived_on, NOTICE_WORKING_DAYS).date,
         }
     }
+}
 
-    /// The deadlines of each day `arrivals` fall on: a month's thousands of arrivals share some
-    /// thirty days, each counted once.
-    pub fn by_day(arrivals: &[ArrivalFact], calendar: &WorkCalendar) -> HashMap<NaiveDate, ArrivalDeadlines> {
+/// The deadlines of each day a month's arrivals fall on: its thousands of arrivals share some thirty
+/// days, each counted once.
+#[derive(Debug, Clone, Default)]
+pub struct ArrivalDays(HashMap<NaiveDate, ArrivalDeadlines>);
+
+impl ArrivalDays {
+    /// The deadlines of the days `arrivals` fall on, in working days of `calendar`.
+    pub fn of(arrivals: &[ArrivalFact], calendar: &WorkCalendar) -> ArrivalDays {
         let mut days = HashMap::new();
         for arrival in arrivals {
             days.entry(arrival.arrived_on).or_insert_with(|| ArrivalDeadlines::of(arrival.arrived_on, calendar));
         }
-        days
+        ArrivalDays(days)
+    }
+
+    /// How `arrival` (one of those these days were made of) stands in `indicator`.
+    pub fn counted(&self, arrival: &ArrivalFact, indicator: Indicator) -> Counted {
+        self.0.get(&arrival.arrived_on).map_or(Counted::Outside, |deadlines| arrival.counted(indicator, deadlines))
     }
 }
 
@@ -647,15 +658,8 @@ impl ArrivalFact {
 /// The figures of the month's arrivals, in [`ARRIVAL_INDICATORS`] order; working days follow
 /// `calendar`.
 pub fn arrival_figures(arrivals: &[ArrivalFact], calendar: &WorkCalendar, targets: &Targets) -> [Figure; 3] {
-    let days = ArrivalDeadlines::by_day(arrivals, calendar);
-    ARRIVAL_INDICATORS.map(|indicator| {
-        figure_of(
-            indicator,
-            arrivals,
-            |a| days.get(&a.arrived_on).map_or(Counted::Outside, |d| a.counted(indicator, d)),
-            targets,
-        )
-    })
+    let days = ArrivalDays::of(arrivals, calendar);
+    ARRIVAL_INDICATORS.map(|indicator| figure_of(indicator, arrivals, |a| days.counted(a, indicator), targets))
 }
 
 /// The node that answers for a woman (以现居住地为主): where she lives. A node keeping her as

@@ -8,9 +8,8 @@ use super::{ServiceError, refused};
 use crate::contract::Kind;
 use crate::domain::access::Action;
 use crate::domain::assessment::{
-    ANSWER_INDICATORS, ARRIVAL_INDICATORS, ArrivalDeadlines, ArrivalFact, CERTIFICATE_AGES, CHILDBEARING_AGES, Counted,
-    Counterpart, Figure, Indicator, Month, OwedAnswer, REPORT_TYP, ReportClaims, Score, Side, Targets, answer_figures,
-    arrival_figures, born_between, responsible_node,
+    ANSWER_INDICATORS, ARRIVAL_INDICATORS, ArrivalDays, ArrivalFact, Counted, Counterpart, Figure, Indicator, Month,
+    OwedAnswer, REPORT_TYP, ReportClaims, Score, Side, Targets, answer_figures, arrival_figures, responsible_node,
 };
 use crate::domain::calendar::local_date;
 use crate::domain::error::ErrorCode;
@@ -18,7 +17,7 @@ use crate::domain::message::{MessageClaims, MessageKind};
 use crate::node::{Actor, NodeCore};
 use crate::seal::{read_stored, sign_compact};
 use crate::store::audit::{NewAudit, Recorded};
-use crate::store::cards::CardRow;
+use crate::store::cards::{CardFigure, CardRow};
 use crate::store::ledgers::{LedgerRow, RegisteredArrival};
 use crate::store::messages::MessageRow;
 use crate::store::reports::{self, ReportRow};
@@ -142,7 +141,6 @@ fn counted_persons(
 ) -> Result<Vec<CountedPerson>, StoreError> {
     let (first, last) = (month.first_day(), month.last_day());
     let (start, end) = month.span_utc();
-    let childbearing = born_between(last, CHILDBEARING_AGES);
     let placed = |counted: Counted, id_number: String, name: String, source: Option<String>| {
         (counted != Counted::Outside).then(|| CountedPerson {
             id_number,
@@ -178,10 +176,9 @@ fn counted_persons(
         i if ARRIVAL_INDICATORS.contains(&i) => {
             let arrivals = ledgers::arrivals_between(conn, first, last)?;
             let facts: Vec<ArrivalFact> = arrivals.iter().map(arrival_fact).collect();
-            let days = ArrivalDeadlines::by_day(&facts, &core.assessment.calendar);
+            let days = ArrivalDays::of(&facts, &core.assessment.calendar);
             for (arrival, fact) in arrivals.into_iter().zip(&facts) {
-                let counted = days.get(&fact.arrived_on).map_or(Counted::Outside, |d| fact.counted(i, d));
-                listed.extend(placed(counted, arrival.id_number, arrival.name, Some(arrival.source)));
+                listed.extend(placed(days.counted(fact, i), arrival.id_number, arrival.name, Some(arrival.source)));
             }
         }
         Indicator::EventReportRate => {
@@ -195,15 +192,11 @@ fn counted_persons(
                 listed.extend(placed(Counted::of(true, *receipted), entry.id_number, entry.name, Some(entry.source)));
             }
         }
-        Indicator::IssuanceRate => {
-            let born = born_between(last, CERTIFICATE_AGES);
-            listed = of_cards(cards::certified_list(conn, born, (end.naive_utc(), last), only, limit)?);
+        i => {
+            if let Some(figure) = CardFigure::of(i) {
+                listed = of_cards(cards::figure_list(conn, figure, month, only, limit)?);
+            }
         }
-        Indicator::BasicServiceRate => {
-            listed = of_cards(cards::served_list(conn, childbearing, (first, last), only, limit)?);
-        }
-        Indicator::LongActingRate => listed = of_cards(cards::long_acting_list(conn, childbearing, only, limit)?),
-        _ => {}
     }
     Ok(listed)
 }
@@ -250,17 +243,15 @@ fn assess(core: &NodeCore, month: Month) -> Result<Assessment, StoreError> {
     Ok(Assessment { node: core.code().to_owned(), month, figures, score, outflow, inflow })
 }
 
-/// The counts of the month's figures read from the women's cards (发证率, 服务率, 长效避孕率).
-fn card_figures(conn: &mut DbConn, month: Month, targets: &Targets) -> Result<[Figure; 3], StoreError> {
-    let (first, last) = (month.first_day(), month.last_day());
-    let (_, end) = month.span_utc();
-    let childbearing = born_between(last, CHILDBEARING_AGES);
-    let counted = [
-        (Indicator::IssuanceRate, cards::certified(conn, born_between(last, CERTIFICATE_AGES), end.naive_utc(), last)?),
-        (Indicator::BasicServiceRate, cards::served(conn, childbearing, first, last)?),
-        (Indicator::LongActingRate, cards::long_acting(conn, childbearing)?),
-    ];
-    Ok(counted.map(|(indicator, (n, d))| Figure::measured(indicator, n, d, targets)))
+/// The month's figures read from the women's cards (发证率, 服务率, 长效避孕率).
+fn card_figures(conn: &mut DbConn, month: Month, targets: &Targets) -> Result<Vec<Figure>, StoreError> {
+    CardFigure::ALL
+        .into_iter()
+        .map(|figure| {
+            let (n, d) = cards::figure_count(conn, figure, month)?;
+            Ok(Figure::measured(figure.indicator(), n, d, targets))
+        })
+        .collect()
 }
 
 /// The figures measured from the books and the messages, and the women counted with each

@@ -4,7 +4,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use super::{ServiceError, refused};
 use crate::domain::access::Action;
-use crate::domain::assessment::{CERTIFICATE_AGES, Month, born_between};
+use crate::domain::assessment::Month;
 use crate::domain::calendar::{WorkCalendar, local_date};
 use crate::domain::error::ErrorCode;
 use crate::domain::message::{MessageBody, MessageClaims, certificate_due, check_due, is_overdue};
@@ -13,7 +13,7 @@ use crate::node::{Actor, NodeCore};
 use crate::seal::read_stored;
 use crate::store::StoreError;
 use crate::store::audit::Recorded;
-use crate::store::cards::{self, CardRow};
+use crate::store::cards::{self, CardFigure, CardRow};
 use crate::store::ledgers::{self, LedgerRow};
 use crate::store::messages::{self, MessageRow};
 
@@ -75,9 +75,7 @@ pub fn list(
             }
             Worklist::Outflows => {
                 let month = Month::of(now);
-                let (_, end) = month.span_utc();
-                let born = born_between(month.last_day(), CERTIFICATE_AGES);
-                cards::certified_list(conn, born, (end.naive_utc(), month.last_day()), Some(false), limit)?
+                cards::figure_list(conn, CardFigure::Issuance, month, Some(false), limit)?
                     .into_iter()
                     .map(|(card, _)| {
                         let subject = Some(card.subject.clone());

@@ -3,12 +3,14 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::ledgers::NewEntry;
 use super::schema::{ledger_entries, women_cards};
 use super::{DbConn, StoreError, counted, execute_natively, parse_stored};
-use crate::domain::assessment::{Side, long_acting_codes, married_codes};
+use crate::domain::assessment::{
+    CERTIFICATE_AGES, CHILDBEARING_AGES, Indicator, Month, Side, born_between, long_acting_codes, married_codes,
+};
 use crate::domain::certificate::ContraceptionMethod;
 use crate::domain::id_number;
 use crate::domain::ledger::{Book, WomanCard};
@@ -105,25 +107,24 @@ pub fn follow(conn: &mut DbConn, entries: &[NewEntry]) -> Result<(), StoreError>
         return Ok(());
     }
     let ids: Vec<&str> = entries.iter().map(|e| e.person.id_number.as_str()).collect();
-    let mut held: HashMap<String, (WomanCard, bool)> = HashMap::new();
+    let mut held: HashMap<String, WomanCard> = HashMap::new();
     for row in find_all(conn, &ids)? {
-        held.insert(row.id_number.clone(), (row.card()?, true));
+        held.insert(row.id_number.clone(), row.card()?);
     }
+    let stored: HashSet<String> = held.keys().cloned().collect();
     let mut changed: BTreeMap<&str, (&str, NaiveDateTime)> = BTreeMap::new();
     for entry in entries {
         let (Some(subject), id) = (entry.subject.as_deref(), entry.person.id_number.as_str()) else { continue };
-        let current = held.get(id).map(|(card, _)| card);
-        if let Some(card) = WomanCard::after(current, &entry.entry(), &entry.peer) {
-            let stored = held.get(id).is_some_and(|(_, stored)| *stored);
-            held.insert(id.to_owned(), (card, stored));
+        if let Some(card) = WomanCard::after(held.get(id), &entry.entry(), &entry.peer) {
+            held.insert(id.to_owned(), card);
             changed.insert(id, (subject, entry.recorded_at));
         }
     }
     let mut created = Vec::new();
     for (id, (subject, at)) in changed {
-        let Some((card, stored)) = held.get(id) else { continue };
+        let Some(card) = held.get(id) else { continue };
         let row = CardRow::new(card, subject.to_owned(), at);
-        if *stored { update(conn, &row)? } else { created.push(row) }
+        if stored.contains(id) { update(conn, &row)? } else { created.push(row) }
     }
     insert_all(conn, &created)
 }
@@ -202,6 +203,56 @@ macro_rules! holding_valid {
     }};
 }
 
+/// A figure of the month counted from the women's cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardFigure {
+    /// 发证率: the women 18–49 kept as origin, and those holding a valid certificate from here at
+    /// the month's end.
+    Issuance,
+    /// 技术服务基本项目服务率: the married women 15–49 kept as residence, and those who received a
+    /// free basic service here in the month.
+    Service,
+    /// 长效避孕率: the married women 15–49 on either side, and those using a long-acting method.
+    LongActing,
+}
+
+impl CardFigure {
+    /// Every figure counted from the cards.
+    pub const ALL: [CardFigure; 3] = [Self::Issuance, Self::Service, Self::LongActing];
+
+    /// The indicator it measures.
+    pub fn indicator(self) -> Indicator {
+        match self {
+            Self::Issuance => Indicator::IssuanceRate,
+            Self::Service => Indicator::BasicServiceRate,
+            Self::LongActing => Indicator::LongActingRate,
+        }
+    }
+
+    /// The figure that measures `indicator`, if the cards do.
+    pub fn of(indicator: Indicator) -> Option<CardFigure> {
+        Self::ALL.into_iter().find(|f| f.indicator() == indicator)
+    }
+}
+
+/// Calls `$then!($($args),*, cards, met)` with the cards `$figure` counts in `$month` and the
+/// condition of its numerator: the one place that pairs them, for the count and the list alike.
+macro_rules! on_figure {
+    ($figure:expr, $month:expr, $then:ident!($($args:expr),*)) => {{
+        let month: Month = $month;
+        let (first, last) = (month.first_day(), month.last_day());
+        let end = month.span_utc().1.naive_utc();
+        let childbearing = born_between(last, CHILDBEARING_AGES);
+        match $figure {
+            CardFigure::Issuance => {
+                $then!($($args),*, outflowing!(born_between(last, CERTIFICATE_AGES)), holding_valid!(end, last))
+            }
+            CardFigure::Service => $then!($($args),*, inflowing_married!(childbearing), served_here!(first, last)),
+            CardFigure::LongActing => $then!($($args),*, married!(childbearing), on_long_acting!()),
+        }
+    }};
+}
+
 /// Of the cards `$cards`: how many `$met`, and how many there are.
 macro_rules! count_met {
     ($conn:expr, $cards:expr, $met:expr) => {{
@@ -214,7 +265,7 @@ macro_rules! count_met {
 /// At most `$limit` of the cards `$cards` (those `$met`, or not, when `$only` asks), each with
 /// whether it is `$met`, in birth-date order.
 macro_rules! list_met {
-    ($conn:expr, $cards:expr, $met:expr, $only:expr, $limit:expr) => {{
+    ($conn:expr, $only:expr, $limit:expr, $cards:expr, $met:expr) => {{
         let order = (women_cards::birth_date.asc(), women_cards::id_number.asc());
         let select = (CardRow::as_select(), $met);
         Ok(match $only {
@@ -227,63 +278,19 @@ macro_rules! list_met {
     }};
 }
 
-/// Of the married women 15–49 (`born`) on this node's cards, as origin or as residence: how many
-/// use a long-acting method, and how many there are (长效避孕率).
-pub fn long_acting(conn: &mut DbConn, born: (NaiveDate, NaiveDate)) -> Result<(u64, u64), StoreError> {
-    count_met!(conn, married!(born), on_long_acting!())
+/// Of the women `figure` counts in `month`: how many are in its numerator, and how many there are.
+pub fn figure_count(conn: &mut DbConn, figure: CardFigure, month: Month) -> Result<(u64, u64), StoreError> {
+    on_figure!(figure, month, count_met!(conn))
 }
 
-/// The women `long_acting` counts, each with whether she uses a long-acting method.
-pub fn long_acting_list(
+/// At most `limit` of the women `figure` counts in `month` (only those in its numerator, or only
+/// those not, when `only` asks), each with whether she is in its numerator.
+pub fn figure_list(
     conn: &mut DbConn,
-    born: (NaiveDate, NaiveDate),
+    figure: CardFigure,
+    month: Month,
     only: Option<bool>,
     limit: i64,
 ) -> Result<Vec<(CardRow, bool)>, StoreError> {
-    list_met!(conn, married!(born), on_long_acting!(), only, limit)
-}
-
-/// Of the married women this node keeps as residence born from `born.0` to `born.1`: how many
-/// received a free basic service here from `first` to `last`, and how many there are
-/// (技术服务基本项目服务率).
-pub fn served(
-    conn: &mut DbConn,
-    born: (NaiveDate, NaiveDate),
-    first: NaiveDate,
-    last: NaiveDate,
-) -> Result<(u64, u64), StoreError> {
-    count_met!(conn, inflowing_married!(born), served_here!(first, last))
-}
-
-/// The women `served` counts, each with whether she was served.
-pub fn served_list(
-    conn: &mut DbConn,
-    born: (NaiveDate, NaiveDate),
-    (first, last): (NaiveDate, NaiveDate),
-    only: Option<bool>,
-    limit: i64,
-) -> Result<Vec<(CardRow, bool)>, StoreError> {
-    list_met!(conn, inflowing_married!(born), served_here!(first, last), only, limit)
-}
-
-/// Of the women this node keeps as origin born from `born.0` to `born.1`: how many held a
-/// certificate from here valid at `end` (see `holding_valid!`), and how many there are (发证率).
-pub fn certified(
-    conn: &mut DbConn,
-    born: (NaiveDate, NaiveDate),
-    end: NaiveDateTime,
-    last_day: NaiveDate,
-) -> Result<(u64, u64), StoreError> {
-    count_met!(conn, outflowing!(born), holding_valid!(end, last_day))
-}
-
-/// The women `certified` counts, each with whether she held a valid certificate.
-pub fn certified_list(
-    conn: &mut DbConn,
-    born: (NaiveDate, NaiveDate),
-    (end, last_day): (NaiveDateTime, NaiveDate),
-    only: Option<bool>,
-    limit: i64,
-) -> Result<Vec<(CardRow, bool)>, StoreError> {
-    list_met!(conn, outflowing!(born), holding_valid!(end, last_day), only, limit)
+    on_figure!(figure, month, list_met!(conn, only, limit))
 }
