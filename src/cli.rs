@@ -15,7 +15,7 @@ use crate::http::reports::AssessmentView;
 use crate::node::{Actor, Caller};
 use crate::registry::{Enrolment, Registry};
 use crate::service::reports;
-use crate::setup::{InitOptions, RunningNode, create_api_key, init_node, restore_node, use_registry};
+use crate::setup::{InitOptions, RunningNode, create_account, create_api_key, init_node, restore_node, use_registry};
 use crate::sheets::{self, Format};
 use crate::store::{Backend, Store, api_keys, audit};
 
@@ -37,6 +37,9 @@ pub enum Command {
     /// Create or list API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Open or list people's accounts for the pages.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -353,6 +356,27 @@ pub enum RegistryCommand {
     },
 }
 
+/// `hunyu users …`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Open an account; without --password-stdin a password is made and printed once.
+    Create {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Sign-in name: 3–32 of a-z 0-9 . _ -, starting with a letter.
+        #[arg(long)]
+        name: String,
+        /// admin, officer, worker, employer or auditor.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts (never their passwords).
+    List(ConfigArg),
+}
+
 /// `hunyu keys …`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -575,6 +599,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let secret = create_api_key(&config, role, &label, valid_days)?;
             println!("{secret}");
             eprintln!("API key for role {role} created; it is shown only now");
+        }
+        Command::Users(UsersCommand::Create { config, name, role, password_stdin }) => {
+            let config = Config::load(&config.config)?;
+            let (password, made) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (crate::seal::random_secret().context("the system random source failed")?, true)
+            };
+            create_account(&config, &name, role, &password)?;
+            if made {
+                println!("{password}");
+            }
+            eprintln!("account {name} ({role}) opened{}", if made { "; its password is shown only now" } else { "" });
+        }
+        Command::Users(UsersCommand::List(arg)) => {
+            let config = Config::load(&arg.config)?;
+            let store = Store::open(&config.database_url()?, 1)?;
+            let now = chrono::Utc::now().naive_utc();
+            let listed = crate::service::accounts::list(&store, now)?;
+            println!("{:<33} {:<9} {:<17} state", "name", "role", "opened");
+            for account in listed {
+                let state = match (account.usable, account.attempts.locked_for(now)) {
+                    (false, _) => "disabled",
+                    (true, Some(_)) => "locked",
+                    (true, None) => "active",
+                };
+                println!(
+                    "{:<33} {:<9} {:<17} {state}",
+                    account.name,
+                    account.role,
+                    account.created_at.format("%Y-%m-%d %H:%M")
+                );
+            }
         }
         Command::Demo(args) => {
             let options = DemoOptions { dir: args.dir, base_port: args.port, no_serve: args.no_serve };

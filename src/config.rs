@@ -46,6 +46,25 @@ pub struct Config {
     /// The dual assessment: working days, when a month closes, targets and weights.
     #[serde(default)]
     pub assessment: AssessmentSettings,
+    /// The pages for people, on the API listener.
+    #[serde(default)]
+    pub pages: PageSettings,
+}
+
+/// The pages for people (sign-in, the worker's scan page, the officer's forms, …).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PageSettings {
+    /// Serve them; a node that only exchanges with machines turns them off.
+    pub enabled: bool,
+    /// Hours a session lasts from sign-in (1–24).
+    pub session_hours: i64,
+}
+
+impl Default for PageSettings {
+    fn default() -> Self {
+        Self { enabled: true, session_hours: 10 }
+    }
 }
 
 /// Identity of the node.
@@ -114,6 +133,8 @@ pub struct LimitSettings {
     /// `GET /api/v1/ledgers/{book}` and `GET /api/v1/worklists/{list}`: pages of up to 1,000
     /// entries naming persons.
     pub ledgers_per_minute: u32,
+    /// `POST /sign-in` per client address (the pages).
+    pub sign_in_per_minute: u32,
 }
 
 impl Default for LimitSettings {
@@ -124,6 +145,7 @@ impl Default for LimitSettings {
             lookup_per_minute: 120,
             messages_per_minute: 300,
             ledgers_per_minute: 300,
+            sign_in_per_minute: 20,
         }
     }
 }
@@ -138,6 +160,7 @@ impl LimitSettings {
             lookup_per_minute: u32::MAX,
             messages_per_minute: u32::MAX,
             ledgers_per_minute: u32::MAX,
+            sign_in_per_minute: u32::MAX,
         }
     }
 }
@@ -357,6 +380,7 @@ impl Config {
             self.limits.lookup_per_minute,
             self.limits.messages_per_minute,
             self.limits.ledgers_per_minute,
+            self.limits.sign_in_per_minute,
         ];
         if limits.contains(&0) {
             return Err(invalid("limits", "every limit must be at least 1 request per minute".into()));
@@ -369,6 +393,9 @@ impl Config {
         }
         if self.directory.as_ref().is_some_and(|d| d.refresh_seconds == 0) {
             return Err(invalid("directory.refresh_seconds", "must be at least 1".into()));
+        }
+        if !(1..=24).contains(&self.pages.session_hours) {
+            return Err(invalid("pages.session_hours", "must be from 1 to 24 hours".into()));
         }
         self.assessment.checked()?;
         Ok(())

@@ -16,7 +16,7 @@ use crate::domain::message::{MessageBody, MessageKind};
 use crate::domain::role::Role;
 use crate::registry::{self, Registry};
 use crate::seal::{Jwk, qr};
-use crate::setup::{InitOptions, RunningNode, create_api_key, federate, init_node, use_registry};
+use crate::setup::{InitOptions, RunningNode, create_account, create_api_key, federate, init_node, use_registry};
 use crate::store::{Store, audit};
 
 /// Options of `hunyu demo`.
@@ -45,6 +45,9 @@ pub struct DemoNode {
     /// Mutual-TLS listener for other nodes.
     pub peer_url: String,
     pub api_keys: BTreeMap<String, String>,
+    /// People's accounts for the pages, one per role: name → password.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, String>,
 }
 
 struct Site {
@@ -102,6 +105,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
             api_url: node.url(),
             peer_url: node.peer_url().unwrap_or_default(),
             api_keys: api_keys(config, site, previous.as_ref())?,
+            accounts: accounts(config, site, previous.as_ref())?,
         });
         println!(
             "  {} node {} {} at {} (peers: {})",
@@ -114,7 +118,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
     }
     let demo = DemoFile { nodes };
     let demo_path = options.dir.join("demo.json");
-    // Every role's API key is in it.
+    // Every role's API key and account password is in it (mode 0600).
     crate::files::write_private(&demo_path, serde_json::to_string_pretty(&demo)?.as_bytes())?;
 
     story(&demo).await?;
@@ -131,6 +135,14 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
                 node_dir(&options.dir, site).join(CONFIG_FILE).display()
             ),
             Err(broken) => bail!("the {} audit log is broken: {broken}", site.role),
+        }
+    }
+
+    println!("\n13. The pages for people: sign in at each node's address with an account of its role");
+    for node in &demo.nodes {
+        println!("   {} {}/  (home: worklists; /accounts for the admin)", node.role, node.api_url);
+        for (name, password) in &node.accounts {
+            println!("     {name:<9} {password}");
         }
     }
 
@@ -206,6 +218,24 @@ fn api_keys(config: &Config, site: &Site, previous: Option<&DemoFile>) -> anyhow
     Role::ALL
         .into_iter()
         .map(|role| Ok((role.as_str().to_owned(), create_api_key(config, role, "demo", None)?)))
+        .collect()
+}
+
+/// Accounts of the previous run when the node is reused, otherwise one new account per role,
+/// named after it, with a password made for it.
+fn accounts(config: &Config, site: &Site, previous: Option<&DemoFile>) -> anyhow::Result<BTreeMap<String, String>> {
+    if let Some(node) = previous.and_then(|p| p.nodes.iter().find(|n| n.code == site.code))
+        && node.accounts.len() == Role::ALL.len()
+    {
+        return Ok(node.accounts.clone());
+    }
+    Role::ALL
+        .into_iter()
+        .map(|role| {
+            let password = crate::seal::random_secret().context("the system random source failed")?;
+            create_account(config, role.as_str(), role, &password)?;
+            Ok((role.as_str().to_owned(), password))
+        })
         .collect()
 }
 

@@ -11,6 +11,7 @@ use crate::config::{
     AssessmentSettings, CONFIG_FILE, Config, DatabaseSettings, DirectorySettings, HttpSettings, KeySettings,
     LimitSettings, NodeSettings, PeerSettings,
 };
+use crate::domain::access::Action;
 use crate::domain::role::Role;
 use crate::exchange::Exchange;
 use crate::exchange::tls::{
@@ -21,6 +22,8 @@ use crate::node::{NodeCore, SetupError};
 use crate::registry::{Enrolment, Registry};
 use crate::seal::keys::generate_audit_key;
 use crate::seal::{Ed25519Signer, Jwks, Signer as _};
+use crate::service::ServiceError;
+use crate::store::audit::NewAudit;
 use crate::store::{Store, api_keys};
 
 /// What `hunyu init` needs to create a node directory.
@@ -68,6 +71,7 @@ pub fn init_node(options: &InitOptions) -> Result<(Config, PathBuf), SetupError>
         directory: None,
         peer: PeerSettings { listen: options.peer_listen.clone(), tls_cert, tls_key, batch: 500 },
         assessment: AssessmentSettings::default(),
+        pages: crate::config::PageSettings::default(),
     };
     config.validate()?;
     crate::files::create_private_dir(&options.dir).map_err(|source| io_error(&options.dir, source))?;
@@ -116,6 +120,26 @@ pub fn create_api_key(config: &Config, role: Role, label: &str, valid_days: Opti
     Ok(secret)
 }
 
+/// Opens an account for a person from the command line, recorded in the audit log as the
+/// command line's doing.
+pub fn create_account(config: &Config, name: &str, role: Role, password: &str) -> Result<(), ServiceError> {
+    let store = Store::open(&config.database_url().map_err(|e| ServiceError::Unavailable(e.to_string()))?, 1)?;
+    let now = Utc::now();
+    let entry = NewAudit {
+        at: now.naive_utc(),
+        request_id: String::new(),
+        actor: "cli".into(),
+        role: Role::Admin.as_str().into(),
+        action: Action::ManageAccounts.name(),
+        subject: None,
+        object: None,
+        purpose: Action::ManageAccounts.default_purpose().into(),
+        outcome: String::new(),
+    };
+    crate::service::accounts::create(&store, entry, name, role, password, now.naive_utc())?;
+    Ok(())
+}
+
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SetupError> {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
     crate::files::write_private(path, text.as_bytes()).map_err(|source| io_error(path, source))
@@ -152,6 +176,7 @@ impl RunningNode {
             body_read_timeout: std::time::Duration::from_secs(config.http.body_read_seconds.max(1)),
             max_requests_per_client: config.http.max_requests_per_client,
             workers: config.http.workers,
+            session_hours: config.pages.enabled.then_some(config.pages.session_hours),
         };
         let state = Arc::new(AppState::new(exchange.clone(), config));
         let api_tls = match (&config.http.tls_cert, &config.http.tls_key) {

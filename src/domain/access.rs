@@ -45,11 +45,13 @@ pub enum Action {
     CloseMonth,
     /// `POST /api/v1/admin/directory/refresh`: fetch the trust directory now.
     RefreshDirectory,
+    /// `POST /api/v1/admin/accounts`: open an account for a person (the pages).
+    ManageAccounts,
 }
 
 impl Action {
     /// Every action, in the order of the README's role matrix.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::IssueCertificate,
         Action::ShowCertificate,
         Action::RenewCertificate,
@@ -70,6 +72,7 @@ impl Action {
         Action::ReadReportPersons,
         Action::CloseMonth,
         Action::RefreshDirectory,
+        Action::ManageAccounts,
     ];
 
     /// The roles allowed to take this action.
@@ -97,7 +100,7 @@ impl Action {
             Self::ReadReportPersons => &[Role::Worker, Role::Officer],
             // The report goes to the superior under the node's signature: an officer answers for it.
             Self::CloseMonth => &[Role::Officer],
-            Self::RefreshDirectory => &[Role::Admin],
+            Self::RefreshDirectory | Self::ManageAccounts => &[Role::Admin],
         }
     }
 
@@ -124,6 +127,7 @@ impl Action {
             Self::ReadReportPersons => "read_report_persons",
             Self::CloseMonth => "close_month",
             Self::RefreshDirectory => "refresh_directory",
+            Self::ManageAccounts => "manage_accounts",
         }
     }
 
@@ -150,6 +154,7 @@ impl Action {
             Self::ReadReportPersons => "考核名单 read the women behind a figure",
             Self::CloseMonth => "月报结账 close the month",
             Self::RefreshDirectory => "更新信任名录 refresh the trust directory",
+            Self::ManageAccounts => "管理账号 manage accounts",
         }
     }
 }

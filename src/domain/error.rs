@@ -69,6 +69,12 @@ pub enum ErrorCode {
     Forbidden { role: &'static str },
     /// Over the per-key rate limit.
     RateLimited { retry_after_seconds: u64 },
+    /// A person's sign-in name or password is wrong (which one is not said).
+    SignInFailed,
+    /// The account is locked after repeated failed sign-ins.
+    AccountLocked { retry_after_seconds: u64 },
+    /// A form came without its session's form token (CSRF).
+    FormToken,
     // The request's form.
     /// Query parameters do not match the API.
     Query,
@@ -232,6 +238,17 @@ impl ErrorCode {
                 "rate_limited",
                 format!("请求过于频繁，请{s}秒后重试").into(),
                 format!("too many requests; retry in {s} s").into(),
+            ),
+            Self::SignInFailed => fixed("auth.sign_in", "账号或密码不正确", "wrong account name or password"),
+            Self::AccountLocked { retry_after_seconds: s } => (
+                "auth.locked",
+                format!("登录失败次数过多，账号已锁定，请{}分钟后重试", s.div_ceil(60)).into(),
+                format!("too many failed sign-ins: the account is locked; retry in {} min", s.div_ceil(60)).into(),
+            ),
+            Self::FormToken => fixed(
+                "auth.form_token",
+                "表单已过期或来源不明，请刷新页面后重试",
+                "the form has expired or did not come from this site; reload the page and try again",
             ),
             Self::Query => fixed("request.query", "查询参数不符合接口要求", "query parameters do not match the API"),
             Self::ContentType => fixed(

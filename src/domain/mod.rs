@@ -1,6 +1,7 @@
 //! Pure rules of the domain: no IO.
 
 pub mod access;
+pub mod account;
 pub mod assessment;
 pub mod calendar;
 pub mod certificate;

@@ -53,9 +53,9 @@ pub struct Problem {
 pub fn status_of(code: &ErrorCode) -> StatusCode {
     use ErrorCode as C;
     match code {
-        C::Unauthenticated | C::NoClientCertificate => StatusCode::UNAUTHORIZED,
-        C::Forbidden { .. } | C::UnknownPeer | C::TlsMismatch => StatusCode::FORBIDDEN,
-        C::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        C::Unauthenticated | C::NoClientCertificate | C::SignInFailed => StatusCode::UNAUTHORIZED,
+        C::Forbidden { .. } | C::UnknownPeer | C::TlsMismatch | C::FormToken => StatusCode::FORBIDDEN,
+        C::RateLimited { .. } | C::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
         C::Query | C::Body | C::Json { .. } => StatusCode::BAD_REQUEST,
         C::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         C::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -128,7 +128,7 @@ impl ApiError {
         let message_en = code.message_en().into_owned();
         let headers = match code {
             ErrorCode::Unauthenticated => vec![(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
-            ErrorCode::RateLimited { retry_after_seconds } => {
+            ErrorCode::RateLimited { retry_after_seconds } | ErrorCode::AccountLocked { retry_after_seconds } => {
                 vec![(header::RETRY_AFTER, (*retry_after_seconds).into())]
             }
             ErrorCode::MethodNotAllowed { allow } => {

@@ -2,6 +2,7 @@
 //! document, registered once for both. Request and response types (the API's shapes) live here;
 //! the services behind the handlers return domain values.
 
+mod accounts;
 mod audit;
 mod certificates;
 pub mod download;
@@ -12,6 +13,7 @@ mod ledgers;
 mod lookup;
 mod meta;
 pub mod openapi;
+pub mod pages;
 pub mod peer;
 pub mod reports;
 mod schema;
@@ -54,6 +56,9 @@ pub struct AppState {
     pub keys: KeyResolver,
     /// Per-key request limits.
     pub limits: RateLimits,
+    /// Password checks running at once: each holds argon2's 19 MiB, so their number is bounded
+    /// by the cores, not by the blocking pool.
+    pub password_checks: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -64,6 +69,9 @@ impl AppState {
             exchange,
             keys: KeyResolver::new(std::time::Duration::from_secs(config.http.key_cache_seconds)),
             limits: RateLimits::new(&config.limits),
+            password_checks: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
         }
     }
 }
@@ -77,6 +85,8 @@ pub struct AppSettings {
     /// Requests one address may have in progress at once.
     pub max_requests_per_client: usize,
     pub workers: Option<usize>,
+    /// Hours a session of the pages lasts; none when the pages are not served.
+    pub session_hours: Option<i64>,
 }
 
 /// Starts the API server on `listener` (bind port 0 to get a free port), over HTTPS with `tls`.
@@ -92,8 +102,11 @@ pub fn serve(
     let limit = settings.body_limit;
     let body_read = BodyRead { limit, timeout: settings.body_read_timeout };
     let in_flight = InFlight::new(settings.max_requests_per_client);
+    let pages = settings
+        .session_hours
+        .map(|session_hours| pages::PageSettings { secure_cookies: tls.is_some(), session_hours });
     let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new()
+        let app = actix_web::App::new()
             .into_utoipa_app()
             .app_data(body_read)
             .app_data(in_flight.clone())
@@ -106,7 +119,17 @@ pub fn serve(
             .configure(routes)
             .default_service(web::to(unrouted))
             .map(|app| app.wrap(from_fn(body_deadline)).wrap(from_fn(one_client_share)).wrap(from_fn(request_log)))
-            .into_app()
+            .into_app();
+        match pages {
+            Some(pages) => {
+                app.app_data(web::Data::new(pages))
+                    .app_data(web::FormConfig::default().limit(limit).error_handler(|_, req| {
+                        pages::PageError::new(ErrorCode::Body.into(), pages::Lang::of(req)).into()
+                    }))
+                    .configure(pages::routes)
+            }
+            None => app.configure(|_| ()),
+        }
     });
     let mut server = match tls {
         Some(tls) => server.listen_rustls_0_23(listener, tls)?,
@@ -235,6 +258,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(reports::assessment)
         .service(reports::close_month)
         .service(exchange::refresh_directory)
+        .service(accounts::create)
         .service(meta::metrics);
 }
 
@@ -305,6 +329,7 @@ struct RequestId(String);
 pub const PURPOSE_HEADER: &str = "hunyu-purpose";
 
 /// Who is asking: the presented bearer key, the request id and the stated purpose, if any.
+#[derive(Clone)]
 pub struct Requester {
     secret: String,
     request_id: String,
@@ -349,6 +374,27 @@ impl FromRequest for Requester {
 }
 
 impl Requester {
+    /// A signed-in person's request: the session stands where a key would.
+    pub(crate) fn of_session(req: &HttpRequest) -> Self {
+        let request_id = req.extensions().get::<RequestId>().map_or_else(String::new, |id| id.0.clone());
+        Self { secret: String::new(), request_id, purpose: None }
+    }
+
+    /// The id the request log gave this request.
+    pub(crate) fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// The audit entry of a refusal of this requester, taking `action` as `caller`, if known.
+    pub(crate) fn refused_entry(
+        &self,
+        action: &'static str,
+        caller: Option<&Caller>,
+        object: Option<String>,
+    ) -> NewAudit {
+        self.refusal(action, caller, object)
+    }
+
     /// The audit entry of a refusal of this requester, taking `action` as `caller`, if known.
     fn refusal(&self, action: &'static str, caller: Option<&Caller>, object: Option<String>) -> NewAudit {
         NewAudit {
@@ -401,6 +447,17 @@ pub async fn actor(state: &web::Data<AppState>, requester: Requester, action: Ac
             }
         }
     };
+    admit(state, caller, requester, action).await
+}
+
+/// The actor `caller` becomes for `action`, if its role may take it and it is within its rate
+/// limit; a refusal is recorded. Keys and signed-in people pass here alike.
+pub(crate) async fn admit(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    requester: Requester,
+    action: Action,
+) -> Result<Actor, ApiError> {
     if let Err(forbidden) = permit(&caller, action) {
         let entry = requester.refusal(action.name(), Some(&caller), None);
         return Err(recorded(state, entry, forbidden.into()).await);
@@ -447,6 +504,20 @@ where
     F: FnOnce(&NodeCore, Actor) -> Result<T, ServiceError> + Send + 'static,
 {
     let who = actor(state, requester, action).await?;
+    perform(state, who, action, work).await
+}
+
+/// Runs `work` for `who`, admitted to `action`, on the blocking pool, and records a refusal.
+pub(crate) async fn perform<T, F>(
+    state: &web::Data<AppState>,
+    who: Actor,
+    action: Action,
+    work: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&NodeCore, Actor) -> Result<T, ServiceError> + Send + 'static,
+{
     let (core, acting) = (state.core.clone(), who.clone());
     let result = web::block(move || work(&core, acting)).await?;
     answered(state, &who, action, result).await

@@ -31,6 +31,14 @@ pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
 
+/// 256 random bits as base64url: API keys, session cookies, form tokens. None if the system's
+/// random source fails.
+pub fn random_secret() -> Option<String> {
+    let mut raw = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut raw).ok()?;
+    Some(b64url(&raw))
+}
+
 /// SHA-256 of `bytes` as lower-case hex (TLS certificate fingerprints, message digests).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())

@@ -94,6 +94,9 @@ pub struct RateLimits {
     lookup: Limiter,
     messages: Limiter,
     ledgers: Limiter,
+    /// Sign-ins per client address: the account lock-out bounds guesses at one account, this
+    /// bounds one address trying many.
+    sign_in: Limiter,
 }
 
 impl RateLimits {
@@ -106,6 +109,7 @@ impl RateLimits {
             lookup: per_minute(settings.lookup_per_minute),
             messages: per_minute(settings.messages_per_minute),
             ledgers: per_minute(settings.ledgers_per_minute),
+            sign_in: per_minute(settings.sign_in_per_minute),
         }
     }
 
@@ -119,10 +123,18 @@ impl RateLimits {
             Action::ReadLedger | Action::ReadWorklist => &self.ledgers,
             _ => return Ok(()),
         };
-        limiter
-            .check_key(&key_id.to_owned())
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        wait(limiter, key_id)
     }
+
+    /// Counts a sign-in from `client`; when over the limit, how long to wait.
+    pub fn check_sign_in(&self, client: &str) -> Result<(), Duration> {
+        wait(&self.sign_in, client)
+    }
+}
+
+/// Counts a request of `key` on `limiter`; when over the limit, how long to wait.
+fn wait(limiter: &Limiter, key: &str) -> Result<(), Duration> {
+    limiter.check_key(&key.to_owned()).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
 }
 
 #[cfg(test)]

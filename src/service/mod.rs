@@ -3,6 +3,7 @@
 //! message together) or one audited read, and returns domain values; the HTTP edge presents them.
 
 pub mod access;
+pub mod accounts;
 pub mod audit;
 pub mod cards;
 pub mod certificates;

@@ -2,12 +2,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use ring::rand::{SecureRandom as _, SystemRandom};
 
 use super::schema::api_keys;
 use super::{DbConn, StoreError};
 use crate::domain::role::Role;
-use crate::seal::{b64url, hex};
+use crate::seal::{hex, random_secret};
 
 /// A stored API key.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -47,9 +46,8 @@ pub fn create(
     now: NaiveDateTime,
     expires_at: Option<NaiveDateTime>,
 ) -> Result<(ApiKeyRow, String), StoreError> {
-    let mut raw = [0u8; 32];
-    SystemRandom::new().fill(&mut raw).map_err(|_| StoreError::Corrupt("system random source failed".into()))?;
-    let secret = format!("hy_{}_{}", role.as_str(), b64url(&raw));
+    let random = random_secret().ok_or_else(|| StoreError::Corrupt("system random source failed".into()))?;
+    let secret = format!("hy_{}_{random}", role.as_str());
     let row = ApiKeyRow {
         id: uuid::Uuid::now_v7().to_string(),
         role: role.as_str().into(),

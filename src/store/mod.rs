@@ -3,6 +3,7 @@
 //! The backend is chosen by the URL scheme (`sqlite://` or `postgres://`), never by guessing.
 //! Every write runs in one transaction through [`Store::write`].
 
+pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod cards;

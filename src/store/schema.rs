@@ -124,7 +124,33 @@ diesel::joinable!(certificates -> persons (id_number));
 diesel::joinable!(certificate_versions -> certificates (certificate_id));
 diesel::joinable!(certificate_events -> certificate_versions (jti));
 
+diesel::table! {
+    accounts (name) {
+        name -> Text,
+        actor_id -> Text,
+        password_hash -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        account -> Text,
+        csrf -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(accounts -> api_keys (actor_id));
+diesel::joinable!(sessions -> accounts (account));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    sessions,
     api_keys,
     persons,
     certificates,

@@ -232,6 +232,11 @@ async fn the_role_matrix_is_enforced_and_leaks_nothing(backend: Backend) {
                     node.post("/api/v1/reports/assessment/close", key, &json!({ "month": "2026-10" })).await
                 }
                 Action::RefreshDirectory => node.post("/api/v1/admin/directory/refresh", key, &json!({})).await,
+                Action::ManageAccounts => {
+                    let name = format!("matrix.{}", people.next().unwrap());
+                    let body = json!({ "name": name, "role": "worker", "password": "a long enough password" });
+                    node.post("/api/v1/admin/accounts", key, &body).await
+                }
             };
             let allowed = action.roles().contains(&role);
             assert_eq!((200..300).contains(&status), allowed, "{action:?} as {role}: {status} {body}");

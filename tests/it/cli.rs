@@ -50,6 +50,41 @@ fn init_writes_a_private_key_and_keys_are_hashed() {
     // Nothing secret reached the terminal logs.
     assert!(!String::from_utf8_lossy(&out.stderr).contains(&secret));
 
+    // People's accounts: a password made and shown once, or one read from standard input.
+    let made = hunyu()
+        .args(["users", "create", "--config", config.to_str().unwrap(), "--name", "wang.li", "--role", "officer"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let password = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert!(password.len() >= 40, "{password}");
+    let mut typed = hunyu()
+        .args(["users", "create", "--config", config.to_str().unwrap(), "--name", "li.na", "--role", "worker"])
+        .arg("--password-stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(typed.stdin.as_mut().unwrap(), "十个汉字的一句口令好\n".as_bytes()).unwrap();
+    let typed = typed.wait_with_output().unwrap();
+    assert!(typed.status.success(), "{}", String::from_utf8_lossy(&typed.stderr));
+    assert!(typed.stdout.is_empty(), "a typed password is not echoed");
+    let taken = hunyu()
+        .args(["users", "create", "--config", config.to_str().unwrap(), "--name", "li.na", "--role", "worker"])
+        .output()
+        .unwrap();
+    assert!(!taken.status.success());
+    assert!(
+        String::from_utf8_lossy(&taken.stderr).contains("account.taken"),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    let users = hunyu().args(["users", "list", "--config", config.to_str().unwrap()]).output().unwrap();
+    let listing = String::from_utf8(users.stdout).unwrap();
+    assert!(listing.contains("wang.li") && listing.contains("li.na") && listing.contains("active"), "{listing}");
+    assert!(!listing.contains(&password));
+
     let bad = hunyu()
         .args(["init", "--dir", dir.path().join("x").to_str().unwrap(), "--code", "990000000000", "--name", "x"])
         .output()

@@ -17,6 +17,7 @@ mod hostile;
 mod import;
 mod ledgers;
 mod limits;
+mod pages;
 mod plans;
 mod readme;
 mod reports;

@@ -1,0 +1,182 @@
+//! Pages for people (zh-CN first, English on request): server-rendered HTML over the same services
+//! as the JSON API, signed in with an account and a session cookie, every form carrying its
+//! session's token. A group of routes of its own, which `[pages] enabled = false` leaves out.
+//!
+//! Every page answers with a strict Content-Security-Policy (scripts and styles from this origin
+//! only, none inline), is never cached, and names no person in its URL.
+
+mod accounts;
+mod assets;
+mod home;
+mod layout;
+mod sign_in;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use chrono::Utc;
+use maud::Markup;
+use subtle::ConstantTimeEq as _;
+
+pub use layout::Lang;
+
+use super::{ApiError, AppState, Requester, admit, recorded};
+use crate::domain::access::Action;
+use crate::domain::error::ErrorCode;
+use crate::node::{Actor, Caller};
+use crate::service::accounts as account_service;
+use crate::store::accounts::Session;
+
+/// The cookie that holds a session's secret.
+const SESSION_COOKIE: &str = "hy_session";
+/// The cookie that pairs with the sign-in form's token, before there is a session (login CSRF).
+const FORM_COOKIE: &str = "hy_form";
+/// The form field that carries the token.
+const FORM_TOKEN: &str = "form_token";
+
+/// What the pages need of the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct PageSettings {
+    /// Cookies are marked Secure: the API listener serves HTTPS.
+    pub secure_cookies: bool,
+    /// How long a session lasts.
+    pub session_hours: i64,
+}
+
+/// Every page route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/").route(web::get().to(home::root)))
+        .service(web::resource("/sign-in").route(web::post().to(sign_in::sign_in)))
+        .service(web::resource("/sign-out").route(web::post().to(sign_in::sign_out)))
+        .service(web::resource("/lang/{lang}").route(web::get().to(sign_in::language)))
+        .service(
+            web::resource("/accounts").route(web::get().to(accounts::page_get)).route(web::post().to(accounts::create)),
+        )
+        .service(web::resource("/assets/{name}").route(web::get().to(assets::asset)));
+}
+
+/// The security headers of every page.
+fn secured(mut response: HttpResponse) -> HttpResponse {
+    const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+                       media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
+                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// A page, never cached: it may name persons.
+fn page(status: StatusCode, markup: Markup) -> HttpResponse {
+    secured(
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(markup.into_string()),
+    )
+}
+
+/// 303 to `to` (after a form, so that reloading does not post it again).
+fn see_other(to: &str) -> HttpResponse {
+    secured(HttpResponse::SeeOther().insert_header((header::LOCATION, to.to_owned())).finish())
+}
+
+/// A cookie of the pages: HttpOnly, SameSite=Strict, Secure under TLS, for the whole site.
+fn cookie<'a>(settings: &PageSettings, name: &'a str, value: String) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(settings.secure_cookies)
+        .finish()
+}
+
+/// A refusal or failure, shown as a page with its code and messages.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PageError(ApiError, Lang);
+
+impl PageError {
+    /// `error`, shown in `lang`.
+    pub fn new(error: ApiError, lang: Lang) -> Self {
+        Self(error, lang)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let problem = self.0.problem();
+        let lang = self.1;
+        let message = lang.pick(&problem.message_zh, &problem.message_en);
+        page(
+            status,
+            layout::bare(
+                lang,
+                lang.pick("出错了", "Something went wrong"),
+                &layout::problem(lang, message, &problem.code),
+            ),
+        )
+    }
+}
+
+/// A person signed in, on this request.
+pub struct Signed {
+    pub session: Session,
+    pub lang: Lang,
+    requester: Requester,
+}
+
+impl Signed {
+    /// The actor this person is for `action`, if the role may take it; a refusal is recorded.
+    async fn actor(&self, state: &web::Data<AppState>, action: Action) -> Result<Actor, PageError> {
+        let caller = Caller { key_id: self.session.actor_id.clone(), role: self.session.role };
+        admit(state, caller, self.requester.clone(), action).await.map_err(|e| PageError(e, self.lang))
+    }
+
+    /// Refuses a form for `action` whose token is not this session's, and records the refusal.
+    async fn check_form(
+        &self,
+        state: &web::Data<AppState>,
+        token: &str,
+        action: &'static str,
+    ) -> Result<(), PageError> {
+        if bool::from(token.as_bytes().ct_eq(self.session.csrf.as_bytes())) {
+            return Ok(());
+        }
+        let caller = Caller { key_id: self.session.actor_id.clone(), role: self.session.role };
+        let entry = self.requester.refused_entry(action, Some(&caller), Some("form".into()));
+        Err(PageError(recorded(state, entry, ErrorCode::FormToken.into()).await, self.lang))
+    }
+
+    /// An error of this person's request, as a page.
+    fn failed(&self, error: ApiError) -> PageError {
+        PageError(error, self.lang)
+    }
+}
+
+/// The person signed in on `req`, if any: the session cookie names an open session of a usable
+/// account.
+async fn signed(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Option<Signed>, PageError> {
+    let lang = Lang::of(req);
+    let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else { return Ok(None) };
+    let store = state.core.store.clone();
+    let now = Utc::now().naive_utc();
+    let found = web::block(move || account_service::session(&store, &token, now))
+        .await
+        .map_err(|e| PageError(e.into(), lang))?
+        .map_err(|e| PageError(e.into(), lang))?;
+    Ok(found.map(|session| Signed { session, lang, requester: Requester::of_session(req) }))
+}
+
+/// The token of the form `FORM_COOKIE` pairs with, if the request has one.
+fn form_cookie(req: &HttpRequest) -> Option<String> {
+    req.cookie(FORM_COOKIE).map(|c| c.value().to_owned())
+}

@@ -1,0 +1,183 @@
+//! People's accounts and their signed-in sessions (the pages). An account acts through its own
+//! row of `api_keys`, whose secret is thrown away: writes and audit entries name it as they name a
+//! key, and revoking that row disables the account.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::api_keys::{self, hash_secret};
+use super::schema::{accounts, api_keys as keys, sessions};
+use super::{DbConn, StoreError};
+use crate::domain::account::{AccountName, Attempts};
+use crate::domain::role::Role;
+
+/// An account as sign-in reads it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub name: String,
+    /// The `api_keys` row it acts through.
+    pub actor_id: String,
+    pub role: Role,
+    /// Whether its `api_keys` row is neither revoked nor expired.
+    pub usable: bool,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    pub attempts: Attempts,
+    pub created_at: NaiveDateTime,
+}
+
+/// A signed-in session, with the account behind it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub account: String,
+    pub actor_id: String,
+    pub role: Role,
+    /// The token every form of this session carries.
+    pub csrf: String,
+    pub expires_at: NaiveDateTime,
+}
+
+type AccountColumns = (
+    accounts::name,
+    accounts::actor_id,
+    accounts::password_hash,
+    accounts::failures,
+    accounts::locked_until,
+    accounts::created_at,
+    keys::role,
+    keys::expires_at,
+    keys::revoked_at,
+);
+type AccountTuple = (
+    String,
+    String,
+    String,
+    i32,
+    Option<NaiveDateTime>,
+    NaiveDateTime,
+    String,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
+const ACCOUNT_COLUMNS: AccountColumns = (
+    accounts::name,
+    accounts::actor_id,
+    accounts::password_hash,
+    accounts::failures,
+    accounts::locked_until,
+    accounts::created_at,
+    keys::role,
+    keys::expires_at,
+    keys::revoked_at,
+);
+
+/// An account read back, at `now`; a role this build does not know is a corrupt row.
+fn account(row: AccountTuple, now: NaiveDateTime) -> Result<Account, StoreError> {
+    let (name, actor_id, password_hash, failures, locked_until, created_at, role, expires_at, revoked_at) = row;
+    let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("account {name} has an unknown role")))?;
+    Ok(Account {
+        usable: revoked_at.is_none() && expires_at.is_none_or(|t| now < t),
+        name,
+        actor_id,
+        role,
+        password_hash,
+        attempts: Attempts { failures, locked_until },
+        created_at,
+    })
+}
+
+/// Creates an account for `role` with its own actor row; a taken name is a unique violation.
+pub fn create(
+    conn: &mut DbConn,
+    name: &AccountName,
+    role: Role,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> Result<String, StoreError> {
+    let (actor, _secret_nobody_holds) = api_keys::create(conn, role, &format!("account {}", name.as_str()), now, None)?;
+    diesel::insert_into(accounts::table)
+        .values((
+            accounts::name.eq(name.as_str()),
+            accounts::actor_id.eq(&actor.id),
+            accounts::password_hash.eq(password_hash),
+            accounts::failures.eq(0),
+            accounts::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(actor.id)
+}
+
+/// The account called `name`, as of `now`.
+pub fn find(conn: &mut DbConn, name: &str, now: NaiveDateTime) -> Result<Option<Account>, StoreError> {
+    let row = accounts::table
+        .inner_join(keys::table)
+        .filter(accounts::name.eq(name))
+        .select(ACCOUNT_COLUMNS)
+        .first::<AccountTuple>(conn)
+        .optional()?;
+    row.map(|row| account(row, now)).transpose()
+}
+
+/// Every account, by name, as of `now`.
+pub fn list(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<Account>, StoreError> {
+    let rows = accounts::table
+        .inner_join(keys::table)
+        .order(accounts::name.asc())
+        .select(ACCOUNT_COLUMNS)
+        .load::<AccountTuple>(conn)?;
+    rows.into_iter().map(|row| account(row, now)).collect()
+}
+
+/// Stores an account's failed sign-ins.
+pub fn set_attempts(conn: &mut DbConn, name: &str, attempts: Attempts) -> Result<(), StoreError> {
+    diesel::update(accounts::table.find(name))
+        .set((accounts::failures.eq(attempts.failures), accounts::locked_until.eq(attempts.locked_until)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Opens a session of `account` for the cookie `token`, and drops the account's expired ones.
+pub fn open_session(
+    conn: &mut DbConn,
+    account: &str,
+    token: &str,
+    csrf: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::delete(sessions::table.filter(sessions::account.eq(account)).filter(sessions::expires_at.le(now)))
+        .execute(conn)?;
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::token_hash.eq(hash_secret(token)),
+            sessions::account.eq(account),
+            sessions::csrf.eq(csrf),
+            sessions::created_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The session of the cookie `token`, if it is open at `now` and its account usable.
+pub fn session(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Option<Session>, StoreError> {
+    let row = sessions::table
+        .inner_join(accounts::table.inner_join(keys::table))
+        .filter(sessions::token_hash.eq(hash_secret(token)))
+        .filter(sessions::expires_at.gt(now))
+        .filter(keys::revoked_at.is_null())
+        .filter(keys::expires_at.is_null().or(keys::expires_at.gt(now)))
+        .select((sessions::account, accounts::actor_id, keys::role, sessions::csrf, sessions::expires_at))
+        .first::<(String, String, String, String, NaiveDateTime)>(conn)
+        .optional()?;
+    let Some((account, actor_id, role, csrf, expires_at)) = row else { return Ok(None) };
+    let role =
+        Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("account {account} has an unknown role")))?;
+    Ok(Some(Session { account, actor_id, role, csrf, expires_at }))
+}
+
+/// Closes the session of the cookie `token`; false when none was open.
+pub fn close_session(conn: &mut DbConn, token: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(sessions::table.find(hash_secret(token))).execute(conn)? == 1)
+}
