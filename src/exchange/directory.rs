@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use crate::node::NodeCore;
-
-/// Longest directory accepted from a registry (40,000 nodes fit well below this).
-pub const MAX_DIRECTORY_LEN: usize = 64 * 1024 * 1024;
+use crate::seal::jws::MAX_DIRECTORY_LEN;
 
 /// Fetches the directory text from the registry.
 pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, String> {

@@ -10,10 +10,8 @@ use crate::domain::claims::{STATUS_LIST_TYP, StatusListClaims};
 use crate::domain::directory::NodeStatus;
 use crate::domain::error::Coded as _;
 use crate::node::NodeCore;
+use crate::seal::jws::MAX_STATUS_LIST_LEN;
 use crate::seal::records::open_record;
-
-/// Longest status list accepted (some 500,000 entries).
-pub const MAX_STATUS_LIST_LEN: usize = 32 * 1024 * 1024;
 
 /// Checks a status list of `issuer` against the trust in use and reads it.
 fn open_list(core: &NodeCore, issuer: &str, token: &str) -> Result<StatusListClaims, String> {
@@ -49,4 +47,48 @@ pub async fn refresh_all(core: &NodeCore, peers: &PeerClient) -> usize {
         }
     }
     taken
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::access::Action;
+    use crate::domain::role::Role;
+    use crate::domain::verification::{StatusEvidence, VersionStatus};
+    use crate::node::testing::{actor, origin_and_residence, sample_draft};
+    use crate::seal::jws::MAX_TOKEN_LEN;
+    use crate::service::certificates::{issue, renew, status_list};
+
+    /// Renewals made at the origin, each leaving a superseded version on its status list.
+    const RENEWALS: usize = 2_500;
+
+    #[test]
+    fn a_list_of_thousands_of_versions_opens_at_a_peer_with_every_entry() {
+        let (_registry, origin, residence) = origin_and_residence();
+        let officer = actor(&origin, Role::Officer, Action::RenewCertificate);
+        let first = issue(&origin, sample_draft(0), &officer, Utc::now()).unwrap();
+        let mut superseded = Vec::with_capacity(RENEWALS);
+        let mut current = first.jti;
+        for _ in 0..RENEWALS {
+            let next = renew(&origin, &first.certificate_id, None, &officer, Utc::now()).unwrap();
+            superseded.push(std::mem::replace(&mut current, next.jti));
+        }
+        let token = status_list(&origin, Utc::now()).unwrap();
+        assert!(token.len() > 4 * MAX_TOKEN_LEN, "a list of {RENEWALS} entries is {} bytes", token.len());
+        assert!(token.len() < MAX_STATUS_LIST_LEN);
+
+        let list = open_list(&residence, origin.code(), &token).unwrap();
+        assert_eq!(list.entries.len(), RENEWALS);
+        residence.statuses.replace(list).unwrap();
+        for jti in &superseded {
+            let (statuses, evidence) = residence.statuses.listed(origin.code(), jti);
+            assert_eq!(statuses, [VersionStatus::Superseded], "{jti}");
+            assert!(matches!(evidence, StatusEvidence::StatusList { .. }));
+        }
+        assert!(residence.statuses.listed(origin.code(), &current).0.is_empty(), "the newest is in force");
+    }
 }

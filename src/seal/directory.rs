@@ -101,3 +101,54 @@ pub fn open_directory(token: &str, root: &Jwk, contract: &Contract) -> Result<Di
     }
     Ok(claims)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::seal::Ed25519Signer;
+    use crate::seal::jws::{MAX_PAYLOAD_LEN, MAX_TOKEN_LEN};
+
+    /// Nodes of a directory well past what fits a certificate's caps.
+    const NODES: usize = 200;
+
+    /// A directory of `NODES` townships, each with its own key, signed by `root`.
+    fn directory_of_many(root: &Ed25519Signer) -> (DirectoryClaims, String) {
+        let nodes = (0..NODES)
+            .map(|n| {
+                let code = format!("130728{:03}000", 100 + n);
+                NodeEntry {
+                    name: format!("河北省张家口市怀安县第{n}镇"),
+                    api_url: format!("https://{code}.hunyu.invalid"),
+                    peer_url: format!("https://{code}.hunyu.invalid:9701"),
+                    tls_sha256: super::super::sha256_hex(code.as_bytes()),
+                    status: NodeStatus::Active,
+                    keys: vec![DirectoryKey {
+                        jwk: Ed25519Signer::ephemeral(&code).unwrap().public_jwk(),
+                        window: KeyWindow::default(),
+                    }],
+                    code,
+                }
+            })
+            .collect();
+        let claims =
+            DirectoryClaims { iss: "000000000000".into(), iat: 1_780_000_000, exp: 1_790_000_000, serial: 3, nodes };
+        let token = sign_directory(root, &claims);
+        (claims, token)
+    }
+
+    #[test]
+    fn a_directory_of_hundreds_of_nodes_opens_with_every_node() {
+        let root = Ed25519Signer::ephemeral("000000000000").unwrap();
+        let contract = Contract::new().unwrap();
+        let (claims, token) = directory_of_many(&root);
+        // Past both caps of a certificate: its token's, and its payload's.
+        assert!(token.len() > 3 * MAX_TOKEN_LEN, "a directory of {NODES} nodes is {} bytes", token.len());
+        assert!(serde_json::to_vec(&claims).unwrap().len() > MAX_PAYLOAD_LEN);
+        let opened = open_directory(&token, &root.public_jwk(), &contract).unwrap();
+        assert_eq!(opened, claims);
+        let trust = TrustStore::from_directory(&opened, &TrustStore::default()).unwrap();
+        assert_eq!(trust.nodes().count(), NODES);
+    }
+}

@@ -8,15 +8,50 @@ use std::cell::RefCell;
 use libdeflater::{CompressionLvl, Compressor, DecompressionError, Decompressor};
 use serde::{Deserialize, Serialize};
 
+use super::directory::DIRECTORY_TYP;
 use super::keys::{Signer, VerifyingKey, is_supported_alg};
 use super::trust::{TrustStore, TrustedKey};
 use super::{b64url, b64url_decode};
+use crate::domain::claims::STATUS_LIST_TYP;
 use crate::domain::verification::Reason;
 
 /// Longest token accepted before any parsing (a certificate is about 1 KiB; headroom for new fields).
 pub const MAX_TOKEN_LEN: usize = 32 * 1024;
 /// Largest payload accepted after inflation; stops compression bombs.
 pub const MAX_PAYLOAD_LEN: usize = 64 * 1024;
+/// Longest trust directory accepted, as read from a registry and as opened (40,000 nodes fit well
+/// below this).
+pub const MAX_DIRECTORY_LEN: usize = 64 * 1024 * 1024;
+/// Longest status list accepted, as read from a peer and as opened (some 500,000 entries).
+pub const MAX_STATUS_LIST_LEN: usize = 32 * 1024 * 1024;
+
+/// The size caps of a kind of record: its token before any parsing, its payload after inflation
+/// (every kind's inflation stops at its payload cap, so a compression bomb costs no more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub token: usize,
+    pub payload: usize,
+}
+
+impl Limits {
+    /// A record of one person or one exchange (certificates, QR-sized; presentations, messages,
+    /// receipts, look-ups, answers, tree heads, reports).
+    pub const RECORD: Self = Self { token: MAX_TOKEN_LEN, payload: MAX_PAYLOAD_LEN };
+    /// The trust directory: every node of the federation.
+    pub const DIRECTORY: Self = Self { token: MAX_DIRECTORY_LEN, payload: MAX_DIRECTORY_LEN };
+    /// A node's status list: every version it signed that is no longer in force.
+    pub const STATUS_LIST: Self = Self { token: MAX_STATUS_LIST_LEN, payload: MAX_STATUS_LIST_LEN };
+
+    /// The caps of the records of type `typ`, the type a verifier expects (never the type a
+    /// token names for itself: the caps hold before its header is read).
+    pub fn of(typ: &str) -> Self {
+        match typ {
+            DIRECTORY_TYP => Self::DIRECTORY,
+            STATUS_LIST_TYP => Self::STATUS_LIST,
+            _ => Self::RECORD,
+        }
+    }
+}
 
 /// Why a token could not be verified.
 pub type JwsError = Reason;
@@ -94,9 +129,15 @@ pub struct CompactParts<'a> {
     pub signature: Vec<u8>,
 }
 
-/// Splits and decodes a compact JWS without trusting anything in it.
+/// Splits and decodes a compact JWS without trusting anything in it, within the token cap of
+/// [`Limits::RECORD`] (a certificate's).
 pub fn split_compact(token: &str) -> Result<CompactParts<'_>, Reason> {
-    if token.len() > MAX_TOKEN_LEN {
+    split_within(token, Limits::RECORD)
+}
+
+/// [`split_compact`] within the token cap of `limits`.
+pub fn split_within(token: &str, limits: Limits) -> Result<CompactParts<'_>, Reason> {
+    if token.len() > limits.token {
         return Err(Reason::TokenTooLarge);
     }
     let (signing_input, signature) = token.rsplit_once('.').ok_or(Reason::Malformed)?;
@@ -109,7 +150,8 @@ pub fn split_compact(token: &str) -> Result<CompactParts<'_>, Reason> {
     })
 }
 
-/// Verifies a compact JWS of type `typ` against `trust`: algorithm, type, key, signature, size.
+/// Verifies a compact JWS of type `typ` against `trust`: algorithm, type, key, signature, and
+/// size within the [`Limits`] of `typ`.
 pub fn verify_compact<'t>(token: &str, typ: &str, trust: &'t TrustStore) -> Result<VerifiedJws<'t>, Reason> {
     let unchecked = read_signed(token, typ, trust)?;
     if !unchecked.signature_holds() {
@@ -170,11 +212,14 @@ struct Unchecked<'a, 't> {
     parts: CompactParts<'a>,
     header: Header,
     key: &'t TrustedKey,
+    /// The caps of its type, the payload's still to be applied.
+    limits: Limits,
 }
 
 /// Everything [`verify_compact`] checks before the signature.
 fn read_signed<'a, 't>(token: &'a str, typ: &str, trust: &'t TrustStore) -> Result<Unchecked<'a, 't>, Reason> {
-    let parts = split_compact(token)?;
+    let limits = Limits::of(typ);
+    let parts = split_within(token, limits)?;
     let header: Header = serde_json::from_slice(&parts.header_json).map_err(|_| Reason::Malformed)?;
     if !is_supported_alg(&header.alg) {
         return Err(Reason::DisallowedAlgorithm);
@@ -193,7 +238,7 @@ fn read_signed<'a, 't>(token: &'a str, typ: &str, trust: &'t TrustStore) -> Resu
     if parts.signature.len() != key.key.signature_len() {
         return Err(Reason::Malformed);
     }
-    Ok(Unchecked { parts, header, key })
+    Ok(Unchecked { parts, header, key, limits })
 }
 
 impl<'t> Unchecked<'_, 't> {
@@ -201,19 +246,17 @@ impl<'t> Unchecked<'_, 't> {
         self.key.key.verify(self.parts.signing_input.as_bytes(), &self.parts.signature)
     }
 
-    /// The payload of a token whose signature holds, inflated if compressed.
+    /// The payload of a token whose signature holds, inflated if compressed, within its cap.
     fn open(self) -> Result<VerifiedJws<'t>, Reason> {
+        let most = self.limits.payload;
         let payload = match self.header.zip.as_deref() {
-            None => cap(self.parts.payload)?,
-            Some("DEF") => inflate(&self.parts.payload)?,
+            None if self.parts.payload.len() > most => return Err(Reason::PayloadTooLarge),
+            None => self.parts.payload,
+            Some("DEF") => inflate(&self.parts.payload, most)?,
             Some(_) => return Err(Reason::Malformed),
         };
         Ok(VerifiedJws { header: self.header, payload, key: self.key })
     }
-}
-
-fn cap(payload: Vec<u8>) -> Result<Vec<u8>, Reason> {
-    if payload.len() > MAX_PAYLOAD_LEN { Err(Reason::PayloadTooLarge) } else { Ok(payload) }
 }
 
 thread_local! {
@@ -223,12 +266,32 @@ thread_local! {
     static INFLATER: RefCell<(Decompressor, Vec<u8>)> = RefCell::new((Decompressor::new(), vec![0; MAX_PAYLOAD_LEN]));
 }
 
-/// Inflates raw DEFLATE into a buffer of the capped size: a bomb stops at the cap, costing nothing.
-fn inflate(compressed: &[u8]) -> Result<Vec<u8>, Reason> {
-    INFLATER.with_borrow_mut(|(decompressor, buffer)| match decompressor.deflate_decompress(compressed, buffer) {
-        Ok(len) => Ok(buffer[..len].to_vec()),
-        Err(DecompressionError::InsufficientSpace) => Err(Reason::PayloadTooLarge),
-        Err(DecompressionError::BadData) => Err(Reason::Malformed),
+/// Inflates raw DEFLATE into a buffer of at most `most` bytes: a bomb stops at the cap. Up to
+/// [`MAX_PAYLOAD_LEN`] into the thread's buffer, costing nothing; a larger cap (a directory's, a
+/// status list's) is tried in buffers four times larger each time, up to the cap, so that a
+/// small payload of such a kind allocates little and a bomb no more than the cap.
+fn inflate(compressed: &[u8], most: usize) -> Result<Vec<u8>, Reason> {
+    INFLATER.with_borrow_mut(|(decompressor, buffer)| {
+        let mut room = most.min(buffer.len());
+        match decompressor.deflate_decompress(compressed, &mut buffer[..room]) {
+            Ok(len) => return Ok(buffer[..len].to_vec()),
+            Err(DecompressionError::InsufficientSpace) if room < most => {}
+            Err(DecompressionError::InsufficientSpace) => return Err(Reason::PayloadTooLarge),
+            Err(DecompressionError::BadData) => return Err(Reason::Malformed),
+        }
+        loop {
+            room = room.saturating_mul(4).min(most);
+            let mut larger = vec![0; room];
+            match decompressor.deflate_decompress(compressed, &mut larger) {
+                Ok(len) => {
+                    larger.truncate(len);
+                    return Ok(larger);
+                }
+                Err(DecompressionError::InsufficientSpace) if room < most => {}
+                Err(DecompressionError::InsufficientSpace) => return Err(Reason::PayloadTooLarge),
+                Err(DecompressionError::BadData) => return Err(Reason::Malformed),
+            }
+        }
     })
 }
 
@@ -240,9 +303,58 @@ mod tests {
     fn inflate_stops_at_the_cap() {
         let bomb = deflate(&vec![b'a'; 10 * MAX_PAYLOAD_LEN]);
         assert!(bomb.len() < 2048);
-        assert_eq!(inflate(&bomb), Err(Reason::PayloadTooLarge));
+        assert_eq!(inflate(&bomb, MAX_PAYLOAD_LEN), Err(Reason::PayloadTooLarge));
         let fine = deflate(b"{}");
-        assert_eq!(inflate(&fine).as_deref(), Ok(&b"{}"[..]));
+        assert_eq!(inflate(&fine, MAX_PAYLOAD_LEN).as_deref(), Ok(&b"{}"[..]));
+    }
+
+    #[test]
+    fn inflation_stops_at_the_cap_of_every_kind() {
+        for limits in [Limits::RECORD, Limits::STATUS_LIST, Limits::DIRECTORY] {
+            let most = limits.payload;
+            let bomb = deflate(&vec![b'a'; most + 1]);
+            assert_eq!(inflate(&bomb, most), Err(Reason::PayloadTooLarge), "{limits:?}");
+            // Every size up to the cap inflates, at the edges of each buffer tried.
+            let sizes = [0, MAX_PAYLOAD_LEN, MAX_PAYLOAD_LEN + 1, 4 * MAX_PAYLOAD_LEN + 1, most];
+            for size in sizes.into_iter().filter(|&size| size <= most) {
+                let inflated = inflate(&deflate(&vec![b'a'; size]), most).map(|p| p.len());
+                assert_eq!(inflated, Ok(size), "{limits:?}");
+            }
+        }
+        assert_eq!(inflate(&[0xff, 0xff, 0xff], MAX_STATUS_LIST_LEN), Err(Reason::Malformed));
+    }
+
+    #[test]
+    fn the_caps_are_those_of_the_kind_the_verifier_expects() {
+        use crate::domain::claims::CERTIFICATE_TYP;
+        assert_eq!(Limits::of(CERTIFICATE_TYP), Limits { token: 32 * 1024, payload: 64 * 1024 });
+        assert_eq!(Limits::of(STATUS_LIST_TYP), Limits { token: 32 << 20, payload: 32 << 20 });
+        assert_eq!(Limits::of(DIRECTORY_TYP), Limits { token: 64 << 20, payload: 64 << 20 });
+
+        let (trust, signers) = two_signers();
+        let large = format!(r#"{{"pad":"{}"}}"#, "x".repeat(MAX_PAYLOAD_LEN));
+        for typ in [STATUS_LIST_TYP, DIRECTORY_TYP] {
+            for compress in [false, true] {
+                let token = sign_compact(&signers[0], typ, large.as_bytes(), compress);
+                assert!(compress || token.len() > MAX_TOKEN_LEN);
+                assert_eq!(verify_compact(&token, typ, &trust).unwrap().payload, large.as_bytes());
+                assert_eq!(verify_compact_all(&[&token], typ, &trust)[0].as_ref().unwrap().payload, large.as_bytes());
+                // A token naming a large kind is held to the caps of the kind expected of it.
+                let expected = if compress { Reason::WrongType } else { Reason::TokenTooLarge };
+                assert_eq!(verify_compact(&token, CERTIFICATE_TYP, &trust).err(), Some(expected), "{typ}");
+            }
+            // A certificate as large is refused, compressed or not.
+            let token = sign_compact(&signers[0], CERTIFICATE_TYP, large.as_bytes(), false);
+            assert_eq!(verify_compact(&token, CERTIFICATE_TYP, &trust).err(), Some(Reason::TokenTooLarge));
+            let token = sign_compact(&signers[0], CERTIFICATE_TYP, large.as_bytes(), true);
+            assert_eq!(verify_compact(&token, CERTIFICATE_TYP, &trust).err(), Some(Reason::PayloadTooLarge));
+        }
+        // Each large kind has its cap too, before anything is read.
+        let over = "a".repeat(MAX_STATUS_LIST_LEN + 1);
+        assert_eq!(verify_compact(&over, STATUS_LIST_TYP, &trust).err(), Some(Reason::TokenTooLarge));
+        assert_eq!(verify_compact(&over, DIRECTORY_TYP, &trust).err(), Some(Reason::Malformed));
+        let over = "a".repeat(MAX_DIRECTORY_LEN + 1);
+        assert_eq!(verify_compact(&over, DIRECTORY_TYP, &trust).err(), Some(Reason::TokenTooLarge));
     }
 
     /// A trust store of two nodes, each with a signer.

@@ -6,14 +6,27 @@ import { decode as base45Decode } from './base45.js';
 import { conformsTo } from './contract.js';
 import { isStrictPoint, isStrictSignature } from './ed25519.js';
 
-/** jws.rs MAX_TOKEN_LEN: longest token (in UTF-8 bytes) read at all. */
+/** jws.rs MAX_TOKEN_LEN: longest certificate token (in UTF-8 bytes) read at all. */
 export const MAX_TOKEN_LEN = 32 * 1024;
-/** jws.rs MAX_PAYLOAD_LEN: largest payload after inflation. */
+/** jws.rs MAX_PAYLOAD_LEN: largest certificate payload after inflation. */
 export const MAX_PAYLOAD_LEN = 64 * 1024;
+/** jws.rs MAX_DIRECTORY_LEN: longest trust directory, its token and its payload. */
+export const MAX_DIRECTORY_LEN = 64 * 1024 * 1024;
+/** jws.rs MAX_STATUS_LIST_LEN: longest status list, its token and its payload. */
+export const MAX_STATUS_LIST_LEN = 32 * 1024 * 1024;
 export const QR_PREFIX = 'HY1:';
 export const CERTIFICATE_TYP = 'hunyu-certificate+jwt';
 export const DIRECTORY_TYP = 'hunyu-directory+jwt';
 export const STATUS_LIST_TYP = 'hunyu-status+jwt';
+
+/** jws.rs Limits::RECORD: the caps of a certificate (and of every kind but the two below). */
+const RECORD_LIMITS = { token: MAX_TOKEN_LEN, payload: MAX_PAYLOAD_LEN };
+/** jws.rs Limits::of: the caps of the kind a verifier expects, never of the kind a token names. */
+const LIMITS = {
+  [DIRECTORY_TYP]: { token: MAX_DIRECTORY_LEN, payload: MAX_DIRECTORY_LEN },
+  [STATUS_LIST_TYP]: { token: MAX_STATUS_LIST_LEN, payload: MAX_STATUS_LIST_LEN },
+};
+const limitsOf = (typ) => (Object.hasOwn(LIMITS, typ) ? LIMITS[typ] : RECORD_LIMITS);
 /** keys.rs: `EdDSA` (RFC 8037) and RFC 9864's `Ed25519`. */
 const ALGS = ['EdDSA', 'Ed25519'];
 
@@ -76,8 +89,8 @@ const WHITE = '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u20
 const TRIM = new RegExp(`^${WHITE}+|${WHITE}+$`, 'gu');
 const trim = (text) => text.replace(TRIM, '');
 
-// Rust measures lengths in UTF-8 bytes; a UTF-16 length is never more.
-const utf8Length = (text) => (text.length > MAX_TOKEN_LEN ? text.length : new TextEncoder().encode(text).length);
+// Rust measures lengths in UTF-8 bytes: never fewer than the UTF-16 length, never more than three times it.
+const longerThan = (text, cap) => text.length > cap || (text.length * 3 > cap && new TextEncoder().encode(text).length > cap);
 
 /** Unpadded base64url as Rust's URL_SAFE_NO_PAD decodes it: no padding, no stray trailing bits. */
 function b64urlDecode(text) {
@@ -108,7 +121,7 @@ const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v)
 /** qr.rs decode: `HY1:` + Base45 of (u16 header length, header, u16 payload length, payload, signature). */
 function qrDecode(text) {
   const body = text.slice(QR_PREFIX.length);
-  if (utf8Length(body) > MAX_TOKEN_LEN) throw new Refusal('token_too_large');
+  if (longerThan(body, MAX_TOKEN_LEN)) throw new Refusal('token_too_large');
   const frame = base45Decode(body);
   if (!frame) throw new Refusal('malformed');
   const [header, rest] = takePart(frame);
@@ -123,9 +136,9 @@ function takePart(bytes) {
   return [bytes.subarray(2, 2 + length), bytes.subarray(2 + length)];
 }
 
-/** jws.rs split_compact: the three decoded parts and the signed text, trusting nothing yet. */
-function splitCompact(token) {
-  if (utf8Length(token) > MAX_TOKEN_LEN) throw new Refusal('token_too_large');
+/** jws.rs split_within: the three decoded parts and the signed text, trusting nothing yet. */
+function splitCompact(token, limits = RECORD_LIMITS) {
+  if (longerThan(token, limits.token)) throw new Refusal('token_too_large');
   const last = token.lastIndexOf('.');
   const first = token.indexOf('.');
   if (first === last) throw new Refusal('malformed');
@@ -157,9 +170,10 @@ function readHeader(bytes) {
   return header;
 }
 
-/** jws.rs read_signed: everything checked before the signature, in its order. */
+/** jws.rs read_signed: everything checked before the signature, in its order, within the caps of `typ`. */
 function readSigned(token, typ, store) {
-  const parts = splitCompact(token);
+  const limits = limitsOf(typ);
+  const parts = splitCompact(token, limits);
   const header = readHeader(parts.header);
   if (!ALGS.includes(header.alg)) throw new Refusal('disallowed_algorithm');
   // RFC 7515 §4.1.11: extensions we do not understand must not be ignored.
@@ -168,19 +182,19 @@ function readSigned(token, typ, store) {
   if (typeof header.kid !== 'string') throw new Refusal('malformed');
   const key = store.resolve(header.kid);
   if (parts.signature.length !== 64) throw new Refusal('malformed');
-  return { parts, header, key };
+  return { parts, header, key, limits };
 }
 
-/** jws.rs verify_compact: header, key, signature, then the payload, inflated if `zip: DEF`. */
+/** jws.rs verify_compact: header, key, signature, then the payload, inflated if `zip: DEF`, within its cap. */
 async function verifyCompact(token, typ, store) {
-  const { parts, header, key } = readSigned(token, typ, store);
+  const { parts, header, key, limits } = readSigned(token, typ, store);
   if (!(await signatureHolds(key.cryptoKey, parts))) throw new Refusal('bad_signature');
   if (header.zip === undefined || header.zip === null) {
-    if (parts.payload.length > MAX_PAYLOAD_LEN) throw new Refusal('payload_too_large');
+    if (parts.payload.length > limits.payload) throw new Refusal('payload_too_large');
     return { payload: parts.payload, key };
   }
   if (header.zip !== 'DEF') throw new Refusal('malformed');
-  return { payload: await inflate(parts.payload), key };
+  return { payload: await inflate(parts.payload, limits.payload), key };
 }
 
 /** keys.rs VerifyingKey::verify: the strict encodings first, then the equation. */
@@ -193,8 +207,8 @@ async function signatureHolds(cryptoKey, { signingInput, signature }) {
 /** Bytes fed to the inflater at a time: a slice inflates to at most ~260 KiB before the cap is checked. */
 const INFLATE_SLICE = 256;
 
-/** jws.rs inflate: raw DEFLATE, stopped (and the stream cancelled) once past MAX_PAYLOAD_LEN. */
-async function inflate(compressed) {
+/** jws.rs inflate: raw DEFLATE, stopped (and the stream cancelled) once past `most` bytes. */
+async function inflate(compressed, most) {
   const stream = new DecompressionStream('deflate-raw');
   const writer = stream.writable.getWriter();
   const reader = stream.readable.getReader();
@@ -209,7 +223,7 @@ async function inflate(compressed) {
   try {
     for (let read = await reader.read(); !read.done; read = await reader.read()) {
       length += read.value.length;
-      if (length > MAX_PAYLOAD_LEN) {
+      if (length > most) {
         await reader.cancel();
         throw new Refusal('payload_too_large');
       }
@@ -352,7 +366,8 @@ export async function openDirectory(directoryJws, registryJwk) {
 
 /**
  * exchange/status.rs open_list: a status list of node `code`, signed by a key of that node. Like the
- * directory it goes through jws.rs verify_compact, so a token over MAX_TOKEN_LEN is refused here as there.
+ * directory it goes through jws.rs verify_compact with the caps of its kind (MAX_STATUS_LIST_LEN,
+ * the directory's MAX_DIRECTORY_LEN), so a list is refused here only where it is refused there.
  */
 async function openStatusList(code, token, store) {
   const claims = claimsOf(await verifyCompact(trim(String(token)), STATUS_LIST_TYP, store), 'statusList');

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { decodeToken, openDirectory, openTrust, verifyOffline, CODES, STATUSES, TrustError, MAX_PAYLOAD_LEN, MAX_TOKEN_LEN } from '../assets/verify.js';
+import { decodeToken, openDirectory, openTrust, verifyOffline, CODES, STATUSES, TrustError, MAX_DIRECTORY_LEN, MAX_PAYLOAD_LEN, MAX_STATUS_LIST_LEN, MAX_TOKEN_LEN } from '../assets/verify.js';
 import { encode as base45Encode, decode as base45Decode } from '../assets/base45.js';
 import { Y8 } from '../assets/ed25519.js';
 import * as schemas from '../assets/schemas.js';
@@ -230,6 +230,42 @@ test('a status list revokes or supersedes a version by its jti, and says when it
   assert.deepEqual(bent.trust.status_lists_refused, { [ISSUER]: 'schema' });
 });
 
+test('a status list of thousands of versions is taken whole, as open_list takes it', async () => {
+  const [valid] = readVectors();
+  const signer = await rfcSigner();
+  // Every renewal leaves a superseded version: a node's list soon outgrows a certificate's caps.
+  const count = 3000;
+  const jtiOf = (n) => `01936a2e-0000-7000-8000-${n.toString(16).padStart(12, '0')}`;
+  const entries = Array.from({ length: count }, (_, n) => ({ jti: jtiOf(n), status: n % 7 ? 'superseded' : 'revoked' }));
+  entries.push({ jti: PAYLOAD.jti, status: 'revoked' });
+  const claims = { iss: ISSUER, iat: AT - 3600, exp: AT + 86_400, entries };
+  assert.ok(utf8(JSON.stringify(claims)).length > MAX_PAYLOAD_LEN, 'past a certificate payload cap');
+  const token = await sign(signer, 'hunyu-status+jwt', claims);
+  assert.ok(token.length > 4 * MAX_TOKEN_LEN, `a list of ${count} entries is ${token.length} bytes`);
+  assert.ok(token.length < MAX_STATUS_LIST_LEN);
+
+  const store = await openTrust({ keys: JWKS.keys, status_lists: { [ISSUER]: token } });
+  assert.deepEqual(store.summary().status_lists_refused, {});
+  assert.equal(store.lists.get(ISSUER).statuses.size, count + 1);
+  for (const n of [0, 1, 7, count - 1]) {
+    assert.deepEqual(store.listed(ISSUER, jtiOf(n)).statuses, [n % 7 ? 'superseded' : 'revoked'], jtiOf(n));
+  }
+  const verdict = await verifyOffline(valid.token, store, AT);
+  assert.deepEqual([verdict.status, codes(verdict.reasons), codes(verdict.warnings)], ['revoked', ['revoked'], []]);
+
+  const zipped = await openTrust({ keys: JWKS.keys, status_lists: { [ISSUER]: await sign(signer, 'hunyu-status+jwt', claims, { zip: true }) } });
+  assert.equal(zipped.lists.get(ISSUER).statuses.size, count + 1, 'compressed, it inflates past a certificate payload cap');
+
+  // The list's own caps still hold: a token one byte over, and a payload that inflates past it.
+  const refusedAs = async (token) => (await openTrust({ keys: JWKS.keys, status_lists: { [ISSUER]: token } })).summary().status_lists_refused;
+  assert.deepEqual(await refusedAs('a'.repeat(MAX_STATUS_LIST_LEN + 1)), { [ISSUER]: 'token_too_large' });
+  const bomb = await sign(signer, 'hunyu-status+jwt', ' '.repeat(MAX_STATUS_LIST_LEN + 1), { zip: true });
+  assert.ok(bomb.length < MAX_STATUS_LIST_LEN / 500, 'a bomb is small');
+  assert.deepEqual(await refusedAs(bomb), { [ISSUER]: 'payload_too_large' });
+  // Held to a certificate's caps, the same list is refused.
+  assert.equal(firstReason(await verifyOffline(token, vectorTrust, AT)), 'token_too_large');
+});
+
 // ---- a directory made in the test --------------------------------------------------------------
 
 const REGISTRY = '000000000000';
@@ -366,6 +402,23 @@ test('inflation stops at the cap, as libdeflate into a 64 KiB buffer does', asyn
   const [head, , ] = junk.split('.');
   const broken = await signRaw(signer, JSON.parse(Buffer.from(head, 'base64url')), Uint8Array.of(0xff, 0xff, 0xff));
   assert.equal(firstReason(await verifyOffline(broken, vectorTrust, AT)), 'malformed');
+});
+
+test('a directory of hundreds of nodes opens whole, as open_directory opens it', async () => {
+  const root = await newSigner(REGISTRY, 'root');
+  const count = 200;
+  const nodes = [];
+  for (let n = 0; n < count; n++) {
+    const code = `130728${String(100 + n).padStart(3, '0')}000`;
+    nodes.push(node(code, `怀安县第${n}镇`, [{ ...(await newSigner(code)).jwk, not_before: 0 }]));
+  }
+  const token = await directory(root, nodes);
+  assert.ok(token.length > 3 * MAX_TOKEN_LEN, `a directory of ${count} nodes is ${token.length} bytes`);
+  assert.ok(token.length < MAX_DIRECTORY_LEN);
+  const claims = await openDirectory(token, root.jwk);
+  assert.equal(claims.nodes.length, count);
+  const store = await openTrust({ directory: token, registry_key: root.jwk });
+  assert.equal(store.nodes.size, count);
 });
 
 test('a directory is refused as open_directory refuses it', async () => {
