@@ -38,8 +38,8 @@ pub async fn refresh_all(core: &NodeCore, peers: &PeerClient) -> usize {
             Ok(response) => Err(format!("answered {}", response.status())),
             Err(e) => Err(e),
         };
-        match fetched.and_then(|token| open_list(core, &entry.code, &token)) {
-            Ok(list) => match core.statuses.replace(list) {
+        match fetched.and_then(|token| open_list(core, &entry.code, &token).map(|list| (list, token))) {
+            Ok((list, token)) => match core.statuses.replace(list, &token) {
                 Ok(()) => taken += 1,
                 Err(older) => tracing::warn!(node = %entry.code, %url, error = %older, "status list refused"),
             },
@@ -83,7 +83,7 @@ mod tests {
 
         let list = open_list(&residence, origin.code(), &token).unwrap();
         assert_eq!(list.entries.len(), RENEWALS);
-        residence.statuses.replace(list).unwrap();
+        residence.statuses.replace(list, &token).unwrap();
         for jti in &superseded {
             let (statuses, evidence) = residence.statuses.listed(origin.code(), jti);
             assert_eq!(statuses, [VersionStatus::Superseded], "{jti}");

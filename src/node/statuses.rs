@@ -5,19 +5,21 @@
 //! revocation. Both are held in memory so that a
 //! verification of another node's certificate reads nothing from the database.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::domain::claims::StatusListClaims;
 use crate::domain::verification::{StatusEvidence, VersionStatus};
 use crate::store::messages::ReceivedStatus;
 
-/// One issuer's list: when it was signed, until when it is current, and version `jti` → status.
+/// One issuer's list: when it was signed, until when it is current, version `jti` → status, and
+/// the list as its issuer signed it (which a scan page keeps, to check it itself off line).
 #[derive(Debug)]
 struct List {
     issued_at: i64,
     expires_at: i64,
     statuses: HashMap<String, VersionStatus>,
+    token: Arc<str>,
 }
 
 /// The lists held, by issuer, and the statuses reported through the exchange.
@@ -55,7 +57,7 @@ impl StatusCache {
     /// same second with every status of the held list and more: a status is final (a version
     /// revoked or superseded stays so), so that list is the later one, and a revocation made in
     /// the second of the last fetch is not missed until the next.
-    pub fn replace(&self, list: StatusListClaims) -> Result<(), NotNewer> {
+    pub fn replace(&self, list: StatusListClaims, token: &str) -> Result<(), NotNewer> {
         let mut lists = self.lists.write().unwrap_or_else(PoisonError::into_inner);
         let statuses: HashMap<String, VersionStatus> = list.entries.into_iter().map(|e| (e.jti, e.status)).collect();
         if let Some(held) = lists.get(&list.iss) {
@@ -65,8 +67,15 @@ impl StatusCache {
                 return Err(NotNewer { held: held.issued_at, offered: list.iat });
             }
         }
-        lists.insert(list.iss, Arc::new(List { issued_at: list.iat, expires_at: list.exp, statuses }));
+        let token = Arc::from(token);
+        lists.insert(list.iss, Arc::new(List { issued_at: list.iat, expires_at: list.exp, statuses, token }));
         Ok(())
+    }
+
+    /// Every list held, as its issuer signed it, by issuer.
+    pub fn tokens(&self) -> BTreeMap<String, String> {
+        let lists = self.lists.read().unwrap_or_else(PoisonError::into_inner);
+        lists.iter().map(|(issuer, list)| (issuer.clone(), list.token.to_string())).collect()
     }
 
     /// The statuses `issuer` reported for its version `jti` through the exchange.
@@ -106,14 +115,14 @@ mod tests {
     fn an_older_list_replayed_cannot_undo_a_revocation() {
         let cache = StatusCache::default();
         assert_eq!(cache.listed("130728102000", "v1"), (Vec::new(), StatusEvidence::Unknown));
-        cache.replace(list(100, &[])).unwrap();
-        cache.replace(list(200, &["v1"])).unwrap();
-        assert_eq!(cache.replace(list(100, &[])), Err(NotNewer { held: 200, offered: 100 }));
-        assert_eq!(cache.replace(list(200, &[])), Err(NotNewer { held: 200, offered: 200 }));
-        assert_eq!(cache.replace(list(200, &["v1"])), Err(NotNewer { held: 200, offered: 200 }));
+        cache.replace(list(100, &[]), "").unwrap();
+        cache.replace(list(200, &["v1"]), "").unwrap();
+        assert_eq!(cache.replace(list(100, &[]), ""), Err(NotNewer { held: 200, offered: 100 }));
+        assert_eq!(cache.replace(list(200, &[]), ""), Err(NotNewer { held: 200, offered: 200 }));
+        assert_eq!(cache.replace(list(200, &["v1"]), ""), Err(NotNewer { held: 200, offered: 200 }));
         // Signed in the same second with a revocation more: the later list of that second.
-        cache.replace(list(200, &["v1", "v2"])).unwrap();
-        assert_eq!(cache.replace(list(200, &["v1", "v3"])), Err(NotNewer { held: 200, offered: 200 }));
+        cache.replace(list(200, &["v1", "v2"]), "").unwrap();
+        assert_eq!(cache.replace(list(200, &["v1", "v3"]), ""), Err(NotNewer { held: 200, offered: 200 }));
         assert_eq!(cache.listed("130728102000", "v2").0, [VersionStatus::Revoked]);
         let (statuses, evidence) = cache.listed("130728102000", "v1");
         assert_eq!(statuses, [VersionStatus::Revoked]);

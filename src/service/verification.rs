@@ -28,6 +28,38 @@ use crate::store::DbConn;
 use crate::store::audit::Recorded;
 use crate::store::certificates as certs;
 
+/// What a verifier needs to judge a certificate without network, each part as its signer made
+/// it, so that the device checks every signature itself: the directory under the registry's
+/// key, and each node's status list (this node's signed now, the others' as last fetched).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OfflineTrust {
+    /// The signed directory in use, if the node has one.
+    pub directory: Option<String>,
+    /// The registry's root key that signs it.
+    pub registry_key: Option<crate::seal::Jwk>,
+    /// Without a directory, the node's own keys: then only its own certificates are trusted.
+    pub keys: Vec<crate::seal::Jwk>,
+    /// Node code → its signed status list.
+    pub status_lists: std::collections::BTreeMap<String, String>,
+    /// When this was put together (RFC 3339): the age of the trust a device keeps.
+    pub fetched_at: String,
+}
+
+/// The trust data for verifying off line at `now` (no personal data: keys and versions by jti).
+pub fn offline_trust(core: &NodeCore, now: DateTime<Utc>) -> Result<OfflineTrust, ServiceError> {
+    let anchor = core.trust.anchor();
+    let directory = anchor.and_then(|a| std::fs::read_to_string(&a.cache).ok());
+    let mut status_lists = core.statuses.tokens();
+    status_lists.insert(core.code().to_owned(), super::certificates::status_list(core, now)?);
+    Ok(OfflineTrust {
+        keys: if directory.is_some() { Vec::new() } else { core.jwks().keys },
+        registry_key: directory.as_ref().and(anchor.map(|a| a.root.clone())),
+        directory,
+        status_lists,
+        fetched_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
 /// What a verifier concludes about a presented certificate.
 #[derive(Debug, Clone)]
 pub struct Verdict {
@@ -356,8 +388,8 @@ mod tests {
 
         let officer = actor(&origin, Role::Officer, Action::RevokeCertificate);
         revoke(&origin, &issued.certificate_id, "迁出", &officer, now).unwrap();
-        let list = crate::seal::read_stored(&status_list(&origin, now).unwrap()).unwrap();
-        residence.statuses.replace(list).unwrap();
+        let token = status_list(&origin, now).unwrap();
+        residence.statuses.replace(crate::seal::read_stored(&token).unwrap(), &token).unwrap();
         let verdict = verify(&residence, &issued.token, &worker, now).await.unwrap();
         assert_eq!((verdict.status, verdict.reasons.as_slice()), (VerificationStatus::Revoked, &[Reason::Revoked][..]));
     }
@@ -380,7 +412,7 @@ mod tests {
             exp: now.timestamp() - day,
             entries: vec![],
         };
-        residence.statuses.replace(old).unwrap();
+        residence.statuses.replace(old, "").unwrap();
         let verdict = verify(&residence, &issued.qr, &worker, now).await.unwrap();
         assert!(verdict.valid());
         assert_eq!(verdict.warnings, [Warning::StatusListStale]);

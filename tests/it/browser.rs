@@ -1,9 +1,13 @@
 //! The pages in Debian's Chromium, at a phone's width: what a person sees and does, axe-core's
 //! verdict on each page, and a screenshot of each kept in `target/browser-artifacts/`.
 
+use fantoccini::Locator;
+
 use crate::both_backends;
-use crate::chromium::Browser;
-use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode};
+use crate::chromium::{Browser, qr_video};
+use serde_json::json;
+
+use crate::helpers::{Backend, ORIGIN, RESIDENCE, TestNode, federation, single_woman, zhang_li};
 use crate::pages::open_account;
 
 /// Signs in on the page at `/` as `name`; the browser is left on the page the form led to.
@@ -93,3 +97,174 @@ async fn an_admin_opens_an_account_after_fixing_what_the_form_names(backend: Bac
     browser.check_page(&format!("accounts-{backend:?}")).await;
 }
 both_backends!(an_admin_opens_an_account_after_fixing_what_the_form_names);
+
+/// Tampers with one character in the middle of a QR text, as a forger would.
+fn forged(qr: &str) -> String {
+    let mut chars: Vec<char> = qr.chars().collect();
+    let at = chars.len() / 2;
+    chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+async fn a_worker_scans_with_the_camera_and_a_hand_held_scanner(backend: Backend) {
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let issued = origin.issue(&zhang_li()).await;
+    let qr = issued["qr"].as_str().unwrap();
+    let password = open_account(residence, "zhao.min", "worker").await;
+    let video = tempfile::NamedTempFile::with_suffix(".y4m").unwrap();
+    qr_video(qr, video.path());
+    let camera = format!("--use-file-for-fake-video-capture={}", video.path().display());
+    let browser =
+        Browser::open(&["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", &camera]).await;
+    sign_in(&browser, residence, "zhao.min", &password).await;
+    browser.click("a[href='/scan/']").await;
+    assert!(browser.text().await.contains("信任名录"), "the page names the trust directory in use");
+    browser.check_page(&format!("scan-{backend:?}")).await;
+
+    // The camera: the fake one shows her certificate's QR code; the verdict is the node's.
+    browser.client.find(Locator::Id("start-camera")).await.unwrap().click().await.unwrap();
+    browser.wait_for("#verdict").await;
+    assert_eq!(browser.run("return document.getElementById('verdict').dataset.status").await, "active");
+    assert!(browser.text().await.contains("张丽"));
+    browser.check_page(&format!("scan-valid-{backend:?}")).await;
+
+    // A hand-held scanner types the text and presses Enter; this one was forged.
+    let field = browser.client.find(Locator::Id("token")).await.unwrap();
+    field.send_keys(&format!("{}\n", forged(qr))).await.unwrap();
+    browser.wait_for("#verdict[data-status='invalid']").await;
+    let codes = browser.run("return [...document.querySelectorAll('#verdict .reason')].map(r => r.dataset.code)").await;
+    assert_eq!(codes, serde_json::json!(["bad_signature"]), "{}", browser.text().await);
+    assert!(browser.text().await.contains("无效"));
+    browser.check_page(&format!("scan-forged-{backend:?}")).await;
+}
+both_backends!(a_worker_scans_with_the_camera_and_a_hand_held_scanner);
+
+async fn without_network_the_scan_page_verifies_from_its_kept_trust_and_queues_the_arrival(backend: Backend) {
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let valid = origin.issue(&zhang_li()).await;
+    let revoked = origin.issue(&single_woman(7)).await;
+    let path = format!("/api/v1/certificates/{}/revoke", revoked["id"].as_str().unwrap());
+    let (status, body) = origin.post(&path, &origin.officer, &json!({ "reason": "已迁回" })).await;
+    assert_eq!(status, 200, "{body}");
+    residence.fetch_status_lists().await;
+    let password = open_account(residence, "zhao.min", "worker").await;
+    let browser = Browser::open(&[]).await;
+    sign_in(&browser, residence, "zhao.min", &password).await;
+    browser.click("a[href='/scan/']").await;
+    // Loaded once: the service worker keeps the page, its scripts and the trust data.
+    for _ in 0..100 {
+        let kept = browser
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 navigator.serviceWorker.ready.then(() => caches.match('/scan/trust.json')).then(r => done(!!r));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if kept == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let verified_before = audit_count(residence, "verify").await;
+
+    browser.set_offline(true).await;
+    browser.client.refresh().await.unwrap();
+    assert!(browser.text().await.contains("离线"), "{}", browser.text().await);
+    let field = browser.client.find(Locator::Id("token")).await.unwrap();
+    field.send_keys(&format!("{}\n", revoked["qr"].as_str().unwrap())).await.unwrap();
+    browser.wait_for("#offline-result #verdict[data-status='revoked']").await;
+    let codes = browser.run("return [...document.querySelectorAll('#verdict .reason')].map(r => r.dataset.code)").await;
+    assert_eq!(codes, json!(["revoked"]));
+    browser.check_page(&format!("scan-offline-revoked-{backend:?}")).await;
+
+    let field = browser.client.find(Locator::Id("token")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(&format!("{}\n", valid["qr"].as_str().unwrap())).await.unwrap();
+    browser.wait_for("#offline-result #verdict[data-status='active']").await;
+    assert!(browser.text().await.contains("张丽"));
+    // Off line, the arrival is kept on the phone…
+    browser.fill("address", "宝安区新安街道某路1号").await;
+    browser.client.find(Locator::Css("#arrival-form button")).await.unwrap().click().await.unwrap();
+    browser.wait_for("#queued:not(:empty)").await;
+    browser.check_page(&format!("scan-offline-valid-{backend:?}")).await;
+    assert_eq!(audit_count(residence, "verify").await, verified_before, "the node was asked while off line");
+    assert!(residence.messages("direction=out&kind=arrival_notice").await.is_empty());
+
+    // …and registered once the network is back.
+    browser.set_offline(false).await;
+    for _ in 0..100 {
+        if !residence.messages("direction=out&kind=arrival_notice").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let sent = residence.messages("direction=out&kind=arrival_notice").await;
+    assert_eq!(sent.len(), 1, "the kept arrival was not registered once on line");
+    assert_eq!(sent[0]["peer"], origin.code);
+}
+both_backends!(without_network_the_scan_page_verifies_from_its_kept_trust_and_queues_the_arrival);
+
+/// How many audit entries of `action` the node holds.
+async fn audit_count(node: &TestNode, action: &str) -> usize {
+    let (status, body) = node.get(&format!("/api/v1/audit?action={action}&limit=1000"), &node.auditor).await;
+    assert_eq!(status, 200, "{body}");
+    body["entries"].as_array().unwrap().len()
+}
+
+async fn the_phone_and_the_node_reach_the_same_verdict(backend: Backend) {
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let valid = origin.issue(&zhang_li()).await;
+    let renewed = origin.issue(&single_woman(8)).await;
+    let path = format!("/api/v1/certificates/{}/renew", renewed["id"].as_str().unwrap());
+    assert_eq!(origin.post(&path, &origin.officer, &json!({})).await.0, 201);
+    let revoked = origin.issue(&single_woman(9)).await;
+    let path = format!("/api/v1/certificates/{}/revoke", revoked["id"].as_str().unwrap());
+    assert_eq!(origin.post(&path, &origin.officer, &json!({ "reason": "已迁回" })).await.0, 200);
+    residence.fetch_status_lists().await;
+    let vectors =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vectors/tokens.csv")).unwrap();
+    let mut tokens: Vec<String> = vectors.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().to_owned()).collect();
+    for issued in [&valid, &renewed, &revoked] {
+        tokens.push(issued["qr"].as_str().unwrap().to_owned());
+        tokens.push(issued["token"].as_str().unwrap().to_owned());
+        tokens.push(forged(issued["qr"].as_str().unwrap()));
+    }
+    tokens.push("HY1:NOT-A-CERTIFICATE".into());
+
+    let password = open_account(residence, "zhao.min", "worker").await;
+    let browser = Browser::open(&[]).await;
+    sign_in(&browser, residence, "zhao.min", &password).await;
+    browser.click("a[href='/scan/']").await;
+    let phone = browser
+        .client
+        .execute_async(
+            "const [tokens, done] = arguments;
+             Promise.all([import('/assets/verify.js'), fetch('/scan/trust.json').then(r => r.json())])
+               .then(async ([verifier, bundle]) => {
+                 const trust = await verifier.openTrust(bundle);
+                 const verdicts = [];
+                 for (const token of tokens) {
+                   const v = await verifier.verifyOffline(token, trust);
+                   verdicts.push([v.status, v.reasons.map(r => r.code)]);
+                 }
+                 done(verdicts);
+               });",
+            vec![json!(tokens)],
+        )
+        .await
+        .unwrap();
+    let phone = phone.as_array().unwrap();
+    assert_eq!(phone.len(), tokens.len());
+    for (token, phone) in tokens.iter().zip(phone) {
+        let node = residence.verify(token).await;
+        let reasons: Vec<&str> =
+            node["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+        assert_eq!(phone, &json!([node["status"], reasons]), "{token}");
+    }
+}
+both_backends!(the_phone_and_the_node_reach_the_same_verdict);

@@ -117,6 +117,31 @@ impl Browser {
         panic!("clicking {css} led nowhere");
     }
 
+    /// Cuts the browser's network (`offline`) or gives it back, as chromedriver emulates it: the
+    /// page sees `navigator.onLine` change and every request fail.
+    pub async fn set_offline(&self, offline: bool) {
+        self.client.issue_cmd(NetworkConditions { offline }).await.unwrap();
+        let wanted = if offline { "false" } else { "true" };
+        for _ in 0..100 {
+            if self.run("return String(navigator.onLine)").await == wanted {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("navigator.onLine did not become {wanted}");
+    }
+
+    /// Waits up to 20 s for an element that `css` matches to appear.
+    pub async fn wait_for(&self, css: &str) {
+        for _ in 0..200 {
+            if self.client.find(Locator::Css(css)).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} did not appear; the page says: {}", self.text().await);
+    }
+
     /// Runs `script` in the page and gives back what it returns.
     pub async fn run(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap()
@@ -161,4 +186,48 @@ impl Browser {
         let width = self.screenshot(name).await;
         assert!(width <= u64::from(PHONE_WIDTH), "{name} is {width} px wide on a {PHONE_WIDTH} px phone");
     }
+}
+
+/// chromedriver's extension command that emulates network conditions.
+#[derive(Debug)]
+struct NetworkConditions {
+    offline: bool,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/chromium/network_conditions", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let conditions = json!({ "network_conditions": {
+            "offline": self.offline, "latency": 0, "download_throughput": -1, "upload_throughput": -1 } });
+        (http::Method::POST, Some(conditions.to_string()))
+    }
+}
+
+/// A video file for Chromium's fake camera (`--use-file-for-fake-video-capture`): `text` as a QR
+/// code at error correction M, black on white, as a phone held over the paper would see it.
+pub fn qr_video(text: &str, path: &std::path::Path) {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).unwrap();
+    let (modules, colors) = (code.width(), code.to_colors());
+    let (scale, quiet) = (6, 4);
+    let side = (modules + 2 * quiet) * scale;
+    let side = side + side % 2;
+    let mut luma = vec![255u8; side * side];
+    for (i, color) in colors.iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            let (x, y) = ((i % modules + quiet) * scale, (i / modules + quiet) * scale);
+            for row in y..y + scale {
+                luma[row * side + x..row * side + x + scale].fill(0);
+            }
+        }
+    }
+    let mut video = format!("YUV4MPEG2 W{side} H{side} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for _ in 0..2 {
+        video.extend_from_slice(b"FRAME\n");
+        video.extend_from_slice(&luma);
+        video.extend(std::iter::repeat_n(128u8, side * side / 2));
+    }
+    std::fs::write(path, video).unwrap();
 }

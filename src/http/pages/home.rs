@@ -49,7 +49,10 @@ pub async fn root(
             Role::Employer | Role::Auditor => p.notice {
                 (lang.pick("此角色目前通过接口（API）使用本节点。", "This role uses the node through its API for now."))
             },
-            Role::Worker | Role::Officer => @for section in &sections { (section) },
+            Role::Worker | Role::Officer => {
+                p { a.button href="/scan/" { (lang.pick("查验婚育证明", "Verify a certificate")) } }
+                @for section in &sections { (section) }
+            },
         }
     };
     let title = lang.pick("工作台", "Home");

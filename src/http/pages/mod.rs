@@ -9,6 +9,7 @@ mod accounts;
 mod assets;
 mod home;
 mod layout;
+mod scan;
 mod sign_in;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -53,6 +54,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/accounts").route(web::get().to(accounts::page_get)).route(web::post().to(accounts::create)),
         )
+        .service(web::resource("/scan/").route(web::get().to(scan::page_get)).route(web::post().to(scan::verify)))
+        .service(web::resource("/scan/arrival").route(web::post().to(scan::arrival)))
+        .service(web::resource("/scan/trust.json").route(web::get().to(scan::trust)))
+        .service(web::resource("/scan/sw.js").route(web::get().to(scan::service_worker)))
         .service(web::resource("/assets/{name}").route(web::get().to(assets::asset)));
 }
 
