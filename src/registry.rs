@@ -32,6 +32,7 @@ use crate::domain::error::ErrorCode;
 use crate::http::error::ApiError;
 use crate::node::trust::write_atomically;
 use crate::seal::directory::{DirectoryClaims, DirectoryKey, NodeEntry, sign_directory};
+use crate::seal::jws::MAX_REPORT_LEN;
 use crate::seal::records::open_record;
 use crate::seal::transparency::{HeadRefusal, TreeHeadSubmission, extends, open_tree_head};
 use crate::seal::{Ed25519Signer, Jwk, Jwks, KeyError, Signer as _, TrustStore, VerifyingKey, read_stored};
@@ -52,8 +53,6 @@ pub const TREE_HEADS_DIR: &str = "tree-heads";
 /// Folder of the nodes' monthly reports: `<YYYY-MM>/<code>.log`, every version a node sent of
 /// that month, a line each in the order kept.
 pub const REPORTS_DIR: &str = "reports";
-/// Largest report read (a township's counterparts by the thousand fit well below this).
-pub const MAX_REPORT: usize = 1024 * 1024;
 /// Largest tree head submission read (a head and a proof of at most 128 hashes).
 pub const MAX_SUBMISSION: usize = 64 * 1024;
 
@@ -482,8 +481,8 @@ async fn keep_tree_head(
 /// month (`204`; again for one already kept); else problem+json.
 #[post("/reports")]
 async fn keep_report(published: web::Data<Published>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    if body.len() > MAX_REPORT {
-        return Err(ApiError::from_code(&ErrorCode::TooLarge { limit: MAX_REPORT }));
+    if body.len() > MAX_REPORT_LEN {
+        return Err(ApiError::from_code(&ErrorCode::TooLarge { limit: MAX_REPORT_LEN }));
     }
     let token = String::from_utf8(body.to_vec()).map_err(|_| ApiError::from_code(&ErrorCode::ReportInvalid))?;
     match web::block(move || published.keep_report(&token)).await {

@@ -12,6 +12,7 @@ use super::directory::DIRECTORY_TYP;
 use super::keys::{Signer, VerifyingKey, is_supported_alg};
 use super::trust::{TrustStore, TrustedKey};
 use super::{b64url, b64url_decode};
+use crate::domain::assessment::REPORT_TYP;
 use crate::domain::claims::STATUS_LIST_TYP;
 use crate::domain::verification::Reason;
 
@@ -24,6 +25,9 @@ pub const MAX_PAYLOAD_LEN: usize = 64 * 1024;
 pub const MAX_DIRECTORY_LEN: usize = 64 * 1024 * 1024;
 /// Longest status list accepted, as read from a peer and as opened (some 500,000 entries).
 pub const MAX_STATUS_LIST_LEN: usize = 32 * 1024 * 1024;
+/// Longest monthly report accepted, as read by a registry and as opened (a township's
+/// counterparts by the thousand fit well below this).
+pub const MAX_REPORT_LEN: usize = 1024 * 1024;
 
 /// The size caps of a kind of record: its token before any parsing, its payload after inflation
 /// (every kind's inflation stops at its payload cap, so a compression bomb costs no more).
@@ -35,12 +39,14 @@ pub struct Limits {
 
 impl Limits {
     /// A record of one person or one exchange (certificates, QR-sized; presentations, messages,
-    /// receipts, look-ups, answers, tree heads, reports).
+    /// receipts, look-ups, answers, tree heads).
     pub const RECORD: Self = Self { token: MAX_TOKEN_LEN, payload: MAX_PAYLOAD_LEN };
     /// The trust directory: every node of the federation.
     pub const DIRECTORY: Self = Self { token: MAX_DIRECTORY_LEN, payload: MAX_DIRECTORY_LEN };
     /// A node's status list: every version it signed that is no longer in force.
     pub const STATUS_LIST: Self = Self { token: MAX_STATUS_LIST_LEN, payload: MAX_STATUS_LIST_LEN };
+    /// A node's monthly report: its figures, and its counts per counterpart node.
+    pub const REPORT: Self = Self { token: MAX_REPORT_LEN, payload: MAX_REPORT_LEN };
 
     /// The caps of the records of type `typ`, the type a verifier expects (never the type a
     /// token names for itself: the caps hold before its header is read).
@@ -48,6 +54,7 @@ impl Limits {
         match typ {
             DIRECTORY_TYP => Self::DIRECTORY,
             STATUS_LIST_TYP => Self::STATUS_LIST,
+            REPORT_TYP => Self::REPORT,
             _ => Self::RECORD,
         }
     }
@@ -330,10 +337,11 @@ mod tests {
         assert_eq!(Limits::of(CERTIFICATE_TYP), Limits { token: 32 * 1024, payload: 64 * 1024 });
         assert_eq!(Limits::of(STATUS_LIST_TYP), Limits { token: 32 << 20, payload: 32 << 20 });
         assert_eq!(Limits::of(DIRECTORY_TYP), Limits { token: 64 << 20, payload: 64 << 20 });
+        assert_eq!(Limits::of(REPORT_TYP), Limits { token: 1 << 20, payload: 1 << 20 });
 
         let (trust, signers) = two_signers();
         let large = format!(r#"{{"pad":"{}"}}"#, "x".repeat(MAX_PAYLOAD_LEN));
-        for typ in [STATUS_LIST_TYP, DIRECTORY_TYP] {
+        for typ in [STATUS_LIST_TYP, DIRECTORY_TYP, REPORT_TYP] {
             for compress in [false, true] {
                 let token = sign_compact(&signers[0], typ, large.as_bytes(), compress);
                 assert!(compress || token.len() > MAX_TOKEN_LEN);
