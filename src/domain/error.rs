@@ -99,6 +99,8 @@ pub enum ErrorCode {
     // Rules of the service.
     /// A required free text is empty or too long.
     TextLength { max: usize },
+    /// A date is not `YYYY-MM-DD`.
+    DateFormat,
     /// A date lies after today.
     FutureDate,
     /// A date lies before 1900.
@@ -293,6 +295,7 @@ impl ErrorCode {
                 format!("请填写，且不超过{max}字").into(),
                 format!("required, at most {max} characters").into(),
             ),
+            Self::DateFormat => fixed("date.format", "日期格式应为 YYYY-MM-DD", "a date is YYYY-MM-DD"),
             Self::FutureDate => fixed("date.future", "日期不能晚于今天", "the date cannot be in the future"),
             Self::DateRange => fixed("date.range", "日期不能早于1900年", "the date cannot be before 1900"),
             Self::MonthFormat => {

@@ -75,6 +75,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::ReportVersion { .. } => StatusCode::CONFLICT,
         C::Fields { .. }
         | C::TextLength { .. }
+        | C::DateFormat
         | C::FutureDate
         | C::DateRange
         | C::PeriodOrder

@@ -212,3 +212,48 @@ async fn pages_can_be_turned_off() {
     let (status, _) = node.get("/healthz", "").await;
     assert_eq!(status, 200);
 }
+
+/// Who may use the scan page's routes, and what each refuses: the pages' rows of the role matrix.
+async fn the_scan_routes_admit_their_roles_and_refuse_bad_forms(backend: Backend) {
+    let node = TestNode::spawn(backend, RESIDENCE, &[]).await;
+    let mut anonymous = Visitor::new(&node);
+    for path in ["/scan/", "/scan/trust.json", "/accounts"] {
+        let answer = anonymous.get(path).await;
+        assert_eq!((answer.status, answer.location.as_deref()), (303, Some("/")), "{path}");
+    }
+    // (role, may verify, may register an arrival)
+    for (role, verifies, registers) in [
+        ("worker", true, true),
+        ("officer", true, false),
+        ("employer", false, false),
+        ("auditor", false, false),
+        ("admin", false, false),
+    ] {
+        let name = format!("{role}.one");
+        let password = open_account(&node, &name, role).await;
+        let mut visitor = Visitor::new(&node);
+        assert_eq!(visitor.sign_in(&name, &password).await.status, 303);
+        let scan = visitor.get("/scan/").await;
+        assert_eq!(scan.status == 200, verifies, "{role}: {}", scan.status);
+        let trust = visitor.get("/scan/trust.json").await;
+        assert_eq!(trust.status == 200, verifies, "{role}");
+        if verifies {
+            let bundle: Value = serde_json::from_str(&trust.body).unwrap();
+            assert!(bundle["status_lists"][&node.code].is_string(), "{bundle}");
+            assert!(!trust.body.contains("id_number"), "trust data names no person");
+        }
+        let token = form_token(&visitor.get("/").await.body);
+        let arrival =
+            [("token", "HY1:X"), ("address", "某路1号"), ("arrived_on", "not a day"), ("form_token", token.as_str())];
+        let answer = visitor.post("/scan/arrival", &arrival).await;
+        if registers {
+            assert_eq!(answer.status, 422, "{}", answer.body);
+            assert!(answer.body.contains("日期"), "{}", answer.body);
+        } else {
+            assert_eq!(answer.status, 403, "{role}: {}", answer.body);
+        }
+        let forged = visitor.post("/scan/", &[("token", "HY1:X"), ("form_token", "forged")]).await;
+        assert_eq!(forged.status, 403, "{role}");
+    }
+}
+both_backends!(the_scan_routes_admit_their_roles_and_refuse_bad_forms);

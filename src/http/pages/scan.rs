@@ -97,7 +97,7 @@ pub async fn arrival(
             let input = ArrivalInput { shown: flows::Shown::Certificate(token.trim().to_owned()), address, arrived_on };
             flows::register_arrival(&state.core, Some(&state.exchange.peers), input, who.clone(), Utc::now()).await
         }
-        Err(_) => Err(ServiceError::Invalid(vec![ErrorCode::CardDate.at("arrived_on")])),
+        Err(_) => Err(ServiceError::Invalid(vec![ErrorCode::DateFormat.at("arrived_on")])),
     };
     let broken = match result {
         Err(ServiceError::Invalid(broken)) => broken,
