@@ -140,7 +140,14 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
 
     println!("\n13. The pages for people: sign in at each node's address with an account of its role");
     for node in &demo.nodes {
-        println!("   {} {}/  (home: worklists; /accounts for the admin)", node.role, node.api_url);
+        println!("   {} {}/  (home: the worklists)", node.role, node.api_url);
+        for (path, what) in [
+            ("/scan/", "查验: camera, scanner or paste; verifies off line too (worker, officer)"),
+            ("/certificates/new", "签发: the issue form (officer)"),
+            ("/accounts", "accounts (admin)"),
+        ] {
+            println!("     {}{path}  {what}", node.api_url);
+        }
         for (name, password) in &node.accounts {
             println!("     {name:<9} {password}");
         }

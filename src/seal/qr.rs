@@ -90,6 +90,16 @@ pub fn render_terminal(text: &str) -> Option<String> {
     )
 }
 
+/// QR text as an SVG image at error correction M, with its quiet zone: for pages and print, where
+/// it scales without blur. `label` names it for screen readers.
+pub fn render_svg(text: &str, label: &str) -> Option<String> {
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).ok()?;
+    let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(256, 256).quiet_zone(true).build();
+    // The renderer writes no title: one is added so that the image has a name.
+    let label = label.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+    Some(svg.replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{label}\" "), 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

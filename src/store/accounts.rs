@@ -37,47 +37,35 @@ pub struct Session {
     pub expires_at: NaiveDateTime,
 }
 
-type AccountColumns = (
-    accounts::name,
-    accounts::actor_id,
-    accounts::password_hash,
-    accounts::failures,
-    accounts::locked_until,
-    accounts::created_at,
-    keys::role,
-    keys::expires_at,
-    keys::revoked_at,
-);
-type AccountTuple = (
-    String,
-    String,
-    String,
-    i32,
-    Option<NaiveDateTime>,
-    NaiveDateTime,
-    String,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-);
+/// An account's row, with the state of the `api_keys` row it acts through.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+struct AccountRow {
+    name: String,
+    actor_id: String,
+    password_hash: String,
+    failures: i32,
+    locked_until: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    #[diesel(embed)]
+    key: KeyState,
+}
 
-const ACCOUNT_COLUMNS: AccountColumns = (
-    accounts::name,
-    accounts::actor_id,
-    accounts::password_hash,
-    accounts::failures,
-    accounts::locked_until,
-    accounts::created_at,
-    keys::role,
-    keys::expires_at,
-    keys::revoked_at,
-);
+/// What of an `api_keys` row decides an account's role and whether it may sign in.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = keys)]
+struct KeyState {
+    role: String,
+    expires_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+}
 
 /// An account read back, at `now`; a role this build does not know is a corrupt row.
-fn account(row: AccountTuple, now: NaiveDateTime) -> Result<Account, StoreError> {
-    let (name, actor_id, password_hash, failures, locked_until, created_at, role, expires_at, revoked_at) = row;
-    let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("account {name} has an unknown role")))?;
+fn account(row: AccountRow, now: NaiveDateTime) -> Result<Account, StoreError> {
+    let AccountRow { name, actor_id, password_hash, failures, locked_until, created_at, key } = row;
+    let role = account_role(&name, &key.role)?;
     Ok(Account {
-        usable: revoked_at.is_none() && expires_at.is_none_or(|t| now < t),
+        usable: key.revoked_at.is_none() && key.expires_at.is_none_or(|t| now < t),
         name,
         actor_id,
         role,
@@ -85,6 +73,11 @@ fn account(row: AccountTuple, now: NaiveDateTime) -> Result<Account, StoreError>
         attempts: Attempts { failures, locked_until },
         created_at,
     })
+}
+
+/// The role of account `name`; one this build does not know is a corrupt row.
+fn account_role(name: &str, role: &str) -> Result<Role, StoreError> {
+    Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("account {name} has an unknown role")))
 }
 
 /// Creates an account for `role` with its own actor row; a taken name is a unique violation.
@@ -113,8 +106,8 @@ pub fn find(conn: &mut DbConn, name: &str, now: NaiveDateTime) -> Result<Option<
     let row = accounts::table
         .inner_join(keys::table)
         .filter(accounts::name.eq(name))
-        .select(ACCOUNT_COLUMNS)
-        .first::<AccountTuple>(conn)
+        .select(AccountRow::as_select())
+        .first(conn)
         .optional()?;
     row.map(|row| account(row, now)).transpose()
 }
@@ -124,8 +117,8 @@ pub fn list(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<Account>, Store
     let rows = accounts::table
         .inner_join(keys::table)
         .order(accounts::name.asc())
-        .select(ACCOUNT_COLUMNS)
-        .load::<AccountTuple>(conn)?;
+        .select(AccountRow::as_select())
+        .load(conn)?;
     rows.into_iter().map(|row| account(row, now)).collect()
 }
 
@@ -172,8 +165,7 @@ pub fn session(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Opt
         .first::<(String, String, String, String, NaiveDateTime)>(conn)
         .optional()?;
     let Some((account, actor_id, role, csrf, expires_at)) = row else { return Ok(None) };
-    let role =
-        Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("account {account} has an unknown role")))?;
+    let role = account_role(&account, &role)?;
     Ok(Some(Session { account, actor_id, role, csrf, expires_at }))
 }
 

@@ -1,6 +1,8 @@
 //! The pages in Debian's Chromium, at a phone's width: what a person sees and does, axe-core's
 //! verdict on each page, and a screenshot of each kept in `target/browser-artifacts/`.
 
+use std::path::PathBuf;
+
 use fantoccini::Locator;
 
 use crate::both_backends;
@@ -268,3 +270,85 @@ async fn the_phone_and_the_node_reach_the_same_verdict(backend: Backend) {
     }
 }
 both_backends!(the_phone_and_the_node_reach_the_same_verdict);
+
+async fn an_officer_issues_after_fixing_the_field_the_form_names(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let password = open_account(&node, "li.officer", "officer").await;
+    let browser = Browser::open(&[]).await;
+    sign_in(&browser, &node, "li.officer", &password).await;
+    browser.click("a[href='/certificates/new']").await;
+    browser.check_page(&format!("issue-{backend:?}")).await;
+
+    let holder = zhang_li();
+    let id_number = holder["person"]["id_number"].as_str().unwrap();
+    let wrong_check_digit = format!("{}{}", &id_number[..17], if id_number.ends_with('9') { '0' } else { '9' });
+    browser.fill("person.name", "张丽").await;
+    browser.fill("person.id_number", &wrong_check_digit).await;
+    browser.run("document.getElementById('marital.status').value = '10'; return null").await;
+    browser.click("form[action='/certificates/new'] button[type=submit]").await;
+    let invalid = browser.run("return document.getElementById('person.id_number').getAttribute('aria-invalid')").await;
+    assert_eq!(invalid, "true", "{}", browser.text().await);
+    let said = browser.run("return document.getElementById('person.id_number-error').textContent").await;
+    assert!(said.as_str().unwrap().contains("校验码"), "{said}");
+    assert_eq!(
+        browser.run("return document.getElementById('person.name').value").await,
+        "张丽",
+        "what was typed is kept"
+    );
+    browser.check_page(&format!("issue-errors-{backend:?}")).await;
+
+    browser.fill("person.id_number", id_number).await;
+    browser.click("form[action='/certificates/new'] button[type=submit]").await;
+    browser.wait_for("#issued").await;
+    assert_eq!(browser.run("return document.querySelectorAll('.qr-pair svg').length").await, 2);
+    browser.check_page(&format!("issued-{backend:?}")).await;
+    let (status, found) = node.post("/api/v1/lookup", &node.officer, &json!({ "id_number": id_number })).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["certificates"].as_array().map(Vec::len), Some(1), "{found}");
+}
+both_backends!(an_officer_issues_after_fixing_the_field_the_form_names);
+
+async fn the_printed_certificate_is_one_a5_page_a_camera_reads(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let issued = node.issue(&zhang_li()).await;
+    let password = open_account(&node, "li.officer", "officer").await;
+    let browser = Browser::open(&[]).await;
+    sign_in(&browser, &node, "li.officer", &password).await;
+    browser.goto(&format!("{}/certificates/{}/print", node.url, issued["id"].as_str().unwrap())).await;
+    let page = browser.text().await;
+    assert!(page.contains("流动人口婚育证明") && page.contains("张丽") && page.contains("盖章"), "{page}");
+    browser.check_page(&format!("print-{backend:?}")).await;
+
+    let a5 = fantoccini::wd::PrintSize { width: 14.8, height: 21.0 };
+    let configuration = fantoccini::wd::PrintConfiguration::builder().size(a5).background(true).build().unwrap();
+    let pdf = browser.client.print(configuration).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("certificate.pdf"), &pdf).unwrap();
+    let rasterised = std::process::Command::new("pdftoppm")
+        .args(["-r", "200", "-png", "certificate.pdf", "page"])
+        .current_dir(dir.path())
+        .status()
+        .expect("pdftoppm: install poppler-utils (.ci/test does)");
+    assert!(rasterised.success());
+    let pages: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
+        .collect();
+    assert_eq!(pages.len(), 1, "the certificate takes one A5 page");
+    let read = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q", "-Sbinary"])
+        .arg(pages[0].path())
+        .output()
+        .expect("zbarimg: install zbar-tools (.ci/test does)");
+    let codes = String::from_utf8_lossy(&read.stdout);
+    for code in [&issued["qr"], &issued["employer_qr"]] {
+        assert!(codes.contains(code.as_str().unwrap()), "the printed page does not give back {code}: {codes}");
+    }
+    std::fs::copy(
+        pages[0].path(),
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("../browser-artifacts/print-a5-{backend:?}.png")),
+    )
+    .unwrap();
+}
+both_backends!(the_printed_certificate_is_one_a5_page_a_camera_reads);

@@ -215,9 +215,12 @@ async fn pages_can_be_turned_off() {
 
 /// Who may use the scan page's routes, and what each refuses: the pages' rows of the role matrix.
 async fn the_scan_routes_admit_their_roles_and_refuse_bad_forms(backend: Backend) {
-    let node = TestNode::spawn(backend, RESIDENCE, &[]).await;
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let printable = node.issue(&crate::helpers::zhang_li()).await["id"].as_str().unwrap().to_owned();
     let mut anonymous = Visitor::new(&node);
-    for path in ["/scan/", "/scan/trust.json", "/accounts"] {
+    for path in
+        ["/scan/", "/scan/trust.json", "/accounts", "/certificates/new", &format!("/certificates/{printable}/print")]
+    {
         let answer = anonymous.get(path).await;
         assert_eq!((answer.status, answer.location.as_deref()), (303, Some("/")), "{path}");
     }
@@ -254,6 +257,19 @@ async fn the_scan_routes_admit_their_roles_and_refuse_bad_forms(backend: Backend
         }
         let forged = visitor.post("/scan/", &[("token", "HY1:X"), ("form_token", "forged")]).await;
         assert_eq!(forged.status, 403, "{role}");
+        // The issue form: officers only; a draft that breaks rules is answered with them.
+        let issues = role == "officer";
+        assert_eq!(visitor.get("/certificates/new").await.status == 200, issues, "{role}");
+        let draft =
+            [("person.name", "张丽"), ("person.id_number", "130728199003070029"), ("form_token", token.as_str())];
+        let answer = visitor.post("/certificates/new", &draft).await;
+        assert_eq!(answer.status, if issues { 422 } else { 403 }, "{role}: {}", answer.body);
+        let forged = visitor.post("/certificates/new", &[("person.name", "张丽"), ("form_token", "forged")]).await;
+        assert_eq!(forged.status, 403, "{role}");
+        // The paper certificate: officers only, and an unknown certificate is a 404 page.
+        assert_eq!(visitor.get(&format!("/certificates/{printable}/print")).await.status == 200, issues, "{role}");
+        let unknown = visitor.get("/certificates/no-such-id/print").await.status;
+        assert_eq!(unknown, if issues { 404 } else { 403 }, "{role}");
     }
 }
 both_backends!(the_scan_routes_admit_their_roles_and_refuse_bad_forms);

@@ -50,7 +50,12 @@ pub async fn root(
                 (lang.pick("此角色目前通过接口（API）使用本节点。", "This role uses the node through its API for now."))
             },
             Role::Worker | Role::Officer => {
-                p { a.button href="/scan/" { (lang.pick("查验婚育证明", "Verify a certificate")) } }
+                p.actions {
+                    a.button href="/scan/" { (lang.pick("查验婚育证明", "Verify a certificate")) }
+                    @if signed.session.role == Role::Officer {
+                        " " a.button href="/certificates/new" { (lang.pick("签发婚育证明", "Issue a certificate")) }
+                    }
+                }
                 @for section in &sections { (section) }
             },
         }

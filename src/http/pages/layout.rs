@@ -102,17 +102,31 @@ pub fn problem(lang: Lang, message: &str, code: &str) -> Markup {
     }
 }
 
-/// A labelled input, with the rule it broke beside it, if any (described for screen readers).
+/// A labelled input that must be filled, with the rule it broke beside it, if any.
 pub fn field(id: &str, label: &str, kind: &str, value: &str, error: Option<&str>, autocomplete: &str) -> Markup {
+    input(id, label, kind, value, error, autocomplete, true)
+}
+
+/// A labelled input that may stay empty, with the rule it broke beside it, if any.
+pub fn optional_field(id: &str, label: &str, kind: &str, value: &str, error: Option<&str>) -> Markup {
+    input(id, label, kind, value, error, "off", false)
+}
+
+/// A labelled input, with the rule it broke beside it (described for screen readers).
+fn input(
+    id: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    error: Option<&str>,
+    autocomplete: &str,
+    required: bool,
+) -> Markup {
     let described = format!("{id}-error");
     html! {
         label for=(id) { (label) }
-        @if let Some(error) = error {
-            input id=(id) name=(id) type=(kind) value=(value) autocomplete=(autocomplete) required
-                aria-invalid="true" aria-describedby=(described);
-            p.field-error id=(described) { (error) }
-        } @else {
-            input id=(id) name=(id) type=(kind) value=(value) autocomplete=(autocomplete) required;
-        }
+        input id=(id) name=(id) type=(kind) value=(value) autocomplete=(autocomplete) required[required]
+            aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| described.as_str())];
+        @if let Some(error) = error { p.field-error id=(described) { (error) } }
     }
 }

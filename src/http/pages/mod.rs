@@ -7,6 +7,7 @@
 
 mod accounts;
 mod assets;
+mod certificates;
 mod home;
 mod layout;
 mod scan;
@@ -54,6 +55,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/accounts").route(web::get().to(accounts::page_get)).route(web::post().to(accounts::create)),
         )
+        .service(
+            web::resource("/certificates/new")
+                .route(web::get().to(certificates::form_get))
+                .route(web::post().to(certificates::issue)),
+        )
+        .service(web::resource("/certificates/{id}/print").route(web::get().to(certificates::print)))
         .service(web::resource("/scan/").route(web::get().to(scan::page_get)).route(web::post().to(scan::verify)))
         .service(web::resource("/scan/arrival").route(web::post().to(scan::arrival)))
         .service(web::resource("/scan/trust.json").route(web::get().to(scan::trust)))

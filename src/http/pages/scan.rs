@@ -21,7 +21,7 @@ use crate::domain::marital::MaritalStatus;
 use crate::domain::message::MessageBody;
 use crate::domain::role::Role;
 use crate::domain::verification::VerificationStatus;
-use crate::http::verify::Verification;
+use crate::http::verify::{IssuerView, Verification};
 use crate::http::{AppState, answered, perform};
 use crate::service::ServiceError;
 use crate::service::flows::{self, ArrivalInput};
@@ -269,9 +269,9 @@ fn words(lang: Lang) -> String {
     serde_json::to_string(&words).unwrap_or_default()
 }
 
-/// The payload fields a worker or officer reads off a verdict.
+/// The payload fields a worker or officer reads off a verdict or a printed certificate.
 #[derive(Debug, Deserialize)]
-struct ShownCertificate {
+pub(super) struct ShownCertificate {
     person: ShownPerson,
     marital: ShownMarital,
     #[serde(default)]
@@ -300,7 +300,7 @@ struct ShownMethod {
 }
 
 /// A contraception method's name.
-fn method_name(lang: Lang, method: &str) -> &'static str {
+pub fn method_name(lang: Lang, method: &str) -> &'static str {
     match ContraceptionMethod::parse(method) {
         Some(ContraceptionMethod::None) => lang.pick("未采取措施", "none"),
         Some(ContraceptionMethod::Iud) => lang.pick("宫内节育器", "IUD"),
@@ -326,11 +326,34 @@ fn status_words(lang: Lang, status: VerificationStatus) -> &'static str {
     }
 }
 
+/// What a certificate says of its holder, and its validity and issuer, as a list.
+pub(super) fn certificate_facts(lang: Lang, c: &ShownCertificate, issuer: Option<&IssuerView>) -> Markup {
+    let date = |at: i64| DateTime::from_timestamp(at, 0).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default();
+    html! {
+        dl.certificate {
+            dt { (lang.pick("姓名", "Name")) } dd #holder-name { (c.person.name) }
+            dt { (lang.pick("公民身份号码", "ID number")) } dd { (c.person.id_number) }
+            dt { (lang.pick("出生日期", "Born")) } dd { (c.person.birth_date) }
+            dt { (lang.pick("户籍地", "Household registration")) } dd { (c.person.hukou) }
+            dt { (lang.pick("婚姻状况", "Marital status")) } dd {
+                (MaritalStatus::parse(&c.marital.status).map_or(c.marital.status.as_str(), |s| s.name_zh()))
+            }
+            dt { (lang.pick("子女数", "Children")) } dd { (c.children.len()) }
+            @if let Some(method) = &c.contraception {
+                dt { (lang.pick("节育措施", "Contraception")) } dd { (method_name(lang, &method.method)) }
+            }
+            dt { (lang.pick("有效期", "Valid")) } dd { (date(c.nbf)) " – " (date(c.exp - 1)) }
+            @if let Some(issuer) = issuer {
+                dt { (lang.pick("签发机关", "Issued by")) } dd { (issuer.name) " (" (issuer.code) ")" }
+            }
+        }
+    }
+}
+
 /// The verdict: one large green or red block with the reason, then what the certificate says.
 fn verdict_view(lang: Lang, shown: &Verification) -> Markup {
     let certificate =
         shown.certificate.as_ref().and_then(|c| serde_json::from_value::<ShownCertificate>(c.clone()).ok());
-    let date = |at: i64| DateTime::from_timestamp(at, 0).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default();
     html! {
         section.verdict.(if shown.valid { "ok" } else { "bad" }) #verdict data-status=(shown.status.as_str()) role="alert" {
             p.big { (status_words(lang, shown.status)) }
@@ -341,24 +364,6 @@ fn verdict_view(lang: Lang, shown: &Verification) -> Markup {
                 p.warning data-code=(warning.code) { (lang.pick(warning.message, warning.message_en)) }
             }
         }
-        @if let Some(c) = certificate {
-            dl.certificate {
-                dt { (lang.pick("姓名", "Name")) } dd #holder-name { (c.person.name) }
-                dt { (lang.pick("公民身份号码", "ID number")) } dd { (c.person.id_number) }
-                dt { (lang.pick("出生日期", "Born")) } dd { (c.person.birth_date) }
-                dt { (lang.pick("户籍地", "Household registration")) } dd { (c.person.hukou) }
-                dt { (lang.pick("婚姻状况", "Marital status")) } dd {
-                    (MaritalStatus::parse(&c.marital.status).map_or(c.marital.status.as_str(), |s| s.name_zh()))
-                }
-                dt { (lang.pick("子女数", "Children")) } dd { (c.children.len()) }
-                @if let Some(method) = &c.contraception {
-                    dt { (lang.pick("节育措施", "Contraception")) } dd { (method_name(lang, &method.method)) }
-                }
-                dt { (lang.pick("有效期", "Valid")) } dd { (date(c.nbf)) " – " (date(c.exp - 1)) }
-                @if let Some(issuer) = &shown.issuer {
-                    dt { (lang.pick("签发机关", "Issued by")) } dd { (issuer.name) " (" (issuer.code) ")" }
-                }
-            }
-        }
+        @if let Some(c) = certificate { (certificate_facts(lang, &c, shown.issuer.as_ref())) }
     }
 }
