@@ -114,25 +114,11 @@ pub struct ContraceptionDraft {
     pub since: Option<String>,
 }
 
-/// Hides all but the ends of a raw ID number so drafts can be logged by accident without harm.
-fn mask_raw(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    if chars.len() < 10 {
-        return "*".repeat(chars.len());
-    }
-    let (head, rest) = chars.split_at(6);
-    let (middle, tail) = rest.split_at(rest.len() - 4);
-    let mut out: String = head.iter().collect();
-    out.push_str(&"*".repeat(middle.len()));
-    out.extend(tail);
-    out
-}
-
 impl fmt::Debug for PersonDraft {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PersonDraft")
             .field("name", &self.name)
-            .field("id_number", &mask_raw(&self.id_number))
+            .field("id_number", &super::id_number::mask(&self.id_number))
             .field("sex", &self.sex)
             .field("birth_date", &self.birth_date)
             .field("hukou", &self.hukou)
@@ -143,7 +129,10 @@ impl fmt::Debug for PersonDraft {
 
 impl fmt::Debug for SpouseDraft {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SpouseDraft").field("name", &self.name).field("id_number", &mask_raw(&self.id_number)).finish()
+        f.debug_struct("SpouseDraft")
+            .field("name", &self.name)
+            .field("id_number", &super::id_number::mask(&self.id_number))
+            .finish()
     }
 }
 
@@ -1045,7 +1034,7 @@ mod tests {
         let content = CertificateContent::parse(draft(), issue()).unwrap();
         let dbg = format!("{content:?}");
         assert!(!dbg.contains("19900307") && !dbg.contains("19880101"), "{dbg}");
-        assert_eq!(mask_raw("123"), "***");
+        assert_eq!(crate::domain::id_number::mask("123"), "***");
     }
 
     fn date_between(from: NaiveDate, days: u64) -> impl Strategy<Value = NaiveDate> {

@@ -154,8 +154,23 @@ impl IdNumber {
 
     /// The number with the birth date hidden, e.g. `110105********002X`.
     pub fn masked(&self) -> String {
-        format!("{}********{}", &self.0[..6], &self.0[14..])
+        mask(&self.0)
     }
+}
+
+/// Hides all but the region (first 6) and the last 4 characters of an ID number as typed, or all
+/// of a text too short to be one: for screens others may see, and for logs written by mistake.
+pub fn mask(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() < 10 {
+        return "*".repeat(chars.len());
+    }
+    let (head, rest) = chars.split_at(6);
+    let (middle, tail) = rest.split_at(rest.len() - 4);
+    let mut out: String = head.iter().collect();
+    out.push_str(&"*".repeat(middle.len()));
+    out.extend(tail);
+    out
 }
 
 impl fmt::Display for IdNumber {

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::ServiceError;
 use crate::domain::access::Action;
 use crate::domain::calendar::local_date;
+use crate::domain::error::ErrorCode;
 use crate::domain::message::{Direction, MessageBody, MessageClaims, MessageKind, MessageState, message_state};
 use crate::node::{Actor, NodeCore};
 use crate::seal::read_stored;
@@ -111,6 +112,19 @@ pub fn list(
         Ok::<_, ServiceError>((rows, recorded))
     })?;
     Ok(rows.into_iter().map(|row| Message::stored(row, today)).collect::<Result<_, _>>()?)
+}
+
+/// One message received here, as `who` reads it to answer it; the read is audited, an entry for
+/// the person it is about.
+pub fn received(core: &NodeCore, id: &str, who: &Actor, now: DateTime<Utc>) -> Result<Message, ServiceError> {
+    let entry = who.entry(Action::ListMessages, None, Some(id), now);
+    let row = core.store.read_audited(entry, |conn| {
+        let row = messages::find(conn, id, Direction::In)?
+            .ok_or(ServiceError::Refused(ErrorCode::NotFound { what: "message" }))?;
+        let recorded = Recorded::listed(1, row.subject.clone());
+        Ok::<_, ServiceError>((row, recorded))
+    })?;
+    Ok(Message::stored(row, local_date(now))?)
 }
 
 #[cfg(test)]

@@ -352,3 +352,55 @@ async fn the_printed_certificate_is_one_a5_page_a_camera_reads(backend: Backend)
     .unwrap();
 }
 both_backends!(the_printed_certificate_is_one_a5_page_a_camera_reads);
+
+async fn an_officer_reads_the_month_as_a_chart_against_its_targets(backend: Backend) {
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    // One woman of the origin holds a certificate, one does not: 发证率 is 1/2, under its target.
+    origin.issue(&zhang_li()).await;
+    let departure = json!({ "person": { "id_number": single_woman(5)["person"]["id_number"], "name": "李娜" },
+                            "left_on": "2026-11-02", "destination": "深圳", "to": residence.code });
+    assert_eq!(origin.post("/api/v1/departures", &origin.officer, &departure).await.0, 201);
+    let password = open_account(origin, "li.officer", "officer").await;
+    let browser = Browser::open(&[]).await;
+    sign_in(&browser, origin, "li.officer", &password).await;
+    browser.click("a[href='/reports/']").await;
+    browser.goto(&format!("{}/reports/?month=2026-11", origin.url)).await;
+    let bars =
+        browser.run("return [...document.querySelectorAll('#chart rect.bar')].map(b => b.dataset.indicator)").await;
+    let rows = browser
+        .run("return [...document.querySelectorAll('#figures tr[data-indicator]')].filter(r => r.cells[2].textContent !== '—').map(r => r.dataset.indicator)")
+        .await;
+    assert_eq!(bars, rows, "the chart shows every figure the table gives a rate");
+    assert!(!bars.as_array().unwrap().is_empty(), "{}", browser.text().await);
+    browser.check_page(&format!("report-{backend:?}")).await;
+}
+both_backends!(an_officer_reads_the_month_as_a_chart_against_its_targets);
+
+async fn an_officer_answers_an_inquiry_one_tap_from_the_worklist(backend: Backend) {
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let inquiry = json!({ "to": origin.code, "person": { "id_number": zhang_li()["person"]["id_number"], "name": "张丽" },
+                          "question": "请核实婚姻状况", "urgent": true });
+    let (status, asked) = residence.post("/api/v1/inquiries", &residence.worker, &inquiry).await;
+    assert_eq!(status, 201, "{asked}");
+    residence.await_receipts().await;
+    let password = open_account(origin, "li.officer", "officer").await;
+    let browser = Browser::open(&[]).await;
+    sign_in(&browser, origin, "li.officer", &password).await;
+    browser.click(&format!("a[href='/messages/{}/reply']", asked["id"].as_str().unwrap())).await;
+    assert!(browser.text().await.contains("请核实婚姻状况"), "{}", browser.text().await);
+
+    // Blank (spaces pass the browser's own check; the node's trims them).
+    browser.fill("answer", "   ").await;
+    browser.click("form[action$='/reply'] button").await;
+    assert_eq!(browser.run("return document.getElementById('answer').getAttribute('aria-invalid')").await, "true");
+    browser.check_page(&format!("reply-errors-{backend:?}")).await;
+    browser.fill("answer", "已核实：初婚，2015年登记").await;
+    browser.click("form[action$='/reply'] button").await;
+    browser.wait_for("#replied").await;
+    origin.await_receipts().await;
+    let replies = residence.messages("direction=in&kind=reply").await;
+    assert_eq!(replies.len(), 1, "the answer did not reach the residence");
+}
+both_backends!(an_officer_answers_an_inquiry_one_tap_from_the_worklist);

@@ -46,7 +46,9 @@ impl<'a> Visitor<'a> {
         }
         let status = response.status().as_u16();
         if status == 200 {
-            let csp = response.headers()["content-security-policy"].to_str().unwrap();
+            let url = response.url().to_string();
+            let csp = response.headers().get("content-security-policy").unwrap_or_else(|| panic!("{url}: no CSP"));
+            let csp = csp.to_str().unwrap();
             assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
         }
         let location = response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
@@ -270,6 +272,25 @@ async fn the_scan_routes_admit_their_roles_and_refuse_bad_forms(backend: Backend
         assert_eq!(visitor.get(&format!("/certificates/{printable}/print")).await.status == 200, issues, "{role}");
         let unknown = visitor.get("/certificates/no-such-id/print").await.status;
         assert_eq!(unknown, if issues { 404 } else { 403 }, "{role}");
+        // Answering what was received: workers and officers; an unknown message is a 404 page.
+        assert_eq!(visitor.get("/messages/no-such-id/reply").await.status, if verifies { 404 } else { 403 }, "{role}");
+        let empty = [("answer", ""), ("form_token", token.as_str())];
+        assert_eq!(
+            visitor.post("/messages/no-such-id/reply", &empty).await.status,
+            if verifies { 404 } else { 403 },
+            "{role}"
+        );
+        // The assessment and its workbook: officers and auditors; a month that is no month is refused.
+        let reads = matches!(role, "officer" | "auditor");
+        let report = visitor.get("/reports/?month=2026-10").await;
+        assert_eq!(report.status == 200, reads, "{role}: {}", report.status);
+        let workbook = visitor.get("/reports/assessment.xlsx?month=2026-10").await;
+        assert_eq!(workbook.status == 200, reads, "{role}");
+        if reads {
+            assert!(report.body.contains("<svg") && report.body.contains("data-indicator"), "{}", report.body);
+            assert!(workbook.body.starts_with("PK"), "an XLSX workbook is a zip file");
+            assert_eq!(visitor.get("/reports/?month=13-2026").await.status, 422);
+        }
     }
 }
 both_backends!(the_scan_routes_admit_their_roles_and_refuse_bad_forms);

@@ -10,6 +10,7 @@ use super::layout::{self, Lang};
 use super::sign_in::sign_in_page;
 use super::{PageError, PageSettings, Signed, page, signed};
 use crate::domain::access::Action;
+use crate::domain::id_number;
 use crate::domain::role::Role;
 use crate::domain::worklist::{Task, Worklist};
 use crate::http::{AppState, perform};
@@ -46,7 +47,8 @@ pub async fn root(
     let body = html! {
         @match signed.session.role {
             Role::Admin => p { a href="/accounts" { (lang.pick("管理账号", "Manage accounts")) } },
-            Role::Employer | Role::Auditor => p.notice {
+            Role::Auditor => p { a.button href="/reports/" { (lang.pick("双向考核", "Dual assessment")) } },
+            Role::Employer => p.notice {
                 (lang.pick("此角色目前通过接口（API）使用本节点。", "This role uses the node through its API for now."))
             },
             Role::Worker | Role::Officer => {
@@ -54,6 +56,7 @@ pub async fn root(
                     a.button href="/scan/" { (lang.pick("查验婚育证明", "Verify a certificate")) }
                     @if signed.session.role == Role::Officer {
                         " " a.button href="/certificates/new" { (lang.pick("签发婚育证明", "Issue a certificate")) }
+                        " " a.button href="/reports/" { (lang.pick("双向考核", "Dual assessment")) }
                     }
                 }
                 @for section in &sections { (section) }
@@ -90,11 +93,12 @@ fn task_label(lang: Lang, task: Task) -> &'static str {
     }
 }
 
-/// An ID number with its middle hidden: enough to tell two women apart on a screen others may see.
-fn masked(id_number: &str) -> String {
-    match (id_number.get(..6), id_number.get(id_number.len().saturating_sub(4)..)) {
-        (Some(head), Some(tail)) if id_number.len() > 10 => format!("{head}********{tail}"),
-        _ => "******".into(),
+/// Where an item's duty is done: the answer's form, the scan page, the issue form.
+fn action_of(item: &WorkItem) -> String {
+    match (item.task, &item.source) {
+        (Task::AnswerInquiry | Task::AnswerBirthReport, Some(source)) => format!("/messages/{source}/reply"),
+        (Task::IssueCertificate, _) => "/certificates/new".into(),
+        _ => "/scan/".into(),
     }
 }
 
@@ -119,9 +123,9 @@ fn worklist(lang: Lang, list: Worklist, items: &[WorkItem]) -> Markup {
                     tbody {
                         @for item in items {
                             tr {
-                                td data-label=(task) { (task_label(lang, item.task)) }
+                                td data-label=(task) { a href=(action_of(item)) { (task_label(lang, item.task)) } }
                                 td data-label=(name) { (item.name) }
-                                td data-label=(id) { (masked(&item.id_number)) }
+                                td data-label=(id) { (id_number::mask(&item.id_number)) }
                                 td data-label=(due) class=[item.overdue.then_some("overdue")] {
                                     (item.due_on)
                                     @if item.overdue { " " (lang.pick("已逾期", "overdue")) }
@@ -133,16 +137,5 @@ fn worklist(lang: Lang, list: Worklist, items: &[WorkItem]) -> Markup {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_id_number_shows_its_region_and_last_digits_only() {
-        assert_eq!(masked("130728199003070026"), "130728********0026");
-        assert_eq!(masked("short"), "******");
     }
 }

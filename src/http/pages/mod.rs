@@ -10,6 +10,8 @@ mod assets;
 mod certificates;
 mod home;
 mod layout;
+mod messages;
+mod reports;
 mod scan;
 mod sign_in;
 
@@ -61,6 +63,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(certificates::issue)),
         )
         .service(web::resource("/certificates/{id}/print").route(web::get().to(certificates::print)))
+        .service(
+            web::resource("/messages/{id}/reply")
+                .route(web::get().to(messages::form_get))
+                .route(web::post().to(messages::reply)),
+        )
+        .service(web::resource("/reports/").route(web::get().to(reports::page_get)))
+        .service(web::resource("/reports/assessment.xlsx").route(web::get().to(reports::workbook)))
         .service(web::resource("/scan/").route(web::get().to(scan::page_get)).route(web::post().to(scan::verify)))
         .service(web::resource("/scan/arrival").route(web::post().to(scan::arrival)))
         .service(web::resource("/scan/trust.json").route(web::get().to(scan::trust)))
