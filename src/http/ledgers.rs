@@ -119,11 +119,16 @@ pub async fn ledger(
         ledgers::list(core, &name, filter, &who, Utc::now())
     })
     .await?;
-    let entries = entries.into_iter().map(LedgerEntryView::from);
     if format == Format::Json {
-        return Ok(HttpResponse::Ok().json(LedgerPage { entries: entries.collect() }));
+        let entries = entries.into_iter().map(LedgerEntryView::from).collect();
+        return Ok(HttpResponse::Ok().json(LedgerPage { entries }));
     }
-    let rows = entries.map(|e| {
+    ledger_file(&book, entries, format)
+}
+
+/// The entries of `book` as a CSV file or XLSX workbook to take away, for the API and the pages.
+pub(crate) fn ledger_file(book: &str, entries: Vec<Entry>, format: Format) -> Result<HttpResponse, ApiError> {
+    let rows = entries.into_iter().map(LedgerEntryView::from).map(|e| {
         vec![
             e.id.to_string(),
             e.kind.as_str().to_owned(),
@@ -140,7 +145,7 @@ pub async fn ledger(
         ]
     });
     let table = Table {
-        title: Book::parse(&book).map_or("台帐", Book::name_zh),
+        title: Book::parse(book).map_or("台帐", Book::name_zh),
         headers: &LEDGER_HEADERS,
         rows: rows.collect(),
     };

@@ -9,7 +9,7 @@ pub mod download;
 mod employer;
 pub mod error;
 mod exchange;
-mod ledgers;
+pub(crate) mod ledgers;
 mod lookup;
 mod meta;
 pub mod openapi;

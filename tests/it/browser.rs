@@ -404,3 +404,24 @@ async fn an_officer_answers_an_inquiry_one_tap_from_the_worklist(backend: Backen
     assert_eq!(replies.len(), 1, "the answer did not reach the residence");
 }
 both_backends!(an_officer_answers_an_inquiry_one_tap_from_the_worklist);
+
+async fn a_worker_reads_her_books_filtered_by_day(backend: Backend) {
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let issued = origin.issue(&zhang_li()).await;
+    let arrival = json!({ "token": issued["qr"], "address": "宝安区新安街道某路1号", "arrived_on": "2026-11-20" });
+    assert_eq!(residence.post("/api/v1/arrivals", &residence.worker, &arrival).await.0, 201);
+    let password = open_account(residence, "zhao.min", "worker").await;
+    let browser = Browser::open(&[]).await;
+    sign_in(&browser, residence, "zhao.min", &password).await;
+    browser.click("a[href='/books/women']").await;
+    assert!(browser.text().await.contains("张丽"), "{}", browser.text().await);
+    assert_eq!(browser.run("return document.querySelectorAll('#entries tbody tr').length").await, 1);
+    browser.check_page(&format!("books-{backend:?}")).await;
+    // A date field takes what its calendar picks; the test sets it as the picker would.
+    browser.run("document.getElementById('from').value = '2026-11-21'; return null").await;
+    browser.click("form.month button").await;
+    assert_eq!(browser.run("return document.getElementById('from').value").await, "2026-11-21");
+    assert_eq!(browser.run("return document.querySelectorAll('#entries tbody tr').length").await, 0);
+}
+both_backends!(a_worker_reads_her_books_filtered_by_day);

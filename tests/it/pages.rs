@@ -280,6 +280,15 @@ async fn the_scan_routes_admit_their_roles_and_refuse_bad_forms(backend: Backend
             if verifies { 404 } else { 403 },
             "{role}"
         );
+        // The books and their workbook: workers and officers; an unknown book is a 404 page.
+        let books = visitor.get("/books/women?from=2026-01-01&to=").await;
+        assert_eq!(books.status == 200, verifies, "{role}: {}", books.status);
+        let workbook = visitor.get("/books/women/download?from=&to=").await;
+        assert_eq!(workbook.status == 200, verifies, "{role}");
+        if verifies {
+            assert!(workbook.body.starts_with("PK"));
+            assert_eq!(visitor.get("/books/diary").await.status, 404);
+        }
         // The assessment and its workbook: officers and auditors; a month that is no month is refused.
         let reads = matches!(role, "officer" | "auditor");
         let report = visitor.get("/reports/?month=2026-10").await;

@@ -8,12 +8,11 @@ use serde::Deserialize;
 
 use super::home::home_frame;
 use super::layout::{self, Lang};
-use super::{FORM_TOKEN, PageError, Signed, page, see_other, signed};
+use super::{FORM_TOKEN, PageError, Signed, kept_for_the_form, page, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::error::FieldError;
 use crate::domain::role::Role;
 use crate::http::{AppState, perform};
-use crate::service::ServiceError;
 use crate::service::accounts::{self as service};
 use crate::store::accounts::Account;
 
@@ -50,10 +49,7 @@ pub async fn create(
     let result = perform(&state, who, Action::ManageAccounts, move |core, who| {
         let now = Utc::now();
         let entry = who.entry(Action::ManageAccounts, None, None, now);
-        match service::create(&core.store, entry, &typed, role, &password, now.naive_utc()) {
-            Err(ServiceError::Invalid(broken)) => Ok(Err(broken)),
-            other => other.map(Ok),
-        }
+        kept_for_the_form(service::create(&core.store, entry, &typed, role, &password, now.naive_utc()))
     })
     .await
     .map_err(|e| signed.failed(e))?;

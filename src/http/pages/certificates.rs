@@ -11,7 +11,7 @@ use maud::{Markup, PreEscaped, html};
 
 use super::home::home_frame;
 use super::layout;
-use super::{FORM_TOKEN, PageError, Signed, page, see_other, signed};
+use super::{FORM_TOKEN, PageError, Signed, kept_for_the_form, page, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::certificate::{
     CertificateDraft, ChildDraft, ContraceptionDraft, ContraceptionMethod, MaritalDraft, PersonDraft, SpouseDraft,
@@ -20,7 +20,6 @@ use crate::domain::error::FieldError;
 use crate::domain::marital::MaritalStatus;
 use crate::http::{AppState, perform};
 use crate::seal::qr::render_svg;
-use crate::service::ServiceError;
 use crate::service::certificates::{self, Version};
 
 /// Children the form has rows for; more are issued through the API.
@@ -49,10 +48,7 @@ pub async fn issue(
     let who = signed.actor(&state, Action::IssueCertificate).await?;
     let draft = draft_of(&typed);
     let result = perform(&state, who, Action::IssueCertificate, move |core, who| {
-        match certificates::issue(core, draft, &who, Utc::now()) {
-            Err(ServiceError::Invalid(broken)) => Ok(Err(broken)),
-            other => other.map(Ok),
-        }
+        kept_for_the_form(certificates::issue(core, draft, &who, Utc::now()))
     })
     .await
     .map_err(|e| signed.failed(e))?;

@@ -54,6 +54,7 @@ pub async fn root(
             Role::Worker | Role::Officer => {
                 p.actions {
                     a.button href="/scan/" { (lang.pick("查验婚育证明", "Verify a certificate")) }
+                    " " a.button href="/books/women" { (lang.pick("台帐", "The books")) }
                     @if signed.session.role == Role::Officer {
                         " " a.button href="/certificates/new" { (lang.pick("签发婚育证明", "Issue a certificate")) }
                         " " a.button href="/reports/" { (lang.pick("双向考核", "Dual assessment")) }

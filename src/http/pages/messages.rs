@@ -8,12 +8,11 @@ use maud::html;
 use serde::Deserialize;
 
 use super::home::home_frame;
-use super::{FORM_TOKEN, PageError, Signed, page, see_other, signed};
+use super::{FORM_TOKEN, PageError, Signed, kept_for_the_form, page, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::error::FieldError;
 use crate::domain::message::{EventKind, MessageBody};
 use crate::http::{AppState, perform};
-use crate::service::ServiceError;
 use crate::service::flows;
 use crate::service::messages::{self, Message};
 
@@ -49,10 +48,7 @@ pub async fn reply(
     let who = signed.actor(&state, Action::Reply).await?;
     let (asked, typed) = (id.clone(), answer.clone());
     let result = perform(&state, who, Action::Reply, move |core, who| {
-        match flows::reply(core, &asked, &typed, &who, Utc::now()) {
-            Err(ServiceError::Invalid(broken)) => Ok(Err(broken)),
-            other => other.map(Ok),
-        }
+        kept_for_the_form(flows::reply(core, &asked, &typed, &who, Utc::now()))
     })
     .await
     .map_err(|e| signed.failed(e))?;

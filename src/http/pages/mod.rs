@@ -7,6 +7,7 @@
 
 mod accounts;
 mod assets;
+mod books;
 mod certificates;
 mod home;
 mod layout;
@@ -68,6 +69,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(messages::form_get))
                 .route(web::post().to(messages::reply)),
         )
+        .service(web::resource("/books/{book}").route(web::get().to(books::page_get)))
+        .service(web::resource("/books/{book}/download").route(web::get().to(books::download)))
         .service(web::resource("/reports/").route(web::get().to(reports::page_get)))
         .service(web::resource("/reports/assessment.xlsx").route(web::get().to(reports::workbook)))
         .service(web::resource("/scan/").route(web::get().to(scan::page_get)).route(web::post().to(scan::verify)))
@@ -195,6 +198,17 @@ async fn signed(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Option
         .map_err(|e| PageError(e.into(), lang))?
         .map_err(|e| PageError(e.into(), lang))?;
     Ok(found.map(|session| Signed { session, lang, requester: Requester::of_session(req) }))
+}
+
+/// A form's outcome: the rules it broke stay with the form, to be shown beside their fields; any
+/// other refusal is the page's.
+fn kept_for_the_form<T>(
+    result: Result<T, crate::service::ServiceError>,
+) -> Result<Result<T, Vec<crate::domain::error::FieldError>>, crate::service::ServiceError> {
+    match result {
+        Err(crate::service::ServiceError::Invalid(broken)) => Ok(Err(broken)),
+        other => other.map(Ok),
+    }
 }
 
 /// The token of the form `FORM_COOKIE` pairs with, if the request has one.
