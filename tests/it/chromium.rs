@@ -20,12 +20,15 @@ static TURN: Mutex<()> = Mutex::const_new(());
 pub struct Browser {
     pub client: Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
     _turn: MutexGuard<'static, ()>,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Killing chromedriver leaves the Chromium it started running (and busy, a page open):
+        // every process of this browser names its own profile directory, so those go first.
+        let _ = Command::new("pkill").arg("-KILL").arg("-f").arg(self.profile.path()).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -83,7 +86,7 @@ impl Browser {
             }
         }
         let client = client.expect("chromedriver did not start a session within 10 s");
-        Browser { client, driver, _profile: profile, _turn: turn }
+        Browser { client, driver, profile, _turn: turn }
     }
 
     /// Opens `url` and waits for its document.
