@@ -84,14 +84,14 @@ impl Attempts {
         self.locked_until.filter(|until| now < *until).map(|until| (until - now).num_seconds().max(1))
     }
 
-    /// The record after a wrong password at `now`: the fifth failure in a row locks the account
-    /// and starts the count again.
-    pub fn after_failure(self, now: NaiveDateTime) -> Self {
-        let failures = self.failures + 1;
-        if failures >= LOCK_AFTER_FAILURES {
+    /// The record once the store has counted a wrong password at `now` into `self.failures`: the
+    /// fifth failure in a row locks the account and starts the count again. The store counts (in
+    /// one statement, so that two guesses at once are two failures); this rule decides the lock.
+    pub fn settled(self, now: NaiveDateTime) -> Self {
+        if self.failures >= LOCK_AFTER_FAILURES {
             Self { failures: 0, locked_until: Some(now + Duration::minutes(LOCK_MINUTES)) }
         } else {
-            Self { failures, locked_until: self.locked_until }
+            self
         }
     }
 }
@@ -125,10 +125,10 @@ mod tests {
     fn the_fifth_failure_locks_for_fifteen_minutes() {
         let mut attempts = Attempts { failures: 0, locked_until: None };
         for _ in 0..4 {
-            attempts = attempts.after_failure(at(0));
+            attempts = Attempts { failures: attempts.failures + 1, ..attempts }.settled(at(0));
             assert_eq!(attempts.locked_for(at(0)), None);
         }
-        attempts = attempts.after_failure(at(0));
+        attempts = Attempts { failures: attempts.failures + 1, ..attempts }.settled(at(0));
         assert_eq!(attempts.failures, 0);
         assert_eq!(attempts.locked_for(at(0)), Some(15 * 60));
         assert_eq!(attempts.locked_for(at(14)), Some(60));

@@ -141,16 +141,19 @@ pub fn sign_in(
         return Err(ServiceError::Refused(refused));
     }
     if !password_matches(password, &account.password_hash) {
-        let attempts = account.attempts.after_failure(now);
-        let refused = match attempts.locked_for(now) {
-            Some(seconds) => ErrorCode::AccountLocked { retry_after_seconds: seconds.unsigned_abs() },
-            None => ErrorCode::SignInFailed,
-        };
-        let outcome = format!("refused: {}", refused.code());
         let name = account.name.clone();
-        store.write(move |conn| {
-            accounts::set_attempts(conn, &name, attempts)?;
-            audit::append(conn, NewAudit { outcome, ..recorded })
+        let refused = store.write(move |conn| {
+            let counted = accounts::count_failure(conn, &name)?;
+            let attempts = counted.settled(now);
+            if attempts != counted {
+                accounts::set_attempts(conn, &name, attempts)?;
+            }
+            let refused = match attempts.locked_for(now) {
+                Some(seconds) => ErrorCode::AccountLocked { retry_after_seconds: seconds.unsigned_abs() },
+                None => ErrorCode::SignInFailed,
+            };
+            audit::append(conn, NewAudit { outcome: format!("refused: {}", refused.code()), ..recorded })?;
+            Ok::<_, StoreError>(refused)
         })?;
         return Err(ServiceError::Refused(refused));
     }
@@ -262,5 +265,34 @@ mod tests {
         expected.extend([(SIGN_IN, "refused: auth.locked"); 2]);
         expected.extend([(SIGN_IN, "granted"), (SIGN_IN, "refused: auth.sign_in"), (SIGN_OUT, "done")]);
         assert_eq!(outcomes, expected);
+    }
+
+    #[test]
+    fn wrong_passwords_checked_at_once_are_each_counted() {
+        let (_federation, core) = lone_core(("130728102000", "柴沟堡镇"));
+        let now = chrono::Utc::now().naive_utc();
+        let store = &core.store;
+        create(store, by_cli(now), "wang.li", Role::Worker, "correct horse battery", now).unwrap();
+        let guesses = 8;
+        let start = std::sync::Barrier::new(guesses);
+        let refusals: Vec<ErrorCode> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..guesses)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        match sign_in(store, "r", "wang.li", "wrong password!", now, 8) {
+                            Err(ServiceError::Refused(code)) => code,
+                            other => panic!("a wrong password was not refused: {other:?}"),
+                        }
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        // However the checks interleave, the fifth counted failure locks: four plain refusals.
+        let plain = refusals.iter().filter(|c| matches!(c, ErrorCode::SignInFailed)).count();
+        assert_eq!(plain, 4, "{refusals:?}");
+        let locked = sign_in(store, "r", "wang.li", "correct horse battery", now, 8).unwrap_err();
+        assert!(matches!(locked, ServiceError::Refused(ErrorCode::AccountLocked { .. })), "{locked}");
     }
 }

@@ -122,6 +122,16 @@ pub fn list(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<Account>, Store
     rows.into_iter().map(|row| account(row, now)).collect()
 }
 
+/// Counts a wrong password of account `name` in one statement (two at once are two) and gives
+/// the count it reached, with the lock as it stood.
+pub fn count_failure(conn: &mut DbConn, name: &str) -> Result<Attempts, StoreError> {
+    let (failures, locked_until) = diesel::update(accounts::table.find(name))
+        .set(accounts::failures.eq(accounts::failures + 1))
+        .returning((accounts::failures, accounts::locked_until))
+        .get_result(conn)?;
+    Ok(Attempts { failures, locked_until })
+}
+
 /// Stores an account's failed sign-ins.
 pub fn set_attempts(conn: &mut DbConn, name: &str, attempts: Attempts) -> Result<(), StoreError> {
     diesel::update(accounts::table.find(name))
