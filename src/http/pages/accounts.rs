@@ -12,7 +12,7 @@ use super::{FORM_TOKEN, PageError, Signed, kept_for_the_form, page, see_other, s
 use crate::domain::access::Action;
 use crate::domain::error::FieldError;
 use crate::domain::role::Role;
-use crate::http::{AppState, perform};
+use crate::http::AppState;
 use crate::service::accounts::{self as service};
 use crate::store::accounts::Account;
 
@@ -40,19 +40,18 @@ pub async fn create(
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
     let AccountForm { name, role, password, form_token } = form.into_inner();
     signed.check_form(&state, &form_token, Action::ManageAccounts.name()).await?;
-    let who = signed.actor(&state, Action::ManageAccounts).await?;
     let Some(role) = Role::parse(&role) else {
         let broken = FieldError::new("role", "account.role", "请选择角色", "choose a role");
         return shown(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, &name, &[broken]).await;
     };
     let typed = name.clone();
-    let result = perform(&state, who, Action::ManageAccounts, move |core, who| {
-        let now = Utc::now();
-        let entry = who.entry(Action::ManageAccounts, None, None, now);
-        kept_for_the_form(service::create(&core.store, entry, &typed, role, &password, now.naive_utc()))
-    })
-    .await
-    .map_err(|e| signed.failed(e))?;
+    let result = signed
+        .perform(&state, Action::ManageAccounts, move |core, who| {
+            let now = Utc::now();
+            let entry = who.entry(Action::ManageAccounts, None, None, now);
+            kept_for_the_form(service::create(&core.store, entry, &typed, role, &password, now.naive_utc()))
+        })
+        .await?;
     match result {
         Ok(_) => Ok(see_other("/accounts")),
         Err(broken) => shown(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, &name, &broken).await,
@@ -67,11 +66,9 @@ async fn shown(
     name: &str,
     broken: &[FieldError],
 ) -> Result<HttpResponse, PageError> {
-    let who = signed.actor(state, Action::ManageAccounts).await?;
-    let listed =
-        perform(state, who, Action::ManageAccounts, |core, _| service::list(&core.store, Utc::now().naive_utc()))
-            .await
-            .map_err(|e| signed.failed(e))?;
+    let listed = signed
+        .perform(state, Action::ManageAccounts, |core, _| service::list(&core.store, Utc::now().naive_utc()))
+        .await?;
     let lang = signed.lang;
     let body = html! {
         (table(lang, &listed))

@@ -12,8 +12,8 @@ use super::{PageError, Signed, page, secured, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::id_number;
 use crate::domain::ledger::Book;
+use crate::http::AppState;
 use crate::http::ledgers::ledger_file;
-use crate::http::{AppState, perform};
 use crate::service::ledgers::{self, Entry};
 use crate::sheets::Format;
 use crate::store::ledgers::LedgerFilter;
@@ -56,11 +56,10 @@ async fn entries(
     days: &Days,
     limit: i64,
 ) -> Result<Vec<Entry>, PageError> {
-    let who = signed.actor(state, Action::ReadLedger).await?;
     let filter = LedgerFilter { from: Days::day(&days.from), to: Days::day(&days.to), after: None, limit: Some(limit) };
-    perform(state, who, Action::ReadLedger, move |core, who| ledgers::list(core, &book, filter, &who, Utc::now()))
+    signed
+        .perform(state, Action::ReadLedger, move |core, who| ledgers::list(core, &book, filter, &who, Utc::now()))
         .await
-        .map_err(|e| signed.failed(e))
 }
 
 /// `GET /books/{book}?from=&to=`.

@@ -18,7 +18,7 @@ use crate::domain::certificate::{
 };
 use crate::domain::error::FieldError;
 use crate::domain::marital::MaritalStatus;
-use crate::http::{AppState, perform};
+use crate::http::AppState;
 use crate::seal::qr::render_svg;
 use crate::service::certificates::{self, Version};
 
@@ -45,13 +45,12 @@ pub async fn issue(
     let typed: HashMap<String, String> = form.into_inner().into_iter().collect();
     let token = typed.get(FORM_TOKEN).map_or("", String::as_str);
     signed.check_form(&state, token, Action::IssueCertificate.name()).await?;
-    let who = signed.actor(&state, Action::IssueCertificate).await?;
     let draft = draft_of(&typed);
-    let result = perform(&state, who, Action::IssueCertificate, move |core, who| {
-        kept_for_the_form(certificates::issue(core, draft, &who, Utc::now()))
-    })
-    .await
-    .map_err(|e| signed.failed(e))?;
+    let result = signed
+        .perform(&state, Action::IssueCertificate, move |core, who| {
+            kept_for_the_form(certificates::issue(core, draft, &who, Utc::now()))
+        })
+        .await?;
     match result {
         Ok(version) => Ok(page(StatusCode::CREATED, issued(&state, &signed, &version))),
         Err(broken) => Ok(shown(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, &typed, &broken)),
@@ -195,13 +194,10 @@ pub async fn print(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
-    let who = signed.actor(&state, Action::ShowCertificate).await?;
     let id = id.into_inner();
-    let history = perform(&state, who, Action::ShowCertificate, move |core, who| {
-        certificates::history(core, &id, &who, Utc::now())
-    })
-    .await
-    .map_err(|e| signed.failed(e))?;
+    let history = signed
+        .perform(&state, Action::ShowCertificate, move |core, who| certificates::history(core, &id, &who, Utc::now()))
+        .await?;
     let lang = signed.lang;
     let Some(version) = history.versions.last() else {
         return Err(signed.failed(crate::domain::error::ErrorCode::NotFound { what: "certificate" }.into()));

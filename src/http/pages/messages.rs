@@ -12,7 +12,7 @@ use super::{FORM_TOKEN, PageError, Signed, kept_for_the_form, page, see_other, s
 use crate::domain::access::Action;
 use crate::domain::error::FieldError;
 use crate::domain::message::{EventKind, MessageBody};
-use crate::http::{AppState, perform};
+use crate::http::AppState;
 use crate::service::flows;
 use crate::service::messages::{self, Message};
 
@@ -45,13 +45,12 @@ pub async fn reply(
     let ReplyForm { answer, form_token } = form.into_inner();
     signed.check_form(&state, &form_token, Action::Reply.name()).await?;
     let id = id.into_inner();
-    let who = signed.actor(&state, Action::Reply).await?;
     let (asked, typed) = (id.clone(), answer.clone());
-    let result = perform(&state, who, Action::Reply, move |core, who| {
-        kept_for_the_form(flows::reply(core, &asked, &typed, &who, Utc::now()))
-    })
-    .await
-    .map_err(|e| signed.failed(e))?;
+    let result = signed
+        .perform(&state, Action::Reply, move |core, who| {
+            kept_for_the_form(flows::reply(core, &asked, &typed, &who, Utc::now()))
+        })
+        .await?;
     let lang = signed.lang;
     match result {
         Ok(sent) => {
@@ -70,10 +69,7 @@ pub async fn reply(
 
 /// The message `id` received here, read as `signed` reads it to answer it.
 async fn read(state: &web::Data<AppState>, signed: &Signed, id: String) -> Result<Message, PageError> {
-    let who = signed.actor(state, Action::Reply).await?;
-    perform(state, who, Action::Reply, move |core, who| messages::received(core, &id, &who, Utc::now()))
-        .await
-        .map_err(|e| signed.failed(e))
+    signed.perform(state, Action::Reply, move |core, who| messages::received(core, &id, &who, Utc::now())).await
 }
 
 /// What was asked, and the answer's form.

@@ -26,10 +26,11 @@ use subtle::ConstantTimeEq as _;
 
 pub use layout::Lang;
 
-use super::{ApiError, AppState, Requester, admit, recorded};
+use super::{ApiError, AppState, Requester, admit, perform, recorded};
 use crate::domain::access::Action;
 use crate::domain::error::ErrorCode;
-use crate::node::{Actor, Caller};
+use crate::node::{Actor, Caller, NodeCore};
+use crate::service::ServiceError;
 use crate::service::accounts as account_service;
 use crate::store::accounts::Session;
 
@@ -159,10 +160,25 @@ pub struct Signed {
 }
 
 impl Signed {
+    /// Whom this person acts as: the account's own key row, with its role.
+    fn caller(&self) -> Caller {
+        Caller { key_id: self.session.actor_id.clone(), role: self.session.role }
+    }
+
     /// The actor this person is for `action`, if the role may take it; a refusal is recorded.
     async fn actor(&self, state: &web::Data<AppState>, action: Action) -> Result<Actor, PageError> {
-        let caller = Caller { key_id: self.session.actor_id.clone(), role: self.session.role };
-        admit(state, caller, self.requester.clone(), action).await.map_err(|e| PageError(e, self.lang))
+        admit(state, self.caller(), self.requester.clone(), action).await.map_err(|e| self.failed(e))
+    }
+
+    /// Admits this person to `action` and runs `work` as the API runs it: on the blocking pool,
+    /// its refusal recorded and shown as a page.
+    async fn perform<T, F>(&self, state: &web::Data<AppState>, action: Action, work: F) -> Result<T, PageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&NodeCore, Actor) -> Result<T, ServiceError> + Send + 'static,
+    {
+        let who = self.actor(state, action).await?;
+        perform(state, who, action, work).await.map_err(|e| self.failed(e))
     }
 
     /// Refuses a form for `action` whose token is not this session's, and records the refusal.
@@ -175,8 +191,7 @@ impl Signed {
         if bool::from(token.as_bytes().ct_eq(self.session.csrf.as_bytes())) {
             return Ok(());
         }
-        let caller = Caller { key_id: self.session.actor_id.clone(), role: self.session.role };
-        let entry = self.requester.refused_entry(action, Some(&caller), Some("form".into()));
+        let entry = self.requester.refused_entry(action, Some(&self.caller()), Some("form".into()));
         Err(PageError(recorded(state, entry, ErrorCode::FormToken.into()).await, self.lang))
     }
 
@@ -203,10 +218,10 @@ async fn signed(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Option
 /// A form's outcome: the rules it broke stay with the form, to be shown beside their fields; any
 /// other refusal is the page's.
 fn kept_for_the_form<T>(
-    result: Result<T, crate::service::ServiceError>,
-) -> Result<Result<T, Vec<crate::domain::error::FieldError>>, crate::service::ServiceError> {
+    result: Result<T, ServiceError>,
+) -> Result<Result<T, Vec<crate::domain::error::FieldError>>, ServiceError> {
     match result {
-        Err(crate::service::ServiceError::Invalid(broken)) => Ok(Err(broken)),
+        Err(ServiceError::Invalid(broken)) => Ok(Err(broken)),
         other => other.map(Ok),
     }
 }

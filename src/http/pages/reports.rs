@@ -13,9 +13,9 @@ use super::layout::Lang;
 use super::{PageError, page, secured, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::assessment::Month;
+use crate::http::AppState;
 use crate::http::download;
 use crate::http::reports::{AssessmentView, FigureView};
-use crate::http::{AppState, perform};
 use crate::service::reports::{self, Assessment};
 use crate::sheets::{self, Format};
 
@@ -37,11 +37,9 @@ async fn assessed(
     month: String,
 ) -> Result<Option<(super::Signed, Assessment)>, PageError> {
     let Some(signed) = signed(req, state).await? else { return Ok(None) };
-    let who = signed.actor(state, Action::ReadReport).await?;
-    let assessed =
-        perform(state, who, Action::ReadReport, move |core, who| reports::assessment(core, &month, &who, Utc::now()))
-            .await
-            .map_err(|e| signed.failed(e))?;
+    let assessed = signed
+        .perform(state, Action::ReadReport, move |core, who| reports::assessment(core, &month, &who, Utc::now()))
+        .await?;
     Ok(Some((signed, assessed)))
 }
 

@@ -22,7 +22,7 @@ use crate::domain::message::MessageBody;
 use crate::domain::role::Role;
 use crate::domain::verification::VerificationStatus;
 use crate::http::verify::{IssuerView, Verification};
-use crate::http::{AppState, answered, perform};
+use crate::http::{AppState, answered};
 use crate::service::ServiceError;
 use crate::service::flows::{self, ArrivalInput};
 use crate::service::verification;
@@ -153,10 +153,8 @@ fn arrival_form(signed: &Signed, token: &str, hidden: bool) -> Markup {
 /// `GET /scan/trust.json`: the trust data the scan page keeps for verifying off line.
 pub async fn trust(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
-    let who = signed.actor(&state, Action::Verify).await?;
-    let bundle = perform(&state, who, Action::Verify, |core, _| verification::offline_trust(core, Utc::now()))
-        .await
-        .map_err(|e| signed.failed(e))?;
+    let bundle =
+        signed.perform(&state, Action::Verify, |core, _| verification::offline_trust(core, Utc::now())).await?;
     Ok(secured(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(bundle)))
 }
 
