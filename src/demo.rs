@@ -145,6 +145,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
             ("/scan/", "查验: camera, scanner or paste; verifies off line too (worker, officer)"),
             ("/certificates/new", "签发: the issue form (officer)"),
             ("/accounts", "accounts (admin)"),
+            ("/me/", "本人查询: a woman's own record, with the holder code on her paper"),
         ] {
             println!("     {}{path}  {what}", node.api_url);
         }
@@ -393,6 +394,19 @@ async fn story(demo: &DemoFile) -> anyhow::Result<()> {
             body["valid_until"].as_str().unwrap_or("?")
         );
         issued.push((who, body));
+    }
+    if let Some((who, body)) = issued.first() {
+        // Her paper carries a holder code: with it and her ID number she reads her own record.
+        let path = format!("/api/v1/certificates/{}/holder-code", body["id"].as_str().unwrap_or_default());
+        let (status, code) = client.post(origin, "officer", &path, None).await?;
+        expect(status, 201, &code)?;
+        let people = sample_people();
+        let id_number = people[0].1["person"]["id_number"].as_str().unwrap_or("her ID number");
+        println!(
+            "   printed on the paper of {who}: holder code {}, with which and {id_number} she opens {}/me/",
+            code["holder_code"].as_str().unwrap_or("?"),
+            origin.api_url
+        );
     }
 
     println!("\n2. She arrives in 宝安区; the residence worker scans her QR code (查验)");

@@ -47,11 +47,15 @@ pub enum Action {
     RefreshDirectory,
     /// `POST /api/v1/admin/accounts`: open an account for a person (the pages).
     ManageAccounts,
+    /// `POST /api/v1/certificates/{id}/holder-code`: a fresh holder code for the paper certificate.
+    PrintCertificate,
+    /// `POST /api/v1/corrections/{id}/answer`: answer her request to correct her record.
+    AnswerCorrection,
 }
 
 impl Action {
     /// Every action, in the order of the README's role matrix.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 23] = [
         Action::IssueCertificate,
         Action::ShowCertificate,
         Action::RenewCertificate,
@@ -73,15 +77,21 @@ impl Action {
         Action::CloseMonth,
         Action::RefreshDirectory,
         Action::ManageAccounts,
+        Action::PrintCertificate,
+        Action::AnswerCorrection,
     ];
 
     /// The roles allowed to take this action.
     pub fn roles(self) -> &'static [Role] {
         match self {
             // The origin township keeps the books: only its officers write or read them whole.
-            Self::IssueCertificate | Self::ShowCertificate | Self::RenewCertificate | Self::RevokeCertificate => {
-                &[Role::Officer]
-            }
+            // Her paper and her corrections too: the holder code opens her record to her.
+            Self::IssueCertificate
+            | Self::ShowCertificate
+            | Self::RenewCertificate
+            | Self::RevokeCertificate
+            | Self::PrintCertificate
+            | Self::AnswerCorrection => &[Role::Officer],
             // 查验 and look-ups read the whole certificate: the residence worker and the origin officer.
             Self::Verify | Self::Lookup => &[Role::Worker, Role::Officer],
             // Employers see validity only, and only through the holder's presentation.
@@ -128,6 +138,8 @@ impl Action {
             Self::CloseMonth => "close_month",
             Self::RefreshDirectory => "refresh_directory",
             Self::ManageAccounts => "manage_accounts",
+            Self::PrintCertificate => "print_certificate",
+            Self::AnswerCorrection => "answer_correction",
         }
     }
 
@@ -155,6 +167,8 @@ impl Action {
             Self::CloseMonth => "月报结账 close the month",
             Self::RefreshDirectory => "更新信任名录 refresh the trust directory",
             Self::ManageAccounts => "管理账号 manage accounts",
+            Self::PrintCertificate => "打印纸质证明 print the paper certificate",
+            Self::AnswerCorrection => "答复更正请求 answer a correction request",
         }
     }
 }

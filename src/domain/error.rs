@@ -75,6 +75,12 @@ pub enum ErrorCode {
     AccountLocked { retry_after_seconds: u64 },
     /// A form came without its session's form token (CSRF).
     FormToken,
+    /// The ID number and holder code a woman typed do not open a record (which one is wrong is not said).
+    HolderRefused,
+    /// What was typed cannot be a holder code.
+    HolderCodeFormat,
+    /// Her holder code is locked after repeated wrong codes.
+    HolderLocked { retry_after_seconds: u64 },
     // The request's form.
     /// Query parameters do not match the API.
     Query,
@@ -159,6 +165,8 @@ pub enum ErrorCode {
     NoAnswerOwed,
     /// The message was answered already.
     Answered,
+    /// The correction request was answered already.
+    CorrectionAnswered,
     // The exchange.
     /// A peer did not answer.
     PeerUnavailable { peer: String },
@@ -242,6 +250,19 @@ impl ErrorCode {
                 format!("too many requests; retry in {s} s").into(),
             ),
             Self::SignInFailed => fixed("auth.sign_in", "账号或密码不正确", "wrong account name or password"),
+            Self::HolderRefused => {
+                fixed("holder.refused", "身份证号或本人查询码不正确", "wrong ID number or holder code")
+            }
+            Self::HolderCodeFormat => fixed(
+                "holder.code_format",
+                "本人查询码为证明上印的12位字母和数字",
+                "a holder code is the 12 letters and digits printed on the certificate",
+            ),
+            Self::HolderLocked { retry_after_seconds: s } => (
+                "holder.locked",
+                format!("查询码错误次数过多，请{}分钟后重试", s.div_ceil(60)).into(),
+                format!("too many wrong holder codes; retry in {} min", s.div_ceil(60)).into(),
+            ),
             Self::AccountLocked { retry_after_seconds: s } => (
                 "auth.locked",
                 format!("登录失败次数过多，账号已锁定，请{}分钟后重试", s.div_ceil(60)).into(),
@@ -401,6 +422,9 @@ impl ErrorCode {
                 fixed("message.no_answer_owed", "该记录无需答复", "this message is not owed an answer")
             }
             Self::Answered => fixed("message.answered", "该记录已答复", "this message was already answered"),
+            Self::CorrectionAnswered => {
+                fixed("correction.answered", "该更正请求已答复", "this correction request was already answered")
+            }
             Self::PeerUnavailable { peer } => (
                 "exchange.peer_unavailable",
                 format!("节点{peer}暂时无法应答，请稍后重试").into(),

@@ -9,6 +9,7 @@ pub mod claims;
 pub mod directory;
 pub mod division;
 pub mod error;
+pub mod holder;
 pub mod id_number;
 pub mod ledger;
 pub mod marital;

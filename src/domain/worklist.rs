@@ -20,11 +20,13 @@ pub enum Worklist {
     /// Women 18–49 this node keeps as origin (流出) who hold no valid certificate from here: by
     /// the month's end, when 发证率 counts them.
     Outflows,
+    /// Women's requests to correct their record (更正请求), filed from their own view.
+    Corrections,
 }
 
 impl Worklist {
     /// Every worklist.
-    pub const ALL: [Worklist; 4] = [Self::Answers, Self::Arrivals, Self::Checks, Self::Outflows];
+    pub const ALL: [Worklist; 5] = [Self::Answers, Self::Arrivals, Self::Checks, Self::Outflows, Self::Corrections];
 
     /// The stable name.
     pub fn as_str(self) -> &'static str {
@@ -33,6 +35,7 @@ impl Worklist {
             Self::Arrivals => "arrivals",
             Self::Checks => "checks",
             Self::Outflows => "outflows",
+            Self::Corrections => "corrections",
         }
     }
 
@@ -56,16 +59,19 @@ pub enum Task {
     VerifyCertificate,
     /// Issue or renew her certificate (by the month's end).
     IssueCertificate,
+    /// Answer her correction request (15 days).
+    AnswerCorrection,
 }
 
 impl Task {
     /// Every task.
-    pub const ALL: [Task; 5] = [
+    pub const ALL: [Task; 6] = [
         Self::AnswerInquiry,
         Self::AnswerBirthReport,
         Self::ObtainCertificate,
         Self::VerifyCertificate,
         Self::IssueCertificate,
+        Self::AnswerCorrection,
     ];
 
     /// The stable name.
@@ -76,6 +82,7 @@ impl Task {
             Self::ObtainCertificate => "obtain_certificate",
             Self::VerifyCertificate => "verify_certificate",
             Self::IssueCertificate => "issue_certificate",
+            Self::AnswerCorrection => "answer_correction",
         }
     }
 }

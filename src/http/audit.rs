@@ -75,7 +75,14 @@ pub struct AuditQuery {
 
 impl From<AuditQuery> for AuditFilter {
     fn from(q: AuditQuery) -> Self {
-        Self { actor: q.actor, action: q.action, subject: q.subject, after: q.after, limit: q.limit }
+        Self {
+            actor: q.actor,
+            action: q.action,
+            subject: q.subject,
+            after: q.after,
+            limit: q.limit,
+            newest_first: false,
+        }
     }
 }
 

@@ -53,9 +53,9 @@ pub struct Problem {
 pub fn status_of(code: &ErrorCode) -> StatusCode {
     use ErrorCode as C;
     match code {
-        C::Unauthenticated | C::NoClientCertificate | C::SignInFailed => StatusCode::UNAUTHORIZED,
+        C::Unauthenticated | C::NoClientCertificate | C::SignInFailed | C::HolderRefused => StatusCode::UNAUTHORIZED,
         C::Forbidden { .. } | C::UnknownPeer | C::TlsMismatch | C::FormToken => StatusCode::FORBIDDEN,
-        C::RateLimited { .. } | C::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
+        C::RateLimited { .. } | C::AccountLocked { .. } | C::HolderLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
         C::Query | C::Body | C::Json { .. } => StatusCode::BAD_REQUEST,
         C::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         C::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -68,6 +68,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::ConcurrentChange { .. }
         | C::NoAnswerOwed
         | C::Answered
+        | C::CorrectionAnswered
         | C::Replay
         | C::Sequence
         | C::TreeHeadConflict { .. }
@@ -76,6 +77,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         C::Fields { .. }
         | C::TextLength { .. }
         | C::DateFormat
+        | C::HolderCodeFormat
         | C::FutureDate
         | C::DateRange
         | C::PeriodOrder
@@ -129,7 +131,9 @@ impl ApiError {
         let message_en = code.message_en().into_owned();
         let headers = match code {
             ErrorCode::Unauthenticated => vec![(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
-            ErrorCode::RateLimited { retry_after_seconds } | ErrorCode::AccountLocked { retry_after_seconds } => {
+            ErrorCode::RateLimited { retry_after_seconds }
+            | ErrorCode::AccountLocked { retry_after_seconds }
+            | ErrorCode::HolderLocked { retry_after_seconds } => {
                 vec![(header::RETRY_AFTER, (*retry_after_seconds).into())]
             }
             ErrorCode::MethodNotAllowed { allow } => {

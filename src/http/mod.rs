@@ -9,6 +9,7 @@ pub mod download;
 mod employer;
 pub mod error;
 mod exchange;
+mod holders;
 pub(crate) mod ledgers;
 mod lookup;
 mod meta;
@@ -259,6 +260,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(reports::close_month)
         .service(exchange::refresh_directory)
         .service(accounts::create)
+        .service(holders::holder_code)
+        .service(holders::answer_correction)
         .service(meta::metrics);
 }
 

@@ -76,7 +76,8 @@ pub struct WorklistQuery {
 /// `checks`: the same women, whose certificate is verified within 5 working days of arriving.
 /// `outflows`: women 18–49 kept here as origin (流出) without a valid certificate from here, owed
 /// one by the month's end.
-#[utoipa::path(tag = "worker", params(("list" = String, Path, description = "answers, arrivals, checks or outflows"), WorklistQuery),
+/// `corrections`: women's requests to correct their record (更正请求), owed an answer in 15 days.
+#[utoipa::path(tag = "worker", params(("list" = String, Path, description = "answers, arrivals, checks, outflows or corrections"), WorklistQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "the JSON document, or the CSV file or XLSX workbook asked for", content((Worklist = "application/json"), (String = "text/csv; charset=utf-8"), (super::schema::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 404, description = "no such worklist"),
         (status = 429, description = "over the key's rate limit")))]

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod jws;
 pub mod keys;
 pub mod merkle;
+pub mod password;
 pub mod qr;
 pub mod records;
 pub mod transparency;

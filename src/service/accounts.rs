@@ -3,17 +3,13 @@
 //! refused, and every account created is an audit entry. Accounts are the node's own affair: the
 //! store is all this needs, so the command line uses it without a running node.
 
-use std::sync::OnceLock;
-
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use chrono::{Duration, NaiveDateTime};
 
 use super::ServiceError;
 use crate::domain::account::{AccountName, AccountRule, Attempts, check_password};
 use crate::domain::error::{Coded as _, ErrorCode};
 use crate::domain::role::Role;
-use crate::seal::random_secret;
+use crate::seal::{password, random_secret};
 use crate::store::accounts::{self, Account, Session};
 use crate::store::audit::{self, NewAudit};
 use crate::store::{Store, StoreError};
@@ -34,29 +30,9 @@ fn random() -> Result<String, ServiceError> {
     random_secret().ok_or_else(|| ServiceError::Unavailable("the system random source failed".into()))
 }
 
-/// The argon2id PHC string of `password`, with a fresh salt.
+/// The argon2id PHC string of `password`.
 fn hash_password(password: &str) -> Result<String, ServiceError> {
-    let mut salt = [0u8; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
-        .map_err(|_| ServiceError::Unavailable("the system random source failed".into()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Unavailable(e.to_string()))?;
-    let hash = Argon2::default().hash_password(password.as_bytes(), &salt);
-    Ok(hash.map_err(|e| ServiceError::Unavailable(e.to_string()))?.to_string())
-}
-
-/// Whether `password` matches the PHC string `stored`; a stored string that does not parse
-/// matches nothing.
-fn password_matches(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
-}
-
-/// Spends on an unknown name the time a known one costs, so that the answer's delay does not
-/// tell which names exist.
-fn spend_a_check(password: &str) {
-    static DECOY: OnceLock<Option<String>> = OnceLock::new();
-    if let Some(decoy) = DECOY.get_or_init(|| hash_password("decoy password of no account").ok()) {
-        password_matches(password, decoy);
-    }
+    password::hash(password).ok_or_else(|| ServiceError::Unavailable("the system random source failed".into()))
 }
 
 /// Creates an account called `name` for `role`, recorded under `entry` (whoever creates it).
@@ -126,7 +102,7 @@ pub fn sign_in(
         Err(_) => None,
     };
     let Some(account) = known else {
-        spend_a_check(password);
+        password::spend_a_check(password);
         let refused = ErrorCode::SignInFailed;
         store.audit(vec![NewAudit {
             outcome: format!("refused: {}", refused.code()),
@@ -140,7 +116,7 @@ pub fn sign_in(
         store.audit(vec![NewAudit { outcome: format!("refused: {}", refused.code()), ..recorded }])?;
         return Err(ServiceError::Refused(refused));
     }
-    if !password_matches(password, &account.password_hash) {
+    if !password::matches(password, &account.password_hash) {
         let name = account.name.clone();
         let refused = store.write(move |conn| {
             let counted = accounts::count_failure(conn, &name)?;

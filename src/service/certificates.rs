@@ -383,6 +383,21 @@ pub(crate) fn current_version(conn: &mut DbConn, id: &str) -> Result<VersionRow,
         .ok_or_else(|| StoreError::Corrupt(format!("certificate {id} has no version")).into())
 }
 
+/// The newest version of each of the certificates of the person `id_number`, with its status on `today`.
+pub(crate) fn current_of_person(
+    conn: &mut DbConn,
+    id_number: &str,
+    today: NaiveDate,
+) -> Result<Vec<Version>, ServiceError> {
+    let mut found = Vec::new();
+    for lineage in certs::certificates_of_person(conn, id_number)? {
+        let current = current_version(conn, &lineage.id)?;
+        let recorded = stored_reasons(conn, &current.jti)?;
+        found.push(Version::of(current, recorded, today));
+    }
+    Ok(found)
+}
+
 /// Whether a lineage's newest version is unrevoked and not past its validity on `today`.
 fn is_in_force(conn: &mut DbConn, id: &str, today: NaiveDate) -> Result<bool, ServiceError> {
     let current = current_version(conn, id)?;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::certificates::{Version, current_version};
-use super::verification::{Verdict, judge, listed_status, reasons_recorded_here, stored_reasons};
+use super::certificates::{Version, current_of_person};
+use super::verification::{Verdict, judge, listed_status, reasons_recorded_here};
 use super::{AnswerError, ServiceError, active_peer, blocking, parse_id_number, refused};
 use crate::contract::Kind;
 use crate::domain::access::Action;
@@ -24,7 +24,6 @@ use crate::node::{Actor, NodeCore};
 use crate::seal::records::{open_certificate, open_record};
 use crate::seal::sign_compact;
 use crate::store::audit::{NewAudit, Recorded};
-use crate::store::certificates as certs;
 
 /// What a lookup found: here, or at her origin.
 #[derive(Debug, Clone)]
@@ -222,12 +221,7 @@ fn certificates_of(
 ) -> Result<Vec<Version>, ServiceError> {
     let today = local_date(now);
     core.store.read_audited(entry, |conn| {
-        let mut found = Vec::new();
-        for lineage in certs::certificates_of_person(conn, id_number.as_str())? {
-            let current = current_version(conn, &lineage.id)?;
-            let recorded = stored_reasons(conn, &current.jti)?;
-            found.push(Version::of(current, recorded, today));
-        }
+        let found = current_of_person(conn, id_number.as_str(), today)?;
         let outcome = Recorded::outcome(format!("{} found", found.len()));
         Ok::<_, ServiceError>((found, outcome))
     })

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cards;
 pub mod certificates;
 pub mod flows;
+pub mod holders;
 pub mod ledgers;
 pub mod lookup;
 pub mod messages;

@@ -14,6 +14,7 @@ use crate::seal::read_stored;
 use crate::store::StoreError;
 use crate::store::audit::Recorded;
 use crate::store::cards::{self, CardFigure, CardRow};
+use crate::store::holders::{self, CorrectionRow};
 use crate::store::ledgers::{self, LedgerRow};
 use crate::store::messages::{self, MessageRow};
 
@@ -83,6 +84,13 @@ pub fn list(
                     })
                     .unzip()
             }
+            Worklist::Corrections => holders::open_corrections(conn, limit)?
+                .into_iter()
+                .map(|(row, name)| {
+                    let subject = Some(row.subject.clone());
+                    (correction_owed(row, name, today), subject)
+                })
+                .unzip(),
         };
         let recorded = Recorded::listed(items.len(), subjects.into_iter().flatten());
         Ok::<_, ServiceError>((items, recorded))
@@ -131,6 +139,21 @@ fn without_certificate(row: LedgerRow, check: bool, calendar: &WorkCalendar, tod
         due_on,
         provisional,
         overdue: is_overdue(due_on, today),
+    }
+}
+
+/// Her correction request, owed an answer.
+fn correction_owed(row: CorrectionRow, name: String, today: NaiveDate) -> WorkItem {
+    WorkItem {
+        task: Task::AnswerCorrection,
+        source: Some(row.id),
+        peer: None,
+        id_number: row.id_number,
+        name,
+        since: local_date(row.filed_at.and_utc()),
+        due_on: row.due_on,
+        provisional: false,
+        overdue: is_overdue(row.due_on, today),
     }
 }
 

@@ -276,13 +276,17 @@ pub struct AuditFilter {
     pub after: Option<i64>,
     /// At most this many entries (default 100, at most 1000).
     pub limit: Option<i64>,
+    /// The newest entries first, rather than chain order.
+    pub newest_first: bool,
 }
 
-/// Entries matching `filter`, in chain order.
+/// Entries matching `filter`, in chain order (or newest first).
 pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
     let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
     let matching = || {
-        let mut query = audit_log::table.select(AuditRow::as_select()).order(audit_log::seq.asc()).into_boxed();
+        let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
+        query =
+            if filter.newest_first { query.order(audit_log::seq.desc()) } else { query.order(audit_log::seq.asc()) };
         if let Some(actor) = &filter.actor {
             query = query.filter(audit_log::actor.eq(actor.clone()));
         }
@@ -297,18 +301,23 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRow>, St
     let Some(subject) = &filter.subject else {
         return Ok(matching().limit(limit).load(conn)?);
     };
-    // A person's entries through the index by person, then the tail of the log it does not hold
-    // yet; whatever the writer indexes meanwhile, each entry is read once.
+    // A person's entries through the index by person, and the tail of the log it does not hold
+    // yet (first, when the newest come first); whatever the writer indexes meanwhile, each entry
+    // is read once.
     let indexed_to: i64 = audit_index::table.select(audit_index::indexed_to).first(conn)?;
-    let indexed = audit_subjects::table
-        .filter(audit_subjects::subject.eq(subject.clone()))
-        .filter(audit_subjects::seq.le(indexed_to))
-        .select(audit_subjects::seq);
-    let mut rows: Vec<AuditRow> = matching().filter(audit_log::seq.eq_any(indexed)).limit(limit).load(conn)?;
+    let indexed = || {
+        let seqs = audit_subjects::table
+            .filter(audit_subjects::subject.eq(subject.clone()))
+            .filter(audit_subjects::seq.le(indexed_to))
+            .select(audit_subjects::seq);
+        matching().filter(audit_log::seq.eq_any(seqs))
+    };
+    let tail = || matching().filter(audit_log::seq.gt(indexed_to)).filter(audit_log::subject.eq(subject.clone()));
+    let (first, then) = if filter.newest_first { (tail(), indexed()) } else { (indexed(), tail()) };
+    let mut rows: Vec<AuditRow> = first.limit(limit).load(conn)?;
     let missing = limit - i64::try_from(rows.len()).unwrap_or(limit);
     if missing > 0 {
-        let tail = matching().filter(audit_log::seq.gt(indexed_to)).filter(audit_log::subject.eq(subject.clone()));
-        rows.extend(tail.limit(missing).load(conn)?);
+        rows.extend(then.limit(missing).load(conn)?);
     }
     Ok(rows)
 }

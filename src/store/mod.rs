@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod cards;
 pub mod certificates;
+pub mod holders;
 pub mod issuance_log;
 pub mod ledgers;
 pub mod messages;

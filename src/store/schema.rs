@@ -145,6 +145,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    holder_codes (id_number) {
+        id_number -> Text,
+        code_hash -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        issued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    corrections (id) {
+        id -> Text,
+        id_number -> Text,
+        subject -> Text,
+        request -> Text,
+        filed_at -> Timestamp,
+        due_on -> Date,
+        answer -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        answered_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(holder_codes -> persons (id_number));
+diesel::joinable!(corrections -> persons (id_number));
 diesel::joinable!(accounts -> api_keys (actor_id));
 diesel::joinable!(sessions -> accounts (account));
 
@@ -162,6 +188,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     issuance_log,
     women_cards,
     ledger_entries,
+    holder_codes,
+    corrections,
 );
 
 diesel::table! {

@@ -237,6 +237,13 @@ async fn the_role_matrix_is_enforced_and_leaks_nothing(backend: Backend) {
                     let body = json!({ "name": name, "role": "worker", "password": "a long enough password" });
                     node.post("/api/v1/admin/accounts", key, &body).await
                 }
+                Action::PrintCertificate => {
+                    node.post(&format!("/api/v1/certificates/{id}/holder-code"), key, &json!({})).await
+                }
+                Action::AnswerCorrection => {
+                    let filed = crate::pages::filed_correction(node, id, id_number).await;
+                    node.post(&format!("/api/v1/corrections/{filed}/answer"), key, &json!({ "answer": "已更正" })).await
+                }
             };
             let allowed = action.roles().contains(&role);
             assert_eq!((200..300).contains(&status), allowed, "{action:?} as {role}: {status} {body}");

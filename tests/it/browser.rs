@@ -318,6 +318,11 @@ async fn the_printed_certificate_is_one_a5_page_a_camera_reads(backend: Backend)
     let page = browser.text().await;
     assert!(page.contains("流动人口婚育证明") && page.contains("张丽") && page.contains("盖章"), "{page}");
     browser.check_page(&format!("print-{backend:?}")).await;
+    // What the officer prints: the paper with her holder code (the button itself is not printed).
+    let id = issued["id"].as_str().unwrap();
+    browser.click(&format!("form[action='/certificates/{id}/print'] button")).await;
+    browser.wait_for("#holder-code").await;
+    let code = browser.run("return document.getElementById('holder-code').textContent").await;
 
     let a5 = fantoccini::wd::PrintSize { width: 14.8, height: 21.0 };
     let configuration = fantoccini::wd::PrintConfiguration::builder().size(a5).background(true).build().unwrap();
@@ -336,6 +341,10 @@ async fn the_printed_certificate_is_one_a5_page_a_camera_reads(backend: Backend)
         .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
         .collect();
     assert_eq!(pages.len(), 1, "the certificate takes one A5 page");
+    let text = std::process::Command::new("pdftotext").args(["certificate.pdf", "-"]).current_dir(dir.path()).output();
+    let text = String::from_utf8(text.expect("pdftotext: install poppler-utils (.ci/test does)").stdout).unwrap();
+    assert!(text.contains(code.as_str().unwrap()), "the holder code is printed: {text}");
+    assert!(!text.contains("生成本人查询码"), "the page's own button is not printed: {text}");
     let read = std::process::Command::new("zbarimg")
         .args(["--raw", "-q", "-Sbinary"])
         .arg(pages[0].path())
@@ -425,3 +434,104 @@ async fn a_worker_reads_her_books_filtered_by_day(backend: Backend) {
     assert_eq!(browser.run("return document.querySelectorAll('#entries tbody tr').length").await, 0);
 }
 both_backends!(a_worker_reads_her_books_filtered_by_day);
+
+async fn a_holder_sees_the_access_that_just_happened_and_asks_for_a_correction(backend: Backend) {
+    let node = TestNode::spawn(backend, ORIGIN, &[]).await;
+    let person = zhang_li();
+    let id_number = person["person"]["id_number"].as_str().unwrap().to_owned();
+    let id = node.issue(&person).await["id"].as_str().unwrap().to_owned();
+    let password = open_account(&node, "li.officer", "officer").await;
+    let browser = Browser::open(&[]).await;
+
+    // The officer prints her paper with a fresh holder code on it.
+    sign_in(&browser, &node, "li.officer", &password).await;
+    browser.goto(&format!("{}/certificates/{id}/print", node.url)).await;
+    browser.click(&format!("form[action='/certificates/{id}/print'] button")).await;
+    browser.wait_for("#holder-code").await;
+    let code = browser.run("return document.getElementById('holder-code').textContent").await;
+    let code = code.as_str().unwrap().to_owned();
+    browser.check_page(&format!("print-with-code-{backend:?}")).await;
+    browser.click("form[action='/sign-out'] button").await;
+
+    // She opens her record from the sign-in page: the print just made is the access under hers.
+    browser.click("a[href='/me/']").await;
+    browser.check_page(&format!("holder-sign-in-{backend:?}")).await;
+    browser.fill("id_number", &id_number).await;
+    browser.fill("holder_code", &code).await;
+    browser.click("form[action='/me/'] button").await;
+    browser.wait_for("#accesses").await;
+    let actions =
+        browser.run("return [...document.querySelectorAll('#accesses tbody tr')].map(r => r.dataset.action)").await;
+    // Newest first: her own visit, then the paper printed a moment ago (which read the certificate).
+    let expected = ["holder_view", "show_certificate", "print_certificate", "show_certificate", "issue_certificate"];
+    assert_eq!(actions, json!(expected), "{actions}");
+    let print =
+        browser.run("return document.querySelector('#accesses tr[data-action=print_certificate]').textContent").await;
+    assert!(print.as_str().unwrap().contains("户籍地乡镇干部"), "{print}");
+    assert!(!print.as_str().unwrap().contains("li.officer"), "an access names a role, not a person: {print}");
+    browser.check_page(&format!("holder-record-{backend:?}")).await;
+
+    browser.fill("request", "婚姻状况应为已婚，2025年登记").await;
+    browser.click("form[action='/me/correction'] button").await;
+    browser.wait_for("#filed").await;
+
+    // The officer finds it on his home page, one tap from its answer.
+    sign_in(&browser, &node, "li.officer", &password).await;
+    browser.click("a[href^='/corrections/']").await;
+    assert!(browser.text().await.contains("婚姻状况应为已婚"), "{}", browser.text().await);
+    browser.check_page(&format!("correction-{backend:?}")).await;
+    browser.fill("answer", "已核实，已换发证明").await;
+    browser.click("form[action^='/corrections/'] button").await;
+    browser.wait_for("#answered").await;
+}
+both_backends!(a_holder_sees_the_access_that_just_happened_and_asks_for_a_correction);
+
+async fn an_officer_renews_revokes_and_records_a_departure_from_the_pages(backend: Backend) {
+    let (_registry, nodes) = federation(backend, &[ORIGIN, RESIDENCE]).await;
+    let (origin, residence) = (&nodes[0], &nodes[1]);
+    let person = zhang_li();
+    let id_number = person["person"]["id_number"].as_str().unwrap().to_owned();
+    let id = origin.issue(&person).await["id"].as_str().unwrap().to_owned();
+    let password = open_account(origin, "li.officer", "officer").await;
+    let browser = Browser::open(&[]).await;
+    sign_in(&browser, origin, "li.officer", &password).await;
+
+    browser.click("a[href='/certificates/']").await;
+    browser.fill("id_number", &id_number).await;
+    browser.click("form[action='/certificates/'] button").await;
+    browser.click(&format!("#found a[href='/certificates/{id}']")).await;
+    browser.check_page(&format!("certificate-{backend:?}")).await;
+
+    // Renewed from the form as it stands, with one more child.
+    browser.click(&format!("a[href='/certificates/{id}/renew']")).await;
+    assert_eq!(browser.run("return document.getElementById('person.id_number').value").await, id_number.as_str());
+    browser.check_page(&format!("renew-{backend:?}")).await;
+    browser.run("document.getElementById('children[1].birth_date').value = '2024-05-01'; return null").await;
+    browser.run("document.getElementById('children[1].sex').value = 'F'; return null").await;
+    browser.click(&format!("form[action='/certificates/{id}/renew'] button")).await;
+    browser.wait_for("#issued").await;
+    assert!(browser.text().await.contains("v2"), "{}", browser.text().await);
+
+    // Revoked with its reason.
+    browser.goto(&format!("{}/certificates/{id}", origin.url)).await;
+    browser.fill("reason", "本人申请注销").await;
+    browser.click(&format!("form[action='/certificates/{id}/revoke'] button")).await;
+    browser.wait_for("#revoked").await;
+    let statuses =
+        browser.run("return [...document.querySelectorAll('#versions tbody tr')].map(r => r.dataset.status)").await;
+    assert_eq!(statuses, json!(["superseded", "revoked"]), "{statuses}");
+
+    // Her departure, told to her expected residence.
+    browser.goto(&format!("{}/departures/new", origin.url)).await;
+    browser.check_page(&format!("departure-{backend:?}")).await;
+    browser.fill("person.name", "张丽").await;
+    browser.fill("person.id_number", &id_number).await;
+    browser.run(&format!("document.getElementById('to').value = '{}'; return null", residence.code)).await;
+    browser.run("document.getElementById('left_on').value = '2026-11-03'; return null").await;
+    browser.fill("destination", "深圳市宝安区新安街道").await;
+    browser.click("form[action='/departures/new'] button").await;
+    browser.wait_for("#sent").await;
+    browser.goto(&format!("{}/inquiries/new", origin.url)).await;
+    browser.check_page(&format!("inquiry-{backend:?}")).await;
+}
+both_backends!(an_officer_renews_revokes_and_records_a_departure_from_the_pages);

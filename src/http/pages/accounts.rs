@@ -111,14 +111,12 @@ fn table(lang: Lang, listed: &[Account]) -> Markup {
 /// The form that opens an account.
 fn form(signed: &Signed, name: &str, broken: &[FieldError]) -> Markup {
     let lang = signed.lang;
-    let error = |field: &str| {
-        broken.iter().find(|e| e.field == field).map(|e| lang.pick(&e.message_zh, &e.message_en).to_owned())
-    };
+    let error = |field: &str| layout::broken_at(lang, broken, field);
     let role_error = error("role");
     html! {
         form.stack method="post" action="/accounts" novalidate {
             input type="hidden" name=(FORM_TOKEN) value=(signed.session.csrf);
-            (layout::field("name", lang.pick("账号", "Account name"), "text", name, error("name").as_deref(), "off"))
+            (layout::field("name", lang.pick("账号", "Account name"), "text", name, error("name"), "off"))
             label for="role" { (lang.pick("角色", "Role")) }
             select id="role" name="role" aria-invalid=[role_error.as_ref().map(|_| "true")] {
                 @for role in [Role::Worker, Role::Officer, Role::Employer, Role::Auditor, Role::Admin] {
@@ -127,7 +125,7 @@ fn form(signed: &Signed, name: &str, broken: &[FieldError]) -> Markup {
             }
             @if let Some(e) = &role_error { p.field-error { (e) } }
             (layout::field("password", lang.pick("初始密码（10至128个字符）", "First password (10 to 128 characters)"),
-                "password", "", error("password").as_deref(), "new-password"))
+                "password", "", error("password"), "new-password"))
             button type="submit" { (lang.pick("开设", "Open the account")) }
         }
     }

@@ -31,7 +31,7 @@ pub async fn root(
     let lang = signed.lang;
     let lists: &[Worklist] = match signed.session.role {
         Role::Worker => &[Worklist::Checks, Worklist::Answers, Worklist::Arrivals],
-        Role::Officer => &[Worklist::Answers, Worklist::Outflows],
+        Role::Officer => &[Worklist::Answers, Worklist::Corrections, Worklist::Outflows],
         Role::Admin | Role::Employer | Role::Auditor => &[],
     };
     // One admission for the page, however many lists it reads; none for a role without lists.
@@ -57,8 +57,11 @@ pub async fn root(
                 p.actions {
                     a.button href="/scan/" { (lang.pick("查验婚育证明", "Verify a certificate")) }
                     " " a.button href="/books/women" { (lang.pick("台帐", "The books")) }
+                    " " a.button href="/inquiries/new" { (lang.pick("发起协查", "Send an inquiry")) }
                     @if signed.session.role == Role::Officer {
                         " " a.button href="/certificates/new" { (lang.pick("签发婚育证明", "Issue a certificate")) }
+                        " " a.button href="/certificates/" { (lang.pick("查找证明", "Find a certificate")) }
+                        " " a.button href="/departures/new" { (lang.pick("流出登记", "Record a departure")) }
                         " " a.button href="/reports/" { (lang.pick("双向考核", "Dual assessment")) }
                     }
                 }
@@ -82,6 +85,7 @@ fn list_title(lang: Lang, list: Worklist) -> &'static str {
         Worklist::Arrivals => lang.pick("待补办证明的流入人员", "Arrivals owed a certificate"),
         Worklist::Checks => lang.pick("待查验的流入人员（5个工作日）", "Arrivals to check (5 working days)"),
         Worklist::Outflows => lang.pick("待办证的流出育龄妇女", "Outflowing women without a certificate"),
+        Worklist::Corrections => lang.pick("待答复的更正请求（15日）", "Correction requests to answer (15 days)"),
     }
 }
 
@@ -93,6 +97,7 @@ fn task_label(lang: Lang, task: Task) -> &'static str {
         Task::ObtainCertificate => lang.pick("督促办证并查验", "See that she obtains a certificate"),
         Task::VerifyCertificate => lang.pick("查验婚育证明", "Verify her certificate"),
         Task::IssueCertificate => lang.pick("签发或换发证明", "Issue or renew her certificate"),
+        Task::AnswerCorrection => lang.pick("答复更正请求", "Answer her correction request"),
     }
 }
 
@@ -100,6 +105,7 @@ fn task_label(lang: Lang, task: Task) -> &'static str {
 fn action_of(item: &WorkItem) -> String {
     match (item.task, &item.source) {
         (Task::AnswerInquiry | Task::AnswerBirthReport, Some(source)) => format!("/messages/{source}/reply"),
+        (Task::AnswerCorrection, Some(source)) => format!("/corrections/{source}"),
         (Task::IssueCertificate, _) => "/certificates/new".into(),
         _ => "/scan/".into(),
     }

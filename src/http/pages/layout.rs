@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::assets::asset_url;
 use super::{FORM_TOKEN, Signed};
+use crate::domain::error::FieldError;
 use crate::domain::role::Role;
 
 /// The cookie that keeps the language chosen.
@@ -99,6 +100,22 @@ pub fn problem(lang: Lang, message: &str, code: &str) -> Markup {
             p.muted { (lang.pick("错误代码", "Error code")) ": " code { (code) } }
         }
         p { a href="/" { (lang.pick("返回首页", "Back to the home page")) } }
+    }
+}
+
+/// The message of the rule `field` broke, if any, in `lang`.
+pub fn broken_at<'a>(lang: Lang, broken: &'a [FieldError], field: &str) -> Option<&'a str> {
+    broken.iter().find(|e| e.field == field).map(|e| lang.pick(&e.message_zh, &e.message_en))
+}
+
+/// A labelled text area that must be filled, with the rule it broke beside it, if any.
+pub fn text_area(id: &str, label: &str, typed: &str, error: Option<&str>) -> Markup {
+    let described = format!("{id}-error");
+    html! {
+        label for=(id) { (label) }
+        textarea id=(id) name=(id) rows="5" required aria-invalid=[error.map(|_| "true")]
+            aria-describedby=[error.map(|_| described.as_str())] { (typed) }
+        @if let Some(error) = error { p.field-error id=(described) { (error) } }
     }
 }
 

@@ -8,6 +8,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::home::home_frame;
+use super::layout;
 use super::{FORM_TOKEN, PageError, Signed, kept_for_the_form, page, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::error::FieldError;
@@ -82,7 +83,6 @@ fn shown(
     broken: &[FieldError],
 ) -> HttpResponse {
     let lang = signed.lang;
-    let error = broken.iter().find(|e| e.field == "answer").map(|e| lang.pick(&e.message_zh, &e.message_en));
     let asked = match &message.body {
         MessageBody::Inquiry(inquiry) => html! {
             p { (lang.pick("协查：", "Inquiry: ")) (inquiry.question) }
@@ -110,10 +110,7 @@ fn shown(
         } @else {
             form.stack method="post" action=(format!("/messages/{}/reply", message.id)) {
                 input type="hidden" name=(FORM_TOKEN) value=(signed.session.csrf);
-                label for="answer" { (lang.pick("答复内容", "Answer")) }
-                textarea #answer name="answer" rows="5" required aria-invalid=[error.map(|_| "true")]
-                    aria-describedby=[error.map(|_| "answer-error")] { (typed) }
-                @if let Some(error) = error { p.field-error #answer-error { (error) } }
+                (layout::text_area("answer", lang.pick("答复内容", "Answer"), typed, layout::broken_at(lang, broken, "answer")))
                 button type="submit" { (lang.pick("发送答复", "Send the answer")) }
             }
         }

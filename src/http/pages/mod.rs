@@ -9,11 +9,15 @@ mod accounts;
 mod assets;
 mod books;
 mod certificates;
+mod corrections;
+mod holder;
 mod home;
 mod layout;
+mod lineage;
 mod messages;
 mod reports;
 mod scan;
+mod sending;
 mod sign_in;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -30,6 +34,7 @@ use super::{ApiError, AppState, Requester, admit, perform, recorded};
 use crate::domain::access::Action;
 use crate::domain::error::ErrorCode;
 use crate::node::{Actor, Caller, NodeCore};
+use crate::seal::random_secret;
 use crate::service::ServiceError;
 use crate::service::accounts as account_service;
 use crate::store::accounts::Session;
@@ -60,15 +65,48 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/accounts").route(web::get().to(accounts::page_get)).route(web::post().to(accounts::create)),
         )
         .service(
+            web::resource("/certificates/")
+                .route(web::get().to(lineage::find_get))
+                .route(web::post().to(lineage::find)),
+        )
+        .service(
             web::resource("/certificates/new")
                 .route(web::get().to(certificates::form_get))
                 .route(web::post().to(certificates::issue)),
         )
-        .service(web::resource("/certificates/{id}/print").route(web::get().to(certificates::print)))
+        .service(web::resource("/certificates/{id}").route(web::get().to(lineage::show)))
+        .service(
+            web::resource("/certificates/{id}/renew")
+                .route(web::get().to(lineage::renew_get))
+                .route(web::post().to(lineage::renew)),
+        )
+        .service(web::resource("/certificates/{id}/revoke").route(web::post().to(lineage::revoke)))
+        .service(
+            web::resource("/certificates/{id}/print")
+                .route(web::get().to(certificates::print))
+                .route(web::post().to(certificates::print_with_code)),
+        )
         .service(
             web::resource("/messages/{id}/reply")
                 .route(web::get().to(messages::form_get))
                 .route(web::post().to(messages::reply)),
+        )
+        .service(
+            web::resource("/corrections/{id}")
+                .route(web::get().to(corrections::form_get))
+                .route(web::post().to(corrections::answer)),
+        )
+        .service(web::resource("/me/").route(web::get().to(holder::page_get)).route(web::post().to(holder::open)))
+        .service(web::resource("/me/correction").route(web::post().to(holder::correction)))
+        .service(
+            web::resource("/departures/new")
+                .route(web::get().to(sending::departure_get))
+                .route(web::post().to(sending::departure)),
+        )
+        .service(
+            web::resource("/inquiries/new")
+                .route(web::get().to(sending::inquiry_get))
+                .route(web::post().to(sending::inquiry)),
         )
         .service(web::resource("/books/{book}").route(web::get().to(books::page_get)))
         .service(web::resource("/books/{book}/download").route(web::get().to(books::download)))
@@ -226,7 +264,43 @@ fn kept_for_the_form<T>(
     }
 }
 
-/// The token of the form `FORM_COOKIE` pairs with, if the request has one.
-fn form_cookie(req: &HttpRequest) -> Option<String> {
-    req.cookie(FORM_COOKIE).map(|c| c.value().to_owned())
+/// A fresh token for a form posted without a session: it pairs with a cookie (login CSRF).
+fn fresh_token(lang: Lang) -> Result<String, PageError> {
+    random_secret().ok_or_else(|| PageError(ErrorCode::Internal.into(), lang))
+}
+
+/// `response` with the cookie that pairs with a form's `token`.
+fn with_form_cookie(
+    mut response: HttpResponse,
+    settings: &PageSettings,
+    token: String,
+    lang: Lang,
+) -> Result<HttpResponse, PageError> {
+    response
+        .add_cookie(&cookie(settings, FORM_COOKIE, token))
+        .map_err(|_| PageError(ErrorCode::Internal.into(), lang))?;
+    Ok(response)
+}
+
+/// Lets a form that checks a typed secret without a session (a password, a holder code) go on to
+/// the check, holding one of the checks a core may run at once (argon2 holds 19 MiB): its token
+/// pairs with its cookie, and its client address is under the limit. A refusal is recorded under
+/// `action`.
+async fn secret_check<'a>(
+    req: &HttpRequest,
+    state: &'a web::Data<AppState>,
+    form_token: &str,
+    action: &'static str,
+) -> Result<tokio::sync::SemaphorePermit<'a>, ApiError> {
+    let requester = Requester::of_session(req);
+    let paired = req.cookie(FORM_COOKIE).is_some_and(|c| bool::from(c.value().as_bytes().ct_eq(form_token.as_bytes())));
+    let client = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let refusal = if !paired {
+        ErrorCode::FormToken
+    } else if let Err(wait) = state.limits.check_sign_in(&client) {
+        ErrorCode::RateLimited { retry_after_seconds: wait.as_secs().max(1) }
+    } else {
+        return state.password_checks.acquire().await.map_err(|_| ErrorCode::Internal.into());
+    };
+    Err(recorded(state, requester.refused_entry(action, None, None), refusal.into()).await)
 }

@@ -313,7 +313,7 @@ pub fn method_name(lang: Lang, method: &str) -> &'static str {
 }
 
 /// The status in a few words.
-fn status_words(lang: Lang, status: VerificationStatus) -> &'static str {
+pub(super) fn status_words(lang: Lang, status: VerificationStatus) -> &'static str {
     match status {
         VerificationStatus::Active => lang.pick("有效", "Valid"),
         VerificationStatus::Superseded => lang.pick("无效：已换发新证", "Not valid: renewed since"),

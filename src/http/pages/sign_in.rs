@@ -6,15 +6,14 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError as _, web};
 use chrono::Utc;
 use maud::html;
 use serde::Deserialize;
-use subtle::ConstantTimeEq as _;
 
 use super::layout::{self, LANG_COOKIE, Lang};
 use super::{
-    FORM_COOKIE, FORM_TOKEN, PageError, PageSettings, SESSION_COOKIE, cookie, form_cookie, page, see_other, signed,
+    FORM_COOKIE, FORM_TOKEN, PageError, PageSettings, SESSION_COOKIE, cookie, fresh_token, page, secret_check,
+    see_other, signed, with_form_cookie,
 };
 use crate::domain::error::ErrorCode;
-use crate::http::{ApiError, AppState, Requester, recorded};
-use crate::seal::random_secret;
+use crate::http::{ApiError, AppState, Requester};
 use crate::service::accounts::{self, SIGN_IN, SIGN_OUT};
 
 /// The sign-in form as posted.
@@ -34,28 +33,26 @@ pub fn sign_in_page(
     name: &str,
     refusal: Option<&ApiError>,
 ) -> Result<HttpResponse, PageError> {
-    let token = random_secret().ok_or_else(|| PageError::new(ErrorCode::Internal.into(), lang))?;
+    let token = fresh_token(lang)?;
     let body = html! {
         div.narrow {
             @if let Some(refusal) = refusal {
                 div.notice.bad role="alert" { (lang.pick(&refusal.problem().message_zh, &refusal.problem().message_en)) }
             }
             form.stack method="post" action="/sign-in" {
-                input type="hidden" name=(FORM_TOKEN) value=(token);
+                input type="hidden" name=(FORM_TOKEN) value=(&token);
                 (layout::field("name", lang.pick("账号", "Account name"), "text", name, None, "username"))
                 (layout::field("password", lang.pick("密码", "Password"), "password", "", None, "current-password"))
                 button type="submit" { (lang.pick("登录", "Sign in")) }
             }
             p.muted { (lang.pick("账号由本节点管理员开设。连续5次密码错误，账号锁定15分钟。",
                 "Accounts are opened by this node's administrator. Five wrong passwords in a row lock an account for 15 minutes.")) }
+            p { a href="/me/" { (lang.pick("持证人本人查询（凭证明上的本人查询码）", "Holders: see your own record (with the code on your certificate)")) } }
         }
     };
     let title = lang.pick("登录", "Sign in");
-    let mut response = page(status, layout::frame(lang, title, &state.core.identity.name, None, &body));
-    response
-        .add_cookie(&cookie(settings, FORM_COOKIE, token))
-        .map_err(|_| PageError::new(ErrorCode::Internal.into(), lang))?;
-    Ok(response)
+    let response = page(status, layout::frame(lang, title, &state.core.identity.name, None, &body));
+    with_form_cookie(response, settings, token, lang)
 }
 
 /// `POST /sign-in`: a session cookie and the home page, or the form again with the refusal.
@@ -68,20 +65,10 @@ pub async fn sign_in(
     let lang = Lang::of(&req);
     let SignInForm { name, password, form_token } = form.into_inner();
     let requester = Requester::of_session(&req);
-    let client = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let refused = |code: ErrorCode| (requester.refused_entry(SIGN_IN, None, None), ApiError::from(code));
-    let paired = form_cookie(&req).is_some_and(|c| bool::from(c.as_bytes().ct_eq(form_token.as_bytes())));
-    if !paired {
-        let (entry, refusal) = refused(ErrorCode::FormToken);
-        let refusal = recorded(&state, entry, refusal).await;
-        return sign_in_page(&state, &settings, lang, refusal.status_code(), &name, Some(&refusal));
-    }
-    if let Err(wait) = state.limits.check_sign_in(&client) {
-        let (entry, refusal) = refused(ErrorCode::RateLimited { retry_after_seconds: wait.as_secs().max(1) });
-        let refusal = recorded(&state, entry, refusal).await;
-        return sign_in_page(&state, &settings, lang, refusal.status_code(), &name, Some(&refusal));
-    }
-    let permit = state.password_checks.acquire().await.map_err(|_| PageError::new(ErrorCode::Internal.into(), lang))?;
+    let permit = match secret_check(&req, &state, &form_token, SIGN_IN).await {
+        Ok(permit) => permit,
+        Err(refusal) => return sign_in_page(&state, &settings, lang, refusal.status_code(), &name, Some(&refusal)),
+    };
     let (store, request_id, hours) =
         (state.core.store.clone(), requester.request_id().to_owned(), settings.session_hours);
     let typed = name.clone();

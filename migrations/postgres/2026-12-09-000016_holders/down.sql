@@ -1,0 +1,2 @@
+DROP TABLE corrections;
+DROP TABLE holder_codes;
