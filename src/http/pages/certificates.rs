@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::home::home_frame;
 use super::layout::{self, Lang};
-use super::{FORM_TOKEN, PageError, Signed, kept_for_the_form, page, see_other, signed};
+use super::{FORM_TOKEN, PageError, Signed, page, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::certificate::{
     CertificateDraft, ChildDraft, ContraceptionDraft, ContraceptionMethod, MaritalDraft, PersonDraft, SpouseDraft,
@@ -72,11 +72,10 @@ pub async fn issue(
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
     let typed: HashMap<String, String> = form.into_inner().into_iter().collect();
     let token = typed.get(FORM_TOKEN).map_or("", String::as_str);
-    signed.check_form(&state, token, Action::IssueCertificate.name()).await?;
     let draft = draft_of(&typed);
     let result = signed
-        .perform(&state, Action::IssueCertificate, move |core, who| {
-            kept_for_the_form(certificates::issue(core, draft, &who, Utc::now()))
+        .submit(&state, token, Action::IssueCertificate, move |core, who| {
+            certificates::issue(core, draft, &who, Utc::now())
         })
         .await?;
     match result {

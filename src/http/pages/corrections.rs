@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::home::home_frame;
 use super::layout;
-use super::{FORM_TOKEN, PageError, Signed, kept_for_the_form, page, see_other, signed};
+use super::{FORM_TOKEN, PageError, Signed, page, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::error::FieldError;
 use crate::domain::id_number;
@@ -44,12 +44,11 @@ pub async fn answer(
 ) -> Result<HttpResponse, PageError> {
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
     let AnswerForm { answer, form_token } = form.into_inner();
-    signed.check_form(&state, &form_token, Action::AnswerCorrection.name()).await?;
     let id = id.into_inner();
     let (asked, typed) = (id.clone(), answer.clone());
     let result = signed
-        .perform(&state, Action::AnswerCorrection, move |core, who| {
-            kept_for_the_form(holders::answer_correction(core, &asked, &typed, &who, Utc::now()))
+        .submit(&state, &form_token, Action::AnswerCorrection, move |core, who| {
+            holders::answer_correction(core, &asked, &typed, &who, Utc::now())
         })
         .await?;
     let lang = signed.lang;

@@ -14,7 +14,7 @@ use super::certificates::{FormFor, draft_of, issued, shown, typed_of};
 use super::home::home_frame;
 use super::layout;
 use super::scan::status_words;
-use super::{FORM_TOKEN, PageError, Signed, kept_for_the_form, page, see_other, signed};
+use super::{FORM_TOKEN, PageError, Signed, page, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::error::FieldError;
 use crate::http::AppState;
@@ -44,11 +44,10 @@ pub async fn find(
 ) -> Result<HttpResponse, PageError> {
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
     let FindForm { id_number, form_token } = form.into_inner();
-    signed.check_form(&state, &form_token, Action::ShowCertificate.name()).await?;
     let typed = id_number.clone();
     let result = signed
-        .perform(&state, Action::ShowCertificate, move |core, who| {
-            kept_for_the_form(lookup::here(core, typed.trim(), &who, Utc::now()))
+        .submit(&state, &form_token, Action::ShowCertificate, move |core, who| {
+            lookup::here(core, typed.trim(), &who, Utc::now())
         })
         .await?;
     Ok(match result {
@@ -185,12 +184,11 @@ pub async fn renew(
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
     let typed: HashMap<String, String> = form.into_inner().into_iter().collect();
     let token = typed.get(FORM_TOKEN).map_or("", String::as_str);
-    signed.check_form(&state, token, Action::RenewCertificate.name()).await?;
     let (id, draft) = (id.into_inner(), draft_of(&typed));
     let renewing = id.clone();
     let result = signed
-        .perform(&state, Action::RenewCertificate, move |core, who| {
-            kept_for_the_form(certificates::renew(core, &renewing, Some(draft), &who, Utc::now()))
+        .submit(&state, token, Action::RenewCertificate, move |core, who| {
+            certificates::renew(core, &renewing, Some(draft), &who, Utc::now())
         })
         .await?;
     match result {
@@ -218,12 +216,11 @@ pub async fn revoke(
 ) -> Result<HttpResponse, PageError> {
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
     let RevokeForm { reason, form_token } = form.into_inner();
-    signed.check_form(&state, &form_token, Action::RevokeCertificate.name()).await?;
     let id = id.into_inner();
     let (revoking, why) = (id.clone(), reason.clone());
     let result = signed
-        .perform(&state, Action::RevokeCertificate, move |core, who| {
-            kept_for_the_form(certificates::revoke(core, &revoking, &why, &who, Utc::now()))
+        .submit(&state, &form_token, Action::RevokeCertificate, move |core, who| {
+            certificates::revoke(core, &revoking, &why, &who, Utc::now())
         })
         .await?;
     let history = read(&state, &signed, id).await?;

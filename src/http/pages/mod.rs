@@ -32,7 +32,7 @@ pub use layout::Lang;
 
 use super::{ApiError, AppState, Requester, admit, perform, recorded};
 use crate::domain::access::Action;
-use crate::domain::error::ErrorCode;
+use crate::domain::error::{ErrorCode, FieldError};
 use crate::node::{Actor, Caller, NodeCore};
 use crate::seal::random_secret;
 use crate::service::ServiceError;
@@ -233,6 +233,23 @@ impl Signed {
         Err(PageError(recorded(state, entry, ErrorCode::FormToken.into()).await, self.lang))
     }
 
+    /// Takes a form for `action`: its token checked, then `work` performed as the API performs it;
+    /// the rules it broke come back to be shown beside their fields.
+    async fn submit<T, F>(
+        &self,
+        state: &web::Data<AppState>,
+        form_token: &str,
+        action: Action,
+        work: F,
+    ) -> Result<Result<T, Vec<FieldError>>, PageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&NodeCore, Actor) -> Result<T, ServiceError> + Send + 'static,
+    {
+        self.check_form(state, form_token, action.name()).await?;
+        self.perform(state, action, move |core, who| kept_for_the_form(work(core, who))).await
+    }
+
     /// An error of this person's request, as a page.
     fn failed(&self, error: ApiError) -> PageError {
         PageError(error, self.lang)
@@ -255,9 +272,7 @@ async fn signed(req: &HttpRequest, state: &web::Data<AppState>) -> Result<Option
 
 /// A form's outcome: the rules it broke stay with the form, to be shown beside their fields; any
 /// other refusal is the page's.
-fn kept_for_the_form<T>(
-    result: Result<T, ServiceError>,
-) -> Result<Result<T, Vec<crate::domain::error::FieldError>>, ServiceError> {
+fn kept_for_the_form<T>(result: Result<T, ServiceError>) -> Result<Result<T, Vec<FieldError>>, ServiceError> {
     match result {
         Err(ServiceError::Invalid(broken)) => Ok(Err(broken)),
         other => other.map(Ok),

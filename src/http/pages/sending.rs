@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use super::certificates::select;
 use super::home::home_frame;
 use super::layout::{self, Lang};
-use super::{FORM_TOKEN, PageError, Signed, kept_for_the_form, page, see_other, signed};
+use super::{FORM_TOKEN, PageError, Signed, page, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::directory::NodeStatus;
 use crate::domain::error::{ErrorCode, FieldError};
@@ -99,14 +99,13 @@ async fn send(
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
     let typed: HashMap<String, String> = form.into_iter().collect();
     let token = typed.get(FORM_TOKEN).map_or("", String::as_str);
-    signed.check_form(&state, token, sending.action().name()).await?;
     let fields = typed.clone();
     let result = signed
-        .perform(&state, sending.action(), move |core, who| {
+        .submit(&state, token, sending.action(), move |core, who| {
             let get = |field: &str| fields.get(field).map(|v| v.trim().to_owned()).unwrap_or_default();
             let person = PersonRefDraft { id_number: get("person.id_number"), name: get("person.name") };
             let now = Utc::now();
-            kept_for_the_form(match sending {
+            match sending {
                 Sending::Departure => match NaiveDate::parse_from_str(&get("left_on"), "%Y-%m-%d") {
                     Ok(left_on) => {
                         let input = DepartureInput { person, left_on, destination: get("destination"), to: get("to") };
@@ -119,7 +118,7 @@ async fn send(
                     let input = InquiryInput { to: get("to"), person, question: get("question"), urgent };
                     flows::send_inquiry(core, input, &who, now)
                 }
-            })
+            }
         })
         .await?;
     match result {
