@@ -144,6 +144,12 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoFile> {
         for (path, what) in [
             ("/scan/", "查验: camera, scanner or paste; verifies off line too (worker, officer)"),
             ("/certificates/new", "签发: the issue form (officer)"),
+            ("/certificates/", "her certificates by ID number: renew, revoke, print with a holder code (officer)"),
+            ("/departures/new", "流出登记 (officer)"),
+            ("/inquiries/new", "协查 (worker, officer)"),
+            ("/messages/", "what was sent and received, deadlines and states (worker, officer)"),
+            ("/books/women", "三帐一卡, with XLSX download (worker, officer)"),
+            ("/reports/", "双向考核: the month's chart against targets (officer, auditor)"),
             ("/accounts", "accounts (admin)"),
             ("/me/", "本人查询: a woman's own record, with the holder code on her paper"),
         ] {

@@ -533,5 +533,11 @@ async fn an_officer_renews_revokes_and_records_a_departure_from_the_pages(backen
     browser.wait_for("#sent").await;
     browser.goto(&format!("{}/inquiries/new", origin.url)).await;
     browser.check_page(&format!("inquiry-{backend:?}")).await;
+    browser.goto(&format!("{}/", origin.url)).await;
+    browser.click("a[href='/messages/']").await;
+    let kinds =
+        browser.run("return [...document.querySelectorAll('#messages tbody tr')].map(r => r.dataset.kind)").await;
+    assert_eq!(kinds, json!(["departure_notice"]), "{kinds}");
+    browser.check_page(&format!("messages-{backend:?}")).await;
 }
 both_backends!(an_officer_renews_revokes_and_records_a_departure_from_the_pages);

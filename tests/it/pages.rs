@@ -230,6 +230,7 @@ async fn the_scan_routes_admit_their_roles_and_refuse_bad_forms(backend: Backend
         "/certificates/",
         "/departures/new",
         "/inquiries/new",
+        "/messages/",
         "/corrections/no-such-id",
     ] {
         let answer = anonymous.get(path).await;
@@ -298,6 +299,7 @@ async fn the_scan_routes_admit_their_roles_and_refuse_bad_forms(backend: Backend
         // Departures from officers; inquiries from workers and officers.
         assert_eq!(visitor.get("/departures/new").await.status == 200, issues, "{role}");
         assert_eq!(visitor.get("/inquiries/new").await.status == 200, verifies, "{role}");
+        assert_eq!(visitor.get("/messages/?direction=in").await.status == 200, verifies, "{role}");
         let empty = [("form_token", token.as_str())];
         assert_eq!(visitor.post("/inquiries/new", &empty).await.status, if verifies { 422 } else { 403 }, "{role}");
         // Answering her correction request: officers only; an unknown one is a 404 page.
@@ -553,6 +555,12 @@ async fn an_officer_finds_renews_revokes_and_sends_from_forms(backend: Backend) 
     assert!(sent.body.contains(&due.to_string()), "due {due}: {}", sent.body);
     residence.await_receipts().await;
     origin.await_receipts().await;
+    // Both sent messages on the worker's list, the inquiry with its deadline, receipted.
+    let listed = worker.get("/messages/?direction=out").await;
+    assert!(listed.body.contains("data-kind=\"inquiry\" data-state=\"receipted\""), "{}", listed.body);
+    assert!(listed.body.contains(&due.to_string()) && !listed.body.contains(&id_number), "{}", listed.body);
+    let received = officer.get("/messages/?direction=in").await;
+    assert!(received.body.contains("/reply\""), "an inquiry owed an answer links to it: {}", received.body);
     assert_eq!(residence.messages("direction=in&kind=departure_notice").await.len(), 1);
     assert_eq!(origin.messages("direction=in&kind=inquiry").await.len(), 1);
 }

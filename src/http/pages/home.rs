@@ -58,6 +58,7 @@ pub async fn root(
                     a.button href="/scan/" { (lang.pick("查验婚育证明", "Verify a certificate")) }
                     " " a.button href="/books/women" { (lang.pick("台帐", "The books")) }
                     " " a.button href="/inquiries/new" { (lang.pick("发起协查", "Send an inquiry")) }
+                    " " a.button href="/messages/" { (lang.pick("交换记录", "Messages")) }
                     @if signed.session.role == Role::Officer {
                         " " a.button href="/certificates/new" { (lang.pick("签发婚育证明", "Issue a certificate")) }
                         " " a.button href="/certificates/" { (lang.pick("查找证明", "Find a certificate")) }

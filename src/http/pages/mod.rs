@@ -86,6 +86,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(certificates::print))
                 .route(web::post().to(certificates::print_with_code)),
         )
+        .service(web::resource("/messages/").route(web::get().to(messages::list)))
         .service(
             web::resource("/messages/{id}/reply")
                 .route(web::get().to(messages::form_get))
