@@ -84,7 +84,7 @@ async fn answer(
     let permit = match secret_check(&req, &state, &form_token, action).await {
         Ok(permit) => permit,
         Err(refusal) => {
-            let typed = Typed { id_number: &id_number, refusal: Some(&refusal), ..Typed::default() };
+            let typed = Typed { id_number: &id_number, request: &request, broken: &[], refusal: Some(&refusal) };
             return sign_in_form(&state, &settings, lang, refusal.status_code(), &typed);
         }
     };
@@ -110,15 +110,15 @@ async fn answer(
             let mine = Mine { id_number: &id_number, holder_code: &holder_code, token: &token, filed };
             page(status, record_page(&state, lang, &record, &mine))
         }
-        // A correction that breaks a rule: her record is not shown without a checked code, so the
-        // form comes back with the rule beside the request.
+        // A typing error, or a correction that breaks a rule (checked before her code is): the
+        // form comes back with each rule beside its field, her request kept.
         Err(ServiceError::Invalid(broken)) => {
             let typed = Typed { id_number: &id_number, request: &request, broken: &broken, refusal: None };
             return sign_in_form(&state, &settings, lang, StatusCode::UNPROCESSABLE_ENTITY, &typed);
         }
         Err(refused) => {
             let refusal = ApiError::from(refused);
-            let typed = Typed { id_number: &id_number, refusal: Some(&refusal), ..Typed::default() };
+            let typed = Typed { id_number: &id_number, request: &request, broken: &[], refusal: Some(&refusal) };
             return sign_in_form(&state, &settings, lang, refusal.status_code(), &typed);
         }
     };
