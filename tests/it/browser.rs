@@ -196,8 +196,19 @@ async fn without_network_the_scan_page_verifies_from_its_kept_trust_and_queues_t
     assert_eq!(audit_count(residence, "verify").await, verified_before, "the node was asked while off line");
     assert!(residence.messages("direction=out&kind=arrival_notice").await.is_empty());
 
-    // …and registered once the network is back.
+    // …kept while her session is gone (it ends on a shared phone), not sent by the next worker
+    // signed in there, and registered once she is signed in again.
+    browser.client.delete_cookie("hy_session").await.unwrap();
     browser.set_offline(false).await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let other = open_account(residence, "qian.li", "worker").await;
+    sign_in(&browser, residence, "qian.li", &other).await;
+    browser.click("a[href='/scan/']").await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(residence.messages("direction=out&kind=arrival_notice").await.is_empty(), "sent without her session");
+    browser.click("form[action='/sign-out'] button").await;
+    sign_in(&browser, residence, "zhao.min", &password).await;
+    browser.click("a[href='/scan/']").await;
     for _ in 0..100 {
         if !residence.messages("direction=out&kind=arrival_notice").await.is_empty() {
             break;
@@ -205,8 +216,10 @@ async fn without_network_the_scan_page_verifies_from_its_kept_trust_and_queues_t
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let sent = residence.messages("direction=out&kind=arrival_notice").await;
-    assert_eq!(sent.len(), 1, "the kept arrival was not registered once on line");
+    assert_eq!(sent.len(), 1, "the kept arrival was not registered once she was back");
     assert_eq!(sent[0]["peer"], origin.code);
+    let left = browser.run("return localStorage.getItem('hunyu-arrivals:zhao.min')").await;
+    assert_eq!(left, json!("[]"), "a registered arrival does not stay on the phone");
 }
 both_backends!(without_network_the_scan_page_verifies_from_its_kept_trust_and_queues_the_arrival);
 

@@ -100,8 +100,10 @@ async function verifyHere(text) {
   result.scrollIntoView();
 }
 
-// Arrivals registered while off line wait on this device, and go to the node once it answers.
-const QUEUE = 'hunyu-arrivals';
+// Arrivals registered while off line wait on this device, and go to the node once it answers,
+// each under the account that registered it: another person signed in on a shared phone neither
+// sends them as theirs nor sees them.
+const QUEUE = `hunyu-arrivals:${form.dataset.account}`;
 const arrivalForm = document.getElementById('arrival-form');
 const queuedStatus = document.getElementById('queued');
 const queued = () => JSON.parse(localStorage.getItem(QUEUE) ?? '[]');
@@ -124,14 +126,18 @@ async function sendQueued() {
   let refused = 0;
   for (const item of waiting) {
     try {
+      // Not followed: a session that ended answers with the sign-in page, which is no registration.
       const response = await fetch('/scan/arrival', {
         method: 'POST',
         credentials: 'same-origin',
+        redirect: 'manual',
         body: new URLSearchParams({ ...item, form_token: formToken }),
       });
-      if (response.ok) sent += 1;
-      else if (response.status >= 500) left.push(item);
-      else refused += 1;
+      // Registered, or refused for what it says (kept, it would be refused again); anything else
+      // (no session, a stale form, a limit, the node failing) leaves it for the next try.
+      if (response.status === 201) sent += 1;
+      else if (response.status === 422) refused += 1;
+      else left.push(item);
     } catch {
       left.push(item);
     }

@@ -213,7 +213,7 @@ fn scan_form(signed: &Signed) -> Markup {
             button #start-camera type="button" { (lang.pick("打开摄像头扫码", "Scan with the camera")) }
             p #camera-status role="status" {}
         }
-        form #scan-form method="post" action="/scan/" {
+        form #scan-form method="post" action="/scan/" data-account=(signed.session.account) {
             input type="hidden" name=(FORM_TOKEN) value=(signed.session.csrf);
             label for="token" { (lang.pick("二维码内容（扫码枪扫入或粘贴）", "QR text (from a hand-held scanner, or pasted)")) }
             input #token name="token" type="text" autocomplete="off" autocapitalize="off" spellcheck="false" required;
