@@ -167,6 +167,8 @@ pub enum ErrorCode {
     Answered,
     /// The correction request was answered already.
     CorrectionAnswered,
+    /// She has as many correction requests waiting for an answer as one may.
+    CorrectionsOpen { max: i64 },
     // The exchange.
     /// A peer did not answer.
     PeerUnavailable { peer: String },
@@ -422,6 +424,12 @@ impl ErrorCode {
                 fixed("message.no_answer_owed", "该记录无需答复", "this message is not owed an answer")
             }
             Self::Answered => fixed("message.answered", "该记录已答复", "this message was already answered"),
+            Self::CorrectionsOpen { max } => (
+                "correction.open",
+                format!("已有{max}项更正请求待答复，请等待答复后再提交").into(),
+                format!("{max} correction requests are waiting for an answer; file another once one is answered")
+                    .into(),
+            ),
             Self::CorrectionAnswered => {
                 fixed("correction.answered", "该更正请求已答复", "this correction request was already answered")
             }

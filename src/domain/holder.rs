@@ -11,6 +11,10 @@ pub const CODE_CHARS: usize = 12;
 /// 15 days is the common term of the provincial rules).
 pub const CORRECTION_DAYS: u64 = 15;
 
+/// Correction requests of one woman left unanswered at once: each is an officer's duty, so her
+/// code cannot fill a worklist.
+pub const OPEN_CORRECTIONS_MAX: i64 = 3;
+
 /// A holder code (本人查询码), as printed: `XXXX-XXXX-XXXX`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HolderCode(String);

@@ -69,6 +69,7 @@ pub fn status_of(code: &ErrorCode) -> StatusCode {
         | C::NoAnswerOwed
         | C::Answered
         | C::CorrectionAnswered
+        | C::CorrectionsOpen { .. }
         | C::Replay
         | C::Sequence
         | C::TreeHeadConflict { .. }

@@ -13,7 +13,7 @@ use crate::domain::access::Action;
 use crate::domain::account::Attempts;
 use crate::domain::calendar::local_date;
 use crate::domain::error::{ErrorCode, FieldError};
-use crate::domain::holder::{HolderCode, correction_due};
+use crate::domain::holder::{HolderCode, OPEN_CORRECTIONS_MAX, correction_due};
 use crate::domain::id_number::IdNumber;
 use crate::domain::message::{TEXT_MAX_CHARS, parse_text};
 use crate::node::{Actor, NodeCore};
@@ -199,10 +199,19 @@ pub fn request_correction(
         filed_at: now.naive_utc(),
         due_on: correction_due(local_date(now)),
     };
-    core.store.write(move |conn| {
+    let entry = recorded.clone();
+    let result = core.store.write(move |conn| {
+        if holders::open_corrections_of(conn, &filed.id_number)? >= OPEN_CORRECTIONS_MAX {
+            return refused(ErrorCode::CorrectionsOpen { max: OPEN_CORRECTIONS_MAX });
+        }
         holders::file_correction(conn, &filed)?;
-        audit::append(conn, NewAudit { object: Some(filed.id.clone()), outcome: "filed".into(), ..recorded })
-    })?;
+        audit::append(conn, NewAudit { object: Some(filed.id.clone()), outcome: "filed".into(), ..entry })?;
+        Ok::<_, ServiceError>(())
+    });
+    if let Err(ServiceError::Refused(refusal)) = &result {
+        core.store.audit(vec![NewAudit { outcome: format!("refused: {}", refusal.code()), ..recorded }])?;
+    }
+    result?;
     record(core, &id, subject, now)
 }
 
@@ -286,12 +295,25 @@ mod tests {
         assert_eq!(filed.corrections.len(), 1);
         assert_eq!(filed.accesses[0].action, REQUEST_CORRECTION);
 
+        // At most three wait for an answer at once; the fourth is refused, and recorded.
+        for n in 2..=3 {
+            let more = request_correction(&core, &id_number, &fresh.printed(), &format!("第{n}项"), "r7", later);
+            assert_eq!(more.unwrap().corrections.len(), n);
+        }
+        let fourth = request_correction(&core, &id_number, &fresh.printed(), "第4项", "r7", later).unwrap_err();
+        assert!(matches!(fourth, ServiceError::Refused(ErrorCode::CorrectionsOpen { max: 3 })), "{fourth}");
         let answering = actor(&core, Role::Officer, Action::AnswerCorrection);
         let id = filed.corrections[0].id.clone();
         answer_correction(&core, &id, "已核实并换发", &answering, later).unwrap();
         let twice = answer_correction(&core, &id, "再答", &answering, later).unwrap_err();
         assert!(matches!(twice, ServiceError::Refused(ErrorCode::CorrectionAnswered)), "{twice}");
         let seen = open(&core, &id_number, &fresh.printed(), "r8", later).unwrap();
-        assert_eq!(seen.corrections[0].answer.as_deref(), Some("已核实并换发"));
+        let answered: Vec<Option<&str>> = seen.corrections.iter().map(|c| c.answer.as_deref()).collect();
+        assert_eq!(answered, [None, None, Some("已核实并换发")], "newest first");
+        // One answered, one more may wait.
+        assert!(request_correction(&core, &id_number, &fresh.printed(), "第4项", "r9", later).is_ok());
+        let outcomes: Vec<String> =
+            seen.accesses.iter().filter(|a| a.action == REQUEST_CORRECTION).map(|a| a.outcome.clone()).collect();
+        assert_eq!(outcomes, ["refused: correction.open", "filed", "filed", "filed"]);
     }
 }

@@ -98,11 +98,20 @@ pub fn file_correction(conn: &mut DbConn, new: &NewCorrection) -> Result<(), Sto
     Ok(())
 }
 
-/// Her correction requests, newest first.
+/// How many of her correction requests wait for an answer.
+pub fn open_corrections_of(conn: &mut DbConn, id_number: &str) -> Result<i64, StoreError> {
+    Ok(corrections::table
+        .filter(corrections::id_number.eq(id_number))
+        .filter(corrections::answered_at.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// Her correction requests, newest first (ids are UUID v7: they sort by time within a moment).
 pub fn corrections_of(conn: &mut DbConn, id_number: &str) -> Result<Vec<CorrectionRow>, StoreError> {
     Ok(corrections::table
         .filter(corrections::id_number.eq(id_number))
-        .order(corrections::filed_at.desc())
+        .order((corrections::filed_at.desc(), corrections::id.desc()))
         .select(CorrectionRow::as_select())
         .load(conn)?)
 }
@@ -112,7 +121,7 @@ pub fn open_corrections(conn: &mut DbConn, limit: i64) -> Result<Vec<(Correction
     Ok(corrections::table
         .inner_join(persons::table)
         .filter(corrections::answered_at.is_null())
-        .order((corrections::due_on.asc(), corrections::filed_at.asc()))
+        .order((corrections::due_on.asc(), corrections::filed_at.asc(), corrections::id.asc()))
         .limit(limit)
         .select((CorrectionRow::as_select(), persons::name))
         .load(conn)?)
