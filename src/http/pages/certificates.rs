@@ -234,10 +234,7 @@ pub async fn print(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
-    let id = id.into_inner();
-    let history = signed
-        .perform(&state, Action::ShowCertificate, move |core, who| certificates::history(core, &id, &who, Utc::now()))
-        .await?;
+    let history = super::lineage::read(&state, &signed, id.into_inner()).await?;
     paper(&state, &signed, &history, None)
 }
 

@@ -101,7 +101,7 @@ pub async fn show(
 }
 
 /// The certificate `id` with its versions, read as `signed` reads it (audited).
-async fn read(state: &web::Data<AppState>, signed: &Signed, id: String) -> Result<History, PageError> {
+pub(super) async fn read(state: &web::Data<AppState>, signed: &Signed, id: String) -> Result<History, PageError> {
     signed
         .perform(state, Action::ShowCertificate, move |core, who| certificates::history(core, &id, &who, Utc::now()))
         .await
