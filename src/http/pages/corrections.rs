@@ -5,24 +5,16 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use maud::html;
-use serde::Deserialize;
 
 use super::home::home_frame;
 use super::layout;
-use super::{FORM_TOKEN, PageError, Signed, page, see_other, signed};
+use super::{AnswerForm, FORM_TOKEN, PageError, Signed, page, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::error::FieldError;
 use crate::domain::id_number;
 use crate::http::AppState;
 use crate::service::holders;
 use crate::store::holders::CorrectionRow;
-
-/// The answer as posted.
-#[derive(Debug, Deserialize)]
-pub struct AnswerForm {
-    answer: String,
-    form_token: String,
-}
 
 /// `GET /corrections/{id}`.
 pub async fn form_get(

@@ -102,27 +102,28 @@ async fn answer(
     .await
     .map_err(|e| PageError::new(e.into(), lang))?;
     drop(permit);
-    let token = fresh_token(lang)?;
-    let filed = action == REQUEST_CORRECTION;
-    let response = match result {
+    match result {
         Ok(record) => {
+            // Her record's correction form pairs its own token with a cookie, as the form before it.
+            let token = fresh_token(lang)?;
+            let filed = action == REQUEST_CORRECTION;
             let status = if filed { StatusCode::CREATED } else { StatusCode::OK };
             let mine = Mine { id_number: &id_number, holder_code: &holder_code, token: &token, filed };
-            page(status, record_page(&state, lang, &record, &mine))
+            let response = page(status, record_page(&state, lang, &record, &mine));
+            with_form_cookie(response, &settings, token, lang)
         }
         // A typing error, or a correction that breaks a rule (checked before her code is): the
         // form comes back with each rule beside its field, her request kept.
         Err(ServiceError::Invalid(broken)) => {
             let typed = Typed { id_number: &id_number, request: &request, broken: &broken, refusal: None };
-            return sign_in_form(&state, &settings, lang, StatusCode::UNPROCESSABLE_ENTITY, &typed);
+            sign_in_form(&state, &settings, lang, StatusCode::UNPROCESSABLE_ENTITY, &typed)
         }
         Err(refused) => {
             let refusal = ApiError::from(refused);
             let typed = Typed { id_number: &id_number, request: &request, broken: &[], refusal: Some(&refusal) };
-            return sign_in_form(&state, &settings, lang, refusal.status_code(), &typed);
+            sign_in_form(&state, &settings, lang, refusal.status_code(), &typed)
         }
-    };
-    with_form_cookie(response, &settings, token, lang)
+    }
 }
 
 /// The form that asks for her ID number and code (and her correction, if she was filing one).

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::home::home_frame;
 use super::layout::{self, Lang};
-use super::{FORM_TOKEN, PageError, Signed, page, see_other, signed};
+use super::{AnswerForm, FORM_TOKEN, PageError, Signed, page, see_other, signed};
 use crate::domain::access::Action;
 use crate::domain::calendar::SHANGHAI;
 use crate::domain::error::FieldError;
@@ -114,13 +114,6 @@ fn state_name(lang: Lang, state: MessageState) -> &'static str {
     }
 }
 
-/// The answer as posted.
-#[derive(Debug, Deserialize)]
-pub struct ReplyForm {
-    answer: String,
-    form_token: String,
-}
-
 /// `GET /messages/{id}/reply`.
 pub async fn form_get(
     req: HttpRequest,
@@ -137,10 +130,10 @@ pub async fn reply(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    form: web::Form<ReplyForm>,
+    form: web::Form<AnswerForm>,
 ) -> Result<HttpResponse, PageError> {
     let Some(signed) = signed(&req, &state).await? else { return Ok(see_other("/")) };
-    let ReplyForm { answer, form_token } = form.into_inner();
+    let AnswerForm { answer, form_token } = form.into_inner();
     let id = id.into_inner();
     let (asked, typed) = (id.clone(), answer.clone());
     let result = signed

@@ -191,6 +191,13 @@ impl ResponseError for PageError {
     }
 }
 
+/// An answer as posted: to a message received, or to her correction request.
+#[derive(Debug, serde::Deserialize)]
+pub struct AnswerForm {
+    answer: String,
+    form_token: String,
+}
+
 /// A person signed in, on this request.
 pub struct Signed {
     pub session: Session,
